@@ -1,0 +1,65 @@
+// AES-256-GCM for secrets that must be recovered in clear (CRAM-MD5 needs the shared secret,
+// RFC 2195). The key is never in the database: MAILHARBOR_SECRET_KEY, or a key generated once
+// into the data directory with mode 0600.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { getConfig } from "../config/config.ts";
+import { MailharborError } from "../errors.ts";
+
+const VERSION = "v1";
+
+export function encryptSecret(plain: string, key: Buffer): string {
+  const iv = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv("aes-256-gcm", key, iv);
+  const body = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
+  const tag = cipher.getAuthTag();
+  return [VERSION, iv.toString("base64"), tag.toString("base64"), body.toString("base64")].join(":");
+}
+
+export function decryptSecret(sealed: string, key: Buffer): string {
+  const [version, iv, tag, body] = sealed.split(":");
+  if (version !== VERSION || !iv || !tag || body === undefined) {
+    throw new MailharborError("INTERNAL", "sealed secret has an unknown format");
+  }
+  try {
+    const decipher = crypto.createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64"));
+    decipher.setAuthTag(Buffer.from(tag, "base64"));
+    return Buffer.concat([decipher.update(Buffer.from(body, "base64")), decipher.final()]).toString("utf8");
+  } catch {
+    throw new MailharborError("INTERNAL", "sealed secret failed its integrity check (wrong key or tampered)");
+  }
+}
+
+/** Reads a 32-byte key from a file, creating it (mode 0600) on first use. */
+export function loadOrCreateKeyFile(file: string): Buffer {
+  try {
+    const hex = fs.readFileSync(file, "utf8").trim();
+    if (!/^[0-9a-f]{64}$/i.test(hex)) throw new MailharborError("CONFIG_INVALID", `${file}: not a 64-hex-digit key`);
+    return Buffer.from(hex, "hex");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const key = crypto.randomBytes(32);
+  try {
+    fs.writeFileSync(file, key.toString("hex") + "\n", { mode: 0o600, flag: "wx" });
+    return key;
+  } catch (error) {
+    // another process created it first: use theirs
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return loadOrCreateKeyFile(file);
+    throw error;
+  }
+}
+
+let serverKey: Buffer | undefined;
+
+export function getServerKey(): Buffer {
+  if (!serverKey) {
+    const config = getConfig();
+    serverKey = config.MAILHARBOR_SECRET_KEY
+      ? Buffer.from(config.MAILHARBOR_SECRET_KEY, "hex")
+      : loadOrCreateKeyFile(path.join(config.dataDir, "secret.key"));
+  }
+  return serverKey;
+}

@@ -1,0 +1,77 @@
+// Configuration: environment variables parsed and validated once at start.
+// A wrong value stops the start with a message that names the variable.
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+import { MailharborError } from "../errors.ts";
+import { isDomainName } from "../validation/domain-name.ts";
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().min(1);
+const nonNegativeInt = z.coerce.number().int().min(0);
+
+const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must be HOST:PORT").refine((v) => {
+  const p = Number(v.slice(v.lastIndexOf(":") + 1));
+  return p >= 1 && p <= 65535;
+}, "port must be 1-65535");
+
+const schema = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").optional(),
+  MAILHARBOR_DATA_DIR: z.string().min(1).default("./data"),
+  MX_PORT: port.default(25),
+  ODMR_PORT: port.default(366),
+  /** No IANA port exists for ODMR inside TLS; 1366 keeps the 366 in it and needs no privileges. */
+  ODMRS_PORT: port.default(1366),
+  PORT: port.default(3000),
+  BIND_ADDRESS: z.string().min(1).default("0.0.0.0"),
+  MAIL_HOSTNAME: z.string().refine((v) => isDomainName(v, { allowSingleLabel: true }), "must be a host name").default(() => os.hostname()),
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+  SMARTHOST: hostPort.optional(),
+  MAILHARBOR_SECRET_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits (32 bytes)").optional(),
+  NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  MX_MAX_CONNECTIONS: positiveInt.default(1000),
+  MX_MAX_CONNECTIONS_PER_IP: positiveInt.default(50),
+  /** More ATRN commands than this from one login within a minute get 450. */
+  ATRN_RATE_PER_MINUTE: positiveInt.default(10),
+  /** RFC 5321 §4.5.3.2 minimums for our side of the reversed session, in seconds. */
+  REVERSE_GREETING_TIMEOUT: positiveInt.default(300),
+  REVERSE_COMMAND_TIMEOUT: positiveInt.default(300),
+  REVERSE_DATA_INIT_TIMEOUT: positiveInt.default(120),
+  REVERSE_DATA_BLOCK_TIMEOUT: positiveInt.default(180),
+  REVERSE_FINAL_DOT_TIMEOUT: positiveInt.default(600),
+  /** A whole ODMR session (before and after the turn-around) may last this long. */
+  ODMR_SESSION_MAX_SECONDS: positiveInt.default(4 * 3600),
+  LEASE_SECONDS: positiveInt.default(600),
+  HOUSEKEEPING_INTERVAL_SECONDS: positiveInt.default(60),
+  /** Hours after arrival at which senders are told their mail is still held; 0 = never. */
+  DELAY_WARNING_HOURS: nonNegativeInt.default(0),
+  SHUTDOWN_GRACE_SECONDS: nonNegativeInt.default(30),
+});
+
+export type Config = z.infer<typeof schema> & { dataDir: string };
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0] ?? "configuration");
+    throw new MailharborError("CONFIG_INVALID", `${name}: ${issue.message} (got ${JSON.stringify(env[name] ?? "")})`, { variable: name });
+  }
+  const config = parsed.data;
+  if (Boolean(config.TLS_CERT_FILE) !== Boolean(config.TLS_KEY_FILE)) {
+    const missing = config.TLS_CERT_FILE ? "TLS_KEY_FILE" : "TLS_CERT_FILE";
+    throw new MailharborError("CONFIG_INVALID", `${missing}: must be set together with ${missing === "TLS_KEY_FILE" ? "TLS_CERT_FILE" : "TLS_KEY_FILE"}`, { variable: missing });
+  }
+  return { ...config, dataDir: path.resolve(config.MAILHARBOR_DATA_DIR) };
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, parsed on first use. */
+export function getConfig(): Config {
+  cached ??= loadConfig();
+  return cached;
+}

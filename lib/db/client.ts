@@ -1,0 +1,50 @@
+// The Prisma client. Secret columns (password hashes, sealed secrets, raw message bytes) are
+// omitted from every query unless a query asks for them by name.
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient } from "./generated/client.ts";
+import { MailharborError, classifyDbError } from "../errors.ts";
+
+export { Prisma } from "./generated/client.ts";
+export type * from "./generated/client.ts";
+
+const OMIT = {
+  portalUser: { passwordHash: true },
+  odmrSecret: { passwordHash: true, secretEnc: true },
+  messageBody: { raw: true },
+  dsn: { raw: true },
+} as const;
+
+export function createDb(url: string, poolSize = 10) {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }), omit: OMIT });
+}
+
+export type Db = ReturnType<typeof createDb>;
+/** A transaction client, as passed to $transaction callbacks. */
+export type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
+
+const globalForDb = globalThis as unknown as { mailharborDb?: Db };
+
+/** The process-wide client for DATABASE_URL (which the start script, the CLI or the tests set). */
+export function getDb(): Db {
+  if (!globalForDb.mailharborDb) {
+    const url = process.env.DATABASE_URL;
+    if (!url) throw new MailharborError("DB_UNAVAILABLE", "DATABASE_URL is not set");
+    globalForDb.mailharborDb = createDb(url, Number(process.env.DATABASE_POOL_SIZE) || 10);
+  }
+  return globalForDb.mailharborDb;
+}
+
+export async function closeDb(): Promise<void> {
+  const db = globalForDb.mailharborDb;
+  globalForDb.mailharborDb = undefined;
+  await db?.$disconnect();
+}
+
+/** Runs database work, turning driver failures into MailharborError codes (CONFLICT, DB_UNAVAILABLE …). */
+export async function dbWork<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw classifyDbError(error);
+  }
+}

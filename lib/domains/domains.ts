@@ -1,0 +1,123 @@
+// ATRN domains: each belongs to one customer, has a recipient policy, a retention, a size limit,
+// an accepting switch and the ATRN/ETRN release settings.
+import { z } from "zod";
+import type { Actor } from "../actor.ts";
+import { customerScope, requireOperator } from "../actor.ts";
+import { recordAuditEvent } from "../audit/record-audit-event.ts";
+import { getCustomer } from "../customers/customers.ts";
+import { dbWork, getDb } from "../db/client.ts";
+import { MailharborError } from "../errors.ts";
+import { parseInput } from "../validation/parse-input.ts";
+import { domainNameSchema, maxMessageSizeSchema, retentionDaysSchema, uuidSchema } from "../validation/schemas.ts";
+import { insertRecipients } from "../recipients/recipients.ts";
+
+const HELD = ["queued", "delivering"] as const;
+
+const hostPortSchema = z.string().trim().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must be HOST:PORT").refine((v) => {
+  const port = Number(v.slice(v.lastIndexOf(":") + 1));
+  return port >= 1 && port <= 65535;
+}, "port must be 1-65535");
+
+const cidrSchema = z.string().trim().refine((v) => {
+  const [ip, bits, extra] = v.split("/");
+  if (extra !== undefined) return false;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  if (v4) return v4.slice(1).every((o) => Number(o) <= 255) && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= 32));
+  return /^[0-9a-f:]+$/i.test(ip) && ip.includes(":") && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= 128));
+}, "must be an IP address or CIDR network");
+
+const settingsSchema = z.object({
+  recipientPolicy: z.enum(["listed", "accept_all"]).optional(),
+  retentionDays: retentionDaysSchema.optional(),
+  maxMessageSize: maxMessageSizeSchema.optional(),
+  acceptInbound: z.boolean().optional(),
+  atrnEnabled: z.boolean().optional(),
+  etrnEnabled: z.boolean().optional(),
+  etrnTarget: hostPortSchema.nullable().optional(),
+  etrnTls: z.enum(["opportunistic", "required", "none"]).optional(),
+  etrnFrom: z.array(cidrSchema).optional(),
+});
+
+export type DomainSettings = z.input<typeof settingsSchema>;
+
+const createSchema = settingsSchema.extend({
+  customer: z.string().min(1, "a customer is required"),
+  name: domainNameSchema,
+  recipients: z.array(z.string()).optional(),
+});
+
+function checkEtrn(settings: { etrnEnabled?: boolean; etrnTarget?: string | null }) {
+  if (settings.etrnEnabled && !settings.etrnTarget) {
+    throw new MailharborError("INVALID_INPUT", "etrnTarget: ETRN needs a delivery target (HOST:PORT)", { field: "etrnTarget" });
+  }
+}
+
+export async function createDomain(actor: Actor, input: z.input<typeof createSchema>) {
+  requireOperator(actor);
+  const { customer: customerRef, name, recipients, ...settings } = parseInput(createSchema, input);
+  checkEtrn(settings);
+  const customer = await getCustomer(actor, customerRef);
+  return dbWork(() => getDb().$transaction(async (tx) => {
+    if (await tx.domain.findUnique({ where: { name } })) throw new MailharborError("CONFLICT", `domain "${name}" is already hosted`);
+    const domain = await tx.domain.create({ data: { name, customerId: customer.id, ...settings } });
+    const report = recipients?.length ? await insertRecipients(tx, domain, recipients) : { added: [], rejected: [] };
+    if (report.rejected.length) {
+      throw new MailharborError("INVALID_INPUT", `recipients: ${report.rejected.map((r) => `${r.input} (${r.reason})`).join("; ")}`);
+    }
+    await recordAuditEvent(tx, actor, { action: "domain.create", objectType: "domain", objectId: domain.id, customerId: customer.id, details: { name, ...settings, recipients: report.added.length } });
+    return domain;
+  }));
+}
+
+/** A domain by id or name, within the actor's reach; NOT_FOUND otherwise. */
+export async function getDomain(actor: Actor, ref: string) {
+  const scope = customerScope(actor);
+  const match = uuidSchema.safeParse(ref).success ? { id: ref } : { name: ref.trim().toLowerCase() };
+  const domain = await dbWork(() => getDb().domain.findFirst({
+    where: { ...match, ...scope },
+    include: { customer: { select: { id: true, name: true, status: true } } },
+  }));
+  if (!domain) throw new MailharborError("NOT_FOUND", `no domain "${ref}"`);
+  return domain;
+}
+
+/** Domains within reach, each with its count of held deliveries. */
+export async function listDomains(actor: Actor, options: { customerId?: string } = {}) {
+  const scope = customerScope(actor);
+  return dbWork(async () => {
+    const domains = await getDb().domain.findMany({
+      where: { ...(options.customerId ? { customerId: options.customerId } : {}), ...scope },
+      orderBy: { name: "asc" },
+      include: { customer: { select: { id: true, name: true } }, _count: { select: { recipients: true } } },
+    });
+    const held = await getDb().delivery.groupBy({
+      by: ["domainId"], where: { domainId: { in: domains.map((d) => d.id) }, state: { in: [...HELD] } }, _count: { _all: true },
+    });
+    const heldBy = new Map(held.map((h) => [h.domainId, h._count._all]));
+    return domains.map((d) => ({ ...d, held: heldBy.get(d.id) ?? 0 }));
+  });
+}
+
+export async function updateDomain(actor: Actor, ref: string, input: DomainSettings) {
+  requireOperator(actor);
+  const settings = parseInput(settingsSchema, input);
+  const domain = await getDomain(actor, ref);
+  checkEtrn({ etrnEnabled: settings.etrnEnabled ?? domain.etrnEnabled, etrnTarget: settings.etrnTarget !== undefined ? settings.etrnTarget : domain.etrnTarget });
+  return dbWork(() => getDb().$transaction(async (tx) => {
+    const updated = await tx.domain.update({ where: { id: domain.id }, data: settings });
+    await recordAuditEvent(tx, actor, { action: "domain.update", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { name: domain.name, ...settings } });
+    return updated;
+  }));
+}
+
+export async function deleteDomain(actor: Actor, ref: string) {
+  requireOperator(actor);
+  const domain = await getDomain(actor, ref);
+  return dbWork(() => getDb().$transaction(async (tx) => {
+    const held = await tx.delivery.count({ where: { domainId: domain.id, state: { in: [...HELD] } } });
+    if (held > 0) throw new MailharborError("HAS_HELD_MAIL", `domain "${domain.name}" still has ${held} held deliveries`);
+    await tx.delivery.deleteMany({ where: { domainId: domain.id } });
+    await tx.domain.delete({ where: { id: domain.id } });
+    await recordAuditEvent(tx, actor, { action: "domain.delete", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { name: domain.name } });
+  }));
+}

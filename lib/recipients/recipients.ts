@@ -1,0 +1,72 @@
+// Recipient lists: the addresses a "listed" domain accepts, so the MX can refuse unknown users
+// at RCPT time (550 5.1.1).
+import type { Actor } from "../actor.ts";
+import { requireOperator } from "../actor.ts";
+import { recordAuditEvent } from "../audit/record-audit-event.ts";
+import { dbWork, getDb, type Tx } from "../db/client.ts";
+import { getDomain } from "../domains/domains.ts";
+import { MailharborError } from "../errors.ts";
+import { parseAddress, recipientKey } from "../validation/address.ts";
+
+export interface RecipientReport {
+  added: string[];
+  /** already listed: not an error */
+  existing: string[];
+  rejected: { line: number; input: string; reason: string }[];
+}
+
+/** Splits pasted or uploaded text (one address per line, or CSV with the address first). */
+export function splitRecipientText(text: string): string[] {
+  return text.split(/\r?\n/).map((line) => line.split(/[,;\t]/)[0].trim().replace(/^"(.*)"$/, "$1"));
+}
+
+/** Validates and inserts addresses for a domain inside a transaction; reports what it did per line. */
+export async function insertRecipients(tx: Tx, domain: { id: string; name: string }, inputs: string[]): Promise<RecipientReport> {
+  const report: RecipientReport = { added: [], existing: [], rejected: [] };
+  const valid = new Map<string, number>();
+  inputs.forEach((raw, index) => {
+    const input = raw.trim();
+    if (!input || (index === 0 && /^(e-?mail|address|recipient)s?$/i.test(input))) return; // blank line or CSV header
+    // a bare local part means an address in this domain
+    const parsed = parseAddress(input.includes("@") ? input : `${input}@${domain.name}`, { utf8: true });
+    if (!parsed) return void report.rejected.push({ line: index + 1, input, reason: "not a valid address" });
+    if (parsed.domain !== domain.name) return void report.rejected.push({ line: index + 1, input, reason: `not in ${domain.name}` });
+    valid.set(recipientKey(parsed.address), index + 1);
+  });
+  if (valid.size) {
+    const existing = await tx.recipient.findMany({ where: { domainId: domain.id, address: { in: [...valid.keys()] } }, select: { address: true } });
+    const have = new Set(existing.map((r) => r.address));
+    const fresh = [...valid.keys()].filter((a) => !have.has(a));
+    await tx.recipient.createMany({ data: fresh.map((address) => ({ domainId: domain.id, address })), skipDuplicates: true });
+    report.added = fresh;
+    report.existing = [...have];
+  }
+  return report;
+}
+
+export async function addRecipients(actor: Actor, domainRef: string, inputs: string[]): Promise<RecipientReport> {
+  requireOperator(actor);
+  const domain = await getDomain(actor, domainRef);
+  return dbWork(() => getDb().$transaction(async (tx) => {
+    const report = await insertRecipients(tx, domain, inputs);
+    if (report.added.length) {
+      await recordAuditEvent(tx, actor, { action: "recipient.add", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { domain: domain.name, added: report.added.slice(0, 100), count: report.added.length } });
+    }
+    return report;
+  }));
+}
+
+export async function removeRecipient(actor: Actor, domainRef: string, address: string) {
+  requireOperator(actor);
+  const domain = await getDomain(actor, domainRef);
+  return dbWork(() => getDb().$transaction(async (tx) => {
+    const { count } = await tx.recipient.deleteMany({ where: { domainId: domain.id, address: recipientKey(address.trim()) } });
+    if (!count) throw new MailharborError("NOT_FOUND", `${address} is not listed in ${domain.name}`);
+    await recordAuditEvent(tx, actor, { action: "recipient.remove", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { domain: domain.name, address } });
+  }));
+}
+
+export async function listRecipients(actor: Actor, domainRef: string) {
+  const domain = await getDomain(actor, domainRef);
+  return dbWork(() => getDb().recipient.findMany({ where: { domainId: domain.id }, orderBy: { address: "asc" }, select: { id: true, address: true, createdAt: true } }));
+}
