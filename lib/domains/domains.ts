@@ -86,7 +86,7 @@ export async function listDomains(actor: Actor, options: { customerId?: string }
   const scope = customerScope(actor);
   return dbWork(async () => {
     const domains = await getDb().domain.findMany({
-      where: { ...(options.customerId ? { customerId: options.customerId } : {}), ...scope },
+      where: { AND: [options.customerId ? { customerId: options.customerId } : {}, scope] },
       orderBy: { name: "asc" },
       include: { customer: { select: { id: true, name: true } }, _count: { select: { recipients: true } } },
     });

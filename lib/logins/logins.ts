@@ -62,7 +62,7 @@ export async function getLogin(actor: Actor, ref: string) {
 export async function listLogins(actor: Actor, options: { customerId?: string } = {}) {
   const scope = customerScope(actor);
   return dbWork(() => getDb().odmrLogin.findMany({
-    where: { ...(options.customerId ? { customerId: options.customerId } : {}), ...scope },
+    where: { AND: [options.customerId ? { customerId: options.customerId } : {}, scope] },
     orderBy: { login: "asc" },
     include: {
       customer: { select: { id: true, name: true } },

@@ -24,8 +24,10 @@ export async function listHeldMessages(actor: Actor, filter: QueueFilter = {}) {
   if (!states.every((s) => (DELIVERY_STATES as readonly string[]).includes(s))) {
     throw new MailharborError("INVALID_INPUT", `state must be one of ${DELIVERY_STATES.join(", ")}`);
   }
-  const deliveryWhere: Prisma.DeliveryWhereInput = { state: { in: states as DeliveryStateName[] }, ...scope };
-  if (filter.customerId) deliveryWhere.customerId = scope.customerId ?? filter.customerId;
+  const deliveryWhere: Prisma.DeliveryWhereInput = {
+    state: { in: states as DeliveryStateName[] },
+    AND: [filter.customerId ? { customerId: filter.customerId } : {}, scope],
+  };
   if (filter.domain) {
     const name = normalizeDomainName(filter.domain);
     if (!name) throw new MailharborError("INVALID_INPUT", `"${filter.domain}" is not a valid domain name`);

@@ -1,0 +1,58 @@
+// The mailer process: the MX listener, the ODMR listeners and the housekeeping loop.
+// Run by `npm start` (beside the portal) or alone with `npm run mailer`.
+import crypto from "node:crypto";
+import os from "node:os";
+import { loadConfig } from "../lib/config/config.ts";
+import { closeDb } from "../lib/db/client.ts";
+import { openDatabase } from "../lib/db/open-database.ts";
+import { isMailharborError } from "../lib/errors.ts";
+import { logger } from "../lib/log/logger.ts";
+import { loadTls } from "../lib/tls/load-tls.ts";
+import { startHousekeeping } from "./housekeeping/start-housekeeping.ts";
+import { startMx } from "./mx/start-mx.ts";
+import { startOdmr } from "./odmr/start-odmr.ts";
+import type { MailerContext, Service } from "./service.ts";
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = logger.child({ component: "mailer" });
+  const database = await openDatabase({ dataDir: config.dataDir });
+  const ctx: MailerContext = {
+    config,
+    log,
+    tls: await loadTls(config),
+    instanceId: `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString("hex")}`,
+  };
+  const services: Service[] = [];
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "mailer stopping");
+    const grace = config.SHUTDOWN_GRACE_SECONDS * 1000;
+    await Promise.allSettled(services.map((s) => s.close(grace)));
+    await closeDb();
+    await database.stop();
+    log.info("mailer stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+
+  try {
+    services.push(await startMx(ctx));
+    services.push(...(await startOdmr(ctx)));
+    services.push(startHousekeeping(ctx));
+  } catch (error) {
+    await Promise.allSettled(services.map((s) => s.close(0)));
+    throw error;
+  }
+  log.info({ mx: config.MX_PORT, odmr: config.ODMR_PORT, odmrs: config.ODMRS_PORT, hostname: config.MAIL_HOSTNAME }, "mailer ready");
+}
+
+main().catch(async (error) => {
+  const message = isMailharborError(error) ? error.message : (error as Error)?.stack ?? String(error);
+  process.stderr.write(`mailharbor mailer: ${message}\n`);
+  await closeDb().catch(() => undefined);
+  process.exit(1);
+});

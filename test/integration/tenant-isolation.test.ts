@@ -1,0 +1,69 @@
+import { describe, expect, it, beforeAll } from "vitest";
+import { useTestDatabase } from "../helpers/database.ts";
+import type { Actor } from "../../lib/actor.ts";
+import { CLI_ACTOR } from "../../lib/actor.ts";
+import { createCustomer, getCustomer, updateCustomer } from "../../lib/customers/customers.ts";
+import { createDomain, getDomain, listDomains } from "../../lib/domains/domains.ts";
+import { createLogin, getLogin, listLogins, rotateLogin } from "../../lib/logins/logins.ts";
+import { listRecipients } from "../../lib/recipients/recipients.ts";
+import { listHeldMessages } from "../../lib/queue/list-held-messages.ts";
+import { storeMessage } from "../../lib/queue/store-message.ts";
+
+useTestDatabase();
+
+describe("tenant isolation in the shared core", () => {
+  let a: { id: string }, b: { id: string };
+  let actorA: Actor;
+  let bDomainId = "", bLoginId = "";
+
+  beforeAll(async () => {
+    a = await createCustomer(CLI_ACTOR, { name: "Alpha" });
+    b = await createCustomer(CLI_ACTOR, { name: "Beta" });
+    const da = await createDomain(CLI_ACTOR, { customer: a.id, name: "alpha.example", recipientPolicy: "accept_all" });
+    const db = await createDomain(CLI_ACTOR, { customer: b.id, name: "beta.example", recipientPolicy: "accept_all" });
+    bDomainId = db.id;
+    await createLogin(CLI_ACTOR, { customer: a.id, login: "alpha" });
+    bLoginId = (await createLogin(CLI_ACTOR, { customer: b.id, login: "beta" })).login.id;
+    await storeMessage({ mailFrom: "x@sender.example", raw: Buffer.from("Subject: a\r\n\r\nA\r\n"), recipients: [{ address: "u@alpha.example", domainId: da.id, customerId: a.id }] });
+    await storeMessage({ mailFrom: "y@sender.example", raw: Buffer.from("Subject: b\r\n\r\nB\r\n"), recipients: [{ address: "u@beta.example", domainId: db.id, customerId: b.id }] });
+    actorA = { type: "customer", id: "00000000-0000-0000-0000-000000000001", label: "a@alpha.example", customerId: a.id };
+  });
+
+  it("a customer reads its own objects", async () => {
+    expect((await getCustomer(actorA, a.id)).name).toBe("Alpha");
+    expect((await getDomain(actorA, "alpha.example")).customerId).toBe(a.id);
+    expect((await getLogin(actorA, "alpha")).customerId).toBe(a.id);
+  });
+
+  it("the other customer's id finds nothing", async () => {
+    await expect(getCustomer(actorA, b.id)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(getDomain(actorA, bDomainId)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(getDomain(actorA, "beta.example")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(getLogin(actorA, bLoginId)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(getLogin(actorA, "beta")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(listRecipients(actorA, bDomainId)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(rotateLogin(actorA, "beta")).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("lists are confined to the customer, whatever filter it passes", async () => {
+    const domains = await listDomains(actorA, { customerId: b.id });
+    expect(domains.map((d) => d.name)).toEqual([]);
+    expect((await listDomains(actorA)).map((d) => d.name)).toEqual(["alpha.example"]);
+    expect((await listLogins(actorA, { customerId: b.id })).length).toBe(0);
+    const queue = await listHeldMessages(actorA, { customerId: b.id });
+    expect(queue.total).toBe(0);
+    const own = await listHeldMessages(actorA);
+    expect(own.total).toBe(1);
+    expect(own.items[0].deliveries.map((d) => d.recipient)).toEqual(["u@alpha.example"]);
+  });
+
+  it("customers cannot change what only staff may", async () => {
+    await expect(updateCustomer(actorA, a.id, { name: "Hacked" })).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(createDomain(actorA, { customer: a.id, name: "new.example" })).rejects.toMatchObject({ code: "FORBIDDEN" });
+  });
+
+  it("a customer actor without a customer id is refused rather than unfiltered", async () => {
+    const broken = { ...actorA, customerId: "" } as Actor;
+    await expect(listDomains(broken)).rejects.toMatchObject({ code: "FORBIDDEN" });
+  });
+});
