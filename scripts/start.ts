@@ -50,23 +50,33 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<v
 async function main(): Promise<void> {
   const config = loadConfig();
   const releaseLock = acquireServiceLock(config.dataDir);
-  const database = await openDatabase({ dataDir: config.dataDir, adopt: true });
-  say(database.embedded ? `embedded PostgreSQL in ${path.join(config.dataDir, "postgres")}` : "using DATABASE_URL");
-  await bootstrapStaff(config);
-  await closeDb();
-
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: database.url,
-    MAILHARBOR_DATA_DIR: config.dataDir,
-    NEXTAUTH_SECRET: authSecret(config),
-    NEXTAUTH_URL: process.env.NEXTAUTH_URL || `http://localhost:${config.PORT}`,
-    NEXT_TELEMETRY_DISABLED: "1",
-  };
-  if (!fs.existsSync(path.join(PROJECT_ROOT, ".next", "BUILD_ID"))) {
-    say("building the portal (first start only)…");
-    await run(process.execPath, [NEXT_BIN, "build"], { ...env, NODE_ENV: "production" });
+  const portal = config.MAILHARBOR_COMPONENTS.includes("portal");
+  const mailer = config.MAILHARBOR_COMPONENTS.includes("mailer");
+  let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
+  let env: NodeJS.ProcessEnv;
+  try {
+    database = await openDatabase({ dataDir: config.dataDir, adopt: true });
+    say(database.embedded ? `embedded PostgreSQL in ${path.join(config.dataDir, "postgres")}` : "using DATABASE_URL");
+    await bootstrapStaff(config);
+    await closeDb();
+    env = {
+      ...process.env,
+      DATABASE_URL: database.url,
+      MAILHARBOR_DATA_DIR: config.dataDir,
+      NEXTAUTH_SECRET: authSecret(config),
+      NEXTAUTH_URL: process.env.NEXTAUTH_URL || `http://localhost:${config.PORT}`,
+      NEXT_TELEMETRY_DISABLED: "1",
+    };
+    if (portal && !fs.existsSync(path.join(PROJECT_ROOT, ".next", "BUILD_ID"))) {
+      say("building the portal (first start only)…");
+      await run(process.execPath, [NEXT_BIN, "build"], { ...env, NODE_ENV: "production" });
+    }
+  } catch (error) {
+    await database?.stop();
+    releaseLock();
+    throw error;
   }
+  const db = database;
 
   const children: ChildProcess[] = [];
   let stopping = false;
@@ -79,7 +89,7 @@ async function main(): Promise<void> {
     const grace = (config.SHUTDOWN_GRACE_SECONDS + 10) * 1000;
     await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, grace))]);
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await database.stop();
+    await db.stop();
     releaseLock();
     say("stopped");
     process.exit(code);
@@ -94,9 +104,14 @@ async function main(): Promise<void> {
     });
     children.push(child);
   };
-  start("mailer", ["--import", "tsx", path.join(PROJECT_ROOT, "mailer", "main.ts")]);
-  start("portal", [NEXT_BIN, "start", "-p", String(config.PORT)]);
-  say(`portal on http://localhost:${config.PORT}, MX on ${config.MX_PORT}, ODMR on ${config.ODMR_PORT} (TLS: ${config.ODMRS_PORT})`);
+  if (mailer) {
+    start("mailer", ["--import", "tsx", path.join(PROJECT_ROOT, "mailer", "main.ts")]);
+    say(`mailer: MX on ${config.MX_PORT}, ODMR on ${config.ODMR_PORT}, ODMR with TLS on ${config.ODMRS_PORT}`);
+  }
+  if (portal) {
+    start("portal", [NEXT_BIN, "start", "-p", String(config.PORT)]);
+    say(`portal on http://localhost:${config.PORT}`);
+  }
 }
 
 main().catch((error) => {

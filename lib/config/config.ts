@@ -30,6 +30,9 @@ const schema = z.object({
   SMARTHOST: hostPort.optional(),
   MAILHARBOR_SECRET_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits (32 bytes)").optional(),
   NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /** what `npm start` runs: both by default; "mailer" or "portal" alone for more instances of one part */
+  MAILHARBOR_COMPONENTS: z.string().default("mailer,portal").transform((v) => v.split(",").map((c) => c.trim()).filter(Boolean))
+    .refine((list) => list.length > 0 && list.every((c) => c === "mailer" || c === "portal"), "a comma-separated list of mailer, portal"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   MX_MAX_CONNECTIONS: positiveInt.default(1000),
   MX_MAX_CONNECTIONS_PER_IP: positiveInt.default(50),

@@ -1,7 +1,7 @@
 // Mailbox addresses (RFC 5321 §4.1.2, §4.5.3.1; RFC 6531 for SMTPUTF8 local parts).
 import { normalizeDomainName } from "./domain-name.ts";
 
-const ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-";
+const ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-";
 const DOT_ATOM = new RegExp(`^[${ATEXT}]+(\\.[${ATEXT}]+)*$`);
 const DOT_ATOM_UTF8 = new RegExp(`^[${ATEXT}\\u0080-\\u{10FFFF}]+(\\.[${ATEXT}\\u0080-\\u{10FFFF}]+)*$`, "u");
 // qtext and quoted-pair, printable ASCII only

@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { normalizeDomainName } from "../../lib/validation/domain-name.ts";
+import { parseAddress } from "../../lib/validation/address.ts";
+import { normalizeLoginName } from "../../lib/validation/login-name.ts";
+
+describe("domain names (RFC 5321 §4.1.2, RFC 1035 §2.3.1)", () => {
+  it.each([
+    ["Example.COM", "example.com"],
+    ["mail.example.com.", "mail.example.com"],
+    ["xn--bcher-kva.example", "xn--bcher-kva.example"],
+    ["bücher.example", "xn--bcher-kva.example"],
+    ["a-b.c-d.example", "a-b.c-d.example"],
+    [`${"a".repeat(63)}.example`, `${"a".repeat(63)}.example`],
+  ])("accepts %s", (input, expected) => {
+    expect(normalizeDomainName(input)).toBe(expected);
+  });
+
+  it.each([
+    "localhost", "", "example..com", "-bad.example", "bad-.example", "under_score.example",
+    `${"a".repeat(64)}.example`, "exa mple.com", "1.2.3.4", "example.123", `${"a.".repeat(127)}ab`, ".example.com",
+  ])("rejects %j", (input) => {
+    expect(normalizeDomainName(input)).toBeNull();
+  });
+
+  it("allows a single label only when asked (host names)", () => {
+    expect(normalizeDomainName("vm", { allowSingleLabel: true })).toBe("vm");
+  });
+});
+
+describe("addresses (RFC 5321 §4.1.2, §4.5.3.1)", () => {
+  it("accepts dot-atoms and quoted local parts, lower-cases the domain only", () => {
+    expect(parseAddress("John.Doe@Example.COM")).toEqual({ localPart: "John.Doe", domain: "example.com", address: "John.Doe@example.com" });
+    expect(parseAddress('"john doe"@example.com')?.localPart).toBe('"john doe"');
+    expect(parseAddress("a+tag@example.com")?.address).toBe("a+tag@example.com");
+  });
+
+  it("rejects what RFC 5321 rejects", () => {
+    for (const bad of ["", "@example.com", "user@", "user", "a..b@example.com", ".a@example.com", "a.@example.com",
+      `${"a".repeat(65)}@example.com`, "a b@example.com", "user@localhost", "user@exa_mple.com", '"unterminated@example.com']) {
+      expect(parseAddress(bad), bad).toBeNull();
+    }
+  });
+
+  it("accepts UTF-8 local parts only with SMTPUTF8 (RFC 6531)", () => {
+    expect(parseAddress("jösé@example.com")).toBeNull();
+    expect(parseAddress("jösé@example.com", { utf8: true })?.address).toBe("jösé@example.com");
+  });
+});
+
+describe("login names", () => {
+  it("keeps SASL separators out", () => {
+    expect(normalizeLoginName(" acme ")).toBe("acme");
+    expect(normalizeLoginName("acme.mx@isp")).toBe("acme.mx@isp");
+    for (const bad of ["", "with space", "nul\0byte", "-lead", "a".repeat(65), "colon:x"]) expect(normalizeLoginName(bad), bad).toBeNull();
+  });
+});
