@@ -6,8 +6,10 @@ import pg from "pg";
 
 // The schema engine reads catalog columns of types "char" (oid 18) and name (oid 19),
 // which the adapter cannot deserialize: present them as text (oid 25).
-const addFields = pg.Result.prototype.addFields;
-pg.Result.prototype.addFields = function (fieldDescriptions) {
+type FieldsHook = { addFields(fields: { dataTypeID: number }[]): void };
+const resultPrototype = pg.Result.prototype as unknown as FieldsHook;
+const addFields = resultPrototype.addFields;
+resultPrototype.addFields = function (this: FieldsHook, fieldDescriptions) {
   for (const field of fieldDescriptions) {
     if (field.dataTypeID === 18 || field.dataTypeID === 19) field.dataTypeID = 25;
   }

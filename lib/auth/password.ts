@@ -1,7 +1,9 @@
 // argon2id password hashing (RFC 9106), for portal users and the PLAIN/LOGIN side of ODMR logins.
-import { hash, verify, Algorithm } from "@node-rs/argon2";
+import { hash, verify } from "@node-rs/argon2";
 
-const OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+// Algorithm.Argon2id is a const enum (2), which isolated modules cannot read; OWASP's minimum parameters.
+const ARGON2ID = 2;
+const OPTIONS = { algorithm: ARGON2ID, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
 export function hashPassword(password: string): Promise<string> {
   return hash(password, OPTIONS);

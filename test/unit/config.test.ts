@@ -17,6 +17,6 @@ describe("configuration", () => {
     [{ TLS_CERT_FILE: "/x.pem" }, /^TLS_KEY_FILE: /],
     [{ MAILHARBOR_SECRET_KEY: "short" }, /^MAILHARBOR_SECRET_KEY: /],
   ])("names the variable of a wrong value: %j", (env, message) => {
-    expect(() => loadConfig(env as NodeJS.ProcessEnv)).toThrow(message);
+    expect(() => loadConfig(env)).toThrow(message);
   });
 });
