@@ -7,6 +7,7 @@ import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { getCustomer } from "../customers/customers.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { MailharborError } from "../errors.ts";
+import { parseCidr } from "../validation/cidr.ts";
 import { parseInput } from "../validation/parse-input.ts";
 import { domainNameSchema, maxMessageSizeSchema, retentionDaysSchema, uuidSchema } from "../validation/schemas.ts";
 import { insertRecipients } from "../recipients/recipients.ts";
@@ -18,13 +19,7 @@ const hostPortSchema = z.string().trim().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must
   return port >= 1 && port <= 65535;
 }, "port must be 1-65535");
 
-const cidrSchema = z.string().trim().refine((v) => {
-  const [ip, bits, extra] = v.split("/");
-  if (extra !== undefined) return false;
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (v4) return v4.slice(1).every((o) => Number(o) <= 255) && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= 32));
-  return /^[0-9a-f:]+$/i.test(ip) && ip.includes(":") && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= 128));
-}, "must be an IP address or CIDR network");
+const cidrSchema = z.string().trim().refine((v) => parseCidr(v) !== null, "must be an IP address or CIDR network");
 
 const settingsSchema = z.object({
   recipientPolicy: z.enum(["listed", "accept_all"]).optional(),

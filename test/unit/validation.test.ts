@@ -54,3 +54,19 @@ describe("login names", () => {
     for (const bad of ["", "with space", "nul\0byte", "-lead", "a".repeat(65), "colon:x"]) expect(normalizeLoginName(bad), bad).toBeNull();
   });
 });
+
+describe("client networks", async () => {
+  const { addressInNetworks, parseCidr } = await import("../../lib/validation/cidr.ts");
+  it("parses networks and single hosts", () => {
+    expect(parseCidr("192.0.2.0/24")).toEqual({ ip: "192.0.2.0", prefix: 24, type: "ipv4" });
+    expect(parseCidr("2001:db8::1")).toEqual({ ip: "2001:db8::1", prefix: 128, type: "ipv6" });
+    for (const bad of ["192.0.2.0/33", "300.1.1.1", "example.com", "10.0.0.0/8/1", "10.0.0.0/x"]) expect(parseCidr(bad), bad).toBeNull();
+  });
+  it("matches addresses, IPv4-mapped ones included", () => {
+    expect(addressInNetworks("192.0.2.77", ["198.51.100.0/24", "192.0.2.0/24"])).toBe(true);
+    expect(addressInNetworks("::ffff:192.0.2.77", ["192.0.2.0/24"])).toBe(true);
+    expect(addressInNetworks("192.0.3.1", ["192.0.2.0/24"])).toBe(false);
+    expect(addressInNetworks("2001:db8::5", ["2001:db8::/32"])).toBe(true);
+    expect(addressInNetworks("192.0.2.1", [])).toBe(false);
+  });
+});
