@@ -48,7 +48,7 @@ export function classifyDbError(error: unknown): MailharborError {
   const message = String(e?.message ?? "");
   if (
     codes.some((c) => c && UNAVAILABLE_CODES.has(c)) ||
-    /ECONNREFUSED|Connection terminated|connection.*(closed|refused|ended)|terminating connection|the database system is (shutting down|starting up)|Can't reach database|DatabaseNotReachable|timeout exceeded when trying to connect/i.test(message)
+    /ECONNREFUSED|Connection terminated|connection.*(closed|refused|ended)|terminating connection|the database system is (shutting down|starting up)|is not currently accepting connections|Can't reach database|DatabaseNotReachable|timeout exceeded when trying to connect/i.test(message)
   ) {
     return new MailharborError("DB_UNAVAILABLE", "the database is not available");
   }

@@ -36,6 +36,10 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   MX_MAX_CONNECTIONS: positiveInt.default(1000),
   MX_MAX_CONNECTIONS_PER_IP: positiveInt.default(50),
+  /** How long the MX waits for a client's next command or data block, in seconds (RFC 5321 §4.5.3.2.7: at least 5 minutes). */
+  MX_IDLE_TIMEOUT: positiveInt.default(300),
+  /** How long the MX may reuse a domain or recipient lookup; 0 (the default) looks up every RCPT, so changes count at once. */
+  MX_LOOKUP_CACHE_SECONDS: nonNegativeInt.default(0),
   /** More ATRN commands than this from one login within a minute get 450. */
   ATRN_RATE_PER_MINUTE: positiveInt.default(10),
   /** RFC 5321 §4.5.3.2 minimums for our side of the reversed session, in seconds. */
@@ -46,6 +50,16 @@ const schema = z.object({
   REVERSE_FINAL_DOT_TIMEOUT: positiveInt.default(600),
   /** A whole ODMR session (before and after the turn-around) may last this long. */
   ODMR_SESSION_MAX_SECONDS: positiveInt.default(4 * 3600),
+  /** Before the turn-around, how long the ODMR listener waits for the customer's next command (RFC 5321 §4.5.3.2.7: 5 minutes). */
+  ODMR_IDLE_TIMEOUT: positiveInt.default(300),
+  /** Deliveries one ATRN session claims at a time (the next batch is claimed and read while this one is sent). */
+  ODMR_CLAIM_BATCH: positiveInt.max(5000).default(200),
+  /** Failed ODMR AUTH: each failure past the third delays the next answer by this much more (ms), up to 8 s. */
+  ODMR_AUTH_DELAY_STEP_MS: nonNegativeInt.default(1000),
+  /** Failed ODMR AUTH: this many failures from one client address lock that address out … */
+  ODMR_AUTH_LOCK_AFTER: positiveInt.default(10),
+  /** … for this many minutes. */
+  ODMR_AUTH_LOCK_MINUTES: positiveInt.default(15),
   LEASE_SECONDS: positiveInt.default(600),
   HOUSEKEEPING_INTERVAL_SECONDS: positiveInt.default(60),
   /** Hours after arrival at which senders are told their mail is still held; 0 = never. */

@@ -16,3 +16,11 @@ export function newQueueId(now = Date.now()): string {
   for (const byte of random) tail += ALPHABET[byte % 32];
   return time + tail;
 }
+
+/**
+ * The smallest queue id issued at or after `ms`: since ids sort by time, "received before T" is
+ * `id < queueIdAt(T)`, which the primary key answers without reading received_at.
+ */
+export function queueIdAt(ms: number): string {
+  return newQueueId(Math.max(0, Math.floor(ms))).slice(0, 10) + "000000";
+}

@@ -81,3 +81,15 @@ export async function changeOwnPassword(actor: Actor, current: string, next: str
     await recordAuditEvent(tx, actor, { action: "user.password", objectType: "portal_user", objectId: user.id, customerId: user.customerId });
   }));
 }
+
+/** Disables (or enables again) a portal user; a disabled user's session ends at its next request. */
+export async function setPortalUserDisabled(actor: Actor, id: string, disabled: boolean) {
+  requireOperator(actor);
+  if (actor.type === "staff" && actor.id === id) throw new MailharborError("INVALID_INPUT", "you cannot disable yourself");
+  const user = await dbWork(() => getDb().portalUser.findUnique({ where: { id: String(id) }, select: { id: true, email: true, customerId: true } }));
+  if (!user) throw new MailharborError("NOT_FOUND", "no such user");
+  await dbWork(() => getDb().$transaction(async (tx) => {
+    await tx.portalUser.update({ where: { id: user.id }, data: { disabled } });
+    await recordAuditEvent(tx, actor, { action: disabled ? "user.disable" : "user.enable", objectType: "portal_user", objectId: user.id, customerId: user.customerId, details: { email: user.email } });
+  }));
+}

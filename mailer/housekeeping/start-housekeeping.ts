@@ -1,5 +1,68 @@
-// PLACEHOLDER until housekeeping lands.
+// The housekeeping loop, every HOUSEKEEPING_INTERVAL_SECONDS: claims whose lease ran out go back
+// to the queue; held mail past its domain's retention is expired with a DSN; optional delay
+// warnings are stored; stored DSNs leave through the smarthost; session records a dead mailer
+// left open are closed. With several mailers on one database only one does a run at a time.
+import { parseSmarthost, sendStoredDsns, initialDsnState } from "../../lib/dsn/send-dsns.ts";
+import { isMailharborError } from "../../lib/errors.ts";
+import { expireHeldMail } from "../../lib/queue/expire-held-mail.ts";
+import { withAdvisoryLock } from "../../lib/queue/queue-pool.ts";
+import { requeueExpiredLeases } from "../../lib/queue/release-leases.ts";
+import { warnDelayedMail } from "../../lib/queue/warn-delayed-mail.ts";
+import { closeAbandonedSessions } from "../../lib/sessions/record-session.ts";
 import type { MailerContext, Service } from "../service.ts";
-export function startHousekeeping(_ctx: MailerContext): Service {
-  return { name: "housekeeping", close: async () => undefined };
+
+/** pg advisory lock key for "one housekeeping run at a time" ("mhhk") */
+const HOUSEKEEPING_LOCK = 0x6d68686b;
+
+export function startHousekeeping(ctx: MailerContext): Service {
+  const { config } = ctx;
+  const log = ctx.log.child({ component: "housekeeping" });
+  const dsnState = initialDsnState(config.SMARTHOST);
+  const smarthost = config.SMARTHOST ? parseSmarthost(config.SMARTHOST) : null;
+  if (!smarthost) log.info("no SMARTHOST: DSNs are kept in the queue (held) for staff");
+
+  const step = async (name: string, work: () => Promise<unknown>) => {
+    try {
+      const result = await work();
+      if (result && typeof result === "object" ? Object.values(result).some((v) => v) : result) log.info({ step: name, result }, "housekeeping");
+    } catch (error) {
+      log.error({ step: name, code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "housekeeping step failed");
+    }
+  };
+
+  const run = () => withAdvisoryLock(HOUSEKEEPING_LOCK, async () => {
+    await step("leases", () => requeueExpiredLeases());
+    await step("expiry", () => expireHeldMail({ reportingMta: config.MAIL_HOSTNAME, dsnState }));
+    if (config.DELAY_WARNING_HOURS > 0) {
+      await step("delay-warnings", () => warnDelayedMail({ hours: config.DELAY_WARNING_HOURS, reportingMta: config.MAIL_HOSTNAME, dsnState }));
+    }
+    if (smarthost) await step("dsn", () => sendStoredDsns(smarthost, config.MAIL_HOSTNAME));
+    const cap = config.ODMR_SESSION_MAX_SECONDS * 1000 + 3600_000;
+    await step("sessions", () => closeAbandonedSessions(new Date(Date.now() - cap - 86_400_000), new Date(Date.now() - cap)));
+  });
+
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<unknown> | null = null;
+  let stopped = false;
+  const schedule = (delayMs: number) => {
+    timer = setTimeout(() => {
+      running = run()
+        .catch((error) => log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "housekeeping run failed"))
+        .finally(() => {
+          running = null;
+          if (!stopped) schedule(config.HOUSEKEEPING_INTERVAL_SECONDS * 1000);
+        });
+    }, delayMs);
+  };
+  // the first run soon after start: leases of a mailer that died come back without waiting a full interval
+  schedule(1000);
+
+  return {
+    name: "housekeeping",
+    async close() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
 }

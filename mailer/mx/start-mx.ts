@@ -1,8 +1,16 @@
-// PLACEHOLDER until the MX listener lands: listens and greets with 421.
-import net from "node:net";
+// Starts the MX listener on MX_PORT (design: the MX intake of held mail).
+import { largestMessageSize } from "../../lib/domains/resolve-recipient.ts";
 import { listenOn, type MailerContext, type Service } from "../service.ts";
+import { MxServer } from "./mx-server.ts";
+
 export async function startMx(ctx: MailerContext): Promise<Service> {
-  const server = net.createServer((s) => s.end(`421 4.3.2 ${ctx.config.MAIL_HOSTNAME} not ready\r\n`));
-  await listenOn(server, ctx.config.MX_PORT, ctx.config.BIND_ADDRESS, "MX_PORT");
-  return { name: "mx", close: async () => void server.close() };
+  const server = new MxServer(ctx, await largestMessageSize());
+  // connection-level failures (a client resetting mid-transaction, a failed TLS handshake) end
+  // that one session; they are logged, never allowed to stop the listener
+  server.on("error", (err: Error & { code?: string; remoteAddress?: string }) => {
+    server.log.info({ code: "MX_CONNECTION_ERROR", cause: err.code, client: err.remoteAddress, err: err.message }, "mx connection error");
+  });
+  await listenOn(server.server, ctx.config.MX_PORT, ctx.config.BIND_ADDRESS, "MX_PORT");
+  server.log.info({ port: ctx.config.MX_PORT, size: server.options.size }, "mx listening");
+  return { name: "mx", close: (graceMs) => server.shutdown(graceMs) };
 }

@@ -1,8 +1,23 @@
-// PLACEHOLDER until the ODMR listener lands.
-import net from "node:net";
+// The ODMR service (RFC 2645): ODMR_PORT in plain text with STARTTLS offered, and ODMRS_PORT
+// with TLS from the first byte (fetchmail's --ssl speaks only that). Both share one listener
+// state and one shutdown.
 import { listenOn, type MailerContext, type Service } from "../service.ts";
+import { OdmrListener } from "./odmr-listener.ts";
+
 export async function startOdmr(ctx: MailerContext): Promise<Service[]> {
-  const server = net.createServer((s) => s.end(`421 4.3.2 ${ctx.config.MAIL_HOSTNAME} not ready\r\n`));
-  await listenOn(server, ctx.config.ODMR_PORT, ctx.config.BIND_ADDRESS, "ODMR_PORT");
-  return [{ name: "odmr", close: async () => void server.close() }];
+  const listener = new OdmrListener(ctx);
+  const { config } = ctx;
+  const plain = listener.createServer("odmr", false);
+  const implicit = listener.createServer("odmrs", true);
+  try {
+    await listenOn(plain.server, config.ODMR_PORT, config.BIND_ADDRESS, "ODMR_PORT");
+    await listenOn(implicit.server, config.ODMRS_PORT, config.BIND_ADDRESS, "ODMRS_PORT");
+  } catch (error) {
+    await listener.shutdown(0);
+    throw error;
+  }
+  return [
+    { name: "odmr", close: (graceMs) => listener.shutdown(graceMs) },
+    { name: "odmrs", close: (graceMs) => listener.shutdown(graceMs) },
+  ];
 }

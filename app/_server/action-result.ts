@@ -1,0 +1,69 @@
+// What a server action gives back to its form, and the one place that turns core errors into
+// messages people can act on.
+import { unstable_rethrow } from "next/navigation";
+import type { Actor } from "@/lib/actor.ts";
+import { getPortalActor } from "@/lib/auth/portal-session.ts";
+import { isMailharborError } from "@/lib/errors.ts";
+import { logger } from "@/lib/log/logger.ts";
+
+export interface ActionResult {
+  ok: boolean;
+  message?: string;
+  /** the form field the message is about */
+  field?: string;
+  /** a secret shown once, with what to do with it */
+  secret?: { label: string; value: string; snippet?: string; note?: string };
+  /** recipients added from a paste or an upload */
+  report?: { added: number; existing: number; rejected: { where: string; input: string; reason: string }[] };
+  /** tells two equal results apart */
+  at: number;
+}
+
+export const NOT_FOUND_MESSAGE = "Not found. It may have been deleted, or the link is wrong.";
+
+const log = logger.child({ component: "portal" });
+
+function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
+}
+
+export function errorResult(error: unknown): ActionResult {
+  const at = Date.now();
+  if (isMailharborError(error)) {
+    switch (error.code) {
+      case "NOT_FOUND":
+      case "FORBIDDEN":
+        return { ok: false, message: NOT_FOUND_MESSAGE, at };
+      case "DB_UNAVAILABLE":
+        return { ok: false, message: "The database is not available just now. Nothing was changed; please try again in a moment.", at };
+      case "INTERNAL":
+        break;
+      default: {
+        const field = typeof error.details?.field === "string" && error.details.field ? error.details.field : undefined;
+        const text = field && error.message.startsWith(`${field}: `) ? error.message.slice(field.length + 2) : error.message;
+        return { ok: false, message: sentence(text), field, at };
+      }
+    }
+  }
+  log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "portal action failed");
+  return { ok: false, message: "Something went wrong on our side. Nothing was changed; please try again.", at };
+}
+
+type Role = "staff" | "customer" | "any";
+
+/**
+ * Runs a server action for a signed-in user of the given role. Without a session, or with the wrong
+ * role, the answer is the same "not found" as for someone else's object.
+ */
+export async function runAction<A extends Actor>(role: Role, work: (actor: A) => Promise<Omit<ActionResult, "ok" | "at"> | void>): Promise<ActionResult> {
+  try {
+    const actor = await getPortalActor();
+    if (!actor) return { ok: false, message: "Your session has ended. Please log in again.", at: Date.now() };
+    if (role !== "any" && actor.type !== role) return { ok: false, message: NOT_FOUND_MESSAGE, at: Date.now() };
+    const result = await work(actor as A);
+    return { ok: true, ...(result ?? {}), at: Date.now() };
+  } catch (error) {
+    unstable_rethrow(error);
+    return errorResult(error);
+  }
+}

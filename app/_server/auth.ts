@@ -1,0 +1,29 @@
+// Session and role checks for pages, route handlers and server actions. Each of them calls one of
+// these itself; a layout's check alone would not protect a server action or a route handler.
+import { notFound, redirect } from "next/navigation";
+import type { Actor } from "@/lib/actor.ts";
+import { getPortalActor } from "@/lib/auth/portal-session.ts";
+
+export type StaffActor = Extract<Actor, { type: "staff" }>;
+export type CustomerActor = Extract<Actor, { type: "customer" }>;
+export type PortalActor = StaffActor | CustomerActor;
+
+/** The signed-in user, or a redirect to the login page. */
+export async function requireUser(): Promise<PortalActor> {
+  const actor = await getPortalActor();
+  if (!actor || (actor.type !== "staff" && actor.type !== "customer")) redirect("/login");
+  return actor;
+}
+
+/** Staff only; anyone else gets the same "not found" as for a page that does not exist. */
+export async function requireStaff(): Promise<StaffActor> {
+  const actor = await requireUser();
+  if (actor.type !== "staff") notFound();
+  return actor;
+}
+
+export async function requireCustomer(): Promise<CustomerActor> {
+  const actor = await requireUser();
+  if (actor.type !== "customer") notFound();
+  return actor;
+}

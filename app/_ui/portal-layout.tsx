@@ -1,0 +1,11 @@
+// Layout of the signed-in areas. The pages below still check the session and role themselves.
+import { redirect } from "next/navigation";
+import type { ReactNode } from "react";
+import { getPortalActor } from "@/lib/auth/portal-session.ts";
+import { Shell } from "./shell.tsx";
+
+export async function PortalLayout({ children }: { children: ReactNode }) {
+  const actor = await getPortalActor();
+  if (!actor) redirect("/login");
+  return <Shell actor={actor}>{children}</Shell>;
+}

@@ -1,0 +1,65 @@
+"use client";
+import { signIn } from "next-auth/react";
+import { useRouter } from "next/navigation";
+import { useId, useState } from "react";
+
+/** next-auth error codes (and the ones our authorize throws) in words people can act on. */
+function describe(code: string | undefined): string | null {
+  if (!code) return null;
+  switch (code) {
+    case "CredentialsSignin":
+      return "Wrong e-mail address or password.";
+    case "THROTTLED":
+      return "Too many failed attempts. Please wait 15 minutes before trying again.";
+    case "UNAVAILABLE":
+      return "Logging in is not possible just now (the database is not available). Please try again in a moment.";
+    case "SessionRequired":
+      return "Please log in to continue.";
+    default:
+      return "Logging in failed. Please try again.";
+  }
+}
+
+export function LoginForm({ initialError }: { initialError?: string }) {
+  const router = useRouter();
+  const [error, setError] = useState<string | null>(describe(initialError));
+  const [pending, setPending] = useState(false);
+  const id = useId();
+  return (
+    <form
+      className="space-y-4"
+      aria-label="Log in"
+      onSubmit={async (event) => {
+        event.preventDefault();
+        const form = new FormData(event.currentTarget);
+        setPending(true);
+        setError(null);
+        const result = await signIn("credentials", {
+          email: String(form.get("email") ?? ""),
+          password: String(form.get("password") ?? ""),
+          redirect: false,
+        }).catch(() => ({ ok: false, error: "UNAVAILABLE" }));
+        if (result?.ok && !result.error) {
+          router.replace("/");
+          router.refresh();
+          return;
+        }
+        setPending(false);
+        setError(describe(result?.error ?? "CredentialsSignin"));
+      }}
+    >
+      <div>
+        <label htmlFor={`${id}-email`}>E-mail</label>
+        <input id={`${id}-email`} name="email" type="email" autoComplete="username" required autoFocus className="mt-1" />
+      </div>
+      <div>
+        <label htmlFor={`${id}-password`}>Password</label>
+        <input id={`${id}-password`} name="password" type="password" autoComplete="current-password" required className="mt-1" />
+      </div>
+      {error ? <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-900">{error}</p> : null}
+      <button type="submit" disabled={pending} className="w-full rounded-md bg-sky-700 px-4 py-2 text-sm font-medium text-white hover:bg-sky-800 disabled:opacity-60">
+        {pending ? "Logging in…" : "Log in"}
+      </button>
+    </form>
+  );
+}

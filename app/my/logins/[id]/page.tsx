@@ -1,0 +1,29 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { requireCustomer } from "@/app/_server/auth.ts";
+import { orNotFound } from "@/app/_server/load.ts";
+import { LoginFacts, RotateLoginCard } from "@/app/_ui/login-panels.tsx";
+import { PageHeader } from "@/app/_ui/page-header.tsx";
+import { SessionsTable } from "@/app/_ui/sessions-table.tsx";
+import { getLogin } from "@/lib/logins/logins.ts";
+import { listSessions } from "@/lib/sessions/list-sessions.ts";
+
+export const metadata: Metadata = { title: "ODMR login" };
+
+export default async function CustomerLoginPage({ params }: { params: Promise<{ id: string }> }) {
+  const actor = await requireCustomer();
+  const { id } = await params;
+  const login = await orNotFound(getLogin(actor, id));
+  const sessions = await listSessions(actor, { loginId: login.id, limit: 20 });
+  return (
+    <>
+      <PageHeader title={`Login ${login.login}`} description={<Link href="/my">← Overview</Link>} />
+      <div className="grid gap-6 lg:grid-cols-2">
+        <LoginFacts login={login} />
+        <RotateLoginCard loginId={login.id} />
+      </div>
+      <h2 className="mt-8 mb-3 text-lg font-semibold">Recent sessions</h2>
+      <SessionsTable sessions={sessions.items} staff={false} />
+    </>
+  );
+}

@@ -1,0 +1,25 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { requireCustomer } from "@/app/_server/auth.ts";
+import { orNotFound } from "@/app/_server/load.ts";
+import { MessageView } from "@/app/_ui/message-view.tsx";
+import { buttonClass, PageHeader } from "@/app/_ui/page-header.tsx";
+import { getMessageDetail } from "@/lib/queue/message-detail.ts";
+
+export const metadata: Metadata = { title: "Held message" };
+
+export default async function CustomerMessagePage({ params }: { params: Promise<{ id: string }> }) {
+  const actor = await requireCustomer();
+  const { id } = await params;
+  const message = await orNotFound(getMessageDetail(actor, id));
+  return (
+    <>
+      <PageHeader
+        title={message.subject ?? "(no subject)"}
+        description={<Link href="/my/mail">← Held mail</Link>}
+        actions={message.headers ? <a href={`/my/mail/${message.id}/eml`} className={buttonClass.secondary} download>Download .eml</a> : null}
+      />
+      <MessageView message={message} staff={false} />
+    </>
+  );
+}

@@ -1,0 +1,44 @@
+import type { Metadata } from "next";
+import { requireCustomer } from "@/app/_server/auth.ts";
+import { orNotFound, queryParams } from "@/app/_server/load.ts";
+import { buttonClass, Card, PageHeader } from "@/app/_ui/page-header.tsx";
+import { QueueTable } from "@/app/_ui/queue-table.tsx";
+import { listDomains } from "@/lib/domains/domains.ts";
+import { searchQueue } from "@/lib/queue/search-queue.ts";
+
+export const metadata: Metadata = { title: "Held mail" };
+
+export default async function HeldMailPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const actor = await requireCustomer();
+  const params = queryParams(await searchParams);
+  const [domains, page] = await Promise.all([
+    listDomains(actor, { heldCounts: false }),
+    // another customer's domain id is "not found", like one that does not exist
+    orNotFound(searchQueue(actor, { state: "held", domain: params.domain, q: params.q, before: params.before, after: params.after })),
+  ]);
+  const filters = Object.fromEntries((["domain", "q"] as const).filter((k) => params[k]).map((k) => [k, params[k]]));
+  return (
+    <>
+      <PageHeader title="Held mail" description="Mail waiting for your server to collect it with ATRN, newest first." />
+      <Card className="mb-6">
+        <form role="search" aria-label="Filter held mail" action="/my/mail" className="grid grid-cols-1 gap-3 sm:grid-cols-[1fr_2fr_auto]">
+          <div>
+            <label htmlFor="mf-domain">Domain</label>
+            <select id="mf-domain" name="domain" defaultValue={params.domain ?? ""} className="mt-1">
+              <option value="">All your domains</option>
+              {domains.map((d) => <option key={d.id} value={d.id}>{d.name}</option>)}
+            </select>
+          </div>
+          <div>
+            <label htmlFor="mf-q">Search sender and subject</label>
+            <input id="mf-q" name="q" type="search" defaultValue={params.q ?? ""} className="mt-1" />
+          </div>
+          <div className="flex items-end"><button type="submit" className={buttonClass.primary}>Filter</button></div>
+        </form>
+      </Card>
+      <Card>
+        <QueueTable page={page} staff={false} hrefFor={(id) => `/my/mail/${id}`} pageHref={(cursor) => `/my/mail?${new URLSearchParams({ ...filters, ...cursor })}`} />
+      </Card>
+    </>
+  );
+}

@@ -1,0 +1,105 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { requireStaff } from "@/app/_server/auth.ts";
+import { queryParams } from "@/app/_server/load.ts";
+import { formatTime } from "@/app/_ui/format.ts";
+import { Badge, buttonClass, Card, Empty, PageHeader, TableWrap } from "@/app/_ui/page-header.tsx";
+import { AUDIT_ACTOR_TYPES, listAuditEvents } from "@/lib/audit/list-audit-events.ts";
+import { listCustomers } from "@/lib/customers/customers.ts";
+import { isMailharborError } from "@/lib/errors.ts";
+
+export const metadata: Metadata = { title: "Audit log" };
+
+const FILTERS = ["actorType", "actor", "action", "objectType", "objectId", "customerId"] as const;
+
+function objectHref(type: string, id: string | null): string | null {
+  if (!id) return null;
+  switch (type) {
+    case "customer": return `/staff/customers/${id}`;
+    case "domain": return `/staff/domains/${id}`;
+    case "odmr_login": return `/staff/logins/${id}`;
+    case "message": return `/staff/queue/${id}`;
+    default: return null;
+  }
+}
+
+export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const actor = await requireStaff();
+  const params = queryParams(await searchParams);
+  const customers = await listCustomers(actor, { take: 500 });
+  const names = new Map(customers.items.map((c) => [c.id, c.name]));
+  const filter = Object.fromEntries(FILTERS.filter((k) => params[k]).map((k) => [k, params[k]]));
+  let events: Awaited<ReturnType<typeof listAuditEvents>> | null = null;
+  let problem: string | null = null;
+  try {
+    events = await listAuditEvents(actor, { ...filter, before: params.before });
+  } catch (error) {
+    if (!isMailharborError(error, "INVALID_INPUT")) throw error;
+    problem = error.message;
+  }
+  return (
+    <>
+      <PageHeader title="Audit log" description="Every change, by staff, customers, the CLI and the mailer." />
+      <Card className="mb-6">
+        <form role="search" aria-label="Filter the audit log" action="/staff/audit" className="grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-4">
+          <div>
+            <label htmlFor="af-type">Who</label>
+            <select id="af-type" name="actorType" defaultValue={params.actorType ?? ""} className="mt-1">
+              <option value="">Anyone</option>
+              {AUDIT_ACTOR_TYPES.map((t) => <option key={t} value={t}>{t}</option>)}
+            </select>
+          </div>
+          <div>
+            <label htmlFor="af-actor">User contains</label>
+            <input id="af-actor" name="actor" defaultValue={params.actor ?? ""} className="mt-1" />
+          </div>
+          <div>
+            <label htmlFor="af-action">Action</label>
+            <input id="af-action" name="action" defaultValue={params.action ?? ""} placeholder="login or login.rotate" className="mt-1" />
+          </div>
+          <div>
+            <label htmlFor="af-customer">Customer</label>
+            <select id="af-customer" name="customerId" defaultValue={params.customerId ?? ""} className="mt-1">
+              <option value="">All customers</option>
+              {customers.items.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
+            </select>
+          </div>
+          <div className="flex items-end gap-2 lg:col-span-4">
+            <button type="submit" className={buttonClass.primary}>Filter</button>
+            <a href="/staff/audit" className={buttonClass.secondary}>Clear</a>
+          </div>
+        </form>
+      </Card>
+      {problem ? <p role="alert" className="mb-4 rounded-md bg-red-50 px-3 py-2 text-sm text-red-900">{problem}</p> : null}
+      {events ? (
+        events.items.length === 0 ? <Empty>No events match.</Empty> : (
+          <Card>
+            <TableWrap label="Audit events">
+              <table>
+                <thead><tr><th>When</th><th>Who</th><th>Action</th><th>Object</th><th>Customer</th><th>Details</th></tr></thead>
+                <tbody>
+                  {events.items.map((e) => {
+                    const href = objectHref(e.objectType, e.objectId);
+                    return (
+                      <tr key={e.id}>
+                        <td className="whitespace-nowrap">{formatTime(e.createdAt)}</td>
+                        <td className="break-all"><Badge>{e.actorType}</Badge> {e.actorLabel}</td>
+                        <td className="font-mono text-xs">{e.action}</td>
+                        <td className="text-xs break-all">{e.objectType}{e.objectId ? <> {href ? <Link href={href}>{e.objectId}</Link> : e.objectId}</> : null}</td>
+                        <td>{e.customerId ? names.get(e.customerId) ?? e.customerId : "—"}</td>
+                        <td className="max-w-96 font-mono text-xs break-all">{e.details ? JSON.stringify(e.details) : ""}</td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </TableWrap>
+            {events.nextCursor ? (
+              <p className="mt-4 text-right text-sm"><Link href={`/staff/audit?${new URLSearchParams({ ...filter, before: events.nextCursor })}`}>Older →</Link></p>
+            ) : null}
+          </Card>
+        )
+      ) : null}
+    </>
+  );
+}

@@ -1,0 +1,56 @@
+"use server";
+import { revalidatePath } from "next/cache";
+import { z } from "zod";
+import { runAction, type ActionResult } from "@/app/_server/action-result.ts";
+import type { StaffActor } from "@/app/_server/auth.ts";
+import { checked, parseForm } from "@/app/_server/form-data.ts";
+import { getConfig } from "@/lib/config/config.ts";
+import { MailharborError } from "@/lib/errors.ts";
+import { listDomains } from "@/lib/domains/domains.ts";
+import { fetchmailRc } from "@/lib/logins/fetchmail-rc.ts";
+import { createLogin, getLogin, restrictLogin, setLoginStatus } from "@/lib/logins/logins.ts";
+import { loginNameSchema, uuidSchema } from "@/lib/validation/schemas.ts";
+
+const idSchema = z.object({ id: uuidSchema });
+
+export async function createLoginAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
+  return runAction<StaffActor>("staff", async (actor) => {
+    const data = parseForm(z.object({ customerId: uuidSchema, login: loginNameSchema }), form);
+    const { login, secret } = await createLogin(actor, { customer: data.customerId, login: data.login });
+    const domains = (await listDomains(actor, { customerId: data.customerId })).map((d) => d.name);
+    const config = getConfig();
+    revalidatePath(`/staff/customers/${data.customerId}`);
+    return {
+      message: `Login ${login.login} created.`,
+      secret: {
+        label: `Secret for ${login.login}`,
+        value: secret,
+        snippet: fetchmailRc({ host: config.MAIL_HOSTNAME, port: config.ODMR_PORT, login: login.login, secret, domains }),
+      },
+    };
+  });
+}
+
+export async function setLoginStatusAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
+  return runAction<StaffActor>("staff", async (actor) => {
+    const { id, status } = parseForm(idSchema.extend({ status: z.enum(["active", "disabled"]) }), form);
+    const login = await setLoginStatus(actor, id, status);
+    revalidatePath(`/staff/logins/${id}`);
+    return { message: status === "disabled" ? `${login.login} is disabled: it can no longer authenticate.` : `${login.login} is enabled again.` };
+  });
+}
+
+export async function restrictLoginAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
+  return runAction<StaffActor>("staff", async (actor) => {
+    const { id } = parseForm(idSchema, form);
+    const all = checked(form, "allDomains");
+    const names = form.getAll("domain").map(String);
+    if (!all && names.length === 0) {
+      throw new MailharborError("INVALID_INPUT", "choose at least one domain, or let the login collect all of the customer's domains", { field: "allDomains" });
+    }
+    await restrictLogin(actor, id, all ? null : names);
+    const login = await getLogin(actor, id);
+    revalidatePath(`/staff/logins/${id}`);
+    return { message: all ? `${login.login} may collect every domain of ${login.customer.name}.` : `${login.login} may collect: ${names.join(", ")}.` };
+  });
+}

@@ -1,0 +1,47 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { requireStaff } from "@/app/_server/auth.ts";
+import { orNotFound } from "@/app/_server/load.ts";
+import { ActionForm } from "@/app/_ui/action-form.tsx";
+import { MessageView } from "@/app/_ui/message-view.tsx";
+import { buttonClass, PageHeader } from "@/app/_ui/page-header.tsx";
+import { SubmitButton } from "@/app/_ui/submit-button.tsx";
+import { getMessageDetail } from "@/lib/queue/message-detail.ts";
+import { bounceMessageAction, deleteMessageAction, releaseLeaseAction } from "../actions.ts";
+
+export const metadata: Metadata = { title: "Message" };
+
+export default async function StaffMessagePage({ params }: { params: Promise<{ id: string }> }) {
+  const actor = await requireStaff();
+  const { id } = await params;
+  const message = await orNotFound(getMessageDetail(actor, id));
+  const leased = message.deliveries.some((d) => (d.state === "queued" || d.state === "delivering") && (d.leaseOwner || d.leaseUntil));
+  return (
+    <>
+      <PageHeader
+        title={message.subject ?? "(no subject)"}
+        description={<Link href="/staff/queue">← Queue</Link>}
+        actions={
+          <>
+            {message.headers ? <a href={`/staff/queue/${message.id}/eml`} className={buttonClass.secondary} download>Download .eml</a> : null}
+            {leased ? (
+              <ActionForm action={releaseLeaseAction} className="" confirm="Release the lease? Only do this when no session is delivering this message now, or it may be delivered twice.">
+                <input type="hidden" name="id" value={message.id} />
+                <SubmitButton variant="secondary">Release lease</SubmitButton>
+              </ActionForm>
+            ) : null}
+            <ActionForm action={bounceMessageAction} className="" confirm="Bounce every held recipient of this message now? The sender is told it was not delivered.">
+              <input type="hidden" name="id" value={message.id} />
+              <SubmitButton variant="secondary">Bounce now</SubmitButton>
+            </ActionForm>
+            <ActionForm action={deleteMessageAction} className="" confirm="Delete this message for every recipient, without telling the sender? This cannot be undone.">
+              <input type="hidden" name="id" value={message.id} />
+              <SubmitButton variant="danger">Delete</SubmitButton>
+            </ActionForm>
+          </>
+        }
+      />
+      <MessageView message={message} staff />
+    </>
+  );
+}

@@ -1,0 +1,36 @@
+"use server";
+import { revalidatePath } from "next/cache";
+import { redirect } from "next/navigation";
+import { z } from "zod";
+import { runAction, type ActionResult } from "@/app/_server/action-result.ts";
+import type { StaffActor } from "@/app/_server/auth.ts";
+import { parseForm } from "@/app/_server/form-data.ts";
+import { bounceQueuedMessage, deleteQueuedMessage, releaseMessageLease } from "@/lib/queue/queue-actions.ts";
+
+const schema = z.object({ id: z.string().regex(/^[0-9A-Z]{1,32}$/, "not a queue id") });
+
+export async function deleteMessageAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
+  const result = await runAction<StaffActor>("staff", async (actor) => {
+    await deleteQueuedMessage(actor, parseForm(schema, form).id);
+  });
+  if (result.ok) redirect("/staff/queue");
+  return result;
+}
+
+export async function bounceMessageAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
+  return runAction<StaffActor>("staff", async (actor) => {
+    const { id } = parseForm(schema, form);
+    const count = await bounceQueuedMessage(actor, id);
+    revalidatePath(`/staff/queue/${id}`);
+    return { message: `${count} held recipient${count === 1 ? "" : "s"} bounced.` };
+  });
+}
+
+export async function releaseLeaseAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
+  return runAction<StaffActor>("staff", async (actor) => {
+    const { id } = parseForm(schema, form);
+    const count = await releaseMessageLease(actor, id);
+    revalidatePath(`/staff/queue/${id}`);
+    return { message: `${count} recipient${count === 1 ? "" : "s"} back in the queue.` };
+  });
+}

@@ -1,0 +1,127 @@
+// The RCPT decision: may mail for this address be accepted and held, and for which domain and
+// customer? Only hosted domains are accepted, so the MX can never relay (design: security model);
+// who the client is (even an authenticated one) plays no part in it.
+//
+// One indexed query answers it, through the queue's pg pool (the intake hot path, like the store).
+// By default every RCPT asks, so a suspension, a paused domain or a new recipient counts at once;
+// a busy site may let answers be reused for a few seconds (MX_LOOKUP_CACHE_SECONDS), trading that
+// immediacy for one lookup per domain (and per listed address) per period.
+import { queueQuery } from "../queue/queue-pool.ts";
+import type { ResolvedRecipient } from "../queue/store-message.ts";
+import type { ParsedAddress } from "../validation/address.ts";
+import { recipientKey } from "../validation/address.ts";
+
+export type RecipientDecision =
+  | { outcome: "accept"; recipient: ResolvedRecipient; maxMessageSize: number }
+  /** not a hosted domain: relaying is refused */
+  | { outcome: "not-hosted" }
+  /** hosted, but the domain lists its recipients and this is not one of them */
+  | { outcome: "unknown-user" }
+  /** hosted, but inbound mail is paused (the domain) or suspended (its customer): the sender should try again later */
+  | { outcome: "deferred" };
+
+interface DomainRow {
+  id: string;
+  customerId: string;
+  listed: boolean;
+  maxMessageSize: number;
+  acceptInbound: boolean;
+  customerActive: boolean;
+}
+
+interface LookupRow {
+  id: string;
+  customer_id: string;
+  recipient_policy: string;
+  max_message_size: number;
+  accept_inbound: boolean;
+  customer_status: string;
+  is_listed: boolean;
+}
+
+/** A map whose entries expire and whose size is bounded (the oldest entry goes first). */
+class ExpiringCache<V> {
+  private readonly entries = new Map<string, { value: V; until: number }>();
+  constructor(private readonly ttlMs: number, private readonly maxEntries: number) {}
+
+  get(key: string): V | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.until <= Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  set(key: string, value: V): void {
+    if (this.ttlMs <= 0) return;
+    this.entries.delete(key);
+    this.entries.set(key, { value, until: Date.now() + this.ttlMs });
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
+
+export interface RecipientResolver {
+  /** Throws MailharborError (DB_UNAVAILABLE, …) when the database cannot answer: never a guess. */
+  resolve(address: ParsedAddress): Promise<RecipientDecision>;
+}
+
+export function createRecipientResolver(options: { cacheMs: number; maxEntries?: number }): RecipientResolver {
+  const maxEntries = options.maxEntries ?? 10_000;
+  /** domain name → its row, or null when the domain is not hosted */
+  const domains = new ExpiringCache<DomainRow | null>(options.cacheMs, maxEntries);
+  /** recipient key → listed or not, for domains with a recipient list */
+  const listed = new ExpiringCache<boolean>(options.cacheMs, maxEntries);
+
+  async function lookup(domainName: string, key: string): Promise<{ domain: DomainRow | null; isListed: boolean }> {
+    const rows = await queueQuery<LookupRow>(`
+      SELECT d.id, d.customer_id, d.recipient_policy::text AS recipient_policy, d.max_message_size,
+             d.accept_inbound, c.status::text AS customer_status,
+             (d.recipient_policy = 'listed' AND EXISTS (
+               SELECT 1 FROM recipient r WHERE r.domain_id = d.id AND r.address = $2)) AS is_listed
+      FROM domain d JOIN customer c ON c.id = d.customer_id
+      WHERE d.name = $1`, [domainName, key]);
+    const row = rows[0];
+    if (!row) return { domain: null, isListed: false };
+    return {
+      domain: {
+        id: row.id, customerId: row.customer_id, listed: row.recipient_policy === "listed",
+        maxMessageSize: row.max_message_size, acceptInbound: row.accept_inbound,
+        customerActive: row.customer_status === "active",
+      },
+      isListed: row.is_listed,
+    };
+  }
+
+  return {
+    async resolve(address) {
+      const key = recipientKey(address.address);
+      let domain = domains.get(address.domain);
+      let isListed = domain?.listed ? listed.get(key) : undefined;
+      if (domain === undefined || (domain?.listed && isListed === undefined)) {
+        const found = await lookup(address.domain, key);
+        domain = found.domain;
+        isListed = found.isListed;
+        domains.set(address.domain, domain);
+        if (domain?.listed) listed.set(key, isListed);
+      }
+      if (!domain) return { outcome: "not-hosted" };
+      // A paused domain or suspended customer comes back: 450 lets the sender's queue keep the
+      // mail (RFC 5321 §4.2.5), where a 5yz would bounce it.
+      if (!domain.customerActive || !domain.acceptInbound) return { outcome: "deferred" };
+      if (domain.listed && !isListed) return { outcome: "unknown-user" };
+      return {
+        outcome: "accept",
+        recipient: { address: address.address, domainId: domain.id, customerId: domain.customerId },
+        maxMessageSize: domain.maxMessageSize,
+      };
+    },
+  };
+}
+
+/** The largest message any hosted domain accepts: what the MX advertises with SIZE (RFC 1870). */
+export async function largestMessageSize(): Promise<number | null> {
+  const rows = await queueQuery<{ max: number | null }>("SELECT max(max_message_size) AS max FROM domain");
+  return rows[0]?.max ?? null;
+}

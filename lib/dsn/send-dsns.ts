@@ -1,0 +1,109 @@
+// Sends stored DSNs through the smarthost (SMARTHOST=host:port) with MAIL FROM:<> (RFC 5321
+// §4.5.5). Without a smarthost they stay in the dsn table as `held`, where staff see them; they
+// are never dropped. A DSN the smarthost refuses permanently is held with its reply; one it
+// defers is tried again on the next run, for up to DSN_RETRY_DAYS.
+import SMTPConnection from "nodemailer/lib/smtp-connection";
+import { queueQuery } from "../queue/queue-pool.ts";
+
+/** A DSN still undelivered this long after it was made is held for staff instead of retried. */
+const DSN_RETRY_DAYS = 5;
+const BATCH = 50;
+
+export interface Smarthost {
+  host: string;
+  port: number;
+}
+
+export interface DsnSendReport {
+  sent: number;
+  deferred: number;
+  held: number;
+  /** set when the smarthost could not be reached at all */
+  connectError?: string;
+}
+
+interface DsnRow {
+  id: string;
+  rcpt_to: string;
+  raw: Buffer;
+  created_at: Date;
+}
+
+export function parseSmarthost(value: string): Smarthost {
+  const colon = value.lastIndexOf(":");
+  return { host: value.slice(0, colon), port: Number(value.slice(colon + 1)) };
+}
+
+/** The state a new DSN starts in: pending when there is a smarthost to send it, held otherwise. */
+export function initialDsnState(smarthost: string | undefined): "pending" | "held" {
+  return smarthost ? "pending" : "held";
+}
+
+function connect(smarthost: Smarthost, clientName: string, timeoutMs: number): Promise<SMTPConnection> {
+  return new Promise((resolve, reject) => {
+    const connection = new SMTPConnection({
+      host: smarthost.host, port: smarthost.port, name: clientName,
+      connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs,
+      // STARTTLS when offered, without insisting on a certificate we could verify (like
+      // Postfix's smtp_tls_security_level=may): a relay inside the ISP often has none
+      tls: { rejectUnauthorized: false },
+    });
+    connection.once("error", reject);
+    connection.connect((error?: Error | null) => {
+      connection.removeListener("error", reject);
+      if (error) return reject(error);
+      connection.on("error", () => undefined); // a later failure surfaces through send()
+      resolve(connection);
+    });
+  });
+}
+
+function send(connection: SMTPConnection, rcptTo: string, raw: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    connection.send({ from: "", to: [rcptTo] }, raw, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+/**
+ * Sends what is waiting: pending DSNs, and held ones that were never tried (stored while no
+ * smarthost was configured). Call it from one process at a time.
+ */
+export async function sendStoredDsns(smarthost: Smarthost, clientName: string, timeoutMs = 60_000): Promise<DsnSendReport> {
+  const report: DsnSendReport = { sent: 0, deferred: 0, held: 0 };
+  const rows = await queueQuery<DsnRow>(
+    `SELECT id::text AS id, rcpt_to, raw, created_at FROM dsn
+     WHERE state = 'pending' OR (state = 'held' AND attempts = 0 AND last_error IS NULL)
+     ORDER BY created_at LIMIT $1`, [BATCH]);
+  if (rows.length === 0) return report;
+  let connection: SMTPConnection | null = null;
+  try {
+    for (const row of rows) {
+      try {
+        connection ??= await connect(smarthost, clientName, timeoutMs);
+      } catch (error) {
+        report.connectError = (error as Error).message;
+        break;
+      }
+      try {
+        await send(connection, row.rcpt_to, row.raw);
+        await queueQuery(`UPDATE dsn SET state = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1::uuid`, [row.id]);
+        report.sent++;
+      } catch (error) {
+        const e = error as { responseCode?: number; message: string };
+        const permanent = typeof e.responseCode === "number" && e.responseCode >= 500;
+        const expired = Date.now() - row.created_at.getTime() > DSN_RETRY_DAYS * 86_400_000;
+        const state = permanent || expired ? "held" : "pending";
+        await queueQuery(`UPDATE dsn SET state = $2::"DsnState", attempts = attempts + 1, last_error = $3 WHERE id = $1::uuid`,
+          [row.id, state, e.message.slice(0, 500)]);
+        if (state === "held") report.held++;
+        else report.deferred++;
+        // the failed transaction may leave the session in any state: start the next one afresh
+        connection.close();
+        connection = null;
+      }
+    }
+  } finally {
+    connection?.quit();
+  }
+  return report;
+}

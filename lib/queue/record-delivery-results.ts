@@ -1,0 +1,97 @@
+// What the customer answered, per recipient, for one message of an ATRN session (RFC 5321 §4.2.5):
+// 2yz after the final dot: delivered, exactly once; 4yz: back in the queue with the error;
+// 5yz: bounced, with the DSN owed to the sender stored in the same transaction. When no
+// recipient still needs the message, its bytes are purged in that transaction too.
+import { queueQuery, queueTransaction, type QueryFn } from "./queue-pool.ts";
+
+export type DeliveryOutcome = "delivered" | "deferred" | "bounced";
+
+export interface DeliveryResult {
+  deliveryId: string;
+  outcome: DeliveryOutcome;
+  /** the customer's reply for a deferred or bounced recipient */
+  error?: string | null;
+}
+
+export interface ResultRecord {
+  owner: string;
+  messageId: string;
+  /** from the claim: nothing outside this session still needs the message */
+  exclusive: boolean;
+  results: DeliveryResult[];
+  /** the bounce to store when a recipient was bounced (none for the null sender) */
+  dsn?: { rcptTo: string; raw: Buffer; state: "pending" | "held" } | null;
+}
+
+export interface RecordedResult {
+  /** rows still held by this owner that were updated (fewer if a lease was lost) */
+  updated: number;
+  purged: boolean;
+}
+
+// The results as a table: unnest($1 ids, $2 outcomes, $3 errors).
+const UPDATE_CTE = `
+WITH r AS (
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) AS r(id, outcome, error)
+), upd AS (
+  UPDATE delivery d SET
+    state = (CASE r.outcome WHEN 'deferred' THEN 'queued' ELSE r.outcome END)::"DeliveryState",
+    last_error = r.error,
+    attempts = d.attempts + 1,
+    last_attempt_at = now(),
+    delivered_at = CASE WHEN r.outcome = 'delivered' THEN now() END,
+    lease_owner = NULL, lease_until = NULL
+  FROM r
+  WHERE d.id = r.id AND d.state = 'delivering' AND d.lease_owner = $4
+  RETURNING d.id, d.state
+), dsn AS (
+  INSERT INTO dsn (id, message_id, rcpt_to, raw, reason, state)
+  SELECT gen_random_uuid(), $5, $6, $7, 'bounced', $8::"DsnState"
+  WHERE $7::bytea IS NOT NULL AND EXISTS (SELECT 1 FROM upd WHERE state = 'bounced')
+)`;
+
+/**
+ * Records one message's results. The common case (nobody else needs the message) is one
+ * statement; otherwise the message row is locked first so that two sessions finishing their
+ * shares of one message at the same time cannot both leave its bytes behind.
+ */
+export async function recordDeliveryResults(record: ResultRecord): Promise<RecordedResult> {
+  const params = [
+    record.results.map((r) => r.deliveryId),
+    record.results.map((r) => r.outcome),
+    record.results.map((r) => r.error ?? null),
+    record.owner,
+    record.messageId,
+    record.dsn?.rcptTo ?? null,
+    record.dsn?.raw ?? null,
+    record.dsn?.state ?? "pending",
+  ];
+  if (record.exclusive) {
+    // Purge only if every one of our rows was still ours and is now final.
+    const [row] = await queueQuery<{ updated: number; purged: number }>(`${UPDATE_CTE}, purge AS (
+      DELETE FROM message_body WHERE message_id = $5
+        AND (SELECT count(*) FROM upd WHERE state <> 'queued') = cardinality($1::bigint[])
+      RETURNING message_id
+    )
+    SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM purge)::int AS purged`, params);
+    return { updated: row.updated, purged: row.purged > 0 };
+  }
+  return queueTransaction(async (query) => {
+    await query("SELECT 1 FROM message WHERE id = $1 FOR NO KEY UPDATE", [record.messageId]);
+    const [row] = await query<{ updated: number }>(`${UPDATE_CTE} SELECT (SELECT count(*) FROM upd)::int AS updated`, params);
+    const purged = await purgeUnneededBodies(query, [record.messageId]);
+    return { updated: row.updated, purged: purged > 0 };
+  });
+}
+
+/**
+ * Deletes the bytes of those messages that no recipient still needs. Call with the messages'
+ * rows locked (FOR NO KEY UPDATE) in the same transaction, after their deliveries were updated.
+ */
+export async function purgeUnneededBodies(query: QueryFn, messageIds: string[]): Promise<number> {
+  const rows = await query(`
+    DELETE FROM message_body mb WHERE mb.message_id = ANY($1::text[])
+      AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.message_id = mb.message_id AND d.state IN ('queued', 'delivering'))
+    RETURNING mb.message_id`, [messageIds]);
+  return rows.length;
+}

@@ -1,0 +1,168 @@
+// The queue as the portal pages through it: messages (newest first) that have a delivery matching
+// the filters, within the actor's reach, with only the matching deliveries. Paging is keyset on the
+// message id, which is time-ordered, so every page costs the same at a million rows; the total is
+// counted up to a cap, exact when small.
+import { z } from "zod";
+import type { Actor } from "../actor.ts";
+import { customerScope } from "../actor.ts";
+import { dbWork, getDb, Prisma } from "../db/client.ts";
+import { getDomain } from "../domains/domains.ts";
+import { parseInput } from "../validation/parse-input.ts";
+import { uuidSchema } from "../validation/schemas.ts";
+import { DELIVERY_STATES, type DeliveryStateName } from "./list-held-messages.ts";
+import { queueIdAt } from "./queue-id.ts";
+
+export const HELD_STATES: DeliveryStateName[] = ["queued", "delivering"];
+export const COUNT_CAP = 10_000;
+
+const queueIdSchema = z.string().regex(/^[0-9A-Z]{1,32}$/, "not a queue id");
+const hours = z.coerce.number().positive().max(24 * 3650);
+
+const filterSchema = z.object({
+  /** "held" (queued or delivering, the default) or one delivery state */
+  state: z.enum(["held", ...DELIVERY_STATES]).default("held"),
+  customerId: uuidSchema.optional(),
+  /** a domain id or name */
+  domain: z.string().trim().min(1).optional(),
+  /** part of the envelope sender */
+  sender: z.string().trim().min(1).max(320).optional(),
+  /** part of the envelope sender or the subject */
+  q: z.string().trim().min(1).max(200).optional(),
+  olderThanHours: hours.optional(),
+  newerThanHours: hours.optional(),
+  /** the page after this id (older messages) … */
+  before: queueIdSchema.optional(),
+  /** … or the page before it (newer messages) */
+  after: queueIdSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export type QueueSearch = z.input<typeof filterSchema>;
+
+export interface QueueDelivery {
+  id: string;
+  recipient: string;
+  state: DeliveryStateName;
+  attempts: number;
+  lastError: string | null;
+  domainId: string;
+  domainName: string;
+  customerId: string;
+  customerName: string;
+}
+
+export interface QueueItem {
+  id: string;
+  mailFrom: string;
+  size: number;
+  receivedAt: Date;
+  fromHeader: string | null;
+  subject: string | null;
+  deliveries: QueueDelivery[];
+  /** when the earliest of its held deliveries expires (arrival + the domain's retention) */
+  expiresAt: Date | null;
+}
+
+export interface QueuePage {
+  items: QueueItem[];
+  /** cursor for older messages, or null on the last page */
+  olderCursor: string | null;
+  /** cursor for newer messages, or null on the first page */
+  newerCursor: string | null;
+  /** matching messages, counted up to COUNT_CAP */
+  count: number;
+  countCapped: boolean;
+}
+
+/** ILIKE pattern for a substring, with the pattern characters taken literally. */
+function contains(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export async function searchQueue(actor: Actor, search: QueueSearch = {}): Promise<QueuePage> {
+  const scope = customerScope(actor);
+  const f = parseInput(filterSchema, search);
+  const states = f.state === "held" ? HELD_STATES : [f.state];
+  const domainId = f.domain ? (await getDomain(actor, f.domain)).id : undefined;
+
+  const deliveryFilter = [
+    Prisma.sql`d.state = ANY(${states}::"DeliveryState"[])`,
+    ...(scope.customerId ? [Prisma.sql`d.customer_id = ${scope.customerId}::uuid`] : []),
+    ...(f.customerId ? [Prisma.sql`d.customer_id = ${f.customerId}::uuid`] : []),
+    ...(domainId ? [Prisma.sql`d.domain_id = ${domainId}::uuid`] : []),
+  ];
+  // Bounds on the message id (age, page cursor), stated for both sides of the semi-join:
+  // PostgreSQL does not carry a range across the join, and without it a page deep in the queue
+  // would scan the deliveries of every newer message first.
+  const now = Date.now();
+  const ageBounds = (column: Prisma.Sql) => [
+    ...(f.olderThanHours ? [Prisma.sql`${column} < ${queueIdAt(now - f.olderThanHours * 3600_000)}`] : []),
+    ...(f.newerThanHours ? [Prisma.sql`${column} >= ${queueIdAt(now - f.newerThanHours * 3600_000)}`] : []),
+  ];
+  const cursorBound = (column: Prisma.Sql) =>
+    f.before ? [Prisma.sql`${column} < ${f.before}`] : f.after ? [Prisma.sql`${column} > ${f.after}`] : [];
+  const text = [
+    ...(f.sender ? [Prisma.sql`m.mail_from ILIKE ${contains(f.sender)}`] : []),
+    ...(f.q ? [Prisma.sql`(m.mail_from ILIKE ${contains(f.q)} OR m.subject ILIKE ${contains(f.q)})`] : []),
+  ];
+  const where = (paged: boolean) => {
+    const bounds = (column: Prisma.Sql) => [...ageBounds(column), ...(paged ? cursorBound(column) : [])];
+    return Prisma.join([
+      Prisma.sql`m.id IN (SELECT d.message_id FROM delivery d WHERE ${Prisma.join([...deliveryFilter, ...bounds(Prisma.sql`d.message_id`)], " AND ")})`,
+      ...bounds(Prisma.sql`m.id`),
+      ...text,
+    ], " AND ");
+  };
+  const deliveryWhere = Prisma.join(deliveryFilter, " AND ");
+  const newerFirst = !f.after;
+
+  const db = getDb();
+  return dbWork(async () => {
+    const [rows, counted] = await Promise.all([
+      db.$queryRaw<{ id: string; mail_from: string; size: number; received_at: Date; from_header: string | null; subject: string | null }[]>`
+        SELECT m.id, m.mail_from, m.size, m.received_at, m.from_header, m.subject
+        FROM message m WHERE ${where(true)}
+        ORDER BY m.id ${newerFirst ? Prisma.sql`DESC` : Prisma.sql`ASC`} LIMIT ${f.limit + 1}`,
+      db.$queryRaw<{ n: bigint }[]>`
+        SELECT count(*) AS n FROM (SELECT 1 FROM message m WHERE ${where(false)} LIMIT ${COUNT_CAP + 1}) capped`,
+    ]);
+    const more = rows.length > f.limit;
+    const page = rows.slice(0, f.limit);
+    if (!newerFirst) page.reverse();
+    const ids = page.map((r) => r.id);
+    const deliveries = ids.length ? await db.$queryRaw<{
+      id: bigint; message_id: string; recipient: string; state: DeliveryStateName; attempts: number; last_error: string | null;
+      domain_id: string; domain_name: string; retention_days: number; customer_id: string; customer_name: string;
+    }[]>`
+      SELECT d.id, d.message_id, d.recipient, d.state, d.attempts, d.last_error, d.domain_id, dom.name AS domain_name,
+             dom.retention_days, d.customer_id, c.name AS customer_name
+      FROM delivery d JOIN domain dom ON dom.id = d.domain_id JOIN customer c ON c.id = d.customer_id
+      WHERE d.message_id = ANY(${ids}) AND ${deliveryWhere}
+      ORDER BY d.id` : [];
+    const byMessage = new Map<string, typeof deliveries>();
+    for (const d of deliveries) byMessage.set(d.message_id, [...(byMessage.get(d.message_id) ?? []), d]);
+    const items = page.map((r): QueueItem => {
+      const own = byMessage.get(r.id) ?? [];
+      const held = own.filter((d) => HELD_STATES.includes(d.state));
+      const retention = held.length ? Math.min(...held.map((d) => d.retention_days)) : null;
+      return {
+        id: r.id, mailFrom: r.mail_from, size: r.size, receivedAt: r.received_at, fromHeader: r.from_header, subject: r.subject,
+        expiresAt: retention === null ? null : new Date(r.received_at.getTime() + retention * 86_400_000),
+        deliveries: own.map((d) => ({
+          id: String(d.id), recipient: d.recipient, state: d.state, attempts: d.attempts, lastError: d.last_error,
+          domainId: d.domain_id, domainName: d.domain_name, customerId: d.customer_id, customerName: d.customer_name,
+        })),
+      };
+    });
+    const count = Number(counted[0]?.n ?? 0);
+    const hasOlder = newerFirst ? more : Boolean(f.after);
+    const hasNewer = newerFirst ? Boolean(f.before) : more;
+    return {
+      items,
+      olderCursor: hasOlder && items.length ? items[items.length - 1].id : null,
+      newerCursor: hasNewer && items.length ? items[0].id : null,
+      count: Math.min(count, COUNT_CAP),
+      countCapped: count > COUNT_CAP,
+    };
+  });
+}

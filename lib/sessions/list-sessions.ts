@@ -1,0 +1,81 @@
+// ODMR/ETRN sessions as the portal lists them, newest first, within the actor's reach.
+// Keyset paging on (started_at, id).
+import { z } from "zod";
+import type { Actor } from "../actor.ts";
+import { customerScope } from "../actor.ts";
+import { dbWork, getDb, type Prisma } from "../db/client.ts";
+import { MailharborError } from "../errors.ts";
+import { parseInput } from "../validation/parse-input.ts";
+import { uuidSchema } from "../validation/schemas.ts";
+
+/**
+ * A session succeeded when its ATRN was answered 250 (mail released) or 453 (authorized, no mail);
+ * every other reply (530, 450, 451, 501 …) is a refusal. A session without a reply ended before ATRN.
+ */
+export const SESSION_RESULTS = ["released", "no-mail", "refused", "no-atrn"] as const;
+export type SessionResult = (typeof SESSION_RESULTS)[number];
+
+export function sessionResult(reply: string | null): SessionResult {
+  if (!reply) return "no-atrn";
+  if (reply.startsWith("250")) return "released";
+  if (reply.startsWith("453")) return "no-mail";
+  return "refused";
+}
+
+function resultWhere(result: SessionResult): Prisma.OdmrSessionWhereInput {
+  switch (result) {
+    case "released": return { reply: { startsWith: "250" } };
+    case "no-mail": return { reply: { startsWith: "453" } };
+    case "no-atrn": return { reply: null };
+    case "refused": return { NOT: [{ reply: null }, { reply: { startsWith: "250" } }, { reply: { startsWith: "453" } }] };
+  }
+}
+
+const filterSchema = z.object({
+  customerId: uuidSchema.optional(),
+  loginId: uuidSchema.optional(),
+  result: z.enum(SESSION_RESULTS).optional(),
+  /** "<ISO time>_<id>" of the last row of the previous page */
+  before: z.string().regex(/^\d{4}-\d\d-\d\dT[\d:.]+Z_[0-9a-f-]{36}$/, "not a page cursor").optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export type SessionFilter = z.input<typeof filterSchema>;
+
+export async function listSessions(actor: Actor, filter: SessionFilter = {}) {
+  const scope = customerScope(actor);
+  const f = parseInput(filterSchema, filter);
+  const and: Prisma.OdmrSessionWhereInput[] = [scope];
+  if (f.customerId) and.push({ customerId: f.customerId });
+  if (f.loginId) and.push({ loginId: f.loginId });
+  if (f.result) and.push(resultWhere(f.result));
+  if (f.before) {
+    const cut = f.before.lastIndexOf("_");
+    const at = new Date(f.before.slice(0, cut));
+    if (Number.isNaN(at.getTime())) throw new MailharborError("INVALID_INPUT", "before: not a page cursor");
+    const id = f.before.slice(cut + 1);
+    and.push({ OR: [{ startedAt: { lt: at } }, { startedAt: at, id: { lt: id } }] });
+  }
+  const rows = await dbWork(() => getDb().odmrSession.findMany({
+    where: { AND: and },
+    orderBy: [{ startedAt: "desc" }, { id: "desc" }],
+    take: f.limit + 1,
+    select: {
+      id: true, kind: true, loginId: true, loginName: true, customerId: true, remoteAddress: true, tls: true,
+      domainsRequested: true, reply: true, messagesDelivered: true, recipientsDelivered: true, bytesDelivered: true,
+      startedAt: true, endedAt: true, outcome: true,
+    },
+  }));
+  const page = rows.slice(0, f.limit);
+  const customerIds = [...new Set(page.map((s) => s.customerId).filter((id): id is string => id !== null))];
+  const customers = customerIds.length
+    ? await dbWork(() => getDb().customer.findMany({ where: { id: { in: customerIds } }, select: { id: true, name: true } }))
+    : [];
+  const names = new Map(customers.map((c) => [c.id, c.name]));
+  const items = page.map((s) => ({
+    ...s, bytesDelivered: Number(s.bytesDelivered), result: sessionResult(s.reply),
+    customerName: s.customerId ? names.get(s.customerId) ?? null : null,
+  }));
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > f.limit && last ? `${last.startedAt.toISOString()}_${last.id}` : null };
+}

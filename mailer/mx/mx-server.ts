@@ -1,0 +1,153 @@
+// The MX listener: smtp-server with Mailharbor's hooks. It accepts mail only for hosted domains
+// and holds it; it offers no AUTH and relays for nobody. Each hook is a thin adapter over a
+// function in this folder or in lib/.
+import type net from "node:net";
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+import type { SMTPConnectionOptions } from "smtp-server/lib/smtp-connection.js";
+import { createRecipientResolver, largestMessageSize, type RecipientResolver } from "../../lib/domains/resolve-recipient.ts";
+import type { Logger } from "../../lib/log/logger.ts";
+import type { MailerContext } from "../service.ts";
+import { acceptMessage } from "./accept-message.ts";
+import { checkRecipient, needsSmtpUtf8 } from "./check-recipient.ts";
+import { MemoryBudget } from "./memory-budget.ts";
+import { MxConnection } from "./mx-connection.ts";
+import { DEFAULT_MESSAGE_SIZE, MAX_RECIPIENTS, MEMORY_BUDGET, MESSAGE_SIZE_CAP } from "./mx-limits.ts";
+import { REPLIES, replyError, replyText, type Reply } from "./mx-replies.ts";
+import { mxState, type MxRecipientAddress } from "./mx-session.ts";
+
+/** Commands smtp-server knows that the MX does not offer: they get 500 like any unknown verb. */
+const DISABLED_COMMANDS = ["AUTH", "XCLIENT", "XFORWARD", "WIZ", "SHELL", "KILL"];
+
+/** How often at most the advertised SIZE is recomputed from the domains' limits. */
+const SIZE_REFRESH_MS = 1000;
+
+/** How long a refused connection may linger for its 421 to be read. */
+const REFUSAL_LINGER_MS = 2000;
+
+function clientAddress(socket: net.Socket): string {
+  return (socket.remoteAddress ?? "").replace(/^::ffff:/i, "").toLowerCase();
+}
+
+export class MxServer extends SMTPServer {
+  readonly log: Logger;
+  private readonly ctx: MailerContext;
+  private readonly resolver: RecipientResolver;
+  private readonly budget = new MemoryBudget(MEMORY_BUDGET);
+  private readonly perAddress = new Map<string, number>();
+  private sizeCheckedAt = Date.now();
+  private sizeRefresh: Promise<void> | null = null;
+
+  constructor(ctx: MailerContext, largestDomainLimit: number | null) {
+    super({
+      name: ctx.config.MAIL_HOSTNAME,
+      banner: "Mailharbor",
+      key: ctx.tls.key,
+      cert: ctx.tls.cert,
+      // SIZE (RFC 1870) advertises the largest limit of any domain; each RCPT then checks its own
+      size: Math.min(largestDomainLimit ?? DEFAULT_MESSAGE_SIZE, MESSAGE_SIZE_CAP),
+      hideENHANCEDSTATUSCODES: false,
+      hideDSN: true,
+      hideREQUIRETLS: true,
+      disabledCommands: DISABLED_COMMANDS,
+      authOptional: true,
+      // reverse DNS would make every greeting wait on a resolver; the client address is what we log and trace
+      disableReverseLookup: true,
+      maxRecipients: MAX_RECIPIENTS,
+      // RFC 5321 §4.5.3.2.7: the server waits at least 5 minutes for the next command or data block
+      socketTimeout: ctx.config.MX_IDLE_TIMEOUT * 1000,
+      logger: false,
+    });
+    this.ctx = ctx;
+    this.log = ctx.log.child({ component: "mx" });
+    this.resolver = createRecipientResolver({ cacheMs: ctx.config.MX_LOOKUP_CACHE_SECONDS * 1000 });
+  }
+
+  /** Admits a connection within the overall and per-address limits, as an MxConnection. */
+  connect(socket: net.Socket, options?: SMTPConnectionOptions | null): void {
+    const address = clientAddress(socket);
+    const fromAddress = this.perAddress.get(address) ?? 0;
+    const refusal = this.connections.size >= this.ctx.config.MX_MAX_CONNECTIONS ? REPLIES.tooManyConnections
+      : fromAddress >= this.ctx.config.MX_MAX_CONNECTIONS_PER_IP ? REPLIES.tooManyConnectionsFromAddress
+      : null;
+    if (refusal) return this.refuse(socket, refusal, address);
+    // given back in onClose: smtp-server drops every listener of the raw socket at STARTTLS
+    this.perAddress.set(address, fromAddress + 1);
+    const connection = new MxConnection(this, socket, options ?? {}, this.log, address);
+    this.connections.add(connection);
+    connection.on("error", (err: Error) => this._onError(err));
+    connection.on("connect", (data) => this._onClientConnect(data));
+    connection.init();
+  }
+
+  /** Beyond its limits the MX says so at once and closes, rather than letting clients queue up (RFC 5321 §3.8). */
+  private refuse(socket: net.Socket, reply: Reply, address: string): void {
+    this.log.warn({ code: "MX_CONNECTION_LIMIT", client: address, connections: this.connections.size }, reply.text);
+    socket.on("error", () => undefined);
+    socket.end(`${reply.code} ${reply.enhanced} ${this.ctx.config.MAIL_HOSTNAME} ${reply.text}\r\n`);
+    socket.resume(); // read (and drop) what the client still sends, so its close is seen
+    setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
+  }
+
+  onConnect(session: SMTPServerSession, callback: (err?: Error | null) => void): void {
+    mxState(session).log.info({ secure: session.secure }, "mx session opened");
+    this.refreshSizeLimit();
+    callback();
+  }
+
+  onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void {
+    if (needsSmtpUtf8(address.address, session)) return callback(replyError(REPLIES.utf8Required, `<${address.address}>`));
+    callback();
+  }
+
+  onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void {
+    void checkRecipient(address as MxRecipientAddress, session, this.resolver).then((reply) => {
+      if (!reply) return callback(null);
+      mxState(session).log.info({ rcpt: address.address, reply: `${reply.code} ${reply.enhanced} ${reply.text}` }, "recipient refused");
+      callback(replyError(reply, `<${address.address}>`));
+    });
+  }
+
+  onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): void {
+    void acceptMessage(stream, session, this.ctx.config.MAIL_HOSTNAME, this.budget).then((outcome) => {
+      if ("queued" in outcome) callback(null, `${replyText(REPLIES.queued)} ${outcome.queued}`);
+      else callback(replyError(outcome.refusal));
+    });
+  }
+
+  onClose(session: SMTPServerSession): void {
+    const state = mxState(session);
+    const left = (this.perAddress.get(state.slot) ?? 1) - 1;
+    if (left > 0) this.perAddress.set(state.slot, left);
+    else this.perAddress.delete(state.slot);
+    state.log.info({ accepted: state.accepted, seconds: Math.round((Date.now() - state.startedAt) / 1000) }, "mx session closed");
+  }
+
+  /** Keeps the advertised SIZE in step with the domains, at most once a second, off the greeting's path. */
+  private refreshSizeLimit(): void {
+    if (this.sizeRefresh || Date.now() - this.sizeCheckedAt < SIZE_REFRESH_MS) return;
+    this.sizeRefresh = largestMessageSize()
+      .then((largest) => {
+        this.options.size = Math.min(largest ?? DEFAULT_MESSAGE_SIZE, MESSAGE_SIZE_CAP);
+        this.sizeCheckedAt = Date.now();
+      })
+      .catch((error: { code?: string }) => this.log.warn({ code: error.code ?? "INTERNAL", err: error }, "could not refresh the SIZE limit"))
+      .finally(() => {
+        this.sizeRefresh = null;
+      });
+  }
+
+  /**
+   * Stops listening and tells every session 421 at once, except one whose message is streaming in
+   * or being stored: that one gets its reply to the final dot first, within graceMs. (smtp-server
+   * answers any later command with 421.) Whatever is left after graceMs is closed with 421.
+   */
+  shutdown(graceMs: number): Promise<void> {
+    this.options.closeTimeout = Math.max(1, graceMs);
+    return new Promise((resolve) => {
+      this.close(() => resolve());
+      for (const connection of this.connections) {
+        if (!connection._handlerPending && !connection._dataStream) connection.send(REPLIES.shuttingDown.code, replyText(REPLIES.shuttingDown));
+      }
+    });
+  }
+}

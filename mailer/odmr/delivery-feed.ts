@@ -1,0 +1,105 @@
+// Feeds an ATRN session its messages: claims deliveries in batches, reads their bytes in groups
+// of bounded size, and always has the next group being read while the current one is sent.
+// It keeps track of every delivery it holds a lease on, renews those leases while the session
+// runs, and gives back whatever was not offered when the session ends.
+import { claimDeliveries, loadMessageBodies, releaseDeliveries, renewLeases, type ClaimedMessage } from "../../lib/queue/claim-deliveries.ts";
+
+/** Bytes read ahead per group (a larger single message is read alone). */
+const GROUP_BYTES = 8 * 1024 * 1024;
+
+export interface FeedItem {
+  message: ClaimedMessage;
+  /** null when the message's bytes are missing (it cannot be sent) */
+  raw: Buffer | null;
+}
+
+export interface FeedOptions {
+  owner: string;
+  customerId: string;
+  domainIds: string[];
+  batch: number;
+  leaseSeconds: number;
+  sessionStart: Date;
+}
+
+export class DeliveryFeed {
+  private claimed: ClaimedMessage[] = [];
+  private ready: FeedItem[] = [];
+  private nextGroup: Promise<FeedItem[]> | null = null;
+  private exhausted = false;
+  private stopped = false;
+  /** delivery ids under our lease that have no recorded result yet */
+  readonly held = new Set<string>();
+  private renewTimer: NodeJS.Timeout;
+
+  constructor(private readonly options: FeedOptions, onRenewError: (error: unknown) => void) {
+    // renewed at a third of the lease, so two renewals may fail before a lease runs out
+    this.renewTimer = setInterval(() => {
+      renewLeases(options.owner, [...this.held], options.leaseSeconds).catch(onRenewError);
+    }, (options.leaseSeconds * 1000) / 3);
+    this.renewTimer.unref();
+  }
+
+  /** Starts reading the first group (called as soon as ATRN is accepted, before the customer's 220). */
+  prefetch(): void {
+    this.nextGroup ??= this.loadGroup();
+  }
+
+  /** The next message to send, or null when nothing more is held (or the feed was stopped). */
+  async next(): Promise<FeedItem | null> {
+    if (this.ready.length === 0) {
+      if (this.stopped) return null;
+      this.prefetch();
+      const group = this.nextGroup!;
+      this.nextGroup = null;
+      this.ready = await group;
+      if (this.ready.length === 0) return null;
+    }
+    if (!this.stopped && (!this.exhausted || this.claimed.length > 0)) this.prefetch();
+    return this.ready.shift()!;
+  }
+
+  /** The results of these deliveries are recorded: they are no longer ours to renew or release. */
+  settle(deliveryIds: string[]): void {
+    for (const id of deliveryIds) this.held.delete(id);
+  }
+
+  /** No more claims; what is claimed and unsent is given back by close(). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Waits for a read in flight, then gives every unsettled delivery back to the queue untouched. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.renewTimer);
+    await this.nextGroup?.catch(() => undefined);
+    this.nextGroup = null;
+    const ids = [...this.held];
+    this.held.clear();
+    this.ready = [];
+    this.claimed = [];
+    await releaseDeliveries(this.options.owner, ids);
+  }
+
+  private async loadGroup(): Promise<FeedItem[]> {
+    if (this.claimed.length === 0 && !this.exhausted && !this.stopped) {
+      const claimed = await claimDeliveries({
+        owner: this.options.owner, customerId: this.options.customerId, domainIds: this.options.domainIds,
+        limit: this.options.batch, leaseSeconds: this.options.leaseSeconds, attemptedBefore: this.options.sessionStart,
+      });
+      for (const message of claimed) for (const delivery of message.deliveries) this.held.add(delivery.id);
+      if (claimed.length === 0) this.exhausted = true;
+      this.claimed.push(...claimed);
+    }
+    const group: ClaimedMessage[] = [];
+    let bytes = 0;
+    while (this.claimed.length > 0 && (group.length === 0 || bytes + this.claimed[0].size <= GROUP_BYTES)) {
+      const message = this.claimed.shift()!;
+      bytes += message.size;
+      group.push(message);
+    }
+    const bodies = await loadMessageBodies(group.map((m) => m.messageId));
+    return group.map((message) => ({ message, raw: bodies.get(message.messageId) ?? null }));
+  }
+}

@@ -1,0 +1,60 @@
+// SMTP AUTH for the ODMR listeners (RFC 4954, RFC 2195 CRAM-MD5) against the ODMR logins, with
+// failed attempts throttled per client address and per login name. An address that keeps
+// failing is slowed down and then locked out for a while; a login name that keeps failing (from
+// anywhere) is only slowed down, never locked, so its owner's server elsewhere still gets in.
+import type { SMTPServerAuthentication } from "smtp-server";
+import { AttemptThrottle, DEFAULT_THROTTLE } from "../../lib/auth/attempt-throttle.ts";
+import type { Config } from "../../lib/config/config.ts";
+import { isMailharborError } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/log/logger.ts";
+import { recordLoginUse, verifyOdmrCramMd5, verifyOdmrPassword, type AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
+
+export type AuthOutcome =
+  | { ok: true; login: AuthenticatedLogin }
+  | { ok: false; code: 454 | 535; message: string };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class OdmrAuthenticator {
+  private readonly byAddress: AttemptThrottle;
+  private readonly byLogin: AttemptThrottle;
+
+  constructor(config: Config, private readonly log: Logger) {
+    const base = { ...DEFAULT_THROTTLE, stepDelayMs: config.ODMR_AUTH_DELAY_STEP_MS };
+    this.byAddress = new AttemptThrottle({ ...base, lockAfter: config.ODMR_AUTH_LOCK_AFTER, lockMs: config.ODMR_AUTH_LOCK_MINUTES * 60_000 });
+    this.byLogin = new AttemptThrottle({ ...base, lockAfter: Number.POSITIVE_INFINITY, lockMs: 0 });
+  }
+
+  async authenticate(auth: SMTPServerAuthentication, remoteAddress: string): Promise<AuthOutcome> {
+    const name = (auth.username ?? "").trim();
+    const addressKey = `addr:${remoteAddress}`;
+    const loginKey = `login:${name.toLowerCase()}`;
+    if (this.byAddress.lockedFor(addressKey) > 0) {
+      this.log.warn({ code: "ODMR_AUTH_LOCKED", login: name }, "authentication refused: too many failures from this address");
+      return { ok: false, code: 454, message: "Temporary authentication failure: too many failed attempts, try again later" };
+    }
+    // The delay comes before the answer whatever it will be, so its length tells nothing.
+    const delay = Math.max(this.byAddress.delayFor(addressKey), this.byLogin.delayFor(loginKey));
+    if (delay > 0) await sleep(delay);
+    let result;
+    try {
+      result = auth.method === "CRAM-MD5"
+        ? await verifyOdmrCramMd5(name, auth.challenge ?? "", auth.challengeResponse ?? "")
+        : await verifyOdmrPassword(name, auth.password ?? "");
+    } catch (error) {
+      this.log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "authentication could not be checked");
+      return { ok: false, code: 454, message: "Temporary authentication failure" };
+    }
+    if (!result.ok) {
+      this.byAddress.fail(addressKey);
+      this.byLogin.fail(loginKey);
+      this.log.info({ code: "ODMR_AUTH_FAILED", login: name, method: auth.method, reason: result.reason }, "authentication failed");
+      return { ok: false, code: 535, message: "Authentication credentials invalid" };
+    }
+    this.byAddress.succeed(addressKey);
+    this.byLogin.succeed(loginKey);
+    await recordLoginUse(result.login.loginId, remoteAddress).catch((error) =>
+      this.log.warn({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "could not record the login's last use"));
+    return { ok: true, login: result.login };
+  }
+}

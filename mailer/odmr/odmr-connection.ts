@@ -1,0 +1,248 @@
+// One ODMR connection (RFC 2645): smtp-server's connection with the ODMR profile. Before the
+// turn-around it answers EHLO (listing AUTH and ATRN), STARTTLS, AUTH, ATRN, NOOP, RSET, HELO and
+// QUIT; MAIL, RCPT, DATA and the other transaction commands get 502 (§4.2), unknown verbs 500.
+// After a 250 to ATRN the socket is taken from smtp-server and handed to the reversed session.
+//
+// This relies on smtp-server internals (pinned at 3.21.6, which declares them in its own
+// types): handler_<VERB> dispatch, _onCommand, the parser (_parser, _remainder), _socket,
+// _server.connections and the close/error/timeout hooks (_onClose, _onError, _onTimeout).
+import crypto from "node:crypto";
+import type net from "node:net";
+import { SMTPConnection, type SMTPConnectionOptions } from "smtp-server/lib/smtp-connection.js";
+import { isMailharborError } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/log/logger.ts";
+import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
+import { decideAtrn } from "../../lib/queue/decide-atrn.ts";
+import { parseAtrnArgument } from "./atrn-argument.ts";
+import type { OdmrServer } from "./odmr-listener.ts";
+import { REPLIES, type OdmrReply } from "./replies.ts";
+import { ReverseSession } from "./reverse-session.ts";
+import { SessionRecorder } from "./session-recorder.ts";
+
+/** Transaction and other commands outside the ODMR profile (RFC 2645 §4.2: 502). */
+const NOT_IN_PROFILE = new Set(["MAIL", "RCPT", "DATA", "BDAT", "TURN", "ETRN", "VRFY", "EXPN", "HELP", "SEND", "SOML", "SAML"]);
+const MAX_OUT_OF_PROFILE = 10;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+export class OdmrConnection extends SMTPConnection {
+  declare _server: OdmrServer;
+  private readonly log: Logger;
+  private readonly recorder: SessionRecorder;
+  private login: AuthenticatedLogin | null = null;
+  /** ATRN was received and its reply is not sent yet */
+  private atrnPending = false;
+  /** bytes arrived while ATRN was pending */
+  private earlyInput = false;
+  private turnedAround = false;
+  private reverse: ReverseSession | null = null;
+  private outOfProfile = 0;
+  /** what to record as the outcome if the connection ends before the turn-around */
+  private lastEvent = "closed before authenticating";
+  private readonly deadline: NodeJS.Timeout;
+
+  constructor(server: OdmrServer, socket: net.Socket, options?: SMTPConnectionOptions | null) {
+    super(server, socket, options);
+    const sessionId = crypto.randomUUID();
+    this.log = server.listener.ctx.log.child({ listener: server.label, session: sessionId, remote: this.remoteAddress });
+    this.recorder = new SessionRecorder(sessionId, this.remoteAddress, this.secure, this.log);
+    server.connectionsBySession.set(this.session, this);
+    const { config } = server.listener.ctx;
+    this.deadline = setTimeout(() => this.onSessionLimit(), config.ODMR_SESSION_MAX_SECONDS * 1000);
+    this.deadline.unref();
+    this.log.info("ODMR connection");
+  }
+
+  // ---- the ODMR profile ------------------------------------------------------------------
+
+  override _onCommand(command: Buffer, callback?: () => void): void {
+    if (this.turnedAround) return;
+    if (this.atrnPending) {
+      // RFC 2645 §4.3: after ATRN the customer waits for the reply (PIPELINING is not offered);
+      // what it sends meanwhile is never run as a command
+      this.earlyInput = true;
+      callback?.();
+      return;
+    }
+    if (!this._nextHandler && !this._upgrading && this._ready && !this._server._closeTimeout) {
+      const verb = command.toString("latin1").split(" ")[0].toUpperCase();
+      if (NOT_IN_PROFILE.has(verb)) {
+        if (++this.outOfProfile > MAX_OUT_OF_PROFILE) return this.reply(REPLIES.tooManyOutOfProfile);
+        this.reply(REPLIES.notInProfile);
+        this._whenWritable(callback ?? (() => undefined));
+        return;
+      }
+    }
+    super._onCommand(command, callback);
+  }
+
+  /** RFC 2645 §4.2.1: the EHLO reply lists AUTH and ATRN; no PIPELINING (see _onCommand). */
+  override handler_EHLO(command: Buffer, callback: () => void): void {
+    const parts = command.toString("latin1").trim().split(/\s+/);
+    if (parts.length !== 2 || parts[1].length > 255 || CONTROL.test(parts[1])) {
+      this.reply(REPLIES.ehloSyntax);
+      return callback();
+    }
+    this.hostNameAppearsAs = parts[1].toLowerCase();
+    // RFC 2645 §4.1: CRAM-MD5 always; RFC 4954 §4: plain-text mechanisms only inside TLS
+    const features = [this.secure ? "AUTH CRAM-MD5 PLAIN LOGIN" : "AUTH CRAM-MD5", "ATRN"];
+    if (!this.secure) features.push("STARTTLS");
+    this._resetSession();
+    this.send(250, [`${this.name} at your service`, ...features], false);
+    callback();
+  }
+
+  override handler_AUTH(command: Buffer, callback: () => void): void {
+    const method = (command.toString("latin1").trim().split(/\s+/)[1] ?? "").toUpperCase();
+    if ((method === "PLAIN" || method === "LOGIN") && !this.secure) {
+      // RFC 4954 §6: 538 when a mechanism needs an encrypted session
+      this.reply(REPLIES.encryptionRequired);
+      return callback();
+    }
+    super.handler_AUTH(command, callback);
+  }
+
+  /** Called by the server's onAuth with the result of checking the credentials. */
+  authenticated(login: AuthenticatedLogin | null, attemptedName: string): void {
+    if (!login) {
+      this.lastEvent = "authentication failed";
+      // the name tried is kept (not linked to any login), so staff can see which login was tried
+      this.recorder.update({ loginName: attemptedName.slice(0, 64), tls: this.secure });
+      return;
+    }
+    this.login = login;
+    this.lastEvent = "authenticated, closed without ATRN";
+    this.log.info({ login: login.login }, "authenticated");
+    this.recorder.update({ loginId: login.loginId, customerId: login.customerId, loginName: login.login, tls: this.secure });
+  }
+
+  handler_ATRN(command: Buffer, callback: () => void): void {
+    const argument = command.toString("utf8").slice(4);
+    if (!this.login) {
+      this.answer(REPLIES.authRequired, null);
+      return callback();
+    }
+    const parsed = parseAtrnArgument(argument);
+    if (!parsed.ok) {
+      this.answer(REPLIES.atrnSyntax, null);
+      return callback();
+    }
+    if (!this._server.listener.atrnRate.allow(this.login.loginId)) {
+      this.answer(REPLIES.atrnTooOften, parsed.domains);
+      return callback();
+    }
+    this.atrnPending = true;
+    // Let the parser go on: whatever was pipelined behind ATRN now reaches _onCommand and is
+    // caught there as early input instead of waiting, unseen, inside the parser.
+    callback();
+    void this.decide(this.login, parsed.domains);
+  }
+
+  private async decide(login: AuthenticatedLogin, requested: string[] | null): Promise<void> {
+    const started = Date.now();
+    let decision;
+    try {
+      decision = await decideAtrn(login, requested);
+    } catch (error) {
+      this.log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "ATRN could not be decided");
+      return this.settleAtrn(REPLIES.atrnUnavailable, requested);
+    }
+    this.log.info({ requested, decision: decision.kind, ms: Date.now() - started }, "ATRN");
+    if (decision.kind === "not-authorized") return this.settleAtrn(REPLIES.atrnNotAuthorized, requested);
+    const names = decision.domains.map((d) => d.name);
+    if (decision.kind === "no-mail") return this.settleAtrn(REPLIES.atrnNoMail, requested ?? names);
+    await this.turnAround(login, decision.domains.map((d) => d.id), requested ?? names);
+  }
+
+  private settleAtrn(reply: OdmrReply, requested: string[] | null): void {
+    this.atrnPending = false;
+    if (this._closed || this._closing) return;
+    if (this.earlyInput) return this.reply(REPLIES.earlyInput);
+    this.answer(reply, requested);
+  }
+
+  /** Sends an ATRN reply and records it. */
+  private answer(reply: OdmrReply, requested: string[] | null): void {
+    const line = `${reply.code} ${reply.text}`;
+    this.lastEvent = `ATRN answered ${line}`;
+    this.recorder.update({ reply: line, tls: this.secure, ...(requested ? { domainsRequested: requested } : {}) });
+    this.reply(reply);
+  }
+
+  private reply(reply: OdmrReply): void {
+    this.send(reply.code, reply.text, false);
+  }
+
+  // ---- the turn-around -------------------------------------------------------------------
+
+  private async turnAround(login: AuthenticatedLogin, domainIds: string[], requested: string[]): Promise<void> {
+    if (this._closed || this._closing) {
+      this.atrnPending = false;
+      return;
+    }
+    const socket = this._socket as net.Socket;
+    const parser = this._parser;
+    // Stop smtp-server reading: the socket pauses, so the customer's 220 waits in it for the client.
+    if (parser) {
+      socket.unpipe(parser);
+      parser.isClosed = true;
+    }
+    const early = this.earlyInput || (parser && (parser._remainder.length > 0 || parser.writableLength > 0)) || socket.readableLength > 0;
+    this.atrnPending = false;
+    if (early) {
+      this.earlyInput = true;
+      return this.reply(REPLIES.earlyInput);
+    }
+    // From here smtp-server has no part in this socket: not in its connection list (its close()
+    // would write 421 into the reversed session), and its close/error/timeout hooks are inert.
+    this.turnedAround = true;
+    this._server.connections.delete(this);
+    socket.setTimeout(0);
+    const line = `${REPLIES.atrnReleased.code} ${REPLIES.atrnReleased.text}`;
+    this.recorder.update({ reply: line, domainsRequested: requested, tls: this.secure });
+    socket.write(`${line}\r\n`);
+    this.reverse = new ReverseSession({
+      ctx: this._server.listener.ctx, log: this.log, socket, login, domainIds, sessionStart: new Date(), tls: this.secure,
+    });
+    const done = this.reverse.run();
+    this._server.listener.trackReversed(this.reverse, done);
+    const end = await done;
+    clearTimeout(this.deadline);
+    await this.recorder.finish({ ...end, tls: this.secure });
+  }
+
+  /** Shutdown: a session not yet turned around is left to smtp-server; a reversed one finishes its message. */
+  stopReversed(reason: string): void {
+    this.reverse?.stop(reason);
+  }
+
+  private onSessionLimit(): void {
+    if (this.reverse) return this.reverse.stop("session time limit reached");
+    if (this._closed || this._closing) return;
+    this.lastEvent = "session time limit reached";
+    this.reply(REPLIES.sessionLimit);
+  }
+
+  // ---- smtp-server's socket hooks, inert once the socket belongs to the reversed session ----
+
+  override _onClose(): void {
+    if (this.turnedAround) return;
+    const first = !this._closed;
+    super._onClose();
+    if (!first) return;
+    clearTimeout(this.deadline);
+    this.log.info({ outcome: this.lastEvent }, "ODMR connection closed");
+    void this.recorder.finish({ messagesDelivered: 0, recipientsDelivered: 0, bytesDelivered: 0, outcome: this.lastEvent, tls: this.secure });
+  }
+
+  override _onError(error: Error & { code?: string; remoteAddress?: string }): void {
+    if (this.turnedAround) return;
+    super._onError(error);
+  }
+
+  override _onTimeout(): void {
+    if (this.turnedAround) return;
+    if (!this._closing) this.lastEvent = "idle timeout";
+    super._onTimeout();
+  }
+}

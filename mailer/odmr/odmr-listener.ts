@@ -1,0 +1,115 @@
+// The ODMR listeners: an smtp-server subclass whose connections are OdmrConnections, and what the
+// plain and the implicit-TLS listener share (AUTH throttling, the ATRN rate limit, the reversed
+// sessions in progress, and one orderly shutdown for both).
+import type net from "node:net";
+import type tls from "node:tls";
+import { SMTPServer, type SMTPServerAuthentication, type SMTPServerAuthenticationResponse, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
+import type { SMTPConnectionOptions } from "smtp-server/lib/smtp-connection.js";
+import { isMailharborError } from "../../lib/errors.ts";
+import { releaseLeases } from "../../lib/queue/release-leases.ts";
+import type { MailerContext } from "../service.ts";
+import { AtrnRateLimiter } from "./atrn-rate-limiter.ts";
+import { OdmrAuthenticator } from "./odmr-auth.ts";
+import { OdmrConnection } from "./odmr-connection.ts";
+import type { ReverseSession } from "./reverse-session.ts";
+
+export class OdmrListener {
+  readonly authenticator: OdmrAuthenticator;
+  readonly atrnRate: AtrnRateLimiter;
+  readonly servers: OdmrServer[] = [];
+  private readonly reversed = new Map<ReverseSession, Promise<unknown>>();
+  private stopping: Promise<void> | null = null;
+
+  constructor(readonly ctx: MailerContext) {
+    this.authenticator = new OdmrAuthenticator(ctx.config, ctx.log.child({ listener: "odmr-auth" }));
+    this.atrnRate = new AtrnRateLimiter(ctx.config.ATRN_RATE_PER_MINUTE);
+  }
+
+  createServer(label: string, implicitTls: boolean): OdmrServer {
+    const { config, tls: material } = this.ctx;
+    const server = new OdmrServer(this, label, {
+      name: config.MAIL_HOSTNAME,
+      secure: implicitTls,
+      key: material.key,
+      cert: material.cert,
+      authMethods: ["CRAM-MD5", "PLAIN", "LOGIN"],
+      // which mechanisms may run without TLS is decided per mechanism in OdmrConnection.handler_AUTH
+      allowInsecureAuth: true,
+      hidePIPELINING: true,
+      hide8BITMIME: true,
+      hideSMTPUTF8: true,
+      disabledCommands: ["XCLIENT", "XFORWARD", "WIZ", "SHELL", "KILL"],
+      disableReverseLookup: true,
+      socketTimeout: config.ODMR_IDLE_TIMEOUT * 1000,
+      logger: false,
+    });
+    server.on("error", (error: Error & { code?: string }) => {
+      this.ctx.log.info({ listener: label, code: "ODMR_CONNECTION_ERROR", err: error }, "ODMR connection error");
+    });
+    this.servers.push(server);
+    return server;
+  }
+
+  /** A reversed session runs outside smtp-server; shutdown waits for it here. */
+  trackReversed(session: ReverseSession, done: Promise<unknown>): void {
+    this.reversed.set(session, done);
+    void done.finally(() => this.reversed.delete(session));
+    if (this.stopping) session.stop("mailer shutting down");
+  }
+
+  /**
+   * Stops both listeners once: no new connections; sessions before the turn-around get
+   * smtp-server's 421 at the end of the grace period; reversed sessions finish the message in
+   * flight and QUIT, or are cut off when the grace period ends. Then every lease this mailer
+   * still holds is released.
+   */
+  shutdown(graceMs: number): Promise<void> {
+    this.stopping ??= (async () => {
+      const closed = this.servers.map((server) => new Promise<void>((resolve) => {
+        server.options.closeTimeout = Math.max(graceMs, 1);
+        server.close(() => resolve());
+      }));
+      for (const session of this.reversed.keys()) session.stop("mailer shutting down");
+      const sessions = Promise.allSettled([...this.reversed.values()]);
+      const timer = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), graceMs).unref());
+      if ((await Promise.race([sessions, timer])) === "timeout") {
+        for (const session of this.reversed.keys()) session.abort("mailer shutting down (grace period over)");
+        await sessions;
+      }
+      await Promise.all(closed);
+      try {
+        const released = await releaseLeases(this.ctx.instanceId);
+        if (released > 0) this.ctx.log.info({ released }, "released delivery leases");
+      } catch (error) {
+        this.ctx.log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "could not release leases; they expire on their own");
+      }
+    })();
+    return this.stopping;
+  }
+}
+
+export class OdmrServer extends SMTPServer {
+  /** smtp-server passes the session, not the connection, to onAuth */
+  readonly connectionsBySession = new WeakMap<SMTPServerSession, OdmrConnection>();
+
+  constructor(readonly listener: OdmrListener, readonly label: string, options: SMTPServerOptions) {
+    super(options);
+  }
+
+  override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: SMTPConnectionOptions | null): void {
+    const connection = new OdmrConnection(this, socket, socketOptions);
+    this.connections.add(connection);
+    connection.on("error", (error: Error) => this._onError(error));
+    connection.on("connect", (data) => this._onClientConnect(data));
+    connection.init();
+  }
+
+  override onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, callback: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void): void {
+    const connection = this.connectionsBySession.get(session);
+    void this.listener.authenticator.authenticate(auth, session.remoteAddress).then((result) => {
+      connection?.authenticated(result.ok ? result.login : null, auth.username ?? "");
+      if (result.ok) callback(null, { user: result.login });
+      else callback(null, { user: undefined, message: result.message, responseCode: result.code } as SMTPServerAuthenticationResponse);
+    });
+  }
+}

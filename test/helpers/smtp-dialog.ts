@@ -1,0 +1,149 @@
+// A bare SMTP client for tests that need to see every reply exactly as the server wrote it, and to
+// send what no well-behaved client would (bare LF, NUL bytes, over-long lines, commands out of order).
+import net from "node:net";
+import tls from "node:tls";
+
+export interface SmtpReply {
+  code: number;
+  /** the reply's lines without the code and separator */
+  lines: string[];
+  /** the last line as sent, e.g. "250 2.0.0 Ok: queued as 0H2N4V6X8Z1B3D5F" */
+  last: string;
+}
+
+export class SmtpDialog {
+  private socket: net.Socket;
+  private buffer = "";
+  private pending: string[] = [];
+  private replies: SmtpReply[] = [];
+  private waiters: (() => void)[] = [];
+  closed = false;
+  greeting!: SmtpReply;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    this.attach(socket);
+  }
+
+  static async open(port: number, options: { localAddress?: string } = {}): Promise<SmtpDialog> {
+    const socket = net.connect({ port, host: "127.0.0.1", localAddress: options.localAddress });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", reject);
+    });
+    const dialog = new SmtpDialog(socket);
+    dialog.greeting = await dialog.reply();
+    return dialog;
+  }
+
+  private attach(socket: net.Socket): void {
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => this.onData(chunk));
+    socket.on("error", () => undefined);
+    socket.on("close", () => {
+      this.closed = true;
+      this.notify();
+    });
+  }
+
+  private onData(chunk: string): void {
+    this.buffer += chunk;
+    let nl: number;
+    while ((nl = this.buffer.indexOf("\r\n")) >= 0) {
+      const line = this.buffer.slice(0, nl);
+      this.buffer = this.buffer.slice(nl + 2);
+      this.pending.push(line);
+      if (/^\d{3}(?: |$)/.test(line)) {
+        this.replies.push({ code: Number(line.slice(0, 3)), lines: this.pending.map((l) => l.slice(4)), last: line });
+        this.pending = [];
+      }
+    }
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** The next complete reply; rejects if the connection closes first or nothing comes within timeoutMs. */
+  reply(timeoutMs = 15_000): Promise<SmtpReply> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no SMTP reply in time")), timeoutMs);
+      const check = () => {
+        const next = this.replies.shift();
+        if (next) {
+          clearTimeout(timer);
+          resolve(next);
+        } else if (this.closed) {
+          clearTimeout(timer);
+          reject(new Error(`connection closed without a reply (partial: ${JSON.stringify(this.buffer)})`));
+        } else this.waiters.push(check);
+      };
+      check();
+    });
+  }
+
+  write(data: string | Buffer): void {
+    this.socket.write(typeof data === "string" ? Buffer.from(data, "utf8") : data);
+  }
+
+  /** Sends one command line (CRLF added) and returns its reply. */
+  async command(line: string): Promise<SmtpReply> {
+    this.write(`${line}\r\n`);
+    return this.reply();
+  }
+
+  /** MAIL, RCPT…, DATA and the message (dot-stuffed here), each reply checked by the caller from the result. */
+  async send(from: string, to: string[], message: string | Buffer, mailParams = ""): Promise<{ mail: SmtpReply; rcpt: SmtpReply[]; data?: SmtpReply; final?: SmtpReply }> {
+    const mail = await this.command(`MAIL FROM:<${from}>${mailParams}`);
+    const rcpt: SmtpReply[] = [];
+    for (const r of to) rcpt.push(await this.command(`RCPT TO:<${r}>`));
+    const data = await this.command("DATA");
+    if (data.code !== 354) return { mail, rcpt, data };
+    this.write(dotStuff(typeof message === "string" ? Buffer.from(message, "utf8") : message));
+    this.write(".\r\n");
+    return { mail, rcpt, data, final: await this.reply() };
+  }
+
+  /** STARTTLS, then the TLS handshake; `pipelined` is written in clear right behind the command, as an attacker would. */
+  async startTls(pipelined = ""): Promise<tls.TLSSocket> {
+    this.write(`STARTTLS\r\n${pipelined}`);
+    const reply = await this.reply();
+    if (reply.code !== 220) throw new Error(`STARTTLS refused: ${reply.last}`);
+    this.socket.removeAllListeners("data");
+    this.socket.removeAllListeners("close");
+    const secure = tls.connect({ socket: this.socket, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      secure.once("secureConnect", resolve);
+      secure.once("error", reject);
+    });
+    this.socket = secure;
+    this.attach(secure);
+    return secure;
+  }
+
+  /** Resolves when the server has closed the connection. */
+  whenClosed(timeoutMs = 15_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("connection still open")), timeoutMs);
+      const check = () => {
+        if (this.closed) {
+          clearTimeout(timer);
+          resolve();
+        } else this.waiters.push(check);
+      };
+      check();
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** RFC 5321 §4.5.2: a line starting with "." gets one more; the message must end with CRLF. */
+export function dotStuff(message: Buffer): Buffer {
+  let text = message.toString("latin1");
+  if (!text.endsWith("\r\n")) text += "\r\n";
+  return Buffer.from(text.replace(/^\./gm, ".."), "latin1");
+}

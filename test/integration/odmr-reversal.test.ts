@@ -1,0 +1,189 @@
+// The turned-around session when things go wrong or run in parallel: a customer that goes
+// silent (our timeouts fire), two sessions for one domain (no duplicates), a mailer killed in
+// the middle of a delivery (nothing lost, only the message in flight can come twice), a
+// shutdown during a session, and the implicit-TLS listener.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getDb } from "../../lib/db/client.ts";
+import { useTestDatabase } from "../helpers/database.ts";
+import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
+import { loggedInCustomer, OdmrCustomer } from "../helpers/odmr-customer.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { startSmtpReceiver, type ReceivedMessage } from "../helpers/smtp-receiver.ts";
+
+useTestDatabase();
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function subjects(messages: ReceivedMessage[]): string[] {
+  return messages.map((m) => /Subject: (.*)\r\n/.exec(m.raw.toString())![1]);
+}
+
+async function statesOf(domainId: string) {
+  const rows = await getDb().delivery.groupBy({ by: ["state"], where: { domainId }, _count: { _all: true } });
+  return Object.fromEntries(rows.map((r) => [r.state, r._count._all]));
+}
+
+async function holdMany(customer: TestCustomer, domain: string, prefix: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await holdMessage([{ address: `user${i % 3}@${domain}`, customer }], testMessage(`${prefix} ${String(i).padStart(3, "0")}`));
+  }
+}
+
+describe("turned-around sessions", () => {
+  let mailer: MailerProcess;
+
+  beforeAll(async () => {
+    mailer = await startMailer({
+      REVERSE_GREETING_TIMEOUT: "1", REVERSE_COMMAND_TIMEOUT: "1", REVERSE_FINAL_DOT_TIMEOUT: "1",
+      ODMR_CLAIM_BATCH: "5",
+    });
+  });
+
+  afterAll(async () => {
+    await mailer?.stop();
+  });
+
+  it("gives up on a customer that never sends its 220: QUIT, close, nothing lost", async () => {
+    const silent = await makeCustomer("Silent", ["silent.example"]);
+    await holdMessage([{ address: "s@silent.example", customer: silent }], testMessage("waiting"));
+    const customer = await loggedInCustomer(mailer.odmrPort, silent.login, silent.secret);
+    expect((await customer.atrn(["silent.example"])).code).toBe(250);
+    const said = await customer.drain();
+    expect(said).toBe("QUIT\r\n");
+    expect(await statesOf(silent.domains.get("silent.example")!)).toEqual({ queued: 1 });
+    await expect.poll(async () => (await getDb().odmrSession.findFirst({ where: { loginName: silent.login, endedAt: { not: null } } }))?.outcome)
+      .toMatch(/timeout waiting for the reply to the greeting/);
+  });
+
+  it("gives up on a customer that goes silent after the data: the message stays held with the error", async () => {
+    const slow = await makeCustomer("Slow", ["slow.example"]);
+    const id = await holdMessage([{ address: "s@slow.example", customer: slow }], testMessage("slow"));
+    const customer = await loggedInCustomer(mailer.odmrPort, slow.login, slow.secret);
+    expect((await customer.atrn(["slow.example"])).code).toBe(250);
+    const receiver = await startSmtpReceiver({ beforeReply: () => sleep(3000) }, { listen: false });
+    await customer.serveWith(receiver);
+    const [delivery] = await getDb().delivery.findMany({ where: { messageId: id } });
+    expect(delivery.state).toBe("queued");
+    expect(delivery.attempts).toBe(1);
+    expect(delivery.lastError).toMatch(/timeout waiting for the reply to the end of data/);
+    expect(await getDb().dsn.count({ where: { messageId: id } })).toBe(0);
+  });
+
+  it("shares one domain between two concurrent sessions without delivering anything twice", async () => {
+    const busy = await makeCustomer("Busy", ["busy.example"]);
+    await holdMany(busy, "busy.example", "shared", 60);
+    const run = async () => {
+      const customer = await loggedInCustomer(mailer.odmrPort, busy.login, busy.secret);
+      expect((await customer.atrn(["busy.example"])).code).toBe(250);
+      const receiver = await startSmtpReceiver({ beforeReply: () => sleep(10) }, { listen: false });
+      await customer.serveWith(receiver);
+      return subjects(receiver.messages);
+    };
+    const [first, second] = await Promise.all([run(), run()]);
+    const all = [...first, ...second];
+    expect(all.length).toBe(60);
+    expect(new Set(all).size).toBe(60);
+    expect(first.length).toBeGreaterThan(0);
+    expect(second.length).toBeGreaterThan(0);
+    expect(await statesOf(busy.domains.get("busy.example")!)).toEqual({ delivered: 60 });
+  });
+
+  it("serves fetchmail-style implicit TLS on ODMRS_PORT", async () => {
+    const tlsCustomer = await makeCustomer("Secure", ["secure.example"]);
+    const raw = testMessage("over implicit tls");
+    await holdMessage([{ address: "t@secure.example", customer: tlsCustomer }], raw);
+    const customer = await OdmrCustomer.connect(mailer.odmrsPort, { tls: true });
+    const ehlo = await customer.ehlo();
+    expect(ehlo.lines).toContain("AUTH CRAM-MD5 PLAIN LOGIN");
+    expect(ehlo.lines).not.toContain("STARTTLS");
+    expect((await customer.authPlain(tlsCustomer.login, tlsCustomer.secret)).code).toBe(235);
+    expect((await customer.atrn(["secure.example"])).code).toBe(250);
+    const receiver = await startSmtpReceiver({}, { listen: false });
+    await customer.serveWith(receiver);
+    expect(receiver.messages.map((m) => m.raw.equals(raw))).toEqual([true]);
+    await expect.poll(() => getDb().odmrSession.findFirst({ where: { loginName: tlsCustomer.login, endedAt: { not: null } } }))
+      .toMatchObject({ tls: true, messagesDelivered: 1 });
+  });
+});
+
+describe("a mailer that dies or stops in the middle of a delivery", () => {
+  it("loses nothing when killed; only the message in flight can arrive twice", async () => {
+    const victim = await makeCustomer("Victim", ["victim.example"]);
+    const domainId = victim.domains.get("victim.example")!;
+    await holdMany(victim, "victim.example", "kill", 12);
+    const first = await startMailer({ LEASE_SECONDS: "2", ODMR_CLAIM_BATCH: "4" });
+    let releaseReply!: () => void;
+    const replyHeld = new Promise<void>((resolve) => (releaseReply = resolve));
+    let inFlight = "";
+    const arrived = new Promise<void>((resolve) => {
+      void (async () => {
+        const customer = await loggedInCustomer(first.odmrPort, victim.login, victim.secret);
+        expect((await customer.atrn(["victim.example"])).code).toBe(250);
+        let count = 0;
+        const receiver = await startSmtpReceiver({
+          beforeReply: async (message) => {
+            if (++count === 5) {
+              inFlight = subjects([message])[0];
+              resolve();
+              await replyHeld;
+            }
+          },
+        }, { listen: false });
+        received.push(receiver.messages);
+        await customer.serveWith(receiver).catch(() => undefined);
+      })();
+    });
+    const received: ReceivedMessage[][] = [];
+    await arrived;
+    // the customer has the fifth message; the mailer is waiting for its reply to the final dot
+    await first.kill();
+    releaseReply();
+    expect((await statesOf(domainId)).delivered).toBe(4);
+
+    const second = await startMailer({ HOUSEKEEPING_INTERVAL_SECONDS: "1" });
+    try {
+      // the dead mailer's claims come back when their lease runs out (housekeeping requeues them)
+      await expect.poll(async () => (await statesOf(domainId)).delivering ?? 0, { timeout: 15_000, interval: 500 }).toBe(0);
+      const customer = await loggedInCustomer(second.odmrPort, victim.login, victim.secret);
+      expect((await customer.atrn(["victim.example"])).code).toBe(250);
+      const receiver = await startSmtpReceiver({}, { listen: false });
+      await customer.serveWith(receiver);
+      received.push(receiver.messages);
+    } finally {
+      await second.stop();
+    }
+    const all = received.flatMap(subjects);
+    const counts = new Map<string, number>();
+    for (const s of all) counts.set(s, (counts.get(s) ?? 0) + 1);
+    expect(counts.size).toBe(12);
+    const twice = [...counts].filter(([, n]) => n > 1).map(([s]) => s);
+    expect(twice.every((s) => s === inFlight)).toBe(true);
+    expect(await statesOf(domainId)).toEqual({ delivered: 12 });
+  });
+
+  it("on SIGTERM finishes the message in flight, says QUIT and gives the rest back", async () => {
+    const stopping = await makeCustomer("Stopping", ["stopping.example"]);
+    const domainId = stopping.domains.get("stopping.example")!;
+    await holdMany(stopping, "stopping.example", "stop", 20);
+    const mailer = await startMailer({ SHUTDOWN_GRACE_SECONDS: "10", ODMR_CLAIM_BATCH: "5" });
+    const customer = await loggedInCustomer(mailer.odmrPort, stopping.login, stopping.secret);
+    expect((await customer.atrn(["stopping.example"])).code).toBe(250);
+    let count = 0;
+    let stopped: Promise<number | null> | null = null;
+    const receiver = await startSmtpReceiver({
+      beforeReply: async () => {
+        if (++count === 3) stopped = mailer.stop();
+        await sleep(50);
+      },
+    }, { listen: false });
+    await customer.serveWith(receiver);
+    expect(await stopped).toBe(0);
+    const delivered = receiver.messages.length;
+    expect(delivered).toBeGreaterThanOrEqual(3);
+    expect(delivered).toBeLessThan(20);
+    expect(await statesOf(domainId)).toEqual({ delivered, queued: 20 - delivered });
+    expect(await getDb().delivery.count({ where: { domainId, leaseOwner: { not: null } } })).toBe(0);
+    const session = await getDb().odmrSession.findFirst({ where: { loginName: stopping.login } });
+    expect(session!.outcome).toMatch(/shutting down/);
+  });
+});
