@@ -223,6 +223,31 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** CPU seconds used by the PostgreSQL server: the postmaster and its live children. */
+function postgresCpuSeconds(postmaster: number): number {
+  let total = cpuSeconds(postmaster);
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
 function peakRssMb(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
@@ -310,7 +335,9 @@ async function main(): Promise<void> {
       await holdBenchMail(client, domain.id, customer.id, messages, offset);
       await client.query("CHECKPOINT");
       await client.query("VACUUM ANALYZE delivery");
+      const cpuBefore = { mailer: cpuSeconds(mailer!.pid!), postgres: postgresCpuSeconds(database.pid) };
       const results = JSON.parse(await runChild(customerTask("drain", sessions), env)) as SessionTimes[];
+      const cpu = { mailer: cpuSeconds(mailer!.pid!) - cpuBefore.mailer, postgres: postgresCpuSeconds(database.pid) - cpuBefore.postgres };
       const received = results.reduce((n, r) => n + r.messages, 0);
       const start = Math.min(...results.map((r) => r.atrnSent));
       const end = Math.max(...results.map((r) => r.lastMessage ?? r.atrnSent));
@@ -318,6 +345,7 @@ async function main(): Promise<void> {
       const { rows } = await client.query("SELECT count(*)::int AS n FROM delivery WHERE domain_id = $1 AND state = 'delivered'", [domain.id]);
       say(`  ${label}: ${received} messages in ${((end - start) / 1000).toFixed(2)} s = ${Math.round(received / ((end - start) / 1000))} messages/s` +
         ` (per session: ${results.map((r) => r.messages).join(", ")}); ATRN → first MAIL ${firstMail.toFixed(1)} ms; delivered in the database: ${rows[0].n - offset}`);
+      say(`      CPU: mailer ${cpu.mailer.toFixed(2)} s, PostgreSQL ${cpu.postgres.toFixed(2)} s (${(1000 * (cpu.mailer + cpu.postgres) / received).toFixed(3)} ms per message)`);
     };
     say("drain:");
     await drain("1 session ", 1, 0);

@@ -10,6 +10,9 @@ export type LineProblem = "too-long" | "bare-newline" | "nul";
 /** RFC 5321 §4.5.3.1.4 allows 512 octets and lets extensions raise it; SIZE, BODY and SMTPUTF8 parameters fit easily in this. */
 const MAX_COMMAND_LINE = 1000;
 
+/** Commands run back to back before giving other sessions a turn (SMTPStream uses the same figure). */
+const MAX_SYNC_COMMANDS = 100;
+
 export class MxCommandStream extends SMTPStream {
   /** called, in order with the commands, for a line that must not run; `done` resumes parsing */
   onlineproblem: (problem: LineProblem, done: () => void) => void = (_problem, done) => done();
@@ -21,7 +24,9 @@ export class MxCommandStream extends SMTPStream {
   _write(chunk: Buffer, encoding: BufferEncoding | "buffer", next: (err?: Error | null) => void): void {
     let offset = 0;
     const step = (): void => {
-      for (;;) {
+      for (let handled = 0; ; handled++) {
+        // like SMTPStream, yield now and then, so that one client's pipelined burst cannot starve the others
+        if (handled === MAX_SYNC_COMMANDS) return void setImmediate(step);
         if (this.isClosed) return next();
         if (this._dataMode) {
           return offset < chunk.length ? super._write(chunk.subarray(offset), encoding, next) : next();
@@ -43,9 +48,9 @@ export class MxCommandStream extends SMTPStream {
           if (sync) finishedSync = true;
           else step();
         };
-        const problem = line ? lineProblem(line) : "too-long";
+        const problem = line === null ? "too-long" : lineProblem(line);
         if (problem) this.onlineproblem(problem, after);
-        else super._write(line!, encoding, after);
+        else super._write(line as Buffer, encoding, after);
         sync = false;
         if (!finishedSync) return;
       }

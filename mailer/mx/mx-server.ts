@@ -102,7 +102,7 @@ export class MxServer extends SMTPServer {
   onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void {
     void checkRecipient(address as MxRecipientAddress, session, this.resolver).then((reply) => {
       if (!reply) return callback(null);
-      mxState(session).log.info({ rcpt: address.address, reply: `${reply.code} ${reply.enhanced} ${reply.text}` }, "recipient refused");
+      mxState(session).log.info({ rcpt: address.address, reply: `${reply.code} ${replyText(reply)}` }, "recipient refused");
       callback(replyError(reply, `<${address.address}>`));
     });
   }
@@ -125,10 +125,10 @@ export class MxServer extends SMTPServer {
   /** Keeps the advertised SIZE in step with the domains, at most once a second, off the greeting's path. */
   private refreshSizeLimit(): void {
     if (this.sizeRefresh || Date.now() - this.sizeCheckedAt < SIZE_REFRESH_MS) return;
+    this.sizeCheckedAt = Date.now();
     this.sizeRefresh = largestMessageSize()
       .then((largest) => {
         this.options.size = Math.min(largest ?? DEFAULT_MESSAGE_SIZE, MESSAGE_SIZE_CAP);
-        this.sizeCheckedAt = Date.now();
       })
       .catch((error: { code?: string }) => this.log.warn({ code: error.code ?? "INTERNAL", err: error }, "could not refresh the SIZE limit"))
       .finally(() => {

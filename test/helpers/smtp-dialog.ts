@@ -142,7 +142,7 @@ export class SmtpDialog {
 }
 
 /** RFC 5321 §4.5.2: a line starting with "." gets one more; the message must end with CRLF. */
-export function dotStuff(message: Buffer): Buffer {
+function dotStuff(message: Buffer): Buffer {
   let text = message.toString("latin1");
   if (!text.endsWith("\r\n")) text += "\r\n";
   return Buffer.from(text.replace(/^\./gm, ".."), "latin1");

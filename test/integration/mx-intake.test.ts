@@ -163,6 +163,17 @@ describe("MX intake", () => {
     expect((await stored(queuedId(second.last))).message.deliveries.map((d) => d.recipient)).toEqual(["second@beta.example"]);
   });
 
+  it("answers a long pipelined burst of commands, each in order", async () => {
+    const dialog = await SmtpDialog.open(mailer.mxPort);
+    await dialog.command("EHLO client.example");
+    dialog.write("NOOP\r\nRSET\r\n".repeat(1000) + "HELP\r\n");
+    const codes: number[] = [];
+    for (let i = 0; i < 2001; i++) codes.push((await dialog.reply()).code);
+    expect(codes.slice(0, 2000).every((c) => c === 250)).toBe(true);
+    expect(codes[2000]).toBe(214);
+    dialog.close();
+  });
+
   it("takes several messages in one session, and RSET forgets a transaction", async () => {
     const dialog = await SmtpDialog.open(mailer.mxPort);
     await dialog.command("EHLO client.example");
