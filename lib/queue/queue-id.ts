@@ -3,18 +3,32 @@ import crypto from "node:crypto";
 // Crockford base32: ids sort by arrival time and read unambiguously.
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-/** A 16-character queue id: 10 characters of millisecond time, 6 random. */
-export function newQueueId(now = Date.now()): string {
-  let time = "";
-  let t = now;
-  for (let i = 0; i < 10; i++) {
-    time = ALPHABET[t % 32] + time;
-    t = Math.floor(t / 32);
+function encode(value: number, length: number): string {
+  let out = "";
+  for (let i = 0; i < length; i++) {
+    out = ALPHABET[value % 32] + out;
+    value = Math.floor(value / 32);
   }
-  const random = crypto.randomBytes(6);
-  let tail = "";
-  for (const byte of random) tail += ALPHABET[byte % 32];
-  return time + tail;
+  return out;
+}
+
+let lastTime = -1;
+let lastTail = 0;
+
+/**
+ * A 16-character queue id: 10 characters of millisecond time, 6 of a counter that starts at a
+ * random point each millisecond. Within one process ids strictly increase (a second id in the same
+ * millisecond takes the next counter value), so "newest first" is "highest id first".
+ */
+export function newQueueId(now = Date.now()): string {
+  const time = Math.max(now, lastTime);
+  if (time === lastTime && lastTail < 2 ** 30 - 1) {
+    lastTail += 1;
+  } else {
+    lastTime = time;
+    lastTail = crypto.randomBytes(4).readUInt32BE() % 2 ** 29; // leaves room to count up
+  }
+  return encode(lastTime, 10) + encode(lastTail, 6);
 }
 
 /**
@@ -22,5 +36,5 @@ export function newQueueId(now = Date.now()): string {
  * `id < queueIdAt(T)`, which the primary key answers without reading received_at.
  */
 export function queueIdAt(ms: number): string {
-  return newQueueId(Math.max(0, Math.floor(ms))).slice(0, 10) + "000000";
+  return encode(Math.max(0, Math.floor(ms)), 10) + "000000";
 }

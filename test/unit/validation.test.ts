@@ -70,3 +70,19 @@ describe("client networks", async () => {
     expect(addressInNetworks("192.0.2.1", [])).toBe(false);
   });
 });
+
+describe("queue ids", async () => {
+  const { newQueueId, queueIdAt } = await import("../../lib/queue/queue-id.ts");
+  it("strictly increase, even within one millisecond", () => {
+    const ids = Array.from({ length: 1000 }, () => newQueueId(1_700_000_000_000));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(1000);
+    expect(ids.every((id) => /^[0-9A-HJKMNP-TV-Z]{16}$/.test(id))).toBe(true);
+  });
+  it("order by time, and queueIdAt bounds them", () => {
+    const early = newQueueId(1_700_000_000_000);
+    const late = newQueueId(1_700_000_000_500);
+    expect(early < queueIdAt(1_700_000_000_400)).toBe(true);
+    expect(late >= queueIdAt(1_700_000_000_400)).toBe(true);
+  });
+});
