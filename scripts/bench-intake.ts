@@ -18,6 +18,7 @@ import path from "node:path";
 import pg from "pg";
 import { openEmbeddedDatabase } from "../lib/db/embedded-postgres.ts";
 import { migrateDatabase, PROJECT_ROOT } from "../lib/db/migrate.ts";
+import { freePort } from "../lib/system/free-port.ts";
 
 const QUICK = Boolean(process.env.BENCH_QUICK);
 const N = Number(process.env.BENCH_N ?? (QUICK ? 1000 : 3000));
@@ -27,17 +28,6 @@ const DOMAIN = "bench.example";
 
 function log(line: string) {
   process.stdout.write(`${line}\n`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A message of about `size` bytes: a few header fields and 76-character lines. */

@@ -4,11 +4,12 @@
 import { spawn, execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { MailharborError } from "../errors.ts";
+import { freePort } from "../system/free-port.ts";
+import { processAlive } from "../system/process-alive.ts";
 
 const DB_USER = "mailharbor";
 const DB_NAME = "mailharbor";
@@ -65,39 +66,18 @@ function readPassword(file: string): string {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** The running server's pid and port from postmaster.pid, or null when none runs. */
 export function runningServer(dataDir: string): { pid: number; port: number } | null {
   try {
     const lines = fs.readFileSync(path.join(paths(dataDir).cluster, "postmaster.pid"), "utf8").split("\n");
     const pid = Number(lines[0]);
     const port = Number(lines[3]);
-    if (pid > 0 && port > 0 && alive(pid) && lines.length > 7 && lines[7].trim() === "ready") return { pid, port };
-    if (pid > 0 && alive(pid)) return { pid, port: -1 };
+    if (pid > 0 && port > 0 && processAlive(pid) && lines.length > 7 && lines[7].trim() === "ready") return { pid, port };
+    if (pid > 0 && processAlive(pid)) return { pid, port: -1 };
   } catch {
     /* no pid file */
   }
   return null;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function initCluster(dataDir: string, password: string): Promise<void> {
@@ -175,7 +155,7 @@ function stopper(pid: number): () => Promise<void> {
       return;
     }
     const deadline = Date.now() + 30_000;
-    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   };
 }
 

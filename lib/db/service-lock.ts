@@ -3,25 +3,17 @@
 import fs from "node:fs";
 import path from "node:path";
 import { MailharborError } from "../errors.ts";
+import { processAlive } from "../system/process-alive.ts";
 
 function lockFile(dataDir: string) {
   return path.join(dataDir, "service.pid");
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** The pid of the live service using this data directory, or null. */
 export function runningServicePid(dataDir: string): number | null {
   try {
     const pid = Number(fs.readFileSync(lockFile(dataDir), "utf8").trim());
-    return pid > 0 && pid !== process.pid && alive(pid) ? pid : null;
+    return pid > 0 && pid !== process.pid && processAlive(pid) ? pid : null;
   } catch {
     return null;
   }
