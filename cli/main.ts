@@ -6,6 +6,7 @@ import { createCustomer, getCustomer, listCustomers, setCustomerStatus } from ".
 import { openToolDatabase } from "../lib/db/open-tool-database.ts";
 import { createDomain, listDomains, updateDomain, type DomainSettings } from "../lib/domains/domains.ts";
 import { MailharborError, isMailharborError, type ErrorCode } from "../lib/errors.ts";
+import { requestEtrnRelease } from "../lib/etrn/release-requests.ts";
 import { createLogin, listLogins, restrictLogin, rotateLogin, setLoginStatus } from "../lib/logins/logins.ts";
 import { listHeldMessages } from "../lib/queue/list-held-messages.ts";
 import { addRecipients } from "../lib/recipients/recipients.ts";
@@ -206,6 +207,15 @@ const COMMANDS: Record<string, Command> = {
       };
       const domain = await updateDomain(CLI_ACTOR, required(args, "domain"), settings);
       return { json: domain, text: `domain ${domain.name} updated` };
+    },
+  },
+  "domain release": {
+    usage: "domain release --domain D",
+    summary: "ask the mailer to deliver the domain's held mail to its ETRN target now",
+    values: ["domain"],
+    async run(args) {
+      const request = await requestEtrnRelease(CLI_ACTOR, required(args, "domain"));
+      return { json: request, text: `release of ${request.domain} requested; a mailer takes it within seconds (see the session list for the run)` };
     },
   },
   "domain list": {

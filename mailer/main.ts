@@ -1,4 +1,4 @@
-// The mailer process: the MX listener, the ODMR listeners and the housekeeping loop.
+// The mailer process: the MX listener, the ODMR listeners, ETRN runs and the housekeeping loop.
 // Run by `npm start` (beside the portal) or alone with `npm run mailer`.
 import crypto from "node:crypto";
 import os from "node:os";
@@ -8,6 +8,7 @@ import { openDatabase } from "../lib/db/open-database.ts";
 import { isMailharborError } from "../lib/errors.ts";
 import { logger } from "../lib/log/logger.ts";
 import { loadTls } from "../lib/tls/load-tls.ts";
+import { startEtrn } from "./etrn/start-etrn.ts";
 import { startHousekeeping } from "./housekeeping/start-housekeeping.ts";
 import { startMx } from "./mx/start-mx.ts";
 import { startOdmr } from "./odmr/start-odmr.ts";
@@ -40,7 +41,9 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
 
   try {
-    services.push(await startMx(ctx));
+    const etrn = startEtrn(ctx);
+    services.push(etrn);
+    services.push(await startMx(ctx, etrn.runner));
     services.push(...(await startOdmr(ctx)));
     services.push(startHousekeeping(ctx));
   } catch (error) {

@@ -248,9 +248,10 @@ function postgresCpuSeconds(postmaster: number): number {
   return total;
 }
 
-function peakRssMb(pid: number): number {
+/** Resident memory (VmRSS) or its peak so far (VmHWM), in MB. */
+function rssMb(pid: number, which: "VmRSS" | "VmHWM"): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+  return Number(new RegExp(`${which}:\\s+(\\d+) kB`).exec(status)![1]) / 1024;
 }
 
 const say = (line: string) => process.stdout.write(line + "\n");
@@ -293,7 +294,7 @@ async function main(): Promise<void> {
   const { openEmbeddedDatabase } = await import("../lib/db/embedded-postgres.ts");
   const { migrateDatabase } = await import("../lib/db/migrate.ts");
   say(`bench:drain ${quick ? "(quick) " : ""}— ${messages} messages of 4 KB; PostgreSQL with default durability in ${dataDir}`);
-  const database = await openEmbeddedDatabase(dataDir, process.env.BENCH_PG_SETTINGS ? { settings: JSON.parse(process.env.BENCH_PG_SETTINGS) } : {});
+  const database = await openEmbeddedDatabase(dataDir);
   let mailer: ChildProcess | null = null;
   try {
     await migrateDatabase(database.url);
@@ -347,10 +348,10 @@ async function main(): Promise<void> {
         ` (per session: ${results.map((r) => r.messages).join(", ")}); ATRN → first MAIL ${firstMail.toFixed(1)} ms; delivered in the database: ${rows[0].n - offset}`);
       say(`      CPU: mailer ${cpu.mailer.toFixed(2)} s, PostgreSQL ${cpu.postgres.toFixed(2)} s (${(1000 * (cpu.mailer + cpu.postgres) / received).toFixed(3)} ms per message)`);
     };
-    say("drain:");
+    say(`drain (the idle mailer uses ${rssMb(mailer.pid!, "VmRSS").toFixed(0)} MB):`);
     await drain("1 session ", 1, 0);
     await drain("4 sessions", 4, messages);
-    say(`  mailer peak RSS: ${peakRssMb(mailer.pid!).toFixed(0)} MB`);
+    say(`  mailer peak RSS: ${rssMb(mailer.pid!, "VmHWM").toFixed(0)} MB`);
 
     say(`ATRN reply latency with ${otherDeliveries.toLocaleString("en")} deliveries held for ${otherDomains.toLocaleString("en")} other domains:`);
     const loadStart = performance.now();

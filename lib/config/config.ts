@@ -60,6 +60,10 @@ const schema = z.object({
   ODMR_AUTH_LOCK_AFTER: positiveInt.default(10),
   /** … for this many minutes. */
   ODMR_AUTH_LOCK_MINUTES: positiveInt.default(15),
+  /** An ETRN run waits this long for the TCP connection to the domain's target (Postfix's smtp_connect_timeout is 30 s). */
+  ETRN_CONNECT_TIMEOUT: positiveInt.default(30),
+  /** How often a mailer looks for "deliver now" requests from the portal or the CLI, in seconds. */
+  ETRN_REQUEST_POLL_SECONDS: positiveInt.max(3600).default(5),
   LEASE_SECONDS: positiveInt.default(600),
   HOUSEKEEPING_INTERVAL_SECONDS: positiveInt.default(60),
   /** Hours after arrival at which senders are told their mail is still held; 0 = never. */

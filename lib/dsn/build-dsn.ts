@@ -140,7 +140,6 @@ export function buildDsn(input: DsnInput): Buffer {
   ];
   if (input.original.raw) {
     const original = headerSection(input.original.raw);
-    // eslint-disable-next-line no-control-regex
     const eightBit = original.some((byte) => byte > 0x7f);
     parts.push(Buffer.from(`--${boundary}\r\nContent-Description: Undelivered Message Headers\r\n` +
       `Content-Type: text/rfc822-headers${eightBit ? "\r\nContent-Transfer-Encoding: 8bit" : ""}\r\n\r\n`, "utf8"));

@@ -1,7 +1,8 @@
 // Which domains an authenticated ODMR login may release with ATRN (RFC 2645 §5: the provider
-// must check that the login is authorised for every domain it asks for). A login with
-// allDomains collects all of its customer's domains, otherwise only its LoginDomain rows; either
-// way only ATRN-enabled domains of an active customer, through an active login.
+// must check that the login is authorised for every domain it asks for) or, after AUTH on the
+// MX, with ETRN (RFC 1985). A login with allDomains collects all of its customer's domains,
+// otherwise only its LoginDomain rows; either way only domains of an active customer, through an
+// active login, that have the asked-for release (ATRN or ETRN) enabled.
 import { dbWork, getDb } from "../db/client.ts";
 import type { AuthenticatedLogin } from "./verify-odmr-login.ts";
 
@@ -10,7 +11,7 @@ export interface CollectableDomain {
   name: string;
 }
 
-export async function listCollectableDomains(login: AuthenticatedLogin): Promise<CollectableDomain[]> {
+export async function listCollectableDomains(login: AuthenticatedLogin, via: "atrn" | "etrn" = "atrn"): Promise<CollectableDomain[]> {
   return dbWork(async () => {
     const row = await getDb().odmrLogin.findUnique({
       where: { id: login.loginId },
@@ -20,7 +21,7 @@ export async function listCollectableDomains(login: AuthenticatedLogin): Promise
     return getDb().domain.findMany({
       where: {
         customerId: row.customerId,
-        atrnEnabled: true,
+        ...(via === "atrn" ? { atrnEnabled: true } : { etrnEnabled: true }),
         ...(row.allDomains ? {} : { logins: { some: { loginId: login.loginId } } }),
       },
       select: { id: true, name: true },

@@ -31,7 +31,7 @@ export interface ClaimRequest {
   owner: string;
   customerId: string;
   domainIds: string[];
-  /** at most this many deliveries (whole messages are completed beyond it) */
+  /** about this many deliveries (shared among the domains; whole messages are completed beyond it) */
   limit: number;
   leaseSeconds: number;
   /** deliveries attempted at or after this time are skipped: what a session deferred it does not retry itself */
@@ -50,14 +50,19 @@ interface ClaimRow {
   exclusive: boolean;
 }
 
+// Oldest first within each domain, each domain read along the delivery(domain_id, state, id)
+// index ($4 per domain), so a claim costs the same however much mail is held.
 const CLAIM_SQL = `
 WITH picked AS (
-  SELECT id, message_id FROM delivery
-  WHERE domain_id = ANY($1::uuid[]) AND customer_id = $2::uuid AND state = 'queued'
-    AND (last_attempt_at IS NULL OR last_attempt_at < $3::timestamptz)
-  ORDER BY id
-  LIMIT $4
-  FOR UPDATE SKIP LOCKED
+  SELECT p.id, p.message_id FROM unnest($1::uuid[]) AS dom(id)
+  CROSS JOIN LATERAL (
+    SELECT d.id, d.message_id FROM delivery d
+    WHERE d.domain_id = dom.id AND d.customer_id = $2::uuid AND d.state = 'queued'
+      AND (d.last_attempt_at IS NULL OR d.last_attempt_at < $3::timestamptz)
+    ORDER BY d.id
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED
+  ) p
 ), siblings AS (
   SELECT d.id FROM delivery d
   WHERE d.message_id IN (SELECT message_id FROM picked)
@@ -81,9 +86,10 @@ ORDER BY c.id`;
 /** Claims up to `limit` held deliveries of the given domains, grouped by message in queue order. */
 export async function claimDeliveries(request: ClaimRequest): Promise<ClaimedMessage[]> {
   if (request.domainIds.length === 0) return [];
+  const perDomain = Math.max(1, Math.ceil(request.limit / request.domainIds.length));
   const rows = await queueQuery<ClaimRow>(CLAIM_SQL, [
-    request.domainIds, request.customerId, request.attemptedBefore, request.limit, request.owner, request.leaseSeconds,
-  ]);
+    request.domainIds, request.customerId, request.attemptedBefore, perDomain, request.owner, request.leaseSeconds,
+  ], "mh_claim_deliveries");
   const messages = new Map<string, ClaimedMessage>();
   for (const row of rows) {
     let message = messages.get(row.message_id);
@@ -103,7 +109,7 @@ export async function claimDeliveries(request: ClaimRequest): Promise<ClaimedMes
 export async function loadMessageBodies(messageIds: string[]): Promise<Map<string, Buffer>> {
   if (messageIds.length === 0) return new Map();
   const rows = await queueQuery<{ message_id: string; raw: Buffer }>(
-    "SELECT message_id, raw FROM message_body WHERE message_id = ANY($1::text[])", [messageIds]);
+    "SELECT message_id, raw FROM message_body WHERE message_id = ANY($1::text[])", [messageIds], "mh_load_bodies");
   return new Map(rows.map((r) => [r.message_id, r.raw]));
 }
 

@@ -50,14 +50,32 @@ WITH r AS (
   WHERE $7::bytea IS NOT NULL AND EXISTS (SELECT 1 FROM upd WHERE state = 'bounced')
 )`;
 
+// The common case: every recipient delivered, nobody else needs the message.
+const DELIVERED_SQL = `
+WITH upd AS (
+  UPDATE delivery SET state = 'delivered', last_error = NULL, attempts = attempts + 1,
+    last_attempt_at = now(), delivered_at = now(), lease_owner = NULL, lease_until = NULL
+  WHERE id = ANY($1::bigint[]) AND state = 'delivering' AND lease_owner = $2
+  RETURNING id
+), purge AS (
+  DELETE FROM message_body WHERE message_id = $3 AND (SELECT count(*) FROM upd) = cardinality($1::bigint[])
+  RETURNING message_id
+)
+SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM purge)::int AS purged`;
+
 /**
- * Records one message's results. The common case (nobody else needs the message) is one
- * statement; otherwise the message row is locked first so that two sessions finishing their
- * shares of one message at the same time cannot both leave its bytes behind.
+ * Records one message's results. When nobody else needs the message it is one statement;
+ * otherwise the message row is locked first so that two sessions finishing their shares of one
+ * message at the same time cannot both leave its bytes behind.
  */
 export async function recordDeliveryResults(record: ResultRecord): Promise<RecordedResult> {
+  const ids = record.results.map((r) => r.deliveryId);
+  if (record.exclusive && !record.dsn && record.results.every((r) => r.outcome === "delivered")) {
+    const [row] = await queueQuery<{ updated: number; purged: number }>(DELIVERED_SQL, [ids, record.owner, record.messageId], "mh_record_delivered");
+    return { updated: row.updated, purged: row.purged > 0 };
+  }
   const params = [
-    record.results.map((r) => r.deliveryId),
+    ids,
     record.results.map((r) => r.outcome),
     record.results.map((r) => r.error ?? null),
     record.owner,
@@ -73,7 +91,7 @@ export async function recordDeliveryResults(record: ResultRecord): Promise<Recor
         AND (SELECT count(*) FROM upd WHERE state <> 'queued') = cardinality($1::bigint[])
       RETURNING message_id
     )
-    SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM purge)::int AS purged`, params);
+    SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM purge)::int AS purged`, params, "mh_record_results");
     return { updated: row.updated, purged: row.purged > 0 };
   }
   return queueTransaction(async (query) => {

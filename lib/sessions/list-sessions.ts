@@ -9,25 +9,31 @@ import { parseInput } from "../validation/parse-input.ts";
 import { uuidSchema } from "../validation/schemas.ts";
 
 /**
- * A session succeeded when its ATRN was answered 250 (mail released) or 453 (authorized, no mail);
- * every other reply (530, 450, 451, 501 …) is a refusal. A session without a reply ended before ATRN.
+ * A session succeeded when its ATRN was answered 250 (mail released) or 453 (authorized, no mail),
+ * or its ETRN 250, 252 or 253 (a run started) or 251 (no mail waiting, RFC 1985); every other
+ * reply (530, 450, 451, 458, 459, 501 …) is a refusal. A session without a reply ended before ATRN.
  */
 export const SESSION_RESULTS = ["released", "no-mail", "refused", "no-atrn"] as const;
 export type SessionResult = (typeof SESSION_RESULTS)[number];
 
+const RELEASED = ["250", "252", "253"];
+const NO_MAIL = ["453", "251"];
+
 export function sessionResult(reply: string | null): SessionResult {
   if (!reply) return "no-atrn";
-  if (reply.startsWith("250")) return "released";
-  if (reply.startsWith("453")) return "no-mail";
+  if (RELEASED.some((code) => reply.startsWith(code))) return "released";
+  if (NO_MAIL.some((code) => reply.startsWith(code))) return "no-mail";
   return "refused";
 }
 
+const startsWithAny = (codes: string[]): Prisma.OdmrSessionWhereInput[] => codes.map((code) => ({ reply: { startsWith: code } }));
+
 function resultWhere(result: SessionResult): Prisma.OdmrSessionWhereInput {
   switch (result) {
-    case "released": return { reply: { startsWith: "250" } };
-    case "no-mail": return { reply: { startsWith: "453" } };
+    case "released": return { OR: startsWithAny(RELEASED) };
+    case "no-mail": return { OR: startsWithAny(NO_MAIL) };
     case "no-atrn": return { reply: null };
-    case "refused": return { NOT: [{ reply: null }, { reply: { startsWith: "250" } }, { reply: { startsWith: "453" } }] };
+    case "refused": return { NOT: [{ reply: null }, ...startsWithAny(RELEASED), ...startsWithAny(NO_MAIL)] };
   }
 }
 
@@ -35,6 +41,9 @@ const filterSchema = z.object({
   customerId: uuidSchema.optional(),
   loginId: uuidSchema.optional(),
   result: z.enum(SESSION_RESULTS).optional(),
+  kind: z.enum(["atrn", "etrn"]).optional(),
+  /** sessions that asked for this domain (by name) */
+  domain: z.string().trim().toLowerCase().min(1).max(255).optional(),
   /** "<ISO time>_<id>" of the last row of the previous page */
   before: z.string().regex(/^\d{4}-\d\d-\d\dT[\d:.]+Z_[0-9a-f-]{36}$/, "not a page cursor").optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -49,6 +58,8 @@ export async function listSessions(actor: Actor, filter: SessionFilter = {}) {
   if (f.customerId) and.push({ customerId: f.customerId });
   if (f.loginId) and.push({ loginId: f.loginId });
   if (f.result) and.push(resultWhere(f.result));
+  if (f.kind) and.push({ kind: f.kind });
+  if (f.domain) and.push({ domainsRequested: { has: f.domain } });
   if (f.before) {
     const cut = f.before.lastIndexOf("_");
     const at = new Date(f.before.slice(0, cut));

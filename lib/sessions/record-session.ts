@@ -1,12 +1,15 @@
 // The record of each ODMR connection (OdmrSession): opened when the customer connects, completed
 // as it authenticates and asks for its domains, and closed with what was delivered and how it
-// ended. The mailer writes these; the portal lists them (list-sessions.ts).
+// ended. An ETRN (RFC 1985) run has one too (kind "etrn"): who asked, the reply, and what the
+// run delivered to the domain's target. The mailer writes these; the portal lists them (list-sessions.ts).
 import { dbWork, getDb } from "../db/client.ts";
 
 export interface SessionStart {
   id: string;
   remoteAddress: string;
   tls: boolean;
+  /** "atrn" unless given */
+  kind?: "atrn" | "etrn";
 }
 
 export interface SessionUpdate {
@@ -15,7 +18,7 @@ export interface SessionUpdate {
   customerId?: string;
   loginName?: string;
   domainsRequested?: string[];
-  /** the reply to ATRN, e.g. "250 OK now reversing the connection" */
+  /** the reply to ATRN or ETRN, e.g. "250 OK now reversing the connection" */
   reply?: string;
 }
 
@@ -27,9 +30,11 @@ export interface SessionEnd {
   outcome: string;
 }
 
-export async function startOdmrSession(start: SessionStart): Promise<void> {
+/** Opens the record; an ETRN run's record starts with everything but its totals (who asked, the reply). */
+export async function startOdmrSession(start: SessionStart & SessionUpdate): Promise<void> {
+  const { id, kind, remoteAddress, tls, ...known } = start;
   await dbWork(() => getDb().odmrSession.create({
-    data: { id: start.id, kind: "atrn", remoteAddress: start.remoteAddress, tls: start.tls },
+    data: { id, kind: kind ?? "atrn", remoteAddress, tls, ...known },
   }));
 }
 

@@ -21,10 +21,11 @@ export function startHousekeeping(ctx: MailerContext): Service {
   const smarthost = config.SMARTHOST ? parseSmarthost(config.SMARTHOST) : null;
   if (!smarthost) log.info("no SMARTHOST: DSNs are kept in the queue (held) for staff");
 
-  const step = async (name: string, work: () => Promise<unknown>) => {
+  /** Runs one step; what it did is logged when it did anything, a failure never stops the others. */
+  const step = async (name: string, work: () => Promise<number | object>) => {
     try {
       const result = await work();
-      if (result && typeof result === "object" ? Object.values(result).some((v) => v) : result) log.info({ step: name, result }, "housekeeping");
+      if (typeof result === "number" ? result > 0 : Object.values(result).some(Boolean)) log.info({ step: name, result }, "housekeeping");
     } catch (error) {
       log.error({ step: name, code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "housekeeping step failed");
     }
@@ -36,7 +37,14 @@ export function startHousekeeping(ctx: MailerContext): Service {
     if (config.DELAY_WARNING_HOURS > 0) {
       await step("delay-warnings", () => warnDelayedMail({ hours: config.DELAY_WARNING_HOURS, reportingMta: config.MAIL_HOSTNAME, dsnState }));
     }
-    if (smarthost) await step("dsn", () => sendStoredDsns(smarthost, config.MAIL_HOSTNAME));
+    if (smarthost) {
+      await step("dsn", async () => {
+        const report = await sendStoredDsns(smarthost, config.MAIL_HOSTNAME);
+        if (report.connectError) log.warn({ code: "DSN_SMARTHOST_UNREACHABLE", smarthost: config.SMARTHOST, error: report.connectError }, "smarthost unreachable; DSNs wait for the next run");
+        return report;
+      });
+    }
+    // a session left open longer than any session may last belongs to a mailer that died
     const cap = config.ODMR_SESSION_MAX_SECONDS * 1000 + 3600_000;
     await step("sessions", () => closeAbandonedSessions(new Date(Date.now() - cap - 86_400_000), new Date(Date.now() - cap)));
   });

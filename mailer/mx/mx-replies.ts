@@ -39,6 +39,13 @@ export const REPLIES = {
   commandTooLong: { code: 500, enhanced: "5.5.2", text: "Line too long" },
   commandBareNewline: { code: 500, enhanced: "5.5.2", text: "Bare <CR> or <LF> received; commands end with <CRLF>" },
   commandNul: { code: 500, enhanced: "5.5.2", text: "NUL byte received" },
+  /** smtp-server's own words for a verb it does not know */
+  unknownCommand: { code: 500, enhanced: "5.5.2", text: "Error: command not recognized" },
+  // AUTH (RFC 4954 §6) and ETRN (RFC 1985), which AUTH on the MX exists for
+  encryptionRequired: { code: 538, enhanced: "5.7.11", text: "Encryption required for requested authentication mechanism" },
+  helloFirst: { code: 503, enhanced: "5.5.1", text: "Error: send HELO/EHLO first" },
+  /** ETRN is not part of a mail transaction; Postfix refuses it inside one the same way */
+  transactionInProgress: { code: 503, enhanced: "5.5.1", text: "Error: MAIL transaction in progress" },
   // closing the session (RFC 5321 §3.8: 421 and close)
   tooManyConnections: { code: 421, enhanced: "4.3.2", text: "Too many connections, try again later" },
   tooManyConnectionsFromAddress: { code: 421, enhanced: "4.3.2", text: "Too many connections from your address, try again later" },

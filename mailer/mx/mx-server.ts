@@ -1,11 +1,15 @@
 // The MX listener: smtp-server with Mailharbor's hooks. It accepts mail only for hosted domains
-// and holds it; it offers no AUTH and relays for nobody. Each hook is a thin adapter over a
-// function in this folder or in lib/.
+// and holds it, and relays for nobody. AUTH with an ODMR login (the ODMR listener's own
+// authenticator, with its throttling) grants ETRN (RFC 1985) and nothing else. Each hook is a
+// thin adapter over a function in this folder or in lib/.
 import type net from "node:net";
-import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+import { SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerAuthenticationResponse, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
 import type { SMTPConnectionOptions } from "smtp-server/lib/smtp-connection.js";
 import { createRecipientResolver, largestMessageSize, type RecipientResolver } from "../../lib/domains/resolve-recipient.ts";
+import { etrnInUse } from "../../lib/etrn/etrn-target.ts";
 import type { Logger } from "../../lib/log/logger.ts";
+import type { EtrnRunner } from "../etrn/etrn-runner.ts";
+import { AUTH_METHODS, OdmrAuthenticator } from "../odmr/odmr-auth.ts";
 import type { MailerContext } from "../service.ts";
 import { acceptMessage } from "./accept-message.ts";
 import { checkRecipient, needsSmtpUtf8 } from "./check-recipient.ts";
@@ -16,9 +20,9 @@ import { REPLIES, replyError, replyText, type Reply } from "./mx-replies.ts";
 import { mxState, type MxRecipientAddress } from "./mx-session.ts";
 
 /** Commands smtp-server knows that the MX does not offer: they get 500 like any unknown verb. */
-const DISABLED_COMMANDS = ["AUTH", "XCLIENT", "XFORWARD", "WIZ", "SHELL", "KILL"];
+const DISABLED_COMMANDS = ["XCLIENT", "XFORWARD", "WIZ", "SHELL", "KILL"];
 
-/** How often at most the advertised SIZE is recomputed from the domains' limits. */
+/** How often at most the advertised SIZE and ETRN are recomputed from the domains. */
 const SIZE_REFRESH_MS = 1000;
 
 /** How long a refused connection may linger for its 421 to be read. */
@@ -28,28 +32,41 @@ function clientAddress(socket: net.Socket): string {
   return (socket.remoteAddress ?? "").replace(/^::ffff:/i, "").toLowerCase();
 }
 
+export interface MxFacts {
+  /** the largest message size of any domain (null: no domain yet) */
+  largestDomainLimit: number | null;
+  /** some domain has ETRN enabled */
+  etrnInUse: boolean;
+}
+
 export class MxServer extends SMTPServer {
   readonly log: Logger;
+  /** EHLO lists ETRN (and AUTH, which is there for it) only while some domain can use it */
+  etrnOffered: boolean;
   private readonly ctx: MailerContext;
+  private readonly authenticator: OdmrAuthenticator;
   private readonly resolver: RecipientResolver;
   private readonly budget = new MemoryBudget(MEMORY_BUDGET);
   private readonly perAddress = new Map<string, number>();
   private sizeCheckedAt = Date.now();
   private sizeRefresh: Promise<void> | null = null;
 
-  constructor(ctx: MailerContext, largestDomainLimit: number | null) {
+  constructor(ctx: MailerContext, facts: MxFacts, readonly etrnRunner: EtrnRunner) {
     super({
       name: ctx.config.MAIL_HOSTNAME,
       banner: "Mailharbor",
       key: ctx.tls.key,
       cert: ctx.tls.cert,
       // SIZE (RFC 1870) advertises the largest limit of any domain; each RCPT then checks its own
-      size: Math.min(largestDomainLimit ?? DEFAULT_MESSAGE_SIZE, MESSAGE_SIZE_CAP),
+      size: Math.min(facts.largestDomainLimit ?? DEFAULT_MESSAGE_SIZE, MESSAGE_SIZE_CAP),
       hideENHANCEDSTATUSCODES: false,
       hideDSN: true,
       hideREQUIRETLS: true,
       disabledCommands: DISABLED_COMMANDS,
       authOptional: true,
+      authMethods: AUTH_METHODS,
+      // which mechanisms may run without TLS is decided per mechanism in MxConnection.handler_AUTH
+      allowInsecureAuth: true,
       // reverse DNS would make every greeting wait on a resolver; the client address is what we log and trace
       disableReverseLookup: true,
       maxRecipients: MAX_RECIPIENTS,
@@ -59,6 +76,8 @@ export class MxServer extends SMTPServer {
     });
     this.ctx = ctx;
     this.log = ctx.log.child({ component: "mx" });
+    this.etrnOffered = facts.etrnInUse;
+    this.authenticator = new OdmrAuthenticator(ctx.config, this.log.child({ component: "mx-auth" }));
     this.resolver = createRecipientResolver({ cacheMs: ctx.config.MX_LOOKUP_CACHE_SECONDS * 1000 });
   }
 
@@ -90,8 +109,21 @@ export class MxServer extends SMTPServer {
 
   onConnect(session: SMTPServerSession, callback: (err?: Error | null) => void): void {
     mxState(session).log.info({ secure: session.secure }, "mx session opened");
-    this.refreshSizeLimit();
+    this.refreshFacts();
     callback();
+  }
+
+  /** AUTH with an ODMR login; it allows ETRN for the login's domains (mx-connection.ts) and nothing else. */
+  onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, callback: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void): void {
+    const state = mxState(session);
+    this.authenticator.authenticate(auth, state.slot).then((result) => {
+      if (!result.ok) return callback(null, { user: undefined, message: result.message, responseCode: result.code } as SMTPServerAuthenticationResponse);
+      state.log.info({ login: result.login.login, method: auth.method }, "authenticated");
+      callback(null, { user: result.login });
+    }, (error: unknown) => {
+      state.log.error({ code: "INTERNAL", err: error }, "authentication failed unexpectedly");
+      callback(Object.assign(new Error("Temporary authentication failure"), { responseCode: 454 }));
+    });
   }
 
   onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void {
@@ -122,15 +154,21 @@ export class MxServer extends SMTPServer {
     state.log.info({ accepted: state.accepted, seconds: Math.round((Date.now() - state.startedAt) / 1000) }, "mx session closed");
   }
 
-  /** Keeps the advertised SIZE in step with the domains, at most once a second, off the greeting's path. */
-  private refreshSizeLimit(): void {
+  /** Whether some domain has ETRN now (the flag is updated with it); on a database failure, the flag as it is. */
+  checkEtrnOffered(): Promise<boolean> {
+    return etrnInUse().then((inUse) => (this.etrnOffered = inUse), () => this.etrnOffered);
+  }
+
+  /** Keeps the advertised SIZE and ETRN in step with the domains, at most once a second, off the greeting's path. */
+  private refreshFacts(): void {
     if (this.sizeRefresh || Date.now() - this.sizeCheckedAt < SIZE_REFRESH_MS) return;
     this.sizeCheckedAt = Date.now();
-    this.sizeRefresh = largestMessageSize()
-      .then((largest) => {
-        this.options.size = Math.min(largest ?? DEFAULT_MESSAGE_SIZE, MESSAGE_SIZE_CAP);
+    this.sizeRefresh = readMxFacts()
+      .then((facts) => {
+        this.options.size = Math.min(facts.largestDomainLimit ?? DEFAULT_MESSAGE_SIZE, MESSAGE_SIZE_CAP);
+        this.etrnOffered = facts.etrnInUse;
       })
-      .catch((error: { code?: string }) => this.log.warn({ code: error.code ?? "INTERNAL", err: error }, "could not refresh the SIZE limit"))
+      .catch((error: { code?: string }) => this.log.warn({ code: error.code ?? "INTERNAL", err: error }, "could not refresh the SIZE limit and ETRN"))
       .finally(() => {
         this.sizeRefresh = null;
       });
@@ -150,4 +188,10 @@ export class MxServer extends SMTPServer {
       }
     });
   }
+}
+
+/** What the MX advertises that depends on the hosted domains. */
+export async function readMxFacts(): Promise<MxFacts> {
+  const [largestDomainLimit, etrn] = await Promise.all([largestMessageSize(), etrnInUse()]);
+  return { largestDomainLimit, etrnInUse: etrn };
 }

@@ -1,10 +1,10 @@
-// Starts the MX listener on MX_PORT (design: the MX intake of held mail).
-import { largestMessageSize } from "../../lib/domains/resolve-recipient.ts";
+// Starts the MX listener on MX_PORT (design: the MX intake of held mail, and ETRN).
+import type { EtrnRunner } from "../etrn/etrn-runner.ts";
 import { listenOn, type MailerContext, type Service } from "../service.ts";
-import { MxServer } from "./mx-server.ts";
+import { MxServer, readMxFacts } from "./mx-server.ts";
 
-export async function startMx(ctx: MailerContext): Promise<Service> {
-  const server = new MxServer(ctx, await largestMessageSize());
+export async function startMx(ctx: MailerContext, etrnRunner: EtrnRunner): Promise<Service> {
+  const server = new MxServer(ctx, await readMxFacts(), etrnRunner);
   // connection-level failures (a client resetting mid-transaction, a failed TLS handshake) end
   // that one session; they are logged, never allowed to stop the listener
   server.on("error", (err: Error & { code?: string; remoteAddress?: string }) => {

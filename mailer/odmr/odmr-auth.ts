@@ -1,4 +1,5 @@
-// SMTP AUTH for the ODMR listeners (RFC 4954, RFC 2195 CRAM-MD5) against the ODMR logins, with
+// SMTP AUTH with the ODMR logins (RFC 4954, RFC 2195 CRAM-MD5), for the ODMR listeners and for ETRN
+// on the MX, with
 // failed attempts throttled per client address and per login name. An address that keeps
 // failing is slowed down and then locked out for a while; a login name that keeps failing (from
 // anywhere) is only slowed down, never locked, so its owner's server elsewhere still gets in.
@@ -8,6 +9,19 @@ import type { Config } from "../../lib/config/config.ts";
 import { isMailharborError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { recordLoginUse, verifyOdmrCramMd5, verifyOdmrPassword, type AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
+
+/** The mechanisms offered with ODMR logins, on the ODMR listeners and on the MX (for ETRN). */
+export const AUTH_METHODS = ["CRAM-MD5", "PLAIN", "LOGIN"];
+
+/** The EHLO keyword: RFC 2645 §4.1 CRAM-MD5 always; RFC 4954 §4 plain-text mechanisms only inside TLS. */
+export function authKeyword(secure: boolean): string {
+  return secure ? "AUTH CRAM-MD5 PLAIN LOGIN" : "AUTH CRAM-MD5";
+}
+
+/** RFC 4954 §6: a plain-text mechanism outside TLS is answered 538 (encryption required). */
+export function needsEncryption(method: string, secure: boolean): boolean {
+  return !secure && (method === "PLAIN" || method === "LOGIN");
+}
 
 export type AuthOutcome =
   | { ok: true; login: AuthenticatedLogin }

@@ -14,6 +14,7 @@ import type { Logger } from "../../lib/log/logger.ts";
 import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 import { decideAtrn } from "../../lib/queue/decide-atrn.ts";
 import { parseAtrnArgument } from "./atrn-argument.ts";
+import { authKeyword, needsEncryption } from "./odmr-auth.ts";
 import type { OdmrServer } from "./odmr-listener.ts";
 import { REPLIES, type OdmrReply } from "./replies.ts";
 import { ReverseSession } from "./reverse-session.ts";
@@ -84,8 +85,7 @@ export class OdmrConnection extends SMTPConnection {
       return callback();
     }
     this.hostNameAppearsAs = parts[1].toLowerCase();
-    // RFC 2645 §4.1: CRAM-MD5 always; RFC 4954 §4: plain-text mechanisms only inside TLS
-    const features = [this.secure ? "AUTH CRAM-MD5 PLAIN LOGIN" : "AUTH CRAM-MD5", "ATRN"];
+    const features = [authKeyword(this.secure), "ATRN"];
     if (!this.secure) features.push("STARTTLS");
     this._resetSession();
     this.send(250, [`${this.name} at your service`, ...features], false);
@@ -94,8 +94,7 @@ export class OdmrConnection extends SMTPConnection {
 
   override handler_AUTH(command: Buffer, callback: () => void): void {
     const method = (command.toString("latin1").trim().split(/\s+/)[1] ?? "").toUpperCase();
-    if ((method === "PLAIN" || method === "LOGIN") && !this.secure) {
-      // RFC 4954 §6: 538 when a mechanism needs an encrypted session
+    if (needsEncryption(method, this.secure)) {
       this.reply(REPLIES.encryptionRequired);
       return callback();
     }
@@ -135,7 +134,10 @@ export class OdmrConnection extends SMTPConnection {
     // Let the parser go on: whatever was pipelined behind ATRN now reaches _onCommand and is
     // caught there as early input instead of waiting, unseen, inside the parser.
     callback();
-    void this.decide(this.login, parsed.domains);
+    this.decide(this.login, parsed.domains).catch((error) => {
+      this.log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "ATRN failed");
+      if (!this._closed && !this._closing) this.reply(REPLIES.atrnUnavailable);
+    });
   }
 
   private async decide(login: AuthenticatedLogin, requested: string[] | null): Promise<void> {
@@ -157,8 +159,13 @@ export class OdmrConnection extends SMTPConnection {
   private settleAtrn(reply: OdmrReply, requested: string[] | null): void {
     this.atrnPending = false;
     if (this._closed || this._closing) return;
-    if (this.earlyInput) return this.reply(REPLIES.earlyInput);
+    if (this.earlyInput) return this.refuseEarlyInput();
     this.answer(reply, requested);
+  }
+
+  private refuseEarlyInput(): void {
+    this.lastEvent = "protocol error: data sent after ATRN before its reply";
+    this.reply(REPLIES.earlyInput);
   }
 
   /** Sends an ATRN reply and records it. */
@@ -180,7 +187,7 @@ export class OdmrConnection extends SMTPConnection {
       this.atrnPending = false;
       return;
     }
-    const socket = this._socket as net.Socket;
+    const socket = this._socket;
     const parser = this._parser;
     // Stop smtp-server reading: the socket pauses, so the customer's 220 waits in it for the client.
     if (parser) {
@@ -189,10 +196,7 @@ export class OdmrConnection extends SMTPConnection {
     }
     const early = this.earlyInput || (parser && (parser._remainder.length > 0 || parser.writableLength > 0)) || socket.readableLength > 0;
     this.atrnPending = false;
-    if (early) {
-      this.earlyInput = true;
-      return this.reply(REPLIES.earlyInput);
-    }
+    if (early) return this.refuseEarlyInput();
     // From here smtp-server has no part in this socket: not in its connection list (its close()
     // would write 421 into the reversed session), and its close/error/timeout hooks are inert.
     this.turnedAround = true;
@@ -209,11 +213,6 @@ export class OdmrConnection extends SMTPConnection {
     const end = await done;
     clearTimeout(this.deadline);
     await this.recorder.finish({ ...end, tls: this.secure });
-  }
-
-  /** Shutdown: a session not yet turned around is left to smtp-server; a reversed one finishes its message. */
-  stopReversed(reason: string): void {
-    this.reverse?.stop(reason);
   }
 
   private onSessionLimit(): void {

@@ -9,7 +9,7 @@ import { isMailharborError } from "../../lib/errors.ts";
 import { releaseLeases } from "../../lib/queue/release-leases.ts";
 import type { MailerContext } from "../service.ts";
 import { AtrnRateLimiter } from "./atrn-rate-limiter.ts";
-import { OdmrAuthenticator } from "./odmr-auth.ts";
+import { AUTH_METHODS, OdmrAuthenticator } from "./odmr-auth.ts";
 import { OdmrConnection } from "./odmr-connection.ts";
 import type { ReverseSession } from "./reverse-session.ts";
 
@@ -32,7 +32,7 @@ export class OdmrListener {
       secure: implicitTls,
       key: material.key,
       cert: material.cert,
-      authMethods: ["CRAM-MD5", "PLAIN", "LOGIN"],
+      authMethods: AUTH_METHODS,
       // which mechanisms may run without TLS is decided per mechanism in OdmrConnection.handler_AUTH
       allowInsecureAuth: true,
       hidePIPELINING: true,
@@ -106,10 +106,13 @@ export class OdmrServer extends SMTPServer {
 
   override onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, callback: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void): void {
     const connection = this.connectionsBySession.get(session);
-    void this.listener.authenticator.authenticate(auth, session.remoteAddress).then((result) => {
+    this.listener.authenticator.authenticate(auth, session.remoteAddress).then((result) => {
       connection?.authenticated(result.ok ? result.login : null, auth.username ?? "");
       if (result.ok) callback(null, { user: result.login });
       else callback(null, { user: undefined, message: result.message, responseCode: result.code } as SMTPServerAuthenticationResponse);
+    }, (error: unknown) => {
+      this.listener.ctx.log.error({ code: "INTERNAL", err: error }, "authentication failed unexpectedly");
+      callback(Object.assign(new Error("Temporary authentication failure"), { responseCode: 454 }));
     });
   }
 }

@@ -21,18 +21,23 @@ import { recordDeliveryResults, type DeliveryOutcome } from "../../lib/queue/rec
 import type { SessionEnd } from "../../lib/sessions/record-session.ts";
 import type { MailerContext } from "../service.ts";
 import { DeliveryFeed, type FeedItem } from "./delivery-feed.ts";
-import { ReverseClientError, ReverseSmtpClient, type Capabilities, type EnvelopeReplies, type Reply } from "./reverse-smtp-client.ts";
+import { ReverseClientError, ReverseSmtpClient, WRITE_CHUNK, type Capabilities, type EnvelopeReplies, type Reply } from "./reverse-smtp-client.ts";
 
 export interface ReverseSessionOptions {
   ctx: MailerContext;
   log: Logger;
   socket: net.Socket;
-  login: AuthenticatedLogin;
+  /** whose mail is delivered (an ETRN run has the customer but no login) */
+  login: Pick<AuthenticatedLogin, "customerId">;
   domainIds: string[];
   /** when ATRN was accepted: what this session defers, it does not offer again itself */
   sessionStart: Date;
   /** the session runs inside TLS (STARTTLS or the implicit-TLS port) */
   tls: boolean;
+  /** the peer's 220 was already read (an outbound ETRN connection, after STARTTLS): start with EHLO */
+  greeted?: boolean;
+  /** the peer is the receiving MTA itself (ETRN), not fetchmail relaying for it: pipelining inside TLS is safe */
+  directPeer?: boolean;
 }
 
 interface RecipientResult {
@@ -63,6 +68,8 @@ export class ReverseSession {
   private stopReason: string | null = null;
   /** the previous message's result being committed; awaited before the next final dot */
   private recording: Promise<void> = Promise.resolve();
+  /** results queued and not yet committed */
+  private unrecorded = 0;
   private capabilities: Capabilities | null = null;
   private readonly counts = { messagesDelivered: 0, recipientsDelivered: 0, bytesDelivered: 0 };
 
@@ -99,8 +106,8 @@ export class ReverseSession {
     const log = this.options.log;
     let outcome: string;
     try {
-      const greeting = await this.client.greeting();
-      if (greeting.code !== 220) {
+      const greeting = this.options.greeted ? null : await this.client.greeting();
+      if (greeting && greeting.code !== 220) {
         outcome = `the customer refused to take mail: ${greeting.text}`;
       } else {
         const hello = await this.client.hello(this.options.ctx.config.MAIL_HOSTNAME);
@@ -108,9 +115,11 @@ export class ReverseSession {
           outcome = `the customer refused our EHLO/HELO: ${hello.reply.text}`;
         } else {
           // fetchmail 6.4 relays a TLS session line by line and then waits on the socket, so
-          // pipelined lines it has already decrypted sit in its buffer unsent (seen: the RCPT
-          // after a pipelined MAIL never reached the customer's MTA). Pipeline in clear only.
-          this.capabilities = { ...hello.capabilities, pipelining: hello.capabilities.pipelining && !this.options.tls };
+          // lines it has already decrypted sit in its buffer unsent (seen: the RCPT after a
+          // pipelined MAIL, and a final dot sent in one write with the data, never reached the
+          // customer's MTA). In TLS, commands and the final dot therefore go one write each,
+          // unless the peer is the MTA itself (an ETRN run).
+          this.capabilities = { ...hello.capabilities, pipelining: hello.capabilities.pipelining && (!this.options.tls || this.options.directPeer === true) };
           outcome = await this.deliverAll(this.capabilities);
         }
       }
@@ -216,11 +225,20 @@ export class ReverseSession {
       });
       const accepted = results.filter((r) => r.outcome === "delivered");
       if (envelope.data?.code === 354 && accepted.length > 0) {
-        await this.client.body(raw);
-        // one in flight: the previous message's result is on record before this one's dot
-        await this.recording;
+        // One in flight: the previous message's result is on record before this one's dot. A
+        // large message (or one whose predecessor is still being recorded) goes out first, so
+        // the two overlap; a small one leaves with its dot (and the next envelope) in one write
+        // when the session pipelines (see run() for why it does not in TLS).
+        const atOnce = capabilities.pipelining && raw.length < WRITE_CHUNK && this.unrecorded === 0;
+        if (!atOnce) {
+          await this.client.body(raw);
+          await this.recording;
+        }
         next = capabilities.pipelining ? await this.nextToSend(capabilities) : null;
+        // the next message may have been refused locally, with a result of its own to record first
+        if (this.unrecorded > 0) await this.recording;
         const final = this.client.corked(() => {
+          if (atOnce) this.client.writeSmallBody(raw);
           const reply = this.client.finishData();
           if (next) next.envelope = this.sendEnvelope(next, capabilities);
           return reply;
@@ -259,8 +277,12 @@ export class ReverseSession {
 
   /** Commits a message's results after the previous one's; a failure surfaces at the next await. */
   private queueRecord(message: ClaimedMessage, raw: Buffer | null, results: RecipientResult[], remoteMta?: string): void {
-    const previous = this.recording;
-    this.recording = previous.then(() => this.record(message, raw, results, remoteMta));
+    this.unrecorded++;
+    this.recording = this.recording.then(async () => {
+      await this.record(message, raw, results, remoteMta);
+      // only a success counts down: after a failure `recording` stays rejected and is awaited
+      this.unrecorded--;
+    });
   }
 
   private async record(message: ClaimedMessage, raw: Buffer | null, results: RecipientResult[], remoteMta?: string): Promise<void> {
@@ -306,6 +328,8 @@ export class ReverseSession {
       this.counts.recipientsDelivered += delivered;
       this.counts.bytesDelivered += raw?.length ?? 0;
     }
-    log.debug({ messageId: message.messageId, results: results.map((r) => ({ rcpt: r.delivery.recipient, outcome: r.outcome, error: r.error })) }, "message result");
+    if (log.isLevelEnabled("debug")) {
+      log.debug({ messageId: message.messageId, results: results.map((r) => ({ rcpt: r.delivery.recipient, outcome: r.outcome, error: r.error })) }, "message result");
+    }
   }
 }

@@ -60,7 +60,7 @@ const CRLF = Buffer.from("\r\n");
 const STUFFING_DOT = Buffer.from(".");
 const FINAL_DOT = Buffer.from(".\r\n");
 /** body pieces are written in chunks of about this size, each one a "data block" */
-const WRITE_CHUNK = 64 * 1024;
+export const WRITE_CHUNK = 64 * 1024;
 /** a reply line longer than this (RFC 5321 §4.5.3.1.5: 512) is a broken peer */
 const MAX_REPLY_BUFFER = 64 * 1024;
 
@@ -86,18 +86,42 @@ export class ReverseSmtpClient {
   private timer: NodeJS.Timeout | null = null;
   private failure: ReverseClientError | null = null;
 
+  private readonly listeners = {
+    data: (chunk: Buffer) => this.onData(chunk),
+    end: () => this.fail(new ReverseClientError("connection-lost", "the customer closed the connection")),
+    close: () => this.fail(new ReverseClientError("connection-lost", "the connection closed")),
+    error: (error: Error) => this.fail(new ReverseClientError("connection-lost", `connection error: ${error.message}`)),
+  };
+
   constructor(private readonly socket: net.Socket, private readonly timeouts: ReverseTimeouts) {
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("end", () => this.fail(new ReverseClientError("connection-lost", "the customer closed the connection")));
-    socket.on("close", () => this.fail(new ReverseClientError("connection-lost", "the connection closed")));
-    socket.on("error", (error) => this.fail(new ReverseClientError("connection-lost", `connection error: ${error.message}`)));
+    socket.on("data", this.listeners.data);
+    socket.on("end", this.listeners.end);
+    socket.on("close", this.listeners.close);
+    socket.on("error", this.listeners.error);
     // bytes the customer sent after our 250 (its 220) are waiting in the paused socket
     socket.resume();
   }
 
-  get lost(): boolean {
-    return this.failure !== null;
+  /**
+   * Lets go of the socket: stops reading it (paused) and drops this client's listeners, so a TLS
+   * layer or another client can take it over (an outbound ETRN connection after its 220, EHLO
+   * and STARTTLS). Nothing may be left unread: call it only when no reply is outstanding.
+   */
+  detach(): void {
+    this.socket.pause();
+    this.socket.off("data", this.listeners.data);
+    this.socket.off("end", this.listeners.end);
+    this.socket.off("close", this.listeners.close);
+    this.socket.off("error", this.listeners.error);
+  }
+
+  /** RFC 3207 §4: STARTTLS; after a 220 the socket is let go of (detach) for the TLS handshake. */
+  async startTls(): Promise<Reply> {
+    this.write("STARTTLS\r\n");
+    const reply = await this.expect("STARTTLS", this.timeouts.commandMs);
+    if (reply.code === 220) this.detach();
+    return reply;
   }
 
   private onData(chunk: Buffer): void {
@@ -124,7 +148,8 @@ export class ReverseSmtpClient {
     this.lines.push(line);
     if (match[2] === "-") return; // RFC 5321 §4.2.1: more lines follow
     const code = Number(match[1]);
-    const lines = this.lines.map((l) => l.slice(4));
+    // read as latin1 so a chunk boundary cannot split a character; replies may carry UTF-8 (RFC 6531)
+    const lines = this.lines.map((l) => Buffer.from(l.slice(4), "latin1").toString("utf8"));
     this.lines = [];
     this.replies.push({ code, text: `${code} ${lines.join(" ")}`.trimEnd(), lines });
     this.deliver();
@@ -224,6 +249,11 @@ export class ReverseSmtpClient {
     if (!rcpt.some((r) => r.code < 400)) return { mail, rcpt, data: null };
     this.write("DATA\r\n");
     return { mail, rcpt, data: await this.expect("DATA", this.timeouts.dataInitMs) };
+  }
+
+  /** Writes a small message (dot-stuffed, up to WRITE_CHUNK) at once, without the final dot. */
+  writeSmallBody(raw: Buffer): void {
+    this.write(Buffer.concat(dotStuff(raw)));
   }
 
   /** Writes the message (dot-stuffed), but not the final dot; each block must drain in time. */

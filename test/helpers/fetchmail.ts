@@ -1,5 +1,6 @@
 // Runs the real fetchmail (6.4, the Debian package) as an ODMR customer: an rc file of mode 0600
-// in a temporary HOME, `fetchmail -f RC -N --nosyslog`, relaying into an SMTP receiver.
+// in a temporary HOME, `fetchmail -f RC -N --nosyslog` (with -v and a lock file of its own),
+// relaying into an SMTP receiver.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -36,7 +37,8 @@ export async function runFetchmail(options: FetchmailOptions): Promise<Fetchmail
       "",
     ].join("\n"), { mode: 0o600 });
     return await new Promise<FetchmailRun>((resolve, reject) => {
-      const child = spawn("fetchmail", ["-f", rc, "-N", "--nosyslog", "-v"], {
+      // as root fetchmail locks /var/run/fetchmail.pid, which concurrent runs would share
+      const child = spawn("fetchmail", ["-f", rc, "-N", "--nosyslog", "-v", "--pidfile", path.join(home, "fetchmail.pid")], {
         env: { ...process.env, HOME: home, LC_ALL: "C" },
         stdio: ["ignore", "pipe", "pipe"],
       });

@@ -2,6 +2,7 @@
 // send what no well-behaved client would (bare LF, NUL bytes, over-long lines, commands out of order).
 import net from "node:net";
 import tls from "node:tls";
+import { cramMd5Digest } from "../../lib/auth/cram-md5.ts";
 
 export interface SmtpReply {
   code: number;
@@ -120,6 +121,14 @@ export class SmtpDialog {
     this.socket = secure;
     this.attach(secure);
     return secure;
+  }
+
+  /** RFC 2195 CRAM-MD5 (AUTH on the MX, for ETRN); returns the final reply. */
+  async authCramMd5(user: string, secret: string): Promise<SmtpReply> {
+    const challenge = await this.command("AUTH CRAM-MD5");
+    if (challenge.code !== 334) return challenge;
+    const decoded = Buffer.from(challenge.lines[0], "base64").toString("utf8");
+    return this.command(Buffer.from(`${user} ${cramMd5Digest(secret, decoded)}`).toString("base64"));
   }
 
   /** Resolves when the server has closed the connection. */

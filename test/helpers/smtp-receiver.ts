@@ -8,6 +8,8 @@ export interface ReceivedMessage {
   mailFrom: string;
   rcptTo: string[];
   raw: Buffer;
+  /** the message came over TLS (STARTTLS) */
+  secure: boolean;
 }
 
 /** A reply that refuses, e.g. { code: 550, text: "5.1.1 no such user" }. */
@@ -39,14 +41,16 @@ function refusal(r: Refusal): Error {
   return Object.assign(new Error(r.text), { responseCode: r.code });
 }
 
-export async function startSmtpReceiver(policy: ReceiverPolicy = {}, options: { listen?: boolean; name?: string } = {}): Promise<SmtpReceiver> {
+/** `tls`: offer STARTTLS with this key and certificate (an ETRN target that encrypts). */
+export async function startSmtpReceiver(policy: ReceiverPolicy = {}, options: { listen?: boolean; name?: string; tls?: { key: Buffer; cert: Buffer } } = {}): Promise<SmtpReceiver> {
   const messages: ReceivedMessage[] = [];
   const clients: string[] = [];
   const waiters = new Set<() => void>();
   const server = new SMTPServer({
     name: options.name ?? "customer.test.example",
     authOptional: true,
-    disabledCommands: ["AUTH", "STARTTLS"],
+    disabledCommands: options.tls ? ["AUTH"] : ["AUTH", "STARTTLS"],
+    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
     disableReverseLookup: true,
     logger: false,
     size: 50 * 1024 * 1024,
@@ -67,6 +71,7 @@ export async function startSmtpReceiver(policy: ReceiverPolicy = {}, options: { 
           mailFrom: envelope.mailFrom ? envelope.mailFrom.address : "",
           rcptTo: envelope.rcptTo.map((r) => r.address),
           raw: Buffer.concat(chunks),
+          secure: session.secure,
         };
         await policy.beforeReply?.(message);
         const refused = policy.data?.(message);

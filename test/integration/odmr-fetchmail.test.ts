@@ -79,15 +79,20 @@ describe("fetchmail as the ODMR customer", () => {
     expect(text).toContain("Grüße from swaks.");
   });
 
-  it("releases several domains in one session", async () => {
-    await holdMessage([{ address: "one@acme.example", customer: acme }], testMessage("domain one"));
-    await holdMessage([{ address: "two@acme-two.example", customer: acme }], testMessage("domain two"));
+  it("releases several domains in one session, pipelining through fetchmail's relay", async () => {
+    const expected: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      for (const domain of ["acme.example", "acme-two.example"]) {
+        await holdMessage([{ address: `u${i}@${domain}`, customer: acme }], testMessage(`to ${domain} ${i}`));
+        expected.push(`u${i}@${domain}`);
+      }
+    }
     const before = receiver.messages.length;
     const run = await fetch(acme, ["acme.example", "acme-two.example"]);
     expect(run.code, run.output).toBe(0);
-    expect(receiver.messages.slice(before).map((m) => m.rcptTo[0]).sort()).toEqual(["one@acme.example", "two@acme-two.example"]);
+    expect(receiver.messages.slice(before).map((m) => m.rcptTo[0]).sort()).toEqual(expected.sort());
     await expect.poll(() => getDb().odmrSession.findFirst({ where: { loginName: acme.login, reply: { startsWith: "250" }, endedAt: { not: null } }, orderBy: { startedAt: "desc" } }))
-      .toMatchObject({ domainsRequested: ["acme.example", "acme-two.example"], messagesDelivered: 2 });
+      .toMatchObject({ domainsRequested: ["acme.example", "acme-two.example"], messagesDelivered: 30 });
   });
 
   it("is refused (450, nothing released) for a domain of another customer", async () => {
@@ -119,13 +124,13 @@ describe("fetchmail as the ODMR customer", () => {
   });
 
   it("collects over implicit TLS with --ssl", async () => {
-    const raw = testMessage("over tls");
-    await holdMessage([{ address: "tls@beta.example", customer: beta }], raw);
+    const raws = Array.from({ length: 5 }, (_, i) => testMessage(`over tls ${i}`));
+    for (const raw of raws) await holdMessage([{ address: "tls@beta.example", customer: beta }], raw);
     const before = receiver.messages.length;
     const run = await fetch(beta, ["beta.example"], { ssl: true });
     expect(run.code, run.output).toBe(0);
     const received = receiver.messages.slice(before);
-    expect(received.some((m) => m.raw.equals(raw))).toBe(true);
+    expect(raws.every((raw) => received.some((m) => m.raw.equals(raw)))).toBe(true);
     const session = await getDb().odmrSession.findFirst({ where: { loginName: beta.login, reply: { startsWith: "250" } }, orderBy: { startedAt: "desc" } });
     expect(session?.tls).toBe(true);
   });

@@ -6,6 +6,7 @@ import { getDb } from "../../lib/db/client.ts";
 import { sendStoredDsns } from "../../lib/dsn/send-dsns.ts";
 import { expireHeldMail } from "../../lib/queue/expire-held-mail.ts";
 import { warnDelayedMail } from "../../lib/queue/warn-delayed-mail.ts";
+import { closeAbandonedSessions } from "../../lib/sessions/record-session.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startMailer } from "../helpers/mailer-process.ts";
 import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
@@ -100,5 +101,15 @@ describe("housekeeping", () => {
     expect(message.mailFrom).toBe("");
     expect((await parseDsn(message.raw)).status).toContain("Status: 5.4.7");
     expect(await getDb().dsn.findFirst({ where: { messageId: id } })).toMatchObject({ state: "sent" });
+  });
+
+  it("closes session records that a dead mailer left open, and only those", async () => {
+    const hour = 3600_000;
+    const now = Date.now();
+    const abandoned = await getDb().odmrSession.create({ data: { remoteAddress: "192.0.2.1", startedAt: new Date(now - 10 * hour) } });
+    const running = await getDb().odmrSession.create({ data: { remoteAddress: "192.0.2.2", startedAt: new Date(now - hour) } });
+    expect(await closeAbandonedSessions(new Date(now - 24 * hour), new Date(now - 5 * hour))).toBe(1);
+    expect(await getDb().odmrSession.findUnique({ where: { id: abandoned.id } })).toMatchObject({ outcome: expect.stringMatching(/^interrupted/), endedAt: expect.any(Date) });
+    expect(await getDb().odmrSession.findUnique({ where: { id: running.id } })).toMatchObject({ outcome: null, endedAt: null });
   });
 });

@@ -53,6 +53,11 @@ describe("ODMR listener", () => {
     expect((await customer.command("XYZZY")).code).toBe(500);
     expect((await customer.command("NOOP")).code).toBe(250);
     expect((await customer.command("QUIT")).code).toBe(221);
+    // ATRN belongs to the ODMR listeners only: the MX does not know it
+    const mx = await OdmrCustomer.connect(mailer.mxPort);
+    await mx.ehlo();
+    expect((await mx.command("ATRN acme.example")).code).toBe(500);
+    mx.end();
   });
 
   it("delivers every requested domain after STARTTLS and AUTH PLAIN, over the same TLS session", async () => {
@@ -275,5 +280,19 @@ describe("ODMR listener", () => {
     const login = await getDb().odmrLogin.findUnique({ where: { id: delta.loginId } });
     expect(login!.lastUsedIp).toBe("127.0.0.4");
     expect(login!.lastUsedAt).not.toBeNull();
+  });
+
+  it("answers 451 when the database cannot answer, and releases nothing", async () => {
+    const id = await holdMessage([{ address: "db@acme.example", customer: acme }], testMessage("database trouble"));
+    const customer = await loggedInCustomer(mailer.odmrPort, acme.login, acme.secret);
+    await getDb().$executeRawUnsafe("ALTER TABLE delivery RENAME TO delivery_away");
+    try {
+      const reply = await customer.atrn(["acme.example"]);
+      expect(reply).toMatchObject({ code: 451, text: "Unable to process ATRN request now" });
+    } finally {
+      await getDb().$executeRawUnsafe("ALTER TABLE delivery_away RENAME TO delivery");
+    }
+    expect((await deliveryStates(id)).map((d) => d.state)).toEqual(["queued"]);
+    customer.end();
   });
 });

@@ -186,4 +186,27 @@ describe("a mailer that dies or stops in the middle of a delivery", () => {
     const session = await getDb().odmrSession.findFirst({ where: { loginName: stopping.login } });
     expect(session!.outcome).toMatch(/shutting down/);
   });
+
+  it("caps a whole session: a long drain stops after the message in flight, an idle session gets 421", async () => {
+    const capped = await makeCustomer("Capped", ["capped.example"]);
+    const domainId = capped.domains.get("capped.example")!;
+    await holdMany(capped, "capped.example", "cap", 30);
+    const mailer = await startMailer({ ODMR_SESSION_MAX_SECONDS: "1" });
+    try {
+      const idle = await loggedInCustomer(mailer.odmrPort, capped.login, capped.secret);
+      const customer = await loggedInCustomer(mailer.odmrPort, capped.login, capped.secret);
+      expect((await customer.atrn(["capped.example"])).code).toBe(250);
+      const receiver = await startSmtpReceiver({ beforeReply: () => sleep(100) }, { listen: false });
+      await customer.serveWith(receiver);
+      const delivered = receiver.messages.length;
+      expect(delivered).toBeGreaterThan(0);
+      expect(delivered).toBeLessThan(30);
+      expect(await statesOf(domainId)).toEqual({ delivered, queued: 30 - delivered });
+      expect((await idle.reply()).code).toBe(421);
+      await expect.poll(() => getDb().odmrSession.findFirst({ where: { loginName: capped.login, reply: { startsWith: "250" }, endedAt: { not: null } } }))
+        .toMatchObject({ outcome: expect.stringMatching(/^session time limit reached/), messagesDelivered: delivered });
+    } finally {
+      await mailer.stop();
+    }
+  });
 });

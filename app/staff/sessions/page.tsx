@@ -14,7 +14,7 @@ export default async function StaffSessionsPage({ searchParams }: { searchParams
   const actor = await requireStaff();
   const params = queryParams(await searchParams);
   const customers = await listCustomers(actor, { take: 500 });
-  const filter = { customerId: params.customerId, loginId: params.loginId, result: params.result as never };
+  const filter = { customerId: params.customerId, loginId: params.loginId, result: params.result as never, kind: params.kind as never };
   let sessions: Awaited<ReturnType<typeof listSessions>> | null = null;
   let problem: string | null = null;
   try {
@@ -28,7 +28,7 @@ export default async function StaffSessionsPage({ searchParams }: { searchParams
     <>
       <PageHeader title="ODMR sessions" description="Every ATRN/ETRN session and how it ended, newest first." />
       <Card className="mb-6">
-        <form role="search" aria-label="Filter sessions" action="/staff/sessions" className="grid grid-cols-1 gap-3 sm:grid-cols-3">
+        <form role="search" aria-label="Filter sessions" action="/staff/sessions" className="grid grid-cols-1 gap-3 sm:grid-cols-4">
           {params.loginId ? <input type="hidden" name="loginId" value={params.loginId} /> : null}
           <div>
             <label htmlFor="sf-customer">Customer</label>
@@ -42,6 +42,14 @@ export default async function StaffSessionsPage({ searchParams }: { searchParams
             <select id="sf-result" name="result" defaultValue={params.result ?? ""} className="mt-1">
               <option value="">Any result</option>
               {SESSION_RESULTS.map((r) => <option key={r} value={r}>{r}</option>)}
+            </select>
+          </div>
+          <div>
+            <label htmlFor="sf-kind">Kind</label>
+            <select id="sf-kind" name="kind" defaultValue={params.kind ?? ""} className="mt-1">
+              <option value="">ATRN and ETRN</option>
+              <option value="atrn">ATRN sessions</option>
+              <option value="etrn">ETRN runs</option>
             </select>
           </div>
           <div className="flex items-end gap-2">

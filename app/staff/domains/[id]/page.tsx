@@ -5,11 +5,13 @@ import { orNotFound, queryParams } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { Checkbox, Field, Select, TextArea } from "@/app/_ui/field.tsx";
 import { formatNumber, formatTime } from "@/app/_ui/format.ts";
-import { buttonClass, Card, Empty, PageHeader, TableWrap } from "@/app/_ui/page-header.tsx";
+import { Badge, buttonClass, Card, Empty, Facts, PageHeader, TableWrap } from "@/app/_ui/page-header.tsx";
+import { SessionsTable } from "@/app/_ui/sessions-table.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { getDomain, listDomains } from "@/lib/domains/domains.ts";
 import { listRecipients } from "@/lib/recipients/recipients.ts";
-import { addRecipientsAction, deleteDomainAction, removeRecipientAction, updateDomainAction } from "../actions.ts";
+import { listSessions } from "@/lib/sessions/list-sessions.ts";
+import { addRecipientsAction, deleteDomainAction, releaseDomainAction, removeRecipientAction, updateDomainAction } from "../actions.ts";
 
 export const metadata: Metadata = { title: "Domain" };
 
@@ -24,7 +26,12 @@ export default async function DomainPage({ params, searchParams }: {
   const { id } = await params;
   const query = queryParams(await searchParams);
   const domain = await orNotFound(getDomain(actor, id));
-  const [recipients, siblings] = await Promise.all([listRecipients(actor, domain.id), listDomains(actor, { customerId: domain.customerId })]);
+  const [recipients, siblings, runs] = await Promise.all([
+    listRecipients(actor, domain.id),
+    listDomains(actor, { customerId: domain.customerId }),
+    listSessions(actor, { customerId: domain.customerId, domain: domain.name, kind: "etrn", limit: 5 }),
+  ]);
+  const etrnReady = domain.etrnEnabled && domain.etrnTarget !== null;
   const held = siblings.find((d) => d.id === domain.id)?.held ?? 0;
   const q = query.q?.toLowerCase();
   const matching = q ? recipients.filter((r) => r.address.includes(q)) : recipients;
@@ -74,6 +81,27 @@ export default async function DomainPage({ params, searchParams }: {
         </Card>
 
         <div className="space-y-6">
+          <Card title="ETRN delivery">
+            <Facts items={[
+              ["Release by", <>{domain.atrnEnabled ? <Badge tone="green">ATRN</Badge> : null} {domain.etrnEnabled ? <Badge tone="green">ETRN</Badge> : null}{!domain.atrnEnabled && !domain.etrnEnabled ? "nothing (mail is only held)" : null}</>],
+              ["Target", domain.etrnTarget ? <span className="font-mono">{domain.etrnTarget}</span> : "—"],
+              ["TLS", domain.etrnTls],
+              ["Without AUTH from", domain.etrnFrom.length ? domain.etrnFrom.join(", ") : "—"],
+              ...(domain.etrnRequestedAt ? [["Requested", `${formatTime(domain.etrnRequestedAt)} by ${domain.etrnRequestedBy ?? "?"}, waiting for the mailer`] as [string, string]] : []),
+            ]} />
+            <ActionForm action={releaseDomainAction} className="mt-4 space-y-3" label="Deliver now">
+              <input type="hidden" name="id" value={domain.id} />
+              <p className="text-sm text-slate-600">
+                {etrnReady
+                  ? "Sends the held mail to the target now, over a new connection, as an ETRN from the customer would. The target is read when the run starts."
+                  : "Enable ETRN and give a target in the settings to deliver from here."}
+              </p>
+              {etrnReady ? <SubmitButton variant="secondary">Deliver now</SubmitButton> : null}
+            </ActionForm>
+            <h3 className="mt-6 mb-2 text-sm font-semibold">Recent ETRN runs</h3>
+            <SessionsTable sessions={runs.items} staff />
+          </Card>
+
           <Card title="Add recipients">
             <ActionForm action={addRecipientsAction} label="Add recipients">
               <input type="hidden" name="id" value={domain.id} />
