@@ -40,6 +40,7 @@ const schema = z.object({
   MX_IDLE_TIMEOUT: positiveInt.default(300),
   /** How long the MX may reuse a domain or recipient lookup; 0 (the default) looks up every RCPT, so changes count at once. */
   MX_LOOKUP_CACHE_SECONDS: nonNegativeInt.default(0),
+  ODMR_MAX_CONNECTIONS: positiveInt.default(500),
   /** More ATRN commands than this from one login within a minute get 450. */
   ATRN_RATE_PER_MINUTE: positiveInt.default(10),
   /** RFC 5321 §4.5.3.2 minimums for our side of the reversed session, in seconds. */

@@ -190,7 +190,7 @@ export async function openEmbeddedDatabase(dataDir: string, options: OpenOptions
     const ids = runAsIds();
     const logFd = fs.openSync(p.log, "a");
     if (ids) fs.fchownSync(logFd, ids.uid, ids.gid);
-    const args = ["-D", p.cluster, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${p.cluster}`];
+    const args = ["-D", p.cluster, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${p.cluster}`, "-c", "timezone=UTC"];
     for (const [name, value] of Object.entries(options.settings ?? {})) args.push("-c", `${name}=${value}`);
     // detached: a Ctrl-C in the terminal must not stop the database before the mailer has finished with it
     const child = spawn(postgres, args, { ...ids, detached: true, stdio: ["ignore", logFd, logFd] });

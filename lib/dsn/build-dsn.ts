@@ -27,7 +27,7 @@ export interface DsnInput {
     queueId: string;
     mailFrom: string;
     receivedAt: Date;
-    /** the original message, or null when its bytes are already gone */
+    /** the original message (its first HEADER_BYTES are enough), or null when its bytes are gone */
     raw: Buffer | null;
   };
   recipients: DsnRecipient[];
@@ -41,6 +41,9 @@ const SUBJECTS: Record<DsnKind, string> = {
   expired: "Undelivered Mail Returned to Sender",
   delayed: "Delayed Mail (still being held)",
 };
+
+/** A DSN returns only the original's headers: callers need read no more of it than this. */
+export const HEADER_BYTES = 64 * 1024;
 
 // A DSN line stays well inside RFC 5322's 998 octets.
 const MAX_FIELD = 900;

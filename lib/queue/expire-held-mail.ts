@@ -1,7 +1,7 @@
 // Held mail that its customer has not collected within the domain's retention is expired: the
 // deliveries become `expired`, the sender gets a DSN (Action: failed, Status: 5.4.7, RFC 3463
 // "delivery time expired") and the bytes are purged once no recipient needs them.
-import { buildDsn, type DsnRecipient } from "../dsn/build-dsn.ts";
+import { buildDsn, HEADER_BYTES, type DsnRecipient } from "../dsn/build-dsn.ts";
 import { queueQuery, queueTransaction } from "./queue-pool.ts";
 import { purgeUnneededBodies } from "./record-delivery-results.ts";
 
@@ -52,7 +52,7 @@ async function expireBatch(retentionDays: number, options: ExpiryOptions, report
     const messageIds = [...new Set(rows.map((r) => r.message_id))].sort();
     // locked in id order, like every other path that locks several messages
     const messages = await query<MessageRow>(`
-      SELECT m.id, m.mail_from, m.received_at, b.raw
+      SELECT m.id, m.mail_from, m.received_at, substring(b.raw FROM 1 FOR ${HEADER_BYTES}) AS raw
       FROM message m LEFT JOIN message_body b ON b.message_id = m.id
       WHERE m.id = ANY($1::text[]) ORDER BY m.id FOR NO KEY UPDATE OF m`, [messageIds]);
     for (const message of messages) {

@@ -1,7 +1,7 @@
 // Optional delay warnings (RFC 3464 Action: delayed): senders of mail still held `hours` after
 // arrival are told once that it waits for collection. Held mail is normal for ODMR, so this is
 // off unless DELAY_WARNING_HOURS is set, and each message is warned about only once.
-import { buildDsn } from "../dsn/build-dsn.ts";
+import { buildDsn, HEADER_BYTES } from "../dsn/build-dsn.ts";
 import { queueQuery } from "./queue-pool.ts";
 
 const BATCH = 200;
@@ -27,7 +27,7 @@ export async function warnDelayedMail(options: DelayWarningOptions): Promise<num
   // answers it); a mailer that was down for longer skips those warnings rather than send
   // them late.
   const rows = await queueQuery<Row>(`
-    SELECT g.message_id, m.mail_from, m.received_at, b.raw, g.recipients, g.hold_until
+    SELECT g.message_id, m.mail_from, m.received_at, substring(b.raw FROM 1 FOR ${HEADER_BYTES}) AS raw, g.recipients, g.hold_until
     FROM (
       SELECT d.message_id, array_agg(d.recipient ORDER BY d.id) AS recipients,
         min(d.created_at + make_interval(days => dm.retention_days)) AS hold_until

@@ -41,6 +41,8 @@ export class OdmrListener {
       disabledCommands: ["XCLIENT", "XFORWARD", "WIZ", "SHELL", "KILL"],
       disableReverseLookup: true,
       socketTimeout: config.ODMR_IDLE_TIMEOUT * 1000,
+      // beyond this smtp-server answers 421 and closes (sessions already turned around do not count)
+      maxClients: config.ODMR_MAX_CONNECTIONS,
       logger: false,
     });
     server.on("error", (error: Error & { code?: string }) => {
