@@ -3,7 +3,8 @@
 // They are sent with an empty envelope sender (RFC 5321 §4.5.5), so they never bounce back.
 import crypto from "node:crypto";
 
-export type DsnKind = "bounced" | "expired" | "delayed";
+/** bounced: the customer's server refused it; returned: the provider's staff returned it; expired; delayed */
+export type DsnKind = "bounced" | "returned" | "expired" | "delayed";
 
 export interface DsnRecipient {
   recipient: string;
@@ -38,6 +39,7 @@ export interface DsnInput {
 
 const SUBJECTS: Record<DsnKind, string> = {
   bounced: "Undelivered Mail Returned to Sender",
+  returned: "Undelivered Mail Returned to Sender",
   expired: "Undelivered Mail Returned to Sender",
   delayed: "Delayed Mail (still being held)",
 };
@@ -92,6 +94,9 @@ function explanation(input: DsnInput): string[] {
     case "bounced":
       return [intro, "", "Your message could not be delivered to the following recipients.",
         "Their mail server refused it permanently:", "", ...list];
+    case "returned":
+      return [intro, "", "Your message could not be delivered to the following recipients.",
+        "The mail service holding it for them returned it to you:", "", ...list];
     case "expired":
       return [intro, "", "Your message could not be delivered to the following recipients.",
         `Their mail server did not collect it within the ${input.retentionDays ?? "configured"} days we hold mail for them,`,

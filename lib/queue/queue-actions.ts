@@ -69,14 +69,14 @@ export async function bounceQueuedMessage(actor: Actor, messageId: string) {
     if (message.mailFrom) {
       const config = getConfig();
       const raw = buildDsn({
-        kind: "bounced",
+        kind: "returned",
         reportingMta: config.MAIL_HOSTNAME,
         original: { queueId: message.id, mailFrom: message.mailFrom, receivedAt: message.receivedAt, raw: message.body ? Buffer.from(message.body.raw) : null },
         // RFC 3463 5.0.0: a permanent failure with no more specific code (returned by the provider's staff)
         recipients: held.map((d) => ({ recipient: d.recipient, action: "failed" as const, status: "5.0.0", lastAttempt: now })),
         now,
       });
-      await tx.dsn.create({ data: { messageId: message.id, rcptTo: message.mailFrom, raw: new Uint8Array(raw), reason: "bounced", state: initialDsnState(config.SMARTHOST) } });
+      await tx.dsn.create({ data: { messageId: message.id, rcptTo: message.mailFrom, raw: new Uint8Array(raw), reason: "returned", state: initialDsnState(config.SMARTHOST) } });
     }
     for (const [customerId, recipients] of byCustomer(held)) {
       await recordAuditEvent(tx, actor, { action: "queue.bounce", objectType: "message", objectId: messageId, customerId, details: { recipients } });

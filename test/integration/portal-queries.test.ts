@@ -135,6 +135,8 @@ describe("portal queries and queue actions", () => {
     const dsn = await getDb().dsn.findFirstOrThrow({ where: { messageId: id }, select: { rcptTo: true, raw: true, reason: true } });
     expect(dsn.rcptTo).toBe("sender0@outside.example");
     expect(Buffer.from(dsn.raw).toString()).toContain("Status: 5.0.0");
+    expect(Buffer.from(dsn.raw).toString()).toContain("The mail service holding it for them returned it to you");
+    expect(dsn.reason).toBe("returned");
     await expect(bounceQueuedMessage(STAFF, id)).rejects.toMatchObject({ code: "CONFLICT" });
     await deleteQueuedMessage(STAFF, id);
     await expect(getMessageDetail(STAFF, id)).rejects.toMatchObject({ code: "NOT_FOUND" });
