@@ -89,7 +89,7 @@ export async function claimDeliveries(request: ClaimRequest): Promise<ClaimedMes
   const perDomain = Math.max(1, Math.ceil(request.limit / request.domainIds.length));
   const rows = await queueQuery<ClaimRow>(CLAIM_SQL, [
     request.domainIds, request.customerId, request.attemptedBefore, perDomain, request.owner, request.leaseSeconds,
-  ], "mh_claim_deliveries");
+  ], "mh_claim_deliveries", "relaxed");
   const messages = new Map<string, ClaimedMessage>();
   for (const row of rows) {
     let message = messages.get(row.message_id);

@@ -4,13 +4,14 @@
 // transaction about 2 ms: with one result statement per delivered message that alone would hold
 // an ATRN session below 1,000 messages per second. Everything else in the core keeps using Prisma.
 //
-// These connections commit with synchronous_commit=off: a commit returns once it is in
-// PostgreSQL's WAL buffers, and the WAL writer puts it on disk within a few hundred milliseconds.
-// That is safe here because none of this work makes a promise to anyone outside: if the
-// *database server* crashes, the last moments of results, claims or expiries are forgotten and
-// their deliveries are simply offered again (a customer may get a message twice; nothing is
-// lost). A mailer crash loses nothing (the server has the commit). Intake is different and does
-// not use this pool: the MX's 250 to DATA promises the sender the message is on disk.
+// Two pools. "durable" (the default) commits as the server is configured (synchronous_commit on):
+// the MX's 250 to DATA promises the sender the message is on disk, so intake uses it. "relaxed"
+// commits with synchronous_commit=off (a commit returns once it is in PostgreSQL's WAL buffers;
+// the WAL writer puts it on disk within a few hundred milliseconds) and serves only the delivery
+// hot path — claims, per-message results, lease renewal and release — which makes no promise to
+// anyone outside: if the *database server* crashes, the last moments of results are forgotten and
+// those deliveries are simply offered again (a customer may get a message twice; nothing is lost).
+// A mailer crash loses nothing either way (the server has the commit).
 import pg from "pg";
 import { MailharborError, classifyDbError } from "../errors.ts";
 
@@ -24,17 +25,21 @@ const types = {
   },
 } as pg.CustomTypesConfig;
 
-const globalForPool = globalThis as unknown as { mailharborQueuePool?: { url: string; pool: pg.Pool } };
+export type Durability = "durable" | "relaxed";
 
-function pool(): pg.Pool {
+const globalForPool = globalThis as unknown as { mailharborQueuePools?: { url: string; pools: Partial<Record<Durability, pg.Pool>> } };
+
+function pool(durability: Durability): pg.Pool {
   const url = process.env.DATABASE_URL;
   if (!url) throw new MailharborError("DB_UNAVAILABLE", "DATABASE_URL is not set");
-  const current = globalForPool.mailharborQueuePool;
-  if (current && current.url === url) return current.pool;
+  if (globalForPool.mailharborQueuePools?.url !== url) globalForPool.mailharborQueuePools = { url, pools: {} };
+  const pools = globalForPool.mailharborQueuePools.pools;
+  const existing = pools[durability];
+  if (existing) return existing;
   const created = new pg.Pool({
     connectionString: url,
     max: Number(process.env.DATABASE_POOL_SIZE) || 10,
-    options: "-c TimeZone=UTC -c synchronous_commit=off",
+    options: durability === "relaxed" ? "-c TimeZone=UTC -c synchronous_commit=off" : "-c TimeZone=UTC",
     types,
     // idle connections must not keep a CLI or test process alive
     allowExitOnIdle: true,
@@ -42,7 +47,7 @@ function pool(): pg.Pool {
   });
   // an idle connection that the server drops (restart, admin) must not crash the mailer
   created.on("error", () => undefined);
-  globalForPool.mailharborQueuePool = { url, pool: created };
+  pools[durability] = created;
   return created;
 }
 
@@ -60,10 +65,10 @@ function retryable(error: unknown): boolean {
  * it a prepared statement, parsed and planned once per connection: for the statements run once
  * per delivered message that planning is a third of their cost.
  */
-export async function queueQuery<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], name?: string): Promise<R[]> {
+export async function queueQuery<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], name?: string, durability: Durability = "durable"): Promise<R[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return (await pool().query<R>({ text: sql, values: params, name })).rows;
+      return (await pool(durability).query<R>({ text: sql, values: params, name })).rows;
     } catch (error) {
       if (attempt < ATTEMPTS && retryable(error)) continue;
       throw classifyDbError(error);
@@ -74,11 +79,11 @@ export async function queueQuery<R extends pg.QueryResultRow>(sql: string, param
 export type QueryFn = <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => Promise<R[]>;
 
 /** Runs `work` in one transaction on one connection; rolls back on any error. */
-export async function queueTransaction<T>(work: (query: QueryFn) => Promise<T>): Promise<T> {
+export async function queueTransaction<T>(work: (query: QueryFn) => Promise<T>, durability: Durability = "durable"): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     let client: pg.PoolClient;
     try {
-      client = await pool().connect();
+      client = await pool(durability).connect();
     } catch (error) {
       throw classifyDbError(error);
     }
@@ -101,9 +106,9 @@ export async function queueTransaction<T>(work: (query: QueryFn) => Promise<T>):
 }
 
 export async function closeQueuePool(): Promise<void> {
-  const current = globalForPool.mailharborQueuePool;
-  globalForPool.mailharborQueuePool = undefined;
-  await current?.pool.end();
+  const current = globalForPool.mailharborQueuePools;
+  globalForPool.mailharborQueuePools = undefined;
+  await Promise.all(Object.values(current?.pools ?? {}).map((p) => p.end()));
 }
 
 /**
@@ -113,7 +118,7 @@ export async function closeQueuePool(): Promise<void> {
 export async function withAdvisoryLock<T>(key: number, work: () => Promise<T>): Promise<T | undefined> {
   let client: pg.PoolClient;
   try {
-    client = await pool().connect();
+    client = await pool("durable").connect();
   } catch (error) {
     throw classifyDbError(error);
   }

@@ -71,7 +71,7 @@ SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM purge):
 export async function recordDeliveryResults(record: ResultRecord): Promise<RecordedResult> {
   const ids = record.results.map((r) => r.deliveryId);
   if (record.exclusive && !record.dsn && record.results.every((r) => r.outcome === "delivered")) {
-    const [row] = await queueQuery<{ updated: number; purged: number }>(DELIVERED_SQL, [ids, record.owner, record.messageId], "mh_record_delivered");
+    const [row] = await queueQuery<{ updated: number; purged: number }>(DELIVERED_SQL, [ids, record.owner, record.messageId], "mh_record_delivered", "relaxed");
     return { updated: row.updated, purged: row.purged > 0 };
   }
   const params = [
@@ -91,7 +91,7 @@ export async function recordDeliveryResults(record: ResultRecord): Promise<Recor
         AND (SELECT count(*) FROM upd WHERE state <> 'queued') = cardinality($1::bigint[])
       RETURNING message_id
     )
-    SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM purge)::int AS purged`, params, "mh_record_results");
+    SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM purge)::int AS purged`, params, "mh_record_results", "relaxed");
     return { updated: row.updated, purged: row.purged > 0 };
   }
   return queueTransaction(async (query) => {
@@ -99,7 +99,7 @@ export async function recordDeliveryResults(record: ResultRecord): Promise<Recor
     const [row] = await query<{ updated: number }>(`${UPDATE_CTE} SELECT (SELECT count(*) FROM upd)::int AS updated`, params);
     const purged = await purgeUnneededBodies(query, [record.messageId]);
     return { updated: row.updated, purged: purged > 0 };
-  });
+  }, "relaxed");
 }
 
 /**
