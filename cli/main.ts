@@ -8,7 +8,7 @@ import { createDomain, listDomains, updateDomain, type DomainSettings } from "..
 import { MailharborError, isMailharborError, type ErrorCode } from "../lib/errors.ts";
 import { requestEtrnRelease } from "../lib/etrn/release-requests.ts";
 import { createLogin, listLogins, restrictLogin, rotateLogin, setLoginStatus } from "../lib/logins/logins.ts";
-import { listHeldMessages } from "../lib/queue/list-held-messages.ts";
+import { searchQueue, type QueueSearch } from "../lib/queue/search-queue.ts";
 import { addRecipients } from "../lib/recipients/recipients.ts";
 import { createPortalUser } from "../lib/users/users.ts";
 
@@ -259,11 +259,18 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   "queue list": {
-    usage: "queue list [--domain DOMAIN] [--state STATE] [--limit N]",
+    usage: "queue list [--domain DOMAIN] [--state held|queued|delivering|delivered|bounced|expired] [--limit N]",
     summary: "held messages, newest first",
     values: ["domain", "state", "limit"],
     async run(args) {
-      const result = await listHeldMessages(CLI_ACTOR, { domain: optional(args, "domain"), state: optional(args, "state"), limit: integer(args, "limit") ?? 50 });
+      const page = await searchQueue(CLI_ACTOR, { domain: optional(args, "domain"), state: optional(args, "state") as QueueSearch["state"], limit: integer(args, "limit") ?? 50, exactCount: true });
+      const result = {
+        total: page.count,
+        items: page.items.map((m) => ({
+          id: m.id, mailFrom: m.mailFrom, size: m.size, receivedAt: m.receivedAt, fromHeader: m.fromHeader, subject: m.subject, expiresAt: m.expiresAt,
+          deliveries: m.deliveries.map((d) => ({ recipient: d.recipient, domain: d.domainName, customer: d.customerName, state: d.state, attempts: d.attempts, lastError: d.lastError })),
+        })),
+      };
       const text = [`${result.total} messages`, ...result.items.map((m) => `${m.id}  ${m.receivedAt.toISOString()}  ${String(m.size).padStart(8)}  <${m.mailFrom}>  ${m.deliveries.map((d) => `${d.recipient}[${d.state}]`).join(" ")}`)].join("\n");
       return { json: result, text };
     },

@@ -9,8 +9,10 @@ import { dbWork, getDb, Prisma } from "../db/client.ts";
 import { getDomain } from "../domains/domains.ts";
 import { parseInput } from "../validation/parse-input.ts";
 import { uuidSchema } from "../validation/schemas.ts";
-import { DELIVERY_STATES, type DeliveryStateName } from "./list-held-messages.ts";
 import { queueIdAt } from "./queue-id.ts";
+
+export const DELIVERY_STATES = ["queued", "delivering", "delivered", "bounced", "expired"] as const;
+export type DeliveryStateName = (typeof DELIVERY_STATES)[number];
 
 export const HELD_STATES: DeliveryStateName[] = ["queued", "delivering"];
 export const COUNT_CAP = 10_000;
@@ -20,7 +22,7 @@ const hours = z.coerce.number().positive().max(24 * 3650);
 
 const filterSchema = z.object({
   /** "held" (queued or delivering, the default) or one delivery state */
-  state: z.enum(["held", ...DELIVERY_STATES]).default("held"),
+  state: z.enum(["held", ...DELIVERY_STATES], { message: `state must be one of held, ${DELIVERY_STATES.join(", ")}` }).default("held"),
   customerId: uuidSchema.optional(),
   /** a domain id or name */
   domain: z.string().trim().min(1).optional(),
@@ -34,7 +36,9 @@ const filterSchema = z.object({
   before: queueIdSchema.optional(),
   /** … or the page before it (newer messages) */
   after: queueIdSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: z.coerce.number().int("limit must be 1-1000").min(1, "limit must be 1-1000").max(1000, "limit must be 1-1000").default(50),
+  /** count every match (scripts want the exact total); the portal counts up to COUNT_CAP */
+  exactCount: z.boolean().default(false),
 });
 
 export type QueueSearch = z.input<typeof filterSchema>;
@@ -69,7 +73,7 @@ export interface QueuePage {
   olderCursor: string | null;
   /** cursor for newer messages, or null on the first page */
   newerCursor: string | null;
-  /** matching messages, counted up to COUNT_CAP */
+  /** matching messages, counted up to COUNT_CAP unless exactCount was asked for */
   count: number;
   countCapped: boolean;
 }
@@ -124,7 +128,7 @@ export async function searchQueue(actor: Actor, search: QueueSearch = {}): Promi
         FROM message m WHERE ${where(true)}
         ORDER BY m.id ${newerFirst ? Prisma.sql`DESC` : Prisma.sql`ASC`} LIMIT ${f.limit + 1}`,
       db.$queryRaw<{ n: bigint }[]>`
-        SELECT count(*) AS n FROM (SELECT 1 FROM message m WHERE ${where(false)} LIMIT ${COUNT_CAP + 1}) capped`,
+        SELECT count(*) AS n FROM (SELECT 1 FROM message m WHERE ${where(false)} ${f.exactCount ? Prisma.empty : Prisma.sql`LIMIT ${COUNT_CAP + 1}`}) capped`,
     ]);
     const more = rows.length > f.limit;
     const page = rows.slice(0, f.limit);
@@ -161,8 +165,8 @@ export async function searchQueue(actor: Actor, search: QueueSearch = {}): Promi
       items,
       olderCursor: hasOlder && items.length ? items[items.length - 1].id : null,
       newerCursor: hasNewer && items.length ? items[0].id : null,
-      count: Math.min(count, COUNT_CAP),
-      countCapped: count > COUNT_CAP,
+      count: f.exactCount ? count : Math.min(count, COUNT_CAP),
+      countCapped: !f.exactCount && count > COUNT_CAP,
     };
   });
 }

@@ -6,7 +6,7 @@ import { createCustomer, getCustomer, updateCustomer } from "../../lib/customers
 import { createDomain, getDomain, listDomains } from "../../lib/domains/domains.ts";
 import { createLogin, getLogin, listLogins, rotateLogin } from "../../lib/logins/logins.ts";
 import { listRecipients } from "../../lib/recipients/recipients.ts";
-import { listHeldMessages } from "../../lib/queue/list-held-messages.ts";
+import { searchQueue } from "../../lib/queue/search-queue.ts";
 import { storeMessage } from "../../lib/queue/store-message.ts";
 
 useTestDatabase();
@@ -50,10 +50,11 @@ describe("tenant isolation in the shared core", () => {
     expect(domains.map((d) => d.name)).toEqual([]);
     expect((await listDomains(actorA)).map((d) => d.name)).toEqual(["alpha.example"]);
     expect((await listLogins(actorA, { customerId: b.id })).length).toBe(0);
-    const queue = await listHeldMessages(actorA, { customerId: b.id });
-    expect(queue.total).toBe(0);
-    const own = await listHeldMessages(actorA);
-    expect(own.total).toBe(1);
+    const queue = await searchQueue(actorA, { customerId: b.id });
+    expect(queue.count).toBe(0);
+    await expect(searchQueue(actorA, { domain: "beta.example" })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    const own = await searchQueue(actorA);
+    expect(own.count).toBe(1);
     expect(own.items[0].deliveries.map((d) => d.recipient)).toEqual(["u@alpha.example"]);
   });
 

@@ -5,8 +5,7 @@ import { buttonClass, Card, PageHeader } from "@/app/_ui/page-header.tsx";
 import { AGE_FILTERS, QueueTable } from "@/app/_ui/queue-table.tsx";
 import { listCustomers } from "@/lib/customers/customers.ts";
 import { isMailharborError } from "@/lib/errors.ts";
-import { DELIVERY_STATES } from "@/lib/queue/list-held-messages.ts";
-import { searchQueue, type QueuePage } from "@/lib/queue/search-queue.ts";
+import { DELIVERY_STATES, searchQueue, type QueuePage } from "@/lib/queue/search-queue.ts";
 
 export const metadata: Metadata = { title: "Queue" };
 
