@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     say(`mailer: MX on ${config.MX_PORT}, ODMR on ${config.ODMR_PORT}, ODMR with TLS on ${config.ODMRS_PORT}`);
   }
   if (portal) {
-    start("portal", [NEXT_BIN, "start", "-p", String(config.PORT)]);
+    start("portal", ["--import", "tsx", path.join(PROJECT_ROOT, "scripts", "portal-server.ts")]);
     say(`portal on http://localhost:${config.PORT}`);
   }
 }

@@ -63,3 +63,22 @@ export class AttemptThrottle {
     for (const key of [...this.entries.keys()]) this.entry(key);
   }
 }
+
+export interface AuthThrottleSettings {
+  AUTH_DELAY_STEP_MS: number;
+  AUTH_LOCK_AFTER: number;
+  AUTH_LOCK_MINUTES: number;
+}
+
+/**
+ * The throttles of one authentication surface (ODMR and MX AUTH, portal logins): a client address
+ * slows down and then locks; an account only slows down, so that nobody can lock another person
+ * out of their own account, and the right secret from elsewhere still works.
+ */
+export function authThrottles(settings: AuthThrottleSettings): { byAddress: AttemptThrottle; byAccount: AttemptThrottle } {
+  const base = { ...DEFAULT_THROTTLE, stepDelayMs: settings.AUTH_DELAY_STEP_MS };
+  return {
+    byAddress: new AttemptThrottle({ ...base, lockAfter: settings.AUTH_LOCK_AFTER, lockMs: settings.AUTH_LOCK_MINUTES * 60_000 }),
+    byAccount: new AttemptThrottle({ ...base, lockAfter: Number.POSITIVE_INFINITY, lockMs: 0 }),
+  };
+}

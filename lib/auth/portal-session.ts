@@ -9,7 +9,8 @@ import type { Actor } from "../actor.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { logger } from "../log/logger.ts";
 import { verifyPortalLogin } from "../users/users.ts";
-import { AttemptThrottle } from "./attempt-throttle.ts";
+import { getConfig } from "../config/config.ts";
+import { authThrottles } from "./attempt-throttle.ts";
 
 /** next-auth turns an error thrown in `authorize` into `?error=<message>`; the login page maps these. */
 export const SIGN_IN_ERRORS = {
@@ -17,12 +18,12 @@ export const SIGN_IN_ERRORS = {
   unavailable: "UNAVAILABLE",
 } as const;
 
-const throttle = new AttemptThrottle();
+const throttles = authThrottles(getConfig());
 const log = logger.child({ component: "portal-auth" });
 
 /**
- * The client address as the nearest proxy saw it: the last X-Forwarded-For entry (Next.js sets the
- * header from the socket when a client did not send one).
+ * The client's address: the portal's server (scripts/portal-server.ts) puts the socket's peer into
+ * X-Forwarded-For, or, behind a trusted proxy (TRUST_PROXY=1), the proxy appends the client to it.
  */
 function clientAddress(headers: Record<string, unknown> | undefined): string {
   const value = String(headers?.["x-forwarded-for"] ?? "");
@@ -33,12 +34,13 @@ async function authorize(credentials: Record<"email" | "password", string> | und
   const email = String(credentials?.email ?? "").trim().toLowerCase();
   const password = String(credentials?.password ?? "");
   const address = clientAddress(req.headers);
-  const keys = [`portal-ip:${address}`, `portal-user:${email}`];
-  if (keys.some((key) => throttle.lockedFor(key) > 0)) {
-    log.warn({ code: "PORTAL_LOGIN_THROTTLED", email }, "portal login locked out");
+  const { byAddress, byAccount } = throttles;
+  if (byAddress.lockedFor(address) > 0) {
+    log.warn({ code: "PORTAL_LOGIN_THROTTLED", email, address }, "portal login refused: too many failures from this address");
     throw new Error(SIGN_IN_ERRORS.throttled);
   }
-  const delay = Math.max(...keys.map((key) => throttle.delayFor(key)));
+  // the delay comes before the answer whatever it will be, so its length tells nothing
+  const delay = Math.max(byAddress.delayFor(address), byAccount.delayFor(email));
   if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
   let identity;
   try {
@@ -48,12 +50,13 @@ async function authorize(credentials: Record<"email" | "password", string> | und
     throw new Error(SIGN_IN_ERRORS.unavailable);
   }
   if (!identity) {
-    for (const key of keys) throttle.fail(key);
+    byAddress.fail(address);
+    byAccount.fail(email);
     log.info({ code: "PORTAL_LOGIN_FAILED", email, address }, "portal login failed");
     return null;
   }
   // only the account's counter: a success on one account must not clear an address that sprays others
-  throttle.succeed(keys[1]);
+  byAccount.succeed(email);
   // the token carries only the user id; role and customer are read afresh on every request
   return { id: identity.id, email: identity.email };
 }

@@ -24,6 +24,9 @@ const schema = z.object({
   ODMRS_PORT: port.default(1366),
   PORT: port.default(3000),
   BIND_ADDRESS: z.string().min(1).default("0.0.0.0"),
+  PORTAL_BIND_ADDRESS: z.string().min(1).default("0.0.0.0"),
+  /** "1": a reverse proxy in front of the portal sets X-Forwarded-For (its last entry is the client) */
+  TRUST_PROXY: z.enum(["0", "1"], { message: "must be 0 or 1" }).default("0").transform((v) => v === "1"),
   MAIL_HOSTNAME: z.string().refine((v) => isDomainName(v, { allowSingleLabel: true }), "must be a host name").default(() => os.hostname()),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
@@ -55,12 +58,12 @@ const schema = z.object({
   ODMR_IDLE_TIMEOUT: positiveInt.default(300),
   /** Deliveries one ATRN session claims at a time (the next batch is claimed and read while this one is sent). */
   ODMR_CLAIM_BATCH: positiveInt.max(5000).default(200),
-  /** Failed ODMR AUTH: each failure past the third delays the next answer by this much more (ms), up to 8 s. */
-  ODMR_AUTH_DELAY_STEP_MS: nonNegativeInt.default(1000),
-  /** Failed ODMR AUTH: this many failures from one client address lock that address out … */
-  ODMR_AUTH_LOCK_AFTER: positiveInt.default(10),
+  /** Failed authentication (ODMR, MX AUTH, portal): each failure past the third delays the next answer by this much more (ms), up to 8 s. */
+  AUTH_DELAY_STEP_MS: nonNegativeInt.default(1000),
+  /** Failed authentication: this many failures from one client address lock that address out … */
+  AUTH_LOCK_AFTER: positiveInt.default(10),
   /** … for this many minutes. */
-  ODMR_AUTH_LOCK_MINUTES: positiveInt.default(15),
+  AUTH_LOCK_MINUTES: positiveInt.default(15),
   /** An ETRN run waits this long for the TCP connection to the domain's target (Postfix's smtp_connect_timeout is 30 s). */
   ETRN_CONNECT_TIMEOUT: positiveInt.default(30),
   /** How often a mailer looks for "deliver now" requests from the portal or the CLI, in seconds. */

@@ -4,7 +4,7 @@
 // failing is slowed down and then locked out for a while; a login name that keeps failing (from
 // anywhere) is only slowed down, never locked, so its owner's server elsewhere still gets in.
 import type { SMTPServerAuthentication } from "smtp-server";
-import { AttemptThrottle, DEFAULT_THROTTLE } from "../../lib/auth/attempt-throttle.ts";
+import { authThrottles, type AttemptThrottle } from "../../lib/auth/attempt-throttle.ts";
 import type { Config } from "../../lib/config/config.ts";
 import { isMailharborError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
@@ -34,9 +34,9 @@ export class OdmrAuthenticator {
   private readonly byLogin: AttemptThrottle;
 
   constructor(config: Config, private readonly log: Logger) {
-    const base = { ...DEFAULT_THROTTLE, stepDelayMs: config.ODMR_AUTH_DELAY_STEP_MS };
-    this.byAddress = new AttemptThrottle({ ...base, lockAfter: config.ODMR_AUTH_LOCK_AFTER, lockMs: config.ODMR_AUTH_LOCK_MINUTES * 60_000 });
-    this.byLogin = new AttemptThrottle({ ...base, lockAfter: Number.POSITIVE_INFINITY, lockMs: 0 });
+    const throttles = authThrottles(config);
+    this.byAddress = throttles.byAddress;
+    this.byLogin = throttles.byAccount;
   }
 
   async authenticate(auth: SMTPServerAuthentication, remoteAddress: string): Promise<AuthOutcome> {

@@ -1,5 +1,6 @@
-// Builds the portal once (only when .next is missing or older than its sources) and runs
-// `next start` on a free port against this test file's database and data directory.
+// Builds the portal once (only when .next is missing or older than its sources) and runs the
+// portal's server (scripts/portal-server.ts, as `npm start` does) on a free port against this test
+// file's database and data directory.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -66,12 +67,14 @@ export async function startPortal(env: { databaseUrl: string; dataDir: string; e
   await ensurePortalBuilt();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [NEXT_BIN, "start", "-p", String(port), "-H", "127.0.0.1"], {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "portal-server.ts")], {
     cwd: ROOT,
     env: {
       ...process.env,
       NODE_ENV: "production",
       NEXT_TELEMETRY_DISABLED: "1",
+      PORT: String(port),
+      PORTAL_BIND_ADDRESS: "127.0.0.1",
       DATABASE_URL: env.databaseUrl,
       MAILHARBOR_DATA_DIR: env.dataDir,
       NEXTAUTH_SECRET: crypto.randomBytes(32).toString("hex"),
@@ -87,7 +90,7 @@ export async function startPortal(env: { databaseUrl: string; dataDir: string; e
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}: ${output.join("").slice(-3000)}`);
+    if (child.exitCode !== null) throw new Error(`the portal exited with ${child.exitCode}: ${output.join("").slice(-3000)}`);
     try {
       const response = await fetch(`${url}/login`);
       if (response.status === 200) break;

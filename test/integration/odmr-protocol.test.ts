@@ -31,7 +31,7 @@ describe("ODMR listener", () => {
   beforeAll(async () => {
     acme = await makeCustomer("Acme", ["acme.example", "acme-two.example"]);
     beta = await makeCustomer("Beta", ["beta.example"]);
-    mailer = await startMailer({ ATRN_RATE_PER_MINUTE: "50", ODMR_AUTH_DELAY_STEP_MS: "20", ODMR_AUTH_LOCK_AFTER: "5" });
+    mailer = await startMailer({ ATRN_RATE_PER_MINUTE: "50", AUTH_DELAY_STEP_MS: "20", AUTH_LOCK_AFTER: "5" });
   });
 
   afterAll(async () => {
