@@ -19,6 +19,8 @@ export const REPLIES = {
   badRecipient: { code: 501, enhanced: "5.1.3", text: "Bad recipient address syntax" },
   /** RFC 6531 §3.4: a non-ASCII address without SMTPUTF8 */
   utf8Required: { code: 553, enhanced: "5.6.7", text: "SMTPUTF8 is required for a non-ASCII address" },
+  /** RFC 5321 §4.1.1.11: a parameter of an extension this server did not offer in EHLO */
+  unknownParameter: { code: 555, enhanced: "5.5.4", text: "Parameter not recognized or not implemented" },
   /** RFC 1870 §6.1: the declared SIZE is above what this recipient's domain accepts */
   recipientSizeExceeded: { code: 552, enhanced: "5.3.4", text: "Message size exceeds the limit of this recipient's domain" },
   // DATA

@@ -39,6 +39,14 @@ export interface MxFacts {
   etrnInUse: boolean;
 }
 
+/** MAIL FROM parameters of the extensions the MX offers: SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), AUTH (RFC 4954 §5, where AUTH is offered for ETRN). */
+const MAIL_PARAMETERS = new Set(["SIZE", "BODY", "SMTPUTF8", "AUTH"]);
+
+function unknownParameters(address: SMTPServerAddress, allowed: Set<string>): string[] {
+  const args = (address as SMTPServerAddress & { args?: Record<string, unknown> | false }).args;
+  return args ? Object.keys(args).filter((name) => !allowed.has(name.toUpperCase())) : [];
+}
+
 export class MxServer extends SMTPServer {
   readonly log: Logger;
   /** EHLO lists ETRN (and AUTH, which is there for it) only while some domain can use it */
@@ -127,11 +135,16 @@ export class MxServer extends SMTPServer {
   }
 
   onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void {
+    const unknown = unknownParameters(address, MAIL_PARAMETERS);
+    if (unknown.length) return callback(replyError(REPLIES.unknownParameter, unknown.join(" ")));
     if (needsSmtpUtf8(address.address, session)) return callback(replyError(REPLIES.utf8Required, `<${address.address}>`));
     callback();
   }
 
   onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void {
+    // no RCPT extension is offered (DSN's NOTIFY and ORCPT are not)
+    const unknown = unknownParameters(address, new Set());
+    if (unknown.length) return callback(replyError(REPLIES.unknownParameter, unknown.join(" ")));
     void checkRecipient(address as MxRecipientAddress, session, this.resolver).then((reply) => {
       if (!reply) return callback(null);
       mxState(session).log.info({ rcpt: address.address, reply: `${reply.code} ${replyText(reply)}` }, "recipient refused");

@@ -185,6 +185,15 @@ describe("MX refusals of command lines", () => {
     dialog.close();
   });
 
+  it("answers parameters of extensions it did not offer with 555 5.5.4 (RFC 5321 §4.1.1.11)", async () => {
+    const dialog = await session();
+    expect((await dialog.command("MAIL FROM:<s@example.org> RET=HDRS ENVID=x1")).last).toMatch(/^555 5\.5\.4 /);
+    expect((await dialog.command("MAIL FROM:<s@example.org> BODY=8BITMIME SIZE=100")).last).toMatch(/^250 /);
+    expect((await dialog.command("RCPT TO:<u@open.example> NOTIFY=NEVER")).last).toMatch(/^555 5\.5\.4 /);
+    expect((await dialog.command("RCPT TO:<u@open.example>")).last).toMatch(/^250 /);
+    dialog.close();
+  });
+
   it("answers commands out of order with 503 5.5.1", async () => {
     const dialog = await SmtpDialog.open(mailer.mxPort);
     expect((await dialog.command("MAIL FROM:<s@example.org>")).last).toMatch(/^503 5\.5\.1 /);
