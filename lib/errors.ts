@@ -35,7 +35,7 @@ export function isMailharborError(error: unknown, code?: ErrorCode): error is Ma
 
 /** Prisma / pg error codes that mean "the database cannot answer right now". */
 const UNAVAILABLE_CODES = new Set([
-  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57P01", "57P02", "57P03", "08000", "08001", "08003", "08006",
+  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57014", "57P01", "57P02", "57P03", "08000", "08001", "08003", "08006",
   "P1001", "P1002", "P1017", "P2024",
 ]);
 
@@ -48,7 +48,7 @@ export function classifyDbError(error: unknown): MailharborError {
   const message = String(e?.message ?? "");
   if (
     codes.some((c) => c && UNAVAILABLE_CODES.has(c)) ||
-    /ECONNREFUSED|Connection terminated|connection.*(closed|refused|ended)|terminating connection|the database system is (shutting down|starting up)|is not currently accepting connections|Can't reach database|DatabaseNotReachable|timeout exceeded when trying to connect/i.test(message)
+    /ECONNREFUSED|Connection terminated|connection.*(closed|refused|ended)|terminating connection|the database system is (shutting down|starting up)|is not currently accepting connections|Can't reach database|DatabaseNotReachable|timeout exceeded when trying to connect|Query read timeout|statement timeout/i.test(message)
   ) {
     return new MailharborError("DB_UNAVAILABLE", "the database is not available");
   }

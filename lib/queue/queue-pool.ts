@@ -44,6 +44,10 @@ function pool(durability: Durability): pg.Pool {
     // idle connections must not keep a CLI or test process alive
     allowExitOnIdle: true,
     connectionTimeoutMillis: 10_000,
+    // a database that hangs rather than fails must still produce a 4xx (451 to ATRN, 451 at DATA)
+    // in time: every statement here is one indexed batch, far below these limits
+    statement_timeout: 60_000,
+    query_timeout: 65_000,
   });
   // an idle connection that the server drops (restart, admin) must not crash the mailer
   created.on("error", () => undefined);
