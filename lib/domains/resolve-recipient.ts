@@ -110,7 +110,8 @@ export function createRecipientResolver(options: { cacheMs: number; maxEntries?:
       // A paused domain or suspended customer comes back: 450 lets the sender's queue keep the
       // mail (RFC 5321 §4.2.5), where a 5yz would bounce it.
       if (!domain.customerActive || !domain.acceptInbound) return { outcome: "deferred" };
-      if (domain.listed && !isListed) return { outcome: "unknown-user" };
+      // RFC 5321 §4.5.1: every domain takes mail for its postmaster, listed or not
+      if (domain.listed && !isListed && address.localPart.toLowerCase() !== "postmaster") return { outcome: "unknown-user" };
       return {
         outcome: "accept",
         recipient: { address: address.address, domainId: domain.id, customerId: domain.customerId },

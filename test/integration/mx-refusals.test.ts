@@ -54,6 +54,8 @@ describe("MX refusals at RCPT", () => {
   it("refuses unknown users of a domain with a recipient list, and takes listed ones", async () => {
     expect(await rcptReply("mallory@listed.example")).toMatch(/^550 5\.1\.1 /);
     expect(await rcptReply("alice@listed.example")).toMatch(/^250 2\.1\.5 /);
+    // RFC 5321 §4.5.1: a hosted domain's postmaster is always taken
+    expect(await rcptReply("PostMaster@listed.example")).toMatch(/^250 2\.1\.5 /);
     expect(await rcptReply("ALICE@Listed.Example")).toMatch(/^250 2\.1\.5 /);
   });
 
