@@ -55,6 +55,11 @@ export function StateBadge({ state }: { state: string }) {
   return <Badge tone={STATE_TONES[state] ?? "slate"}>{state}</Badge>;
 }
 
+/** Whether a domain's MX currently accepts mail for it. */
+export function InboundBadge({ accepting }: { accepting: boolean }) {
+  return accepting ? <Badge tone="green">accepting</Badge> : <Badge tone="amber">paused</Badge>;
+}
+
 /** Definition list for a record's fields. */
 export function Facts({ items }: { items: [string, ReactNode][] }) {
   return (

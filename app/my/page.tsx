@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { requireCustomer } from "@/app/_server/auth.ts";
 import { formatNumber, formatTime } from "@/app/_ui/format.ts";
-import { Badge, Card, Empty, PageHeader, StateBadge, TableWrap } from "@/app/_ui/page-header.tsx";
+import { Card, Empty, InboundBadge, PageHeader, StateBadge, TableWrap } from "@/app/_ui/page-header.tsx";
 import { getCustomer } from "@/lib/customers/customers.ts";
 import { listDomains } from "@/lib/domains/domains.ts";
 import { listLogins } from "@/lib/logins/logins.ts";
@@ -31,7 +31,7 @@ export default async function CustomerHome() {
                       <td className="font-medium">{d.name}</td>
                       <td className="text-right"><Link href={`/my/mail?domain=${d.id}`}>{formatNumber(d.held)}</Link></td>
                       <td>{d.retentionDays} days</td>
-                      <td>{d.acceptInbound ? <Badge tone="green">accepting</Badge> : <Badge tone="amber">paused</Badge>}</td>
+                      <td><InboundBadge accepting={d.acceptInbound} /></td>
                     </tr>
                   ))}
                 </tbody>

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { requireCustomer } from "@/app/_server/auth.ts";
-import { orNotFound, queryParams } from "@/app/_server/load.ts";
+import { orNotFound, pickParams, queryParams } from "@/app/_server/load.ts";
 import { buttonClass, Card, PageHeader } from "@/app/_ui/page-header.tsx";
 import { QueueTable } from "@/app/_ui/queue-table.tsx";
 import { listDomains } from "@/lib/domains/domains.ts";
@@ -16,7 +16,7 @@ export default async function HeldMailPage({ searchParams }: { searchParams: Pro
     // another customer's domain id is "not found", like one that does not exist
     orNotFound(searchQueue(actor, { state: "held", domain: params.domain, q: params.q, before: params.before, after: params.after })),
   ]);
-  const filters = Object.fromEntries((["domain", "q"] as const).filter((k) => params[k]).map((k) => [k, params[k]]));
+  const filters = pickParams(params, ["domain", "q"]);
   return (
     <>
       <PageHeader title="Held mail" description="Mail waiting for your server to collect it with ATRN, newest first." />

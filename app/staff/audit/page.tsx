@@ -1,12 +1,14 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { requireStaff } from "@/app/_server/auth.ts";
-import { queryParams } from "@/app/_server/load.ts";
+import { orProblem, pickParams, queryParams } from "@/app/_server/load.ts";
+import { CustomerSelect } from "@/app/_ui/customer-select.tsx";
+import { FilterActions } from "@/app/_ui/filter-actions.tsx";
 import { formatTime } from "@/app/_ui/format.ts";
-import { Badge, buttonClass, Card, Empty, PageHeader, TableWrap } from "@/app/_ui/page-header.tsx";
+import { Badge, Card, Empty, PageHeader, TableWrap } from "@/app/_ui/page-header.tsx";
+import { ProblemAlert } from "@/app/_ui/problem-alert.tsx";
 import { AUDIT_ACTOR_TYPES, listAuditEvents } from "@/lib/audit/list-audit-events.ts";
 import { listCustomers } from "@/lib/customers/customers.ts";
-import { isMailharborError } from "@/lib/errors.ts";
 
 export const metadata: Metadata = { title: "Audit log" };
 
@@ -28,15 +30,8 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
   const params = queryParams(await searchParams);
   const customers = await listCustomers(actor, { take: 500 });
   const names = new Map(customers.items.map((c) => [c.id, c.name]));
-  const filter = Object.fromEntries(FILTERS.filter((k) => params[k]).map((k) => [k, params[k]]));
-  let events: Awaited<ReturnType<typeof listAuditEvents>> | null = null;
-  let problem: string | null = null;
-  try {
-    events = await listAuditEvents(actor, { ...filter, before: params.before });
-  } catch (error) {
-    if (!isMailharborError(error, "INVALID_INPUT")) throw error;
-    problem = error.message;
-  }
+  const filter = pickParams(params, FILTERS);
+  const { result: events, problem } = await orProblem(listAuditEvents(actor, { ...filter, before: params.before }));
   return (
     <>
       <PageHeader title="Audit log" description="Every change, by staff, customers, the CLI and the mailer." />
@@ -57,20 +52,11 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             <label htmlFor="af-action">Action</label>
             <input id="af-action" name="action" defaultValue={params.action ?? ""} placeholder="login or login.rotate" className="mt-1" />
           </div>
-          <div>
-            <label htmlFor="af-customer">Customer</label>
-            <select id="af-customer" name="customerId" defaultValue={params.customerId ?? ""} className="mt-1">
-              <option value="">All customers</option>
-              {customers.items.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
-            </select>
-          </div>
-          <div className="flex items-end gap-2 lg:col-span-4">
-            <button type="submit" className={buttonClass.primary}>Filter</button>
-            <a href="/staff/audit" className={buttonClass.secondary}>Clear</a>
-          </div>
+          <CustomerSelect id="af-customer" customers={customers.items} defaultValue={params.customerId} />
+          <FilterActions clearHref="/staff/audit" className="lg:col-span-4" />
         </form>
       </Card>
-      {problem ? <p role="alert" className="mb-4 rounded-md bg-red-50 px-3 py-2 text-sm text-red-900">{problem}</p> : null}
+      <ProblemAlert problem={problem} />
       {events ? (
         events.items.length === 0 ? <Empty>No events match.</Empty> : (
           <Card>

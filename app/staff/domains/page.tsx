@@ -3,7 +3,8 @@ import Link from "next/link";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { queryParams } from "@/app/_server/load.ts";
 import { formatNumber } from "@/app/_ui/format.ts";
-import { Badge, buttonClass, Card, Empty, PageHeader, TableWrap } from "@/app/_ui/page-header.tsx";
+import { CustomerSelect } from "@/app/_ui/customer-select.tsx";
+import { buttonClass, Card, Empty, InboundBadge, PageHeader, TableWrap } from "@/app/_ui/page-header.tsx";
 import { listCustomers } from "@/lib/customers/customers.ts";
 import { listDomains } from "@/lib/domains/domains.ts";
 import { uuidSchema } from "@/lib/validation/schemas.ts";
@@ -28,13 +29,7 @@ export default async function DomainsPage({ searchParams }: { searchParams: Prom
               <label htmlFor="domain-search">Domain contains</label>
               <input id="domain-search" name="q" type="search" defaultValue={params.q ?? ""} className="mt-1" />
             </div>
-            <div className="min-w-40 flex-1">
-              <label htmlFor="domain-customer">Customer</label>
-              <select id="domain-customer" name="customerId" defaultValue={customerId ?? ""} className="mt-1">
-                <option value="">All customers</option>
-                {customers.items.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
-              </select>
-            </div>
+            <CustomerSelect id="domain-customer" customers={customers.items} defaultValue={customerId} className="min-w-40 flex-1" />
             <button type="submit" className={buttonClass.secondary}>Filter</button>
           </form>
           {shown.length === 0 ? <Empty>No domains found.</Empty> : (
@@ -50,7 +45,7 @@ export default async function DomainsPage({ searchParams }: { searchParams: Prom
                         <td>{d.recipientPolicy === "accept_all" ? "all accepted" : `${formatNumber(d._count.recipients)} listed`}</td>
                         <td>{d.retentionDays} d</td>
                         <td className="text-right"><Link href={`/staff/queue?domain=${d.id}`}>{formatNumber(d.held)}</Link></td>
-                        <td>{d.acceptInbound ? <Badge tone="green">accepting</Badge> : <Badge tone="amber">paused</Badge>}</td>
+                        <td><InboundBadge accepting={d.acceptInbound} /></td>
                       </tr>
                     ))}
                   </tbody>

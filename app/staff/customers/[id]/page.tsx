@@ -5,7 +5,7 @@ import { orNotFound } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { Field } from "@/app/_ui/field.tsx";
 import { formatNumber, formatTime } from "@/app/_ui/format.ts";
-import { Badge, Card, Empty, Facts, PageHeader, StateBadge, TableWrap } from "@/app/_ui/page-header.tsx";
+import { Card, Empty, Facts, InboundBadge, PageHeader, StateBadge, TableWrap } from "@/app/_ui/page-header.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { getCustomer } from "@/lib/customers/customers.ts";
 import { listDomains } from "@/lib/domains/domains.ts";
@@ -98,7 +98,7 @@ export default async function CustomerPage({ params }: { params: Promise<{ id: s
                       <td><Link href={`/staff/domains/${d.id}`} className="font-medium">{d.name}</Link></td>
                       <td>{d.recipientPolicy === "accept_all" ? "all accepted" : `${d._count.recipients} listed`}</td>
                       <td className="text-right">{formatNumber(d.held)}</td>
-                      <td>{d.acceptInbound ? <Badge tone="green">accepting</Badge> : <Badge tone="amber">paused</Badge>}</td>
+                      <td><InboundBadge accepting={d.acceptInbound} /></td>
                     </tr>
                   ))}
                 </tbody>
