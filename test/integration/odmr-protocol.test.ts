@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR } from "../../lib/actor.ts";
 import { setCustomerStatus } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
+import { restrictLogin, rotateLogin, setLoginStatus } from "../../lib/logins/logins.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { loggedInCustomer, OdmrCustomer } from "../helpers/odmr-customer.ts";
@@ -261,6 +262,26 @@ describe("ODMR listener", () => {
     await refused.ehlo();
     expect((await refused.authCramMd5(gamma.login, gamma.secret)).code).toBe(535);
     expect((await deliveryStates(id)).map((d) => d.state)).toEqual(["queued"]);
+  });
+
+  it("refuses a rotated-out secret and a disabled login with 535, and a domain the login is restricted away from with 450", async () => {
+    const eps = await makeCustomer("Epsilon", ["eps.example", "eps-two.example"]);
+    await restrictLogin(CLI_ACTOR, eps.login, ["eps.example"]);
+    const restricted = await loggedInCustomer(mailer.odmrPort, eps.login, eps.secret);
+    expect((await restricted.atrn(["eps-two.example"])).code).toBe(450);
+    expect((await restricted.atrn(["eps.example"])).code).toBe(453);
+    restricted.end();
+    const { secret } = await rotateLogin(CLI_ACTOR, eps.login, { keepOldHours: 0 });
+    const rotated = await OdmrCustomer.connect(mailer.odmrPort, { localAddress: "127.0.0.5" });
+    await rotated.ehlo();
+    expect((await rotated.authCramMd5(eps.login, eps.secret)).code).toBe(535);
+    expect((await rotated.authCramMd5(eps.login, secret)).code).toBe(235);
+    rotated.end();
+    await setLoginStatus(CLI_ACTOR, eps.login, "disabled");
+    const disabled = await OdmrCustomer.connect(mailer.odmrPort, { localAddress: "127.0.0.6" });
+    await disabled.ehlo();
+    expect((await disabled.authCramMd5(eps.login, secret)).code).toBe(535);
+    disabled.end();
   });
 
   it("slows down and locks out an address that keeps failing AUTH, while the right secret from elsewhere works", async () => {
