@@ -1,6 +1,9 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { releaseDomainAction } from "@/app/_actions/release-domain.ts";
 import { requireCustomer } from "@/app/_server/auth.ts";
+import { ActionForm } from "@/app/_ui/action-form.tsx";
+import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { formatNumber, formatTime } from "@/app/_ui/format.ts";
 import { Card, Empty, InboundBadge, PageHeader, StateBadge, TableWrap } from "@/app/_ui/page-header.tsx";
 import { getCustomer } from "@/lib/customers/customers.ts";
@@ -24,7 +27,7 @@ export default async function CustomerHome() {
           {domains.length === 0 ? <Empty>No domains yet.</Empty> : (
             <TableWrap label="Your domains">
               <table>
-                <thead><tr><th>Domain</th><th className="text-right">Held</th><th>Kept for</th><th>Inbound</th></tr></thead>
+                <thead><tr><th>Domain</th><th className="text-right">Held</th><th>Kept for</th><th>Inbound</th><th>ETRN</th></tr></thead>
                 <tbody>
                   {domains.map((d) => (
                     <tr key={d.id}>
@@ -32,6 +35,14 @@ export default async function CustomerHome() {
                       <td className="text-right"><Link href={`/my/mail?domain=${d.id}`}>{formatNumber(d.held)}</Link></td>
                       <td>{d.retentionDays} days</td>
                       <td><InboundBadge accepting={d.acceptInbound} /></td>
+                      <td>
+                        {d.etrnEnabled && d.etrnTarget ? (
+                          <ActionForm action={releaseDomainAction} label={`Deliver ${d.name} now`}>
+                            <input type="hidden" name="id" value={d.id} />
+                            <SubmitButton variant="secondary">Deliver now</SubmitButton>
+                          </ActionForm>
+                        ) : "—"}
+                      </td>
                     </tr>
                   ))}
                 </tbody>

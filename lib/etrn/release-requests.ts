@@ -3,7 +3,6 @@
 // on the domain row; a mailer takes marks within seconds (ETRN_REQUEST_POLL_SECONDS) and runs
 // them. Taking clears the mark in the same statement, so with several mailers one runs it.
 import type { Actor } from "../actor.ts";
-import { requireOperator } from "../actor.ts";
 import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { getDomain } from "../domains/domains.ts";
@@ -20,8 +19,8 @@ function requesterLabel(actor: Actor): string {
   return actor.type === "cli" ? "cli" : `${actor.type}: ${actor.label}`;
 }
 
+/** Staff and the CLI for any domain; a customer for its own (getDomain scopes it: NOT_FOUND otherwise). */
 export async function requestEtrnRelease(actor: Actor, ref: string): Promise<ReleaseRequest> {
-  requireOperator(actor);
   const domain = await getDomain(actor, ref);
   if (!domain.etrnEnabled || !domain.etrnTarget) {
     throw new MailharborError("INVALID_INPUT", `ETRN is not enabled for ${domain.name}: give it a target and turn ETRN on first`, { field: "etrn" });

@@ -71,6 +71,24 @@ describe("portal: deliver now", () => {
     await page.getByText("No sessions yet.").waitFor();
   });
 
+  it("lets the customer deliver its own domain now, and offers nothing for a domain without ETRN", async () => {
+    const raw = testMessage("customer asked for it");
+    await holdMessage([{ address: "desk@static.example", customer }], raw);
+    await createPortalUser(CLI_ACTOR, { email: "admin@static.example", role: "customer", customer: customer.id, password: STAFF.password });
+    const own = await (await browser.newContext()).newPage();
+    await own.goto(`${portal.url}/login`);
+    await own.getByLabel("E-mail").fill("admin@static.example");
+    await own.getByLabel("Password").fill(STAFF.password);
+    await own.getByRole("button", { name: "Log in" }).click();
+    await own.waitForURL((u) => u.pathname.startsWith("/my"));
+    expect(await own.getByRole("form", { name: "Deliver atrn-only.example now" }).count()).toBe(0);
+    const form = own.getByRole("form", { name: "Deliver static.example now" });
+    await form.getByRole("button", { name: "Deliver now" }).click();
+    await form.getByRole("status").filter({ hasText: "Delivery requested" }).waitFor();
+    await expect.poll(() => receiver.messages.some((m) => m.raw.equals(raw)), { timeout: 20_000 }).toBe(true);
+    await screenshot(own, "customer-deliver-now");
+  });
+
   it("offers no button for a domain without ETRN", async () => {
     await page.goto(`${portal.url}/staff/domains/${customer.domains.get("atrn-only.example")}`);
     await page.getByText("Enable ETRN and give a target in the settings to deliver from here.").waitFor();

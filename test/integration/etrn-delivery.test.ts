@@ -156,11 +156,17 @@ describe("an ETRN run beside ATRN", () => {
     expect(result.json.error.message).toMatch(/ETRN is not enabled for plain\.example/);
   });
 
-  it("lets only the ISP's staff and the CLI ask for a release, never a customer", async () => {
+  it("lets a customer ask for a release of its own domain, and finds nothing of another customer's", async () => {
     const own = await etrnCustomer("Self", "self.example", "127.0.0.1:2525");
+    await etrnCustomer("Stranger", "stranger.example", "127.0.0.1:2525");
     const customerActor: Actor = { type: "customer", id: "00000000-0000-4000-8000-000000000002", label: "self@customer.example", customerId: own.id };
-    await expect(requestEtrnRelease(customerActor, "self.example")).rejects.toMatchObject({ code: "FORBIDDEN" });
-    expect((await getDb().domain.findUnique({ where: { name: "self.example" } }))!.etrnRequestedAt).toBeNull();
+    await expect(requestEtrnRelease(customerActor, "stranger.example")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    expect((await getDb().domain.findUnique({ where: { name: "stranger.example" } }))!.etrnRequestedAt).toBeNull();
+    const request = await requestEtrnRelease(customerActor, "self.example");
+    expect(request.domain).toBe("self.example");
+    // the mailer may take the request at once; the audit trail keeps who asked
+    const events = await getDb().auditEvent.findMany({ where: { action: "domain.etrn_release", objectId: request.domainId } });
+    expect(events.map((e) => [e.actorType, e.actorLabel])).toEqual([["customer", "self@customer.example"]]);
   });
 });
 

@@ -7,7 +7,6 @@ import type { StaffActor } from "@/app/_server/auth.ts";
 import { checked, parseForm } from "@/app/_server/form-data.ts";
 import { createDomain, deleteDomain, updateDomain } from "@/lib/domains/domains.ts";
 import { MailharborError } from "@/lib/errors.ts";
-import { requestEtrnRelease } from "@/lib/etrn/release-requests.ts";
 import { addRecipients, removeRecipient, splitRecipientText } from "@/lib/recipients/recipients.ts";
 import { domainNameSchema, retentionDaysSchema, uuidSchema } from "@/lib/validation/schemas.ts";
 
@@ -69,15 +68,6 @@ export async function updateDomainAction(_: ActionResult | null, form: FormData)
 }
 
 /** "Deliver now": the mailer sends the held mail to the domain's ETRN target within seconds. */
-export async function releaseDomainAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
-  return runAction<StaffActor>("staff", async (actor) => {
-    const { id } = parseForm(idSchema, form);
-    await requestEtrnRelease(actor, id);
-    revalidatePath(`/staff/domains/${id}`);
-    return { message: "Delivery requested: the mailer starts it within a few seconds. The run appears below when it has started." };
-  });
-}
-
 export async function deleteDomainAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
   const result = await runAction<StaffActor>("staff", async (actor) => {
     const { id } = parseForm(idSchema, form);

@@ -11,7 +11,8 @@ import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { getDomain, listDomains } from "@/lib/domains/domains.ts";
 import { listRecipients } from "@/lib/recipients/recipients.ts";
 import { listSessions } from "@/lib/sessions/list-sessions.ts";
-import { addRecipientsAction, deleteDomainAction, releaseDomainAction, removeRecipientAction, updateDomainAction } from "../actions.ts";
+import { releaseDomainAction } from "@/app/_actions/release-domain.ts";
+import { addRecipientsAction, deleteDomainAction, removeRecipientAction, updateDomainAction } from "../actions.ts";
 
 export const metadata: Metadata = { title: "Domain" };
 
