@@ -54,6 +54,27 @@ describe("mailharbor CLI", () => {
     expect(actions).toEqual(["customer.create", "login.create", "domain.create", "recipient.add", "user.create", "login.rotate", "domain.update"]);
   });
 
+  it("suspends and resumes customers, disables, restricts and lists logins, lists domains", async () => {
+    expect((await runCli(["customer", "suspend", "--customer", "Acme Ltd", "--json"])).json.status).toBe("suspended");
+    expect((await getDb().customer.findUniqueOrThrow({ where: { name: "Acme Ltd" } })).status).toBe("suspended");
+    expect((await runCli(["customer", "resume", "--customer", "Acme Ltd", "--json"])).json.status).toBe("active");
+    expect((await runCli(["login", "disable", "--login", "acme", "--json"])).json.status).toBe("disabled");
+    expect((await runCli(["login", "enable", "--login", "acme", "--json"])).json.status).toBe("active");
+    await runCli(["domain", "add", "--customer", "Acme Ltd", "--domain", "second.example", "--accept-all"]);
+    const restricted = await runCli(["login", "restrict", "--login", "acme", "--domains", "second.example", "--json"]);
+    expect(restricted.code).toBe(0);
+    const logins = await runCli(["login", "list", "--customer", "Acme Ltd", "--json"]);
+    expect(logins.json).toEqual([expect.objectContaining({ login: "acme", status: "active", domains: ["second.example"] })]);
+    expect((await runCli(["login", "restrict", "--login", "acme", "--all", "--json"])).code).toBe(0);
+    expect((await runCli(["login", "list", "--json"])).json[0].domains).toBe("all");
+    const domains = await runCli(["domain", "list", "--customer", "Acme Ltd", "--json"]);
+    expect(domains.json.map((d: { name: string; held: number }) => [d.name, d.held])).toEqual([["acme.example", 0], ["second.example", 0]]);
+    const customers = await runCli(["customer", "list", "--search", "acme", "--json"]);
+    expect(customers.json.items.map((c: { name: string }) => c.name)).toEqual(["Acme Ltd"]);
+    const audit = (await getDb().auditEvent.findMany({ where: { actorType: "cli", action: { in: ["customer.suspend", "customer.resume", "login.disable", "login.enable", "login.restrict"] } } })).length;
+    expect(audit).toBe(6);
+  });
+
   it("lists the queue with the total and the newest items first", async () => {
     const domain = await getDb().domain.findUniqueOrThrow({ where: { name: "acme.example" } });
     for (let i = 0; i < 3; i++) {
