@@ -70,6 +70,8 @@ const schema = z.object({
   ETRN_REQUEST_POLL_SECONDS: positiveInt.max(3600).default(5),
   LEASE_SECONDS: positiveInt.default(600),
   HOUSEKEEPING_INTERVAL_SECONDS: positiveInt.default(60),
+  /** Days that finished mail (delivered, bounced, expired), sent DSNs and ended sessions stay visible before housekeeping removes them. */
+  HISTORY_DAYS: positiveInt.max(3650).default(90),
   /** Hours after arrival at which senders are told their mail is still held; 0 = never. */
   DELAY_WARNING_HOURS: nonNegativeInt.default(0),
   SHUTDOWN_GRACE_SECONDS: nonNegativeInt.default(30),

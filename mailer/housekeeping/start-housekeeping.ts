@@ -1,10 +1,12 @@
 // The housekeeping loop, every HOUSEKEEPING_INTERVAL_SECONDS: claims whose lease ran out go back
 // to the queue; held mail past its domain's retention is expired with a DSN; optional delay
 // warnings are stored; stored DSNs leave through the smarthost; session records a dead mailer
-// left open are closed. With several mailers on one database only one does a run at a time.
+// left open are closed; finished history older than HISTORY_DAYS is removed. With several mailers
+// on one database only one does a run at a time.
 import { parseSmarthost, sendStoredDsns, initialDsnState } from "../../lib/dsn/send-dsns.ts";
 import { isMailharborError } from "../../lib/errors.ts";
 import { expireHeldMail } from "../../lib/queue/expire-held-mail.ts";
+import { purgeHistory } from "../../lib/queue/purge-history.ts";
 import { withAdvisoryLock } from "../../lib/queue/queue-pool.ts";
 import { requeueExpiredLeases } from "../../lib/queue/release-leases.ts";
 import { warnDelayedMail } from "../../lib/queue/warn-delayed-mail.ts";
@@ -47,6 +49,7 @@ export function startHousekeeping(ctx: MailerContext): Service {
     // a session left open longer than any session may last belongs to a mailer that died
     const cap = config.ODMR_SESSION_MAX_SECONDS * 1000 + 3600_000;
     await step("sessions", () => closeAbandonedSessions(new Date(Date.now() - cap - 86_400_000), new Date(Date.now() - cap)));
+    await step("history", () => purgeHistory(config.HISTORY_DAYS));
   });
 
   let timer: NodeJS.Timeout | null = null;
