@@ -7,7 +7,7 @@ import { CLI_ACTOR } from "../../lib/actor.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { updateDomain } from "../../lib/domains/domains.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
-import { launchChromium, screenshot } from "../helpers/browser.ts";
+import { launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
@@ -34,10 +34,7 @@ describe("portal: deliver now", () => {
     portal = await startPortal({ databaseUrl: env.url, dataDir: env.dataDir, extra: { MAIL_HOSTNAME: mailer.hostname } });
     browser = await launchChromium();
     page = await (await browser.newContext()).newPage();
-    await page.goto(`${portal.url}/login`);
-    await page.getByLabel("E-mail").fill(STAFF.email);
-    await page.getByLabel("Password").fill(STAFF.password);
-    await page.getByRole("button", { name: "Log in" }).click();
+    await submitLogin(page, portal.url, STAFF.email, STAFF.password);
     await page.waitForURL((u) => u.pathname.startsWith("/staff"));
   });
 
@@ -76,10 +73,7 @@ describe("portal: deliver now", () => {
     await holdMessage([{ address: "desk@static.example", customer }], raw);
     await createPortalUser(CLI_ACTOR, { email: "admin@static.example", role: "customer", customer: customer.id, password: STAFF.password });
     const own = await (await browser.newContext()).newPage();
-    await own.goto(`${portal.url}/login`);
-    await own.getByLabel("E-mail").fill("admin@static.example");
-    await own.getByLabel("Password").fill(STAFF.password);
-    await own.getByRole("button", { name: "Log in" }).click();
+    await submitLogin(own, portal.url, "admin@static.example", STAFF.password);
     await own.waitForURL((u) => u.pathname.startsWith("/my"));
     expect(await own.getByRole("form", { name: "Deliver atrn-only.example now" }).count()).toBe(0);
     const form = own.getByRole("form", { name: "Deliver static.example now" });

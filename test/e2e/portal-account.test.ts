@@ -5,7 +5,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR } from "../../lib/actor.ts";
 import { createPortalUser, verifyPortalLogin } from "../../lib/users/users.ts";
-import { launchChromium } from "../helpers/browser.ts";
+import { launchChromium, submitLogin } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
 
@@ -19,12 +19,7 @@ describe("portal: own account", () => {
   let browser: Browser;
   let page: Page;
 
-  async function logIn(password: string) {
-    await page.goto(`${portal.url}/login`);
-    await page.getByLabel("E-mail").fill(EMAIL);
-    await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Log in" }).click();
-  }
+  const logIn = (password: string) => submitLogin(page, portal.url, EMAIL, password);
 
   beforeAll(async () => {
     await createPortalUser(CLI_ACTOR, { email: EMAIL, role: "staff", password: OLD });

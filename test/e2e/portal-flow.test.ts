@@ -11,7 +11,7 @@ import { cramMd5Digest } from "../../lib/auth/cram-md5.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { verifyOdmrCramMd5 } from "../../lib/logins/verify-odmr-login.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
-import { ARTIFACTS, launchChromium, screenshot } from "../helpers/browser.ts";
+import { ARTIFACTS, launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
@@ -26,10 +26,7 @@ async function cramWorks(login: string, secret: string): Promise<boolean> {
 
 async function logIn(context: BrowserContext, url: string, email: string, password: string): Promise<Page> {
   const page = await context.newPage();
-  await page.goto(`${url}/login`);
-  await page.getByLabel("E-mail").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
+  await submitLogin(page, url, email, password);
   await page.waitForURL((u) => /^\/(staff|my)(\/|$)/.test(u.pathname));
   return page;
 }
@@ -67,10 +64,7 @@ describe("portal: staff set-up, held mail, customer rotation", () => {
 
   it("refuses a wrong password with a clear message", async () => {
     const page = await staffContext.newPage();
-    await page.goto(`${portal.url}/login`);
-    await page.getByLabel("E-mail").fill(STAFF.email);
-    await page.getByLabel("Password").fill("not-the-password");
-    await page.getByRole("button", { name: "Log in" }).click();
+    await submitLogin(page, portal.url, STAFF.email, "not-the-password");
     await page.getByRole("form", { name: "Log in" }).getByRole("alert").filter({ hasText: "Wrong e-mail address or password." }).waitFor();
     await screenshot(page, "login");
     await page.close();

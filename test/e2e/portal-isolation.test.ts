@@ -11,7 +11,7 @@ import { createLogin } from "../../lib/logins/logins.ts";
 import { verifyOdmrCramMd5 } from "../../lib/logins/verify-odmr-login.ts";
 import { storeMessage } from "../../lib/queue/store-message.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
-import { launchChromium, screenshot } from "../helpers/browser.ts";
+import { launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
 
@@ -20,10 +20,7 @@ const PASSWORD = "a-long-password-1";
 
 async function logIn(context: BrowserContext, url: string, email: string): Promise<Page> {
   const page = await context.newPage();
-  await page.goto(`${url}/login`);
-  await page.getByLabel("E-mail").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
+  await submitLogin(page, url, email, PASSWORD);
   await page.waitForURL((u) => /^\/(staff|my)(\/|$)/.test(u.pathname));
   return page;
 }

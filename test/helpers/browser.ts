@@ -18,3 +18,11 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
+
+/** Fills in and submits the portal's login form; the caller waits for where it should land. */
+export async function submitLogin(page: Page, portalUrl: string, email: string, password: string): Promise<void> {
+  await page.goto(`${portalUrl}/login`);
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+}
