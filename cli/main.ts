@@ -2,6 +2,7 @@
 // Every command takes --json and then prints exactly one JSON document; errors exit non-zero
 // with one line on stderr.
 import { CLI_ACTOR } from "../lib/actor.ts";
+import { createApiToken, listApiTokens, revokeApiToken } from "../lib/api-tokens/api-tokens.ts";
 import { createCustomer, getCustomer, listCustomers, setCustomerStatus } from "../lib/customers/customers.ts";
 import { openToolDatabase } from "../lib/db/open-tool-database.ts";
 import { createDomain, listDomains, updateDomain, type DomainSettings } from "../lib/domains/domains.ts";
@@ -256,6 +257,43 @@ const COMMANDS: Record<string, Command> = {
         json: { id: user.id, email: user.email, role: user.role, customerId: user.customerId, ...(generated ? { password } : {}) },
         text: `user ${user.email} (${user.role}) created${generated ? `\npassword: ${password}\n(shown once)` : ""}`,
       };
+    },
+  },
+  "token add": {
+    usage: "token add --name NAME --scopes read,provision,queue [--customer ID|NAME]",
+    summary: "create an HTTP API token (prints it once); with --customer it reaches only that customer",
+    values: ["name", "scopes", "customer"],
+    async run(args) {
+      const { token, secret } = await createApiToken(CLI_ACTOR, {
+        name: required(args, "name"), scopes: list(required(args, "scopes"))!, customer: optional(args, "customer"),
+      });
+      return {
+        json: { id: token.id, name: token.name, scopes: token.scopes, customerId: token.customerId, token: secret },
+        text: `API token ${token.name} created (${token.scopes.join(", ")}${token.customer ? `, customer ${token.customer.name}` : ", all customers"})\ntoken: ${secret}\n(shown once: store it now)`,
+      };
+    },
+  },
+  "token list": {
+    usage: "token list",
+    summary: "list HTTP API tokens (never the tokens themselves)",
+    values: [],
+    async run() {
+      const tokens = await listApiTokens(CLI_ACTOR);
+      const json = tokens.map((t) => ({
+        id: t.id, name: t.name, prefix: t.prefix, scopes: t.scopes, customer: t.customer?.name ?? null,
+        createdAt: t.createdAt, lastUsedAt: t.lastUsedAt, revokedAt: t.revokedAt,
+      }));
+      const text = json.map((t) => `${t.name.padEnd(24)} ${t.prefix}…  ${t.scopes.join(",").padEnd(20)} ${(t.customer ?? "all customers").padEnd(20)} ${t.revokedAt ? "revoked" : `last used ${t.lastUsedAt?.toISOString() ?? "never"}`}`);
+      return { json, text: text.join("\n") || "no API tokens" };
+    },
+  },
+  "token revoke": {
+    usage: "token revoke --token ID|NAME",
+    summary: "revoke an HTTP API token for good",
+    values: ["token"],
+    async run(args) {
+      const token = await revokeApiToken(CLI_ACTOR, required(args, "token"));
+      return { json: { id: token.id, name: token.name, revokedAt: token.revokedAt }, text: `API token ${token.name} revoked` };
     },
   },
   "queue list": {
