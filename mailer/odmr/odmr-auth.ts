@@ -1,10 +1,10 @@
 // SMTP AUTH with the ODMR logins (RFC 4954, RFC 2195 CRAM-MD5), for the ODMR listeners and for ETRN
-// on the MX, with
-// failed attempts throttled per client address and per login name. An address that keeps
-// failing is slowed down and then locked out for a while; a login name that keeps failing (from
-// anywhere) is only slowed down, never locked, so its owner's server elsewhere still gets in.
+// on the MX, with failed attempts throttled per client address (IPv6 per /64) and per login name
+// by one throttle per process, so failures on either listener count for both. An address that
+// keeps failing is slowed down and then locked out for a while; a login name that keeps failing
+// (from anywhere) is only slowed down, never locked, so its owner's server elsewhere still gets in.
 import type { SMTPServerAuthentication } from "smtp-server";
-import { authThrottles, type AttemptThrottle } from "../../lib/auth/attempt-throttle.ts";
+import { smtpAuthThrottle, type AuthThrottle } from "../../lib/auth/attempt-throttle.ts";
 import type { Config } from "../../lib/config/config.ts";
 import { isMailharborError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
@@ -30,43 +30,38 @@ export type AuthOutcome =
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class OdmrAuthenticator {
-  private readonly byAddress: AttemptThrottle;
-  private readonly byLogin: AttemptThrottle;
+  private readonly throttle: AuthThrottle;
 
   constructor(config: Config, private readonly log: Logger) {
-    const throttles = authThrottles(config);
-    this.byAddress = throttles.byAddress;
-    this.byLogin = throttles.byAccount;
+    this.throttle = smtpAuthThrottle(config);
   }
 
   async authenticate(auth: SMTPServerAuthentication, remoteAddress: string): Promise<AuthOutcome> {
     const name = (auth.username ?? "").trim();
-    const addressKey = `addr:${remoteAddress}`;
-    const loginKey = `login:${name.toLowerCase()}`;
-    if (this.byAddress.lockedFor(addressKey) > 0) {
+    // counted before the secret is checked, so parallel attempts cannot all pass the lock check
+    const attempt = this.throttle.begin(remoteAddress, name.toLowerCase());
+    if (!attempt) {
       this.log.warn({ code: "ODMR_AUTH_LOCKED", login: name }, "authentication refused: too many failures from this address");
       return { ok: false, code: 454, message: "Temporary authentication failure: too many failed attempts, try again later" };
     }
-    // The delay comes before the answer whatever it will be, so its length tells nothing.
-    const delay = Math.max(this.byAddress.delayFor(addressKey), this.byLogin.delayFor(loginKey));
-    if (delay > 0) await sleep(delay);
+    if (attempt.delayMs > 0) await sleep(attempt.delayMs);
     let result;
     try {
       result = auth.method === "CRAM-MD5"
         ? await verifyOdmrCramMd5(name, auth.challenge ?? "", auth.challengeResponse ?? "")
         : await verifyOdmrPassword(name, auth.password ?? "");
     } catch (error) {
+      attempt.settle("unchecked");
       this.log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "authentication could not be checked");
       return { ok: false, code: 454, message: "Temporary authentication failure" };
     }
     if (!result.ok) {
-      this.byAddress.fail(addressKey);
-      this.byLogin.fail(loginKey);
+      attempt.settle("failure");
       this.log.info({ code: "ODMR_AUTH_FAILED", login: name, method: auth.method, reason: result.reason }, "authentication failed");
       return { ok: false, code: 535, message: "Authentication credentials invalid" };
     }
-    this.byAddress.succeed(addressKey);
-    this.byLogin.succeed(loginKey);
+    // clears the login's counter only: the address keeps its record (see AuthThrottle)
+    attempt.settle("success");
     await recordLoginUse(result.login.loginId, remoteAddress).catch((error) =>
       this.log.warn({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "could not record the login's last use"));
     return { ok: true, login: result.login };
