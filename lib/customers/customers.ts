@@ -99,3 +99,6 @@ export async function deleteCustomer(actor: Actor, id: string) {
     await recordAuditEvent(tx, actor, { action: "customer.delete", objectType: "customer", objectId: customer.id, customerId: null, details: { name: customer.name } });
   }));
 }
+
+/** The request shapes, shared with the HTTP API so it validates bodies by the same rules. */
+export { createSchema as customerCreateSchema };

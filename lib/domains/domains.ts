@@ -121,3 +121,6 @@ export async function deleteDomain(actor: Actor, ref: string) {
     await recordAuditEvent(tx, actor, { action: "domain.delete", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { name: domain.name } });
   }));
 }
+
+/** The request shapes, shared with the HTTP API so it validates bodies by the same rules. */
+export { createSchema as domainCreateSchema, settingsSchema as domainSettingsSchema };

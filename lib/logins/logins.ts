@@ -131,3 +131,6 @@ export async function restrictLogin(actor: Actor, ref: string, domainNames: stri
     await recordAuditEvent(tx, actor, { action: "login.restrict", objectType: "odmr_login", objectId: login.id, customerId: login.customerId, details: { login: login.login, domains: names } });
   }));
 }
+
+/** The request shapes, shared with the HTTP API so it validates bodies by the same rules. */
+export { createSchema as loginCreateSchema, rotateSchema as loginRotateSchema };

@@ -56,14 +56,32 @@ export async function addRecipients(actor: Actor, domainRef: string, inputs: str
   }));
 }
 
-export async function removeRecipient(actor: Actor, domainRef: string, address: string) {
+export interface RecipientRemoval {
+  removed: string[];
+  /** not listed: nothing to remove */
+  missing: string[];
+}
+
+/** Removes listed addresses of a domain (a bare local part means one in the domain), in one transaction. */
+export async function removeRecipients(actor: Actor, domainRef: string, inputs: string[]): Promise<RecipientRemoval> {
   requireOperator(actor);
   const domain = await getDomain(actor, domainRef);
+  const keys = [...new Set(inputs.map((raw) => raw.trim()).filter(Boolean).map((a) => recipientKey(a.includes("@") ? a : `${a}@${domain.name}`)))];
   return dbWork(() => getDb().$transaction(async (tx) => {
-    const { count } = await tx.recipient.deleteMany({ where: { domainId: domain.id, address: recipientKey(address.trim()) } });
-    if (!count) throw new MailharborError("NOT_FOUND", `${address} is not listed in ${domain.name}`);
-    await recordAuditEvent(tx, actor, { action: "recipient.remove", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { domain: domain.name, address } });
+    const listed = await tx.recipient.findMany({ where: { domainId: domain.id, address: { in: keys } }, select: { address: true } });
+    const removed = listed.map((r) => r.address);
+    if (removed.length) {
+      await tx.recipient.deleteMany({ where: { domainId: domain.id, address: { in: removed } } });
+      await recordAuditEvent(tx, actor, { action: "recipient.remove", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { domain: domain.name, removed: removed.slice(0, 100), count: removed.length } });
+    }
+    const gone = new Set(removed);
+    return { removed, missing: keys.filter((k) => !gone.has(k)) };
   }));
+}
+
+export async function removeRecipient(actor: Actor, domainRef: string, address: string) {
+  const { removed } = await removeRecipients(actor, domainRef, [address]);
+  if (!removed.length) throw new MailharborError("NOT_FOUND", `${address} is not listed in this domain`);
 }
 
 export async function listRecipients(actor: Actor, domainRef: string) {

@@ -1,0 +1,17 @@
+import { searchQueue } from "@/lib/queue/search-queue.ts";
+import { apiRoute } from "../_server/api-route.ts";
+import { operations } from "../_server/operations.ts";
+
+// the same projection as `mailharbor queue list --json`, with the page cursors added
+export const GET = apiRoute(operations.listQueue, async ({ actor, query }) => {
+  const page = await searchQueue(actor, { ...query, exactCount: true });
+  return {
+    total: page.count,
+    olderCursor: page.olderCursor,
+    newerCursor: page.newerCursor,
+    items: page.items.map((m) => ({
+      ...m,
+      deliveries: m.deliveries.map((d) => ({ recipient: d.recipient, domain: d.domainName, customer: d.customerName, state: d.state, attempts: d.attempts, lastError: d.lastError })),
+    })),
+  };
+});
