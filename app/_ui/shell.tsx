@@ -14,6 +14,7 @@ const STAFF_NAV = [
   { href: "/staff/sessions", label: "Sessions" },
   { href: "/staff/audit", label: "Audit log" },
   { href: "/staff/users", label: "Users" },
+  { href: "/staff/api-tokens", label: "API tokens" },
 ];
 
 const CUSTOMER_NAV = [
