@@ -74,10 +74,10 @@ export async function createApiToken(actor: Actor, input: { name: string; scopes
   return { token, secret };
 }
 
-export async function listApiTokens(actor: Actor, options: { includeRevoked?: boolean } = {}) {
+/** Every token, the live ones first; revoked ones stay listed so their audit rows keep a meaning. */
+export async function listApiTokens(actor: Actor) {
   requireOperator(actor);
   return dbWork(() => getDb().apiToken.findMany({
-    where: options.includeRevoked === false ? { revokedAt: null } : {},
     orderBy: [{ revokedAt: { sort: "desc", nulls: "first" } }, { name: "asc" }],
     select: PUBLIC_FIELDS,
   }));

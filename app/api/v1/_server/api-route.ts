@@ -44,7 +44,7 @@ export interface ApiContext<O extends Operation> {
   body: Input<O["body"]>;
 }
 
-async function readQuery(operation: Operation, url: URL): Promise<unknown> {
+function readQuery(operation: Operation, url: URL): unknown {
   const query: Record<string, string> = {};
   for (const [key, value] of url.searchParams) {
     if (key in query) throw new MailharborError("INVALID_INPUT", `${key}: given more than once`, { field: key });
@@ -107,7 +107,7 @@ export function apiRoute<O extends Operation>(operation: O, work: (context: ApiC
       }
       // routes without a path parameter get no params at all
       const params = (await route.params) ?? {};
-      const query = await readQuery(operation, url);
+      const query = readQuery(operation, url);
       const body = await readBody(operation, request);
       const result = await work({ actor: caller.actor, caller, id: typeof params.id === "string" ? params.id : "", query, body } as ApiContext<O>);
       response = jsonResponse(operation.status, project(operation.response, result));
