@@ -43,7 +43,14 @@ const schema = z.object({
   MX_IDLE_TIMEOUT: positiveInt.default(300),
   /** How long the MX may reuse a domain or recipient lookup; 0 (the default) looks up every RCPT, so changes count at once. */
   MX_LOOKUP_CACHE_SECONDS: nonNegativeInt.default(0),
+  /** ODMR connections of both listeners together, before and after the turn-around; beyond it 421 at once. */
   ODMR_MAX_CONNECTIONS: positiveInt.default(500),
+  /** ODMR connections from one client address (IPv6: one /64), both listeners, before and after the turn-around. */
+  ODMR_MAX_CONNECTIONS_PER_IP: positiveInt.default(10),
+  /** From connect to a successful AUTH on the ODMR listeners, at most this many seconds, however the time is spent. */
+  ODMR_PREAUTH_SECONDS: positiveInt.max(3600).default(60),
+  /** How often a running ATRN session re-checks that its login may still collect (and before each claim batch), in seconds. */
+  ODMR_AUTH_RECHECK_SECONDS: positiveInt.max(60).default(5),
   /** More ATRN commands than this from one login within a minute get 450. */
   ATRN_RATE_PER_MINUTE: positiveInt.default(10),
   /** RFC 5321 §4.5.3.2 minimums for our side of the reversed session, in seconds. */

@@ -2,30 +2,45 @@
 // must check that the login is authorised for every domain it asks for) or, after AUTH on the
 // MX, with ETRN (RFC 1985). A login with allDomains collects all of its customer's domains,
 // otherwise only its LoginDomain rows; either way only domains of an active customer, through an
-// active login, that have the asked-for release (ATRN or ETRN) enabled.
+// active login whose secret used at AUTH is still live, that have the asked-for release (ATRN or
+// ETRN) enabled. Asked at ATRN and again while an ATRN session runs (lib/queue/decide-atrn.ts).
 import { dbWork, getDb } from "../db/client.ts";
-import type { AuthenticatedLogin } from "./verify-odmr-login.ts";
+import { liveSecretWhere, loginProblem, type AuthenticatedLogin } from "./verify-odmr-login.ts";
 
 export interface CollectableDomain {
   id: string;
   name: string;
 }
 
-export async function listCollectableDomains(login: AuthenticatedLogin, via: "atrn" | "etrn" = "atrn"): Promise<CollectableDomain[]> {
+export type CollectorAuthority = { ok: true; domains: CollectableDomain[] } | { ok: false; reason: string };
+
+/** What the login may collect now, or why it may collect nothing at all. */
+export async function checkCollector(login: AuthenticatedLogin, via: "atrn" | "etrn" = "atrn"): Promise<CollectorAuthority> {
   return dbWork(async () => {
     const row = await getDb().odmrLogin.findUnique({
       where: { id: login.loginId },
-      select: { customerId: true, status: true, allDomains: true, customer: { select: { status: true } } },
+      select: {
+        customerId: true, status: true, allDomains: true, customer: { select: { status: true } },
+        secrets: { where: { id: login.secretId, ...liveSecretWhere() }, select: { id: true } },
+      },
     });
-    if (!row || row.status !== "active" || row.customer.status !== "active" || row.customerId !== login.customerId) return [];
-    return getDb().domain.findMany({
+    const problem = row && row.customerId !== login.customerId ? "unknown login" : loginProblem(row);
+    if (problem) return { ok: false, reason: problem };
+    if (row!.secrets.length === 0) return { ok: false, reason: "secret revoked or expired" };
+    const domains = await getDb().domain.findMany({
       where: {
-        customerId: row.customerId,
+        customerId: row!.customerId,
         ...(via === "atrn" ? { atrnEnabled: true } : { etrnEnabled: true }),
-        ...(row.allDomains ? {} : { logins: { some: { loginId: login.loginId } } }),
+        ...(row!.allDomains ? {} : { logins: { some: { loginId: login.loginId } } }),
       },
       select: { id: true, name: true },
       orderBy: { name: "asc" },
     });
+    return { ok: true, domains };
   });
+}
+
+export async function listCollectableDomains(login: AuthenticatedLogin, via: "atrn" | "etrn" = "atrn"): Promise<CollectableDomain[]> {
+  const authority = await checkCollector(login, via);
+  return authority.ok ? authority.domains : [];
 }

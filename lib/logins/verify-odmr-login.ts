@@ -10,6 +10,8 @@ export interface AuthenticatedLogin {
   loginId: string;
   login: string;
   customerId: string;
+  /** the secret that was presented: once it expires (rotation) or is revoked, the login's sessions end */
+  secretId: string;
 }
 
 export type VerifyResult = { ok: true; login: AuthenticatedLogin } | { ok: false; reason: string };
@@ -24,8 +26,8 @@ async function unsafeLoadLoginForAuth(name: string) {
       id: true, login: true, customerId: true, status: true,
       customer: { select: { status: true } },
       secrets: {
-        where: { OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
-        select: { passwordHash: true, secretEnc: true },
+        where: liveSecretWhere(),
+        select: { id: true, passwordHash: true, secretEnc: true },
         orderBy: { createdAt: "desc" },
       },
     },
@@ -34,16 +36,28 @@ async function unsafeLoadLoginForAuth(name: string) {
 
 type Loaded = NonNullable<Awaited<ReturnType<typeof unsafeLoadLoginForAuth>>>;
 
-function usable(login: Loaded | null): string | null {
+/** Why a login may not be used at all (null: it may); AUTH and every re-check of a running session ask this. */
+export function loginProblem(login: { status: string; customer: { status: string } } | null): string | null {
   if (!login) return "unknown login";
   if (login.status !== "active") return "login disabled";
   if (login.customer.status !== "active") return "customer suspended";
-  if (login.secrets.length === 0) return "no live secret";
   return null;
 }
 
-function success(login: Loaded): VerifyResult {
-  return { ok: true, login: { loginId: login.id, login: login.login, customerId: login.customerId } };
+/** A secret is live until its expiry; the same condition AUTH loads secrets with. */
+export function liveSecretWhere(now = new Date()) {
+  return { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] };
+}
+
+function usable(login: Loaded | null): string | null {
+  const problem = loginProblem(login);
+  if (problem) return problem;
+  if (login!.secrets.length === 0) return "no live secret";
+  return null;
+}
+
+function success(login: Loaded, secretId: string): VerifyResult {
+  return { ok: true, login: { loginId: login.id, login: login.login, customerId: login.customerId, secretId } };
 }
 
 export async function verifyOdmrPassword(name: string, password: string): Promise<VerifyResult> {
@@ -54,7 +68,7 @@ export async function verifyOdmrPassword(name: string, password: string): Promis
     return { ok: false, reason: problem };
   }
   for (const secret of login!.secrets) {
-    if (await verifyPassword(secret.passwordHash, password)) return success(login!);
+    if (await verifyPassword(secret.passwordHash, password)) return success(login!, secret.id);
   }
   return { ok: false, reason: "wrong secret" };
 }
@@ -65,7 +79,7 @@ export async function verifyOdmrCramMd5(name: string, challenge: string, digest:
   if (problem) return { ok: false, reason: problem };
   const key = getServerKey();
   for (const secret of login!.secrets) {
-    if (cramMd5Matches(decryptSecret(secret.secretEnc, key), challenge, digest)) return success(login!);
+    if (cramMd5Matches(decryptSecret(secret.secretEnc, key), challenge, digest)) return success(login!, secret.id);
   }
   return { ok: false, reason: "wrong secret" };
 }

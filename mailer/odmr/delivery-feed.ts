@@ -1,7 +1,8 @@
 // Feeds an ATRN session its messages: claims deliveries in batches, reads their bytes in groups
 // of bounded size, and always has the next group being read while the current one is sent.
 // It keeps track of every delivery it holds a lease on, renews those leases while the session
-// runs, and gives back whatever was not offered when the session ends.
+// runs, and gives back whatever was not offered when the session ends. Before every claim it asks
+// `authorize` whether the session may still collect; when not, it claims nothing more.
 import { claimDeliveries, loadMessageBodies, releaseDeliveries, renewLeases, type ClaimedMessage } from "../../lib/queue/claim-deliveries.ts";
 
 /** Bytes read ahead per group (a larger single message is read alone). */
@@ -20,6 +21,8 @@ export interface FeedOptions {
   batch: number;
   leaseSeconds: number;
   sessionStart: Date;
+  /** asked before every claim batch: false ends the feed (the caller records why) */
+  authorize?: () => Promise<boolean>;
 }
 
 export class DeliveryFeed {
@@ -83,6 +86,9 @@ export class DeliveryFeed {
   }
 
   private async loadGroup(): Promise<FeedItem[]> {
+    if (this.claimed.length === 0 && !this.exhausted && !this.stopped && this.options.authorize && !(await this.options.authorize())) {
+      this.stopped = true;
+    }
     if (this.claimed.length === 0 && !this.exhausted && !this.stopped) {
       const claimed = await claimDeliveries({
         owner: this.options.owner, customerId: this.options.customerId, domainIds: this.options.domainIds,

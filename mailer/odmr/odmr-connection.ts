@@ -3,6 +3,13 @@
 // QUIT; MAIL, RCPT, DATA and the other transaction commands get 502 (§4.2), unknown verbs 500.
 // After a 250 to ATRN the socket is taken from smtp-server and handed to the reversed session.
 //
+// Bounds of a connection: ODMR_PREAUTH_SECONDS from connect to a successful AUTH (however slowly
+// the client sends: the idle timeout alone restarts with every byte), ODMR_SESSION_MAX_SECONDS in
+// all; the connection slot it was admitted with (connection-slots.ts) is held until its socket is
+// gone, turned around or not. After the turn-around the login's authority is re-checked before
+// every claim batch and every ODMR_AUTH_RECHECK_SECONDS; when it is lost the session ends after
+// the message in flight.
+//
 // This relies on smtp-server internals (pinned at 3.21.6, which declares them in its own
 // types): handler_<VERB> dispatch, _onCommand, the parser (_parser, _remainder), _socket,
 // _server.connections and the close/error/timeout hooks (_onClose, _onError, _onTimeout).
@@ -12,8 +19,9 @@ import { SMTPConnection, type SMTPConnectionOptions } from "smtp-server/lib/smtp
 import { isMailharborError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
-import { decideAtrn } from "../../lib/queue/decide-atrn.ts";
+import { decideAtrn, recheckAtrn } from "../../lib/queue/decide-atrn.ts";
 import { parseAtrnArgument } from "./atrn-argument.ts";
+import { odmrDoorCounters } from "./connection-slots.ts";
 import { authKeyword, needsEncryption } from "./odmr-auth.ts";
 import type { OdmrServer } from "./odmr-listener.ts";
 import { REPLIES, type OdmrReply } from "./replies.ts";
@@ -41,8 +49,10 @@ export class OdmrConnection extends SMTPConnection {
   /** what to record as the outcome if the connection ends before the turn-around */
   private lastEvent = "closed before authenticating";
   private readonly deadline: NodeJS.Timeout;
+  private readonly connectedAt = Date.now();
+  private preauthTimer: NodeJS.Timeout | null = null;
 
-  constructor(server: OdmrServer, socket: net.Socket, options?: SMTPConnectionOptions | null) {
+  constructor(server: OdmrServer, socket: net.Socket, options: SMTPConnectionOptions | null | undefined, private readonly releaseSlot: () => void) {
     super(server, socket, options);
     const sessionId = crypto.randomUUID();
     this.log = server.listener.ctx.log.child({ listener: server.label, session: sessionId, remote: this.remoteAddress });
@@ -51,7 +61,38 @@ export class OdmrConnection extends SMTPConnection {
     const { config } = server.listener.ctx;
     this.deadline = setTimeout(() => this.onSessionLimit(), config.ODMR_SESSION_MAX_SECONDS * 1000);
     this.deadline.unref();
+    this.armPreauthDeadline();
     this.log.info("ODMR connection");
+  }
+
+  /** The pre-AUTH deadline counts from connect; a STARTTLS that drops the login does not restart it. */
+  private armPreauthDeadline(): void {
+    if (this.preauthTimer) return;
+    const left = this.connectedAt + this._server.listener.ctx.config.ODMR_PREAUTH_SECONDS * 1000 - Date.now();
+    this.preauthTimer = setTimeout(() => this.onPreauthLimit(), Math.max(0, left));
+    this.preauthTimer.unref();
+  }
+
+  private onPreauthLimit(): void {
+    this.preauthTimer = null;
+    if (this.login || this._closed || this._closing) return;
+    odmrDoorCounters.preauthTimeouts++;
+    this.lastEvent = "no successful AUTH within ODMR_PREAUTH_SECONDS";
+    this.log.info({ code: "ODMR_PREAUTH_TIMEOUT", seconds: Math.round((Date.now() - this.connectedAt) / 1000) }, "closed: no successful AUTH in time");
+    this.reply(REPLIES.preauthLimit);
+  }
+
+  /**
+   * The TLS handshake after STARTTLS is done. RFC 3207 §4.2: the server must discard any
+   * knowledge obtained from the client before it, so the login (and what counts toward the
+   * out-of-profile limit) is forgotten; smtp-server has already cleared its session and EHLO.
+   */
+  tlsStarted(): void {
+    if (this.login) this.log.info({ login: this.login.login }, "STARTTLS: authentication discarded");
+    this.login = null;
+    this.outOfProfile = 0;
+    this.lastEvent = "closed before authenticating";
+    this.armPreauthDeadline();
   }
 
   // ---- the ODMR profile ------------------------------------------------------------------
@@ -110,6 +151,8 @@ export class OdmrConnection extends SMTPConnection {
       return;
     }
     this.login = login;
+    if (this.preauthTimer) clearTimeout(this.preauthTimer);
+    this.preauthTimer = null;
     this.lastEvent = "authenticated, closed without ATRN";
     this.log.info({ login: login.login }, "authenticated");
     this.recorder.update({ loginId: login.loginId, customerId: login.customerId, loginName: login.login, tls: this.secure });
@@ -205,14 +248,47 @@ export class OdmrConnection extends SMTPConnection {
     const line = `${REPLIES.atrnReleased.code} ${REPLIES.atrnReleased.text}`;
     this.recorder.update({ reply: line, domainsRequested: requested, tls: this.secure });
     socket.write(`${line}\r\n`);
-    this.reverse = new ReverseSession({
+    const reverse = new ReverseSession({
       ctx: this._server.listener.ctx, log: this.log, socket, login, domainIds, sessionStart: new Date(), tls: this.secure,
+      authorize: () => this.stillAuthorized(login, domainIds),
     });
-    const done = this.reverse.run();
-    this._server.listener.trackReversed(this.reverse, done);
-    const end = await done;
-    clearTimeout(this.deadline);
-    await this.recorder.finish({ ...end, tls: this.secure });
+    this.reverse = reverse;
+    // between claim batches too: a long batch to a slow customer must not outlive the login's authority
+    const recheck = setInterval(() => {
+      void this.stillAuthorized(login, domainIds);
+    }, this._server.listener.ctx.config.ODMR_AUTH_RECHECK_SECONDS * 1000);
+    recheck.unref();
+    const done = reverse.run();
+    this._server.listener.trackReversed(reverse, done);
+    try {
+      const end = await done;
+      await this.recorder.finish({ ...end, tls: this.secure });
+    } finally {
+      clearInterval(recheck);
+      clearTimeout(this.deadline);
+      // the reversed session has closed the socket: its slot is free again
+      this.releaseSlot();
+    }
+  }
+
+  /**
+   * Whether the session may go on collecting (decide-atrn.ts's rule, applied again); when not it
+   * is stopped after the message in flight, with the reason as its outcome. A database failure
+   * lets it go on: the claims themselves fail then.
+   */
+  private async stillAuthorized(login: AuthenticatedLogin, domainIds: string[]): Promise<boolean> {
+    let problem: string | null;
+    try {
+      problem = await recheckAtrn(login, domainIds);
+    } catch (error) {
+      this.log.warn({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "could not re-check the login's authority");
+      return true;
+    }
+    if (!problem) return true;
+    this.log.info({ code: "ODMR_AUTHORITY_LOST", login: login.login, reason: problem }, "login may no longer collect: ending the session after the message in flight");
+    // this.reverse is set: the first check (the prefetch in its constructor) resolves after it is
+    this.reverse?.stop(`no longer authorized: ${problem}`);
+    return false;
   }
 
   private onSessionLimit(): void {
@@ -230,6 +306,8 @@ export class OdmrConnection extends SMTPConnection {
     super._onClose();
     if (!first) return;
     clearTimeout(this.deadline);
+    if (this.preauthTimer) clearTimeout(this.preauthTimer);
+    this.releaseSlot();
     this.log.info({ outcome: this.lastEvent }, "ODMR connection closed");
     void this.recorder.finish({ messagesDelivered: 0, recipientsDelivered: 0, bytesDelivered: 0, outcome: this.lastEvent, tls: this.secure });
   }

@@ -1,6 +1,6 @@
 // The ODMR listeners: an smtp-server subclass whose connections are OdmrConnections, and what the
-// plain and the implicit-TLS listener share (AUTH throttling, the ATRN rate limit, the reversed
-// sessions in progress, and one orderly shutdown for both).
+// plain and the implicit-TLS listener share (the connection slots, AUTH throttling, the ATRN rate
+// limit, the reversed sessions in progress, and one orderly shutdown for both).
 import type net from "node:net";
 import type tls from "node:tls";
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerAuthenticationResponse, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
@@ -9,13 +9,19 @@ import { isMailharborError } from "../../lib/errors.ts";
 import { releaseLeases } from "../../lib/queue/release-leases.ts";
 import type { MailerContext } from "../service.ts";
 import { AtrnRateLimiter } from "./atrn-rate-limiter.ts";
+import { ConnectionSlots, type SlotRefusal } from "./connection-slots.ts";
 import { AUTH_METHODS, OdmrAuthenticator } from "./odmr-auth.ts";
 import { OdmrConnection } from "./odmr-connection.ts";
+import { REPLIES } from "./replies.ts";
 import type { ReverseSession } from "./reverse-session.ts";
+
+/** How long a refused connection may linger for its 421 to be read. */
+const REFUSAL_LINGER_MS = 2000;
 
 export class OdmrListener {
   readonly authenticator: OdmrAuthenticator;
   readonly atrnRate: AtrnRateLimiter;
+  readonly slots: ConnectionSlots;
   readonly servers: OdmrServer[] = [];
   private readonly reversed = new Map<ReverseSession, Promise<unknown>>();
   private stopping: Promise<void> | null = null;
@@ -23,6 +29,7 @@ export class OdmrListener {
   constructor(readonly ctx: MailerContext) {
     this.authenticator = new OdmrAuthenticator(ctx.config, ctx.log.child({ listener: "odmr-auth" }));
     this.atrnRate = new AtrnRateLimiter(ctx.config.ATRN_RATE_PER_MINUTE);
+    this.slots = new ConnectionSlots(ctx.config.ODMR_MAX_CONNECTIONS, ctx.config.ODMR_MAX_CONNECTIONS_PER_IP);
   }
 
   createServer(label: string, implicitTls: boolean): OdmrServer {
@@ -41,7 +48,8 @@ export class OdmrListener {
       disabledCommands: ["XCLIENT", "XFORWARD", "WIZ", "SHELL", "KILL"],
       disableReverseLookup: true,
       socketTimeout: config.ODMR_IDLE_TIMEOUT * 1000,
-      // beyond this smtp-server answers 421 and closes (sessions already turned around do not count)
+      // the connection limits are the listener's own (ConnectionSlots, both listeners, turned around
+      // or not); smtp-server's bounds only sockets still in the TLS handshake of ODMRS_PORT
       maxClients: config.ODMR_MAX_CONNECTIONS,
       logger: false,
     });
@@ -50,6 +58,19 @@ export class OdmrListener {
     });
     this.servers.push(server);
     return server;
+  }
+
+  /**
+   * Beyond the connection limits the client is told 421 at once (RFC 5321 §3.1: instead of the
+   * greeting) and the connection closed; it becomes no session and writes no session row.
+   */
+  refuse(socket: net.Socket, why: SlotRefusal, label: string): void {
+    const reply = why === "busy" ? REPLIES.tooManyConnections : REPLIES.tooManyFromAddress;
+    this.ctx.log.warn({ listener: label, code: why === "busy" ? "ODMR_CONNECTION_LIMIT" : "ODMR_CONNECTION_LIMIT_PER_IP", remote: socket.remoteAddress, connections: this.slots.inUse }, reply.text);
+    socket.on("error", () => undefined);
+    socket.end(`${reply.code} ${this.ctx.config.MAIL_HOSTNAME} ${reply.text}\r\n`);
+    socket.resume(); // read (and drop) what the client still sends, so its close is seen
+    setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
   }
 
   /** A reversed session runs outside smtp-server; shutdown waits for it here. */
@@ -99,11 +120,19 @@ export class OdmrServer extends SMTPServer {
   }
 
   override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: SMTPConnectionOptions | null): void {
-    const connection = new OdmrConnection(this, socket, socketOptions);
+    const slot = this.listener.slots.take(socket.remoteAddress ?? "");
+    if ("refused" in slot) return this.listener.refuse(socket, slot.refused, this.label);
+    const connection = new OdmrConnection(this, socket, socketOptions, slot.release);
     this.connections.add(connection);
     connection.on("error", (error: Error) => this._onError(error));
     connection.on("connect", (data) => this._onClientConnect(data));
     connection.init();
+  }
+
+  /** RFC 3207 §4.2: after the TLS handshake nothing learned before it counts (smtp-server clears its own part). */
+  override onSecure(socket: net.Socket | tls.TLSSocket, session: SMTPServerSession, callback: (err?: Error | null) => void): void {
+    this.connectionsBySession.get(session)?.tlsStarted();
+    callback();
   }
 
   override onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, callback: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void): void {

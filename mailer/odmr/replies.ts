@@ -21,4 +21,7 @@ export const REPLIES = {
   earlyInput: { code: 421, text: "Protocol error: data received before the reply to ATRN, closing connection" },
   tooManyOutOfProfile: { code: 421, text: "Too many commands outside the ODMR profile, closing connection" },
   sessionLimit: { code: 421, text: "Session time limit reached, closing connection" },
+  preauthLimit: { code: 421, text: "Authentication time limit reached, closing connection" },
+  tooManyConnections: { code: 421, text: "Too many connections, try again later" },
+  tooManyFromAddress: { code: 421, text: "Too many connections from your address, try again later" },
 } as const satisfies Record<string, OdmrReply>;

@@ -38,6 +38,8 @@ export interface ReverseSessionOptions {
   greeted?: boolean;
   /** the peer is the receiving MTA itself (ETRN), not fetchmail relaying for it: pipelining inside TLS is safe */
   directPeer?: boolean;
+  /** asked before every claim batch whether the session may still collect (see DeliveryFeed) */
+  authorize?: () => Promise<boolean>;
 }
 
 interface RecipientResult {
@@ -85,6 +87,7 @@ export class ReverseSession {
     this.feed = new DeliveryFeed({
       owner: options.ctx.instanceId, customerId: options.login.customerId, domainIds: options.domainIds,
       batch: config.ODMR_CLAIM_BATCH, leaseSeconds: config.LEASE_SECONDS, sessionStart: options.sessionStart,
+      authorize: options.authorize,
     }, (error) => options.log.warn({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "lease renewal failed"));
     // the first batch is claimed and read while the customer's MTA gets ready to greet
     this.feed.prefetch();
