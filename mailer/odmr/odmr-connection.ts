@@ -51,6 +51,8 @@ export class OdmrConnection extends SMTPConnection {
   private readonly deadline: NodeJS.Timeout;
   private readonly connectedAt = Date.now();
   private preauthTimer: NodeJS.Timeout | null = null;
+  /** the login's authority was found gone during the reversed session (stopped once, logged once) */
+  private authorityLost = false;
 
   constructor(server: OdmrServer, socket: net.Socket, options: SMTPConnectionOptions | null | undefined, private readonly releaseSlot: () => void) {
     super(server, socket, options);
@@ -277,6 +279,7 @@ export class OdmrConnection extends SMTPConnection {
    * lets it go on: the claims themselves fail then.
    */
   private async stillAuthorized(login: AuthenticatedLogin, domainIds: string[]): Promise<boolean> {
+    if (this.authorityLost) return false;
     let problem: string | null;
     try {
       problem = await recheckAtrn(login, domainIds);
@@ -285,6 +288,9 @@ export class OdmrConnection extends SMTPConnection {
       return true;
     }
     if (!problem) return true;
+    // two checks may overlap (the timer and a claim): the first to see it stops the session
+    if (this.authorityLost) return false;
+    this.authorityLost = true;
     this.log.info({ code: "ODMR_AUTHORITY_LOST", login: login.login, reason: problem }, "login may no longer collect: ending the session after the message in flight");
     // this.reverse is set: the first check (the prefetch in its constructor) resolves after it is
     this.reverse?.stop(`no longer authorized: ${problem}`);
