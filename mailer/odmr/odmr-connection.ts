@@ -49,12 +49,12 @@ export class OdmrConnection extends SMTPConnection {
   /** what to record as the outcome if the connection ends before the turn-around */
   private lastEvent = "closed before authenticating";
   private readonly deadline: NodeJS.Timeout;
-  private readonly connectedAt = Date.now();
   private preauthTimer: NodeJS.Timeout | null = null;
   /** the login's authority was found gone during the reversed session (stopped once, logged once) */
   private authorityLost = false;
 
-  constructor(server: OdmrServer, socket: net.Socket, options: SMTPConnectionOptions | null | undefined, private readonly releaseSlot: () => void) {
+  /** `connectedAt`: when the listener accepted the TCP connection (before any implicit TLS handshake) */
+  constructor(server: OdmrServer, socket: net.Socket, options: SMTPConnectionOptions | null | undefined, private readonly releaseSlot: () => void, private readonly connectedAt: number) {
     super(server, socket, options);
     const sessionId = crypto.randomUUID();
     this.log = server.listener.ctx.log.child({ listener: server.label, session: sessionId, remote: this.remoteAddress });

@@ -9,7 +9,7 @@ import { isMailharborError } from "../../lib/errors.ts";
 import { releaseLeases } from "../../lib/queue/release-leases.ts";
 import type { MailerContext } from "../service.ts";
 import { AtrnRateLimiter } from "./atrn-rate-limiter.ts";
-import { ConnectionSlots, type SlotRefusal } from "./connection-slots.ts";
+import { ConnectionSlots, odmrDoorCounters, type SlotRefusal } from "./connection-slots.ts";
 import { AUTH_METHODS, OdmrAuthenticator } from "./odmr-auth.ts";
 import { OdmrConnection } from "./odmr-connection.ts";
 import { REPLIES } from "./replies.ts";
@@ -64,10 +64,12 @@ export class OdmrListener {
    * Beyond the connection limits the client is told 421 at once (RFC 5321 §3.1: instead of the
    * greeting) and the connection closed; it becomes no session and writes no session row.
    */
-  refuse(socket: net.Socket, why: SlotRefusal, label: string): void {
+  refuse(socket: net.Socket, why: SlotRefusal, label: string, beforeTls: boolean): void {
     const reply = why === "busy" ? REPLIES.tooManyConnections : REPLIES.tooManyFromAddress;
     this.ctx.log.warn({ listener: label, code: why === "busy" ? "ODMR_CONNECTION_LIMIT" : "ODMR_CONNECTION_LIMIT_PER_IP", remote: socket.remoteAddress, connections: this.slots.inUse }, reply.text);
     socket.on("error", () => undefined);
+    // before an implicit TLS handshake nothing the client could read can be written: just close
+    if (beforeTls) return void socket.destroy();
     socket.end(`${reply.code} ${this.ctx.config.MAIL_HOSTNAME} ${reply.text}\r\n`);
     socket.resume(); // read (and drop) what the client still sends, so its close is seen
     setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
@@ -111,18 +113,75 @@ export class OdmrListener {
   }
 }
 
+/** A socket admitted at accept, on its way (through an implicit TLS handshake) to connect(). */
+interface Admitted {
+  release: () => void;
+  acceptedAt: number;
+  handshakeDeadline: NodeJS.Timeout | null;
+}
+
+/** One TCP connection of a listener: the TLS socket smtp-server builds on it reports the same. */
+const socketKey = (socket: net.Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
+
 export class OdmrServer extends SMTPServer {
   /** smtp-server passes the session, not the connection, to onAuth */
   readonly connectionsBySession = new WeakMap<SMTPServerSession, OdmrConnection>();
+  private readonly admitted = new Map<string, Admitted>();
 
   constructor(readonly listener: OdmrListener, readonly label: string, options: SMTPServerOptions) {
     super(options);
+    // Sockets are admitted (or refused) the moment they are accepted, before smtp-server sees them:
+    // on ODMRS_PORT that is before the TLS handshake, which a client could otherwise draw out
+    // outside every limit. smtp-server's own accept handler runs only for admitted sockets.
+    const accept = this.server.listeners("connection") as ((socket: net.Socket) => void)[];
+    this.server.removeAllListeners("connection");
+    this.server.on("connection", (socket: net.Socket) => {
+      if (this.admit(socket)) for (const handler of accept) handler.call(this.server, socket);
+    });
+  }
+
+  private admit(socket: net.Socket): boolean {
+    const implicitTls = Boolean(this.options.secure);
+    const slot = this.listener.slots.take(socket.remoteAddress ?? "");
+    if ("refused" in slot) {
+      this.listener.refuse(socket, slot.refused, this.label, implicitTls);
+      return false;
+    }
+    const key = socketKey(socket);
+    const admitted: Admitted = { release: slot.release, acceptedAt: Date.now(), handshakeDeadline: null };
+    if (implicitTls) {
+      // the pre-AUTH deadline counts from here, and the handshake is part of it
+      admitted.handshakeDeadline = setTimeout(() => {
+        if (this.admitted.get(key) !== admitted) return;
+        odmrDoorCounters.preauthTimeouts++;
+        this.listener.ctx.log.info({ listener: this.label, code: "ODMR_PREAUTH_TIMEOUT", remote: socket.remoteAddress }, "closed: TLS handshake not done in time");
+        // the topmost socket: tearing the TLS wrap down from below mid-handshake crashes Node
+        (this._pendingSockets.get(socket) ?? socket).destroy();
+      }, this.listener.ctx.config.ODMR_PREAUTH_SECONDS * 1000);
+      admitted.handshakeDeadline.unref();
+    }
+    this.admitted.set(key, admitted);
+    // a socket that never reaches connect() (a failed handshake) gives its slot back when it goes;
+    // one that does is the connection's to give back (smtp-server drops these listeners at STARTTLS)
+    socket.once("close", () => {
+      if (this.admitted.get(key) === admitted) this.forget(key);
+      slot.release();
+    });
+    return true;
+  }
+
+  private forget(key: string): Admitted | undefined {
+    const admitted = this.admitted.get(key);
+    this.admitted.delete(key);
+    if (admitted?.handshakeDeadline) clearTimeout(admitted.handshakeDeadline);
+    return admitted;
   }
 
   override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: SMTPConnectionOptions | null): void {
-    const slot = this.listener.slots.take(socket.remoteAddress ?? "");
-    if ("refused" in slot) return this.listener.refuse(socket, slot.refused, this.label);
-    const connection = new OdmrConnection(this, socket, socketOptions, slot.release);
+    const admitted = this.forget(socketKey(socket));
+    // every socket smtp-server hands over was admitted at accept; one that was not is not served
+    if (!admitted) return void socket.destroy();
+    const connection = new OdmrConnection(this, socket, socketOptions, admitted.release, admitted.acceptedAt);
     this.connections.add(connection);
     connection.on("error", (error: Error) => this._onError(error));
     connection.on("connect", (data) => this._onClientConnect(data));

@@ -17,17 +17,17 @@ const MAX = 20;
 const PER_IP = 10;
 
 interface Door {
-  /** the first line the server sent */
+  /** the first line the server sent; "" when it closed first (a refusal before an implicit TLS handshake) */
   first: string;
   socket: net.Socket;
   closed: Promise<void>;
 }
 
-/** Connects (in clear or with TLS from the first byte) and reads the first line: 220 admitted, 421 refused. */
+/** Connects (in clear or with TLS from the first byte) and reads the first line: 220 admitted, 421 (or, before TLS, a close) refused. */
 function knock(port: number, options: { tls?: boolean; localAddress: string }): Promise<Door> {
   return new Promise((resolve, reject) => {
     const socket: net.Socket = options.tls
-      ? tls.connect({ port, host: "127.0.0.1", localAddress: options.localAddress, rejectUnauthorized: false })
+      ? tls.connect({ port, host: "127.0.0.1", localAddress: options.localAddress, rejectUnauthorized: false } as tls.ConnectionOptions)
       : net.connect({ port, host: "127.0.0.1", localAddress: options.localAddress });
     const closed = new Promise<void>((r) => socket.once("close", () => r()));
     let buffer = "";
@@ -44,7 +44,7 @@ function knock(port: number, options: { tls?: boolean; localAddress: string }): 
     });
     socket.once("close", () => {
       clearTimeout(timer);
-      reject(new Error(`closed before a first line (${JSON.stringify(buffer)})`));
+      resolve({ first: buffer, socket, closed });
     });
   });
 }
@@ -83,8 +83,9 @@ describe("ODMR connection slots", () => {
     const plain = await knock(mailer.odmrPort, { localAddress: "127.0.0.2" });
     expect(plain.first).toMatch(/^421 .*Too many connections from your address/);
     await plain.closed;
+    // on the implicit-TLS port the refusal comes before the handshake, so it is a close
     const secure = await knock(mailer.odmrsPort, { tls: true, localAddress: "127.0.0.2" });
-    expect(secure.first).toMatch(/^421 /);
+    expect(secure.first).toBe("");
     const other = await knock(mailer.odmrPort, { localAddress: "127.0.0.3" });
     expect(other.first).toMatch(/^220 /);
     await release([...held, secure, other]);
@@ -114,11 +115,26 @@ describe("ODMR connection slots", () => {
       await Promise.all(doors.map((d) => d.closed));
     }
     expect(replies).toHaveLength(200);
-    expect(replies.every((r) => /^421 .*Too many connections, try again later/.test(r))).toBe(true);
+    expect(replies.filter((r, i) => i % 2 === 0).every((r) => /^421 .*Too many connections, try again later/.test(r))).toBe(true);
+    expect(replies.filter((r, i) => i % 2 === 1).every((r) => r === "")).toBe(true);
     await sleep(500);
     expect(await getDb().odmrSession.count()).toBe(rowsBefore);
     expect(refusedLogs() - logsBefore).toBe(200);
     await release(held);
+  });
+
+  it("counts a connection on the implicit-TLS port from accept, before its handshake", async () => {
+    // TCP connections to ODMRS_PORT that never start TLS
+    const silent = await Promise.all(Array.from({ length: PER_IP }, () => new Promise<net.Socket>((resolve, reject) => {
+      const socket = net.connect({ port: mailer.odmrsPort, host: "127.0.0.1", localAddress: "127.0.0.6" }, () => resolve(socket));
+      socket.once("error", reject);
+    })));
+    await sleep(200);
+    expect((await knock(mailer.odmrsPort, { tls: true, localAddress: "127.0.0.6" })).first).toBe("");
+    expect((await knock(mailer.odmrPort, { localAddress: "127.0.0.6" })).first).toMatch(/^421 .*from your address/);
+    const other = await knock(mailer.odmrsPort, { tls: true, localAddress: "127.0.0.16" });
+    expect(other.first).toMatch(/^220 /);
+    await release([...silent.map((socket) => ({ socket, closed: new Promise<void>((r) => (socket.destroyed ? r() : socket.once("close", () => r()))) })), other]);
   });
 
   it("keeps counting sessions after the turn-around, per address and overall", async () => {
@@ -181,6 +197,26 @@ describe("ODMR pre-AUTH deadline", () => {
     await mailer.waitForLog((l) => l.code === "ODMR_PREAUTH_TIMEOUT", 5000);
     await expect.poll(() => getDb().odmrSession.findFirst({ where: { remoteAddress: "127.0.3.1", endedAt: { not: null } } }))
       .toMatchObject({ outcome: "no successful AUTH within ODMR_PREAUTH_SECONDS" });
+  });
+
+  it("cuts a TLS handshake on the implicit-TLS port that is not done by ODMR_PREAUTH_SECONDS", async () => {
+    const socket = net.connect({ port: mailer.odmrsPort, host: "127.0.0.1", localAddress: "127.0.3.2" });
+    socket.on("error", () => undefined);
+    const closed = new Promise<void>((r) => socket.once("close", () => r()));
+    await new Promise<void>((r) => socket.once("connect", () => r()));
+    const started = Date.now();
+    // the first bytes of a TLS record header, a byte at a time, never a whole ClientHello
+    const bytes = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01];
+    const trickle = setInterval(() => bytes.length && socket.write(Buffer.from([bytes.shift()!])), 300);
+    try {
+      await Promise.race([closed, sleep(10_000)]);
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(socket.destroyed).toBe(true);
+    const seconds = (Date.now() - started) / 1000;
+    expect(seconds).toBeGreaterThanOrEqual(1.5);
+    expect(seconds).toBeLessThan(5);
   });
 
   it("leaves an authenticated client alone past the deadline", async () => {
