@@ -75,6 +75,8 @@ const schema = z.object({
   ETRN_CONNECT_TIMEOUT: positiveInt.default(30),
   /** How often a mailer looks for "deliver now" requests from the portal or the CLI, in seconds. */
   ETRN_REQUEST_POLL_SECONDS: positiveInt.max(3600).default(5),
+  /** More ETRN requests than this within a minute from one login (or, without AUTH, one address) get 458 (RFC 1985 §4). */
+  ETRN_RATE_PER_MINUTE: positiveInt.default(10),
   LEASE_SECONDS: positiveInt.default(600),
   HOUSEKEEPING_INTERVAL_SECONDS: positiveInt.default(60),
   /** Days that finished mail (delivered, bounced, expired), sent DSNs and ended sessions stay visible before housekeeping removes them. */

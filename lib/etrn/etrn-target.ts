@@ -3,6 +3,7 @@
 // next run and no mail is stranded at the old one. A run that cannot reach its target leaves the
 // mail held and puts the reason on each held delivery, where staff and the customer see it.
 import { dbWork, getDb } from "../db/client.ts";
+import { queueQuery } from "../queue/queue-pool.ts";
 
 export type EtrnTlsPolicy = "opportunistic" | "required" | "none";
 
@@ -29,13 +30,32 @@ export async function loadEtrnTarget(domainId: string): Promise<EtrnTarget | nul
   };
 }
 
-/** The target could not take mail (refused, unreachable, no TLS where required): say so on every held delivery of the domain. */
+/** Rows one statement notes a failure on: a short lock and a bounded statement, however much is held. */
+const FAILURE_BATCH = 1000;
+
+/**
+ * The target could not take mail (refused, unreachable, no TLS where required): say so on every
+ * held delivery of the domain, in batches of FAILURE_BATCH rows, and only on those that do not
+ * say it already, so a target that keeps failing the same way costs one read per run, not a
+ * rewrite of the whole queue. Deliveries another session holds (SKIP LOCKED) are left alone.
+ */
 export async function recordEtrnTargetFailure(domainId: string, error: string): Promise<number> {
-  const { count } = await dbWork(() => getDb().delivery.updateMany({
-    where: { domainId, state: "queued" },
-    data: { lastError: error.slice(0, 500) },
-  }));
-  return count;
+  const text = error.slice(0, 500);
+  let total = 0;
+  // bounded: each round notes FAILURE_BATCH rows that did not say it, so the held count ends it;
+  // the cap keeps a queue that grows as fast as it is noted from holding the run
+  for (let round = 0; round < 1000; round++) {
+    const [{ noted }] = await queueQuery<{ noted: number }>(`
+      WITH noted AS (
+        UPDATE delivery SET last_error = $2 WHERE id IN (
+          SELECT id FROM delivery WHERE domain_id = $1::uuid AND state = 'queued' AND last_error IS DISTINCT FROM $2
+          ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+        RETURNING 1)
+      SELECT count(*)::int AS noted FROM noted`, [domainId, text, FAILURE_BATCH], undefined, "relaxed");
+    total += noted;
+    if (noted < FAILURE_BATCH) break;
+  }
+  return total;
 }
 
 /** Whether any domain has ETRN enabled: the MX advertises ETRN (and AUTH, which exists for it) only then. */

@@ -15,6 +15,8 @@ import { connectToTarget, TargetError } from "./connect-to-target.ts";
 export interface RunEnd extends SessionEnd {
   /** the delivery went over TLS */
   tls: boolean;
+  /** the target could not be reached or refused to take mail */
+  targetFailed?: boolean;
 }
 
 export class EtrnRun {
@@ -23,7 +25,7 @@ export class EtrnRun {
   readonly done: Promise<RunEnd>;
 
   /** `ctx` carries the lease owner of ETRN runs (see etrn-runner.ts). */
-  constructor(private readonly ctx: MailerContext, readonly domain: EtrnDomain, private readonly log: Logger) {
+  constructor(private readonly ctx: MailerContext, readonly domain: EtrnDomain, readonly log: Logger) {
     // a run is capped like an ODMR session: it stops after the message in flight, the next run goes on
     const deadline = setTimeout(() => this.stop("session time limit reached"), ctx.config.ODMR_SESSION_MAX_SECONDS * 1000);
     deadline.unref();
@@ -72,7 +74,7 @@ export class EtrnRun {
       this.log.warn({ code: "ETRN_TARGET_FAILED", target: where, err: error.message }, "ETRN target cannot take mail; it stays held");
       await recordEtrnTargetFailure(this.domain.id, error.message).catch((e) =>
         this.log.warn({ code: isMailharborError(e) ? e.code : "INTERNAL", err: e }, "could not note the failure on the held mail"));
-      return this.nothing(`not delivered: ${error.message}`);
+      return { ...this.nothing(`not delivered: ${error.message}`), targetFailed: true };
     }
     if (this.stopReason) {
       connection.socket.destroy();

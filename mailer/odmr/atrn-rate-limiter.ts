@@ -19,6 +19,11 @@ export class AtrnRateLimiter {
     return allowed;
   }
 
+  /** Gives back the latest use of `loginId` (a request that turned out not to be the login's to count). */
+  refund(loginId: string): void {
+    this.recent.get(loginId)?.pop();
+  }
+
   private prune(now: number): void {
     for (const [login, times] of this.recent) {
       if (times.every((t) => now - t >= WINDOW_MS)) this.recent.delete(login);
