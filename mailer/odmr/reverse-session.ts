@@ -6,9 +6,12 @@
 // reply recorded; 5yz → bounced, with a DSN to the envelope sender (none for <>). A connection
 // lost before the final reply leaves the message held and sends no DSN.
 //
-// A message's result is committed before the next message's final dot is sent (its envelope and
-// data go out meanwhile). So if the mailer dies, at most one message can have been accepted by
-// the customer without that being on record: the one in flight, the only possible duplicate.
+// A message's result is committed before the next message's final dot (or BDAT LAST) is sent (its
+// envelope and data go out meanwhile). So if the mailer dies, at most one message can have been
+// accepted by the customer without that being on record: the one in flight, the only possible
+// duplicate. A message split over several transactions by the customer's LIMITS (RFC 9422) is
+// recorded once, after its last one: all of its transactions are "in flight" together.
+import crypto from "node:crypto";
 import type net from "node:net";
 import { buildDsn, statusFromReply, type DsnRecipient } from "../../lib/dsn/build-dsn.ts";
 import { initialDsnState } from "../../lib/dsn/send-dsns.ts";
@@ -17,11 +20,12 @@ import type { Logger } from "../../lib/log/logger.ts";
 import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 import type { ClaimedDelivery, ClaimedMessage } from "../../lib/queue/claim-deliveries.ts";
 import { releaseDeliveries } from "../../lib/queue/claim-deliveries.ts";
+import { sessionLeaseOwner } from "../../lib/queue/release-leases.ts";
 import { recordDeliveryResults, type DeliveryOutcome } from "../../lib/queue/record-delivery-results.ts";
 import type { SessionEnd } from "../../lib/sessions/record-session.ts";
 import type { MailerContext } from "../service.ts";
 import { DeliveryFeed, type FeedItem } from "./delivery-feed.ts";
-import { ReverseClientError, ReverseSmtpClient, WRITE_CHUNK, type Capabilities, type EnvelopeReplies, type Reply } from "./reverse-smtp-client.ts";
+import { ReverseClientError, ReverseSmtpClient, type Capabilities, type EnvelopeReplies, type Limits, type Reply } from "./reverse-smtp-client.ts";
 
 export interface ReverseSessionOptions {
   ctx: MailerContext;
@@ -51,17 +55,61 @@ interface RecipientResult {
   localStatus?: string;
 }
 
-/** A message about to be offered; `envelope` is set once its MAIL/RCPT/DATA went out. */
+/** A message being offered, in one or more transactions. */
 interface Outgoing {
   message: ClaimedMessage;
   raw: Buffer;
+  /** the replies of its finished transactions */
+  results: RecipientResult[];
+  /** how many of its recipients are offered in this session (fewer when MAILMAX cuts it short) */
+  offered: number;
+}
+
+/** One SMTP transaction: some or all of a message's recipients; `envelope` is set once its MAIL/RCPT/DATA went out. */
+interface Transaction {
+  outgoing: Outgoing;
+  deliveries: ClaimedDelivery[];
+  /** the message's last transaction in this session: its results are recorded after it */
+  last: boolean;
   envelope: Promise<EnvelopeReplies> | null;
 }
 
 const RECORD_ATTEMPTS = 3;
 
+const FAILURE_CODES: Record<ReverseClientError["kind"], string> = {
+  "timeout": "ODMR_REVERSE_TIMEOUT",
+  "connection-lost": "ODMR_CONNECTION_LOST",
+  "protocol": "ODMR_REVERSE_PROTOCOL",
+};
+
 function outcomeOf(code: number): DeliveryOutcome {
   return code < 400 ? "delivered" : code < 500 ? "deferred" : "bounced";
+}
+
+/** The customer took at least one recipient. */
+function accepts(envelope: EnvelopeReplies): boolean {
+  return envelope.mail.code < 400 && envelope.rcpt.some((r) => r !== null && r.code < 400);
+}
+
+/** RFC 9422 §5.2, §5.3: recipients in order, a new transaction when RCPTMAX or RCPTDOMAINMAX would be passed. */
+export function splitRecipients<T extends { recipient: string }>(deliveries: T[], limits: Limits): T[][] {
+  const parts: T[][] = [];
+  let part: T[] = [];
+  let domains = new Set<string>();
+  for (const delivery of deliveries) {
+    const domain = delivery.recipient.slice(delivery.recipient.lastIndexOf("@") + 1).toLowerCase();
+    const full = (limits.rcptMax > 0 && part.length >= limits.rcptMax)
+      || (limits.rcptDomainMax > 0 && !domains.has(domain) && domains.size >= limits.rcptDomainMax);
+    if (full && part.length > 0) {
+      parts.push(part);
+      part = [];
+      domains = new Set();
+    }
+    part.push(delivery);
+    domains.add(domain);
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
 }
 
 export class ReverseSession {
@@ -73,10 +121,24 @@ export class ReverseSession {
   /** results queued and not yet committed */
   private unrecorded = 0;
   private capabilities: Capabilities | null = null;
+  /** the final dot leaves in a write of its own (fetchmail inside TLS, see run()) */
+  private dotApart = false;
+  /** transactions of the message being sent that are still to go */
+  private parts: Transaction[] = [];
+  /** transactions started or planned in this session (RFC 9422 MAILMAX) */
+  private transactionsPlanned = 0;
+  /**
+   * The lease owner of this session's claims: the mailer instance and the session, so that after
+   * a staff "release lease" and a claim by another session of the same mailer, this session can
+   * neither renew, release nor record over that claim. The mailer's shutdown release finds every
+   * session's leases by the instance prefix (release-leases.ts).
+   */
+  private readonly owner: string;
   private readonly counts = { messagesDelivered: 0, recipientsDelivered: 0, bytesDelivered: 0 };
 
   constructor(private readonly options: ReverseSessionOptions) {
     const { config } = options.ctx;
+    this.owner = sessionLeaseOwner(options.ctx.instanceId, crypto.randomUUID());
     this.client = new ReverseSmtpClient(options.socket, {
       greetingMs: config.REVERSE_GREETING_TIMEOUT * 1000,
       commandMs: config.REVERSE_COMMAND_TIMEOUT * 1000,
@@ -85,7 +147,7 @@ export class ReverseSession {
       finalDotMs: config.REVERSE_FINAL_DOT_TIMEOUT * 1000,
     });
     this.feed = new DeliveryFeed({
-      owner: options.ctx.instanceId, customerId: options.login.customerId, domainIds: options.domainIds,
+      owner: this.owner, customerId: options.login.customerId, domainIds: options.domainIds,
       batch: config.ODMR_CLAIM_BATCH, leaseSeconds: config.LEASE_SECONDS, sessionStart: options.sessionStart,
       authorize: options.authorize,
     }, (error) => options.log.warn({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "lease renewal failed"));
@@ -120,26 +182,33 @@ export class ReverseSession {
           // fetchmail 6.4 relays a TLS session line by line and then waits on the socket, so
           // lines it has already decrypted sit in its buffer unsent (seen: the RCPT after a
           // pipelined MAIL, and a final dot sent in one write with the data, never reached the
-          // customer's MTA). In TLS, commands and the final dot therefore go one write each,
-          // unless the peer is the MTA itself (an ETRN run).
-          this.capabilities = { ...hello.capabilities, pipelining: hello.capabilities.pipelining && (!this.options.tls || this.options.directPeer === true) };
+          // customer's MTA). In TLS, commands and the final dot therefore go one write each, and
+          // no BDAT (its chunk would follow the command in one write), unless the peer is the
+          // MTA itself (an ETRN run). This is the one place where we write twice without a reply.
+          const relayedTls = this.options.tls && this.options.directPeer !== true;
+          this.dotApart = relayedTls;
+          this.capabilities = {
+            ...hello.capabilities,
+            pipelining: hello.capabilities.pipelining && !relayedTls,
+            chunking: hello.capabilities.chunking && !relayedTls,
+          };
           outcome = await this.deliverAll(this.capabilities);
         }
       }
       await this.recording;
-      await this.client.quit();
     } catch (error) {
       outcome = this.describeFailure(error);
-      if (error instanceof ReverseClientError) log.info({ code: error.kind === "timeout" ? "ODMR_REVERSE_TIMEOUT" : "ODMR_CONNECTION_LOST" }, outcome);
+      if (error instanceof ReverseClientError) log.info({ code: FAILURE_CODES[error.kind] }, outcome);
       else log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "reversed session failed");
       await this.recording.catch(() => undefined);
-      await this.client.quit();
     }
+    // what was not offered goes back before QUIT, so it is held again when the customer sees the end
     try {
       await this.feed.close();
     } catch (error) {
       log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "could not give unsent deliveries back; their leases will expire");
     }
+    await this.client.quit();
     outcome = `${outcome}; ${this.counts.messagesDelivered} messages delivered`;
     log.info({ ...this.counts, outcome }, "reversed session ended");
     return { ...this.counts, outcome };
@@ -148,21 +217,46 @@ export class ReverseSession {
   private describeFailure(error: unknown): string {
     if (error instanceof ReverseClientError) {
       if (!this.capabilities && error.kind === "connection-lost") return `the customer closed the connection after 250 (${error.message})`;
+      if (error.kind === "protocol") return `closed by us, the customer broke the protocol: ${error.message}`;
       return error.kind === "timeout" ? error.message : `connection lost: ${error.message}`;
     }
     return `stopped: ${isMailharborError(error) ? error.code : "INTERNAL"} ${(error as Error)?.message ?? ""}`.trim();
   }
 
-  /** Sends message after message until none is left, the session is stopped or the customer closes. */
+  /** Sends transaction after transaction until none is left, the session is stopped or the customer closes. */
   private async deliverAll(capabilities: Capabilities): Promise<string> {
-    let current = await this.nextToSend(capabilities);
+    let current = await this.nextTransaction(capabilities);
     while (current) {
-      const { closing, next } = await this.deliver(current, capabilities);
+      const { closing, next } = await this.transact(current, capabilities);
       if (closing) return `the customer is closing (${closing})`;
-      // a next message whose envelope already went out is finished even when stopping
-      current = next ?? (await this.nextToSend(capabilities));
+      // a next transaction whose envelope already went out is finished even when stopping
+      current = next ?? (await this.nextTransaction(capabilities));
     }
     return this.stopReason ?? "completed";
+  }
+
+  /**
+   * The next transaction: the next part of the message being sent, or the first of the next
+   * message. RFC 9422 §5: a message's recipients are split over as many transactions as RCPTMAX
+   * and RCPTDOMAINMAX ask for, and after MAILMAX transactions the session ends (what is left
+   * stays held for the next session). Null when done or stopping.
+   */
+  private async nextTransaction(capabilities: Capabilities): Promise<Transaction | null> {
+    const pending = this.parts.shift();
+    if (pending) return pending;
+    const { mailMax } = capabilities.limits;
+    if (mailMax > 0 && this.transactionsPlanned >= mailMax) {
+      this.stop(`the customer's LIMITS MAILMAX=${mailMax} is reached; the rest stays held`);
+      return null;
+    }
+    const outgoing = await this.nextToSend(capabilities);
+    if (!outgoing) return null;
+    let parts = splitRecipients(outgoing.message.deliveries, capabilities.limits);
+    if (mailMax > 0) parts = parts.slice(0, mailMax - this.transactionsPlanned);
+    this.transactionsPlanned += parts.length;
+    outgoing.offered = parts.reduce((n, p) => n + p.length, 0);
+    this.parts = parts.map((deliveries, i) => ({ outgoing, deliveries, last: i === parts.length - 1, envelope: null }));
+    return this.parts.shift()!;
   }
 
   /** The next message to offer (those refused locally are recorded on the way); null when done or stopping. */
@@ -172,7 +266,7 @@ export class ReverseSession {
       const item = await this.feed.next();
       if (!item) return null;
       const refusal = this.localRefusal(item, capabilities);
-      if (!refusal) return { message: item.message, raw: item.raw!, envelope: null };
+      if (!refusal) return { message: item.message, raw: item.raw!, results: [], offered: 0 };
       this.queueRecord(item.message, item.raw, refusal);
     }
   }
@@ -196,81 +290,91 @@ export class ReverseSession {
     return null;
   }
 
-  private sendEnvelope({ message, raw }: Outgoing, capabilities: Capabilities): Promise<EnvelopeReplies> {
+  private sendEnvelope({ outgoing: { message, raw }, deliveries }: Transaction, capabilities: Capabilities): Promise<EnvelopeReplies> {
     const params: string[] = [];
     if (capabilities.maxSize > 0) params.push(`SIZE=${raw.length}`);
     if (message.bodyType?.toUpperCase() === "8BITMIME" && capabilities.eightBitMime) params.push("BODY=8BITMIME");
     if (message.smtputf8) params.push("SMTPUTF8");
-    const envelope = this.client.envelope(message.mailFrom, params, message.deliveries.map((d) => d.recipient), capabilities.pipelining);
-    envelope.catch(() => undefined); // awaited by deliver(); a failure is seen there
+    const envelope = this.client.envelope(message.mailFrom, params, deliveries.map((d) => d.recipient), capabilities.pipelining, !capabilities.chunking);
+    envelope.catch(() => undefined); // awaited by transact(); a failure is seen there
     return envelope;
   }
 
   /**
-   * One message, one transaction. With PIPELINING the next message's envelope goes out right
-   * behind this one's final dot (RFC 2920 §3.1), so each message costs one round trip.
+   * One transaction. Whatever is sent between two waits for replies leaves in one write (see
+   * ReverseSmtpClient.queue), and the final dot (or BDAT LAST) goes out only once the previous
+   * message's result is committed. With DATA and PIPELINING the next envelope leaves in the same
+   * write as the final dot (RFC 2920 §3.1): one round trip per message. With CHUNKING (RFC 3030)
+   * MAIL, RCPT and the BDAT chunk leave together (PIPELINING) or the chunk follows the RCPT
+   * replies: there is no 354 to wait for.
    */
-  private async deliver(outgoing: Outgoing, capabilities: Capabilities): Promise<{ closing: string | null; next: Outgoing | null }> {
-    const { message, raw } = outgoing;
+  private async transact(tx: Transaction, capabilities: Capabilities): Promise<{ closing: string | null; next: Transaction | null }> {
+    const { outgoing } = tx;
+    const { raw } = outgoing;
     let closing: string | null = null;
-    let next: Outgoing | null = null;
+    let next: Transaction | null = null;
     const note = (reply: Reply | null) => {
       if (reply?.code === 421) closing ??= reply.text;
     };
     try {
-      const envelope = await (outgoing.envelope ?? this.sendEnvelope(outgoing, capabilities));
+      let envelope: EnvelopeReplies;
+      let final: Reply | null = null;
+      if (capabilities.chunking) {
+        await this.recording;
+        const sent = this.sendEnvelope(tx, capabilities);
+        if (capabilities.pipelining) {
+          const bdat = this.client.bdat(raw, true);
+          bdat.catch(() => undefined);
+          envelope = await sent;
+          final = await bdat;
+        } else {
+          envelope = await sent;
+          if (accepts(envelope)) final = await this.client.bdat(raw, false);
+        }
+      } else {
+        envelope = await (tx.envelope ?? this.sendEnvelope(tx, capabilities));
+        if (envelope.data?.code === 354 && accepts(envelope)) {
+          // big bodies go ahead in full blocks; the last block, the dot and the next envelope wait
+          // for the previous message's record and then leave as one write
+          const tail = await this.client.bodyHead(raw);
+          await this.recording;
+          next = capabilities.pipelining ? await this.nextTransaction(capabilities) : null;
+          // the next message may have been refused locally, with a result of its own to record first
+          if (this.unrecorded > 0) await this.recording;
+          const dot = this.client.finishData(tail, this.dotApart);
+          if (next) next.envelope = this.sendEnvelope(next, capabilities);
+          final = await dot;
+        }
+      }
       note(envelope.mail);
       envelope.rcpt.forEach(note);
       note(envelope.data);
-      const results: RecipientResult[] = message.deliveries.map((delivery, i) => {
+      note(final);
+      const results: RecipientResult[] = tx.deliveries.map((delivery, i) => {
         const reply = envelope.mail.code >= 400 ? envelope.mail : envelope.rcpt[i]!;
-        return { delivery, outcome: outcomeOf(reply.code), error: reply.code < 400 ? null : reply.text };
+        if (reply.code >= 400) return { delivery, outcome: outcomeOf(reply.code), error: reply.text };
+        // the recipient was taken; the data decides (RFC 3030 §2: a refused chunk fails the whole
+        // transaction). Without a final reply the data was refused (its reply) or never sent.
+        const decided = final ?? (envelope.data && envelope.data.code >= 400 ? envelope.data : null);
+        if (!decided) return { delivery, outcome: "deferred", error: envelope.data ? `${envelope.data.text} (no data was sent)` : "no recipient was accepted" };
+        return { delivery, outcome: outcomeOf(decided.code), error: decided.code < 400 ? null : decided.text };
       });
-      const accepted = results.filter((r) => r.outcome === "delivered");
-      if (envelope.data?.code === 354 && accepted.length > 0) {
-        // One in flight: the previous message's result is on record before this one's dot. A
-        // large message (or one whose predecessor is still being recorded) goes out first, so
-        // the two overlap; a small one leaves with its dot (and the next envelope) in one write
-        // when the session pipelines (see run() for why it does not in TLS).
-        const atOnce = capabilities.pipelining && raw.length < WRITE_CHUNK && this.unrecorded === 0;
-        if (!atOnce) {
-          await this.client.body(raw);
-          await this.recording;
-        }
-        next = capabilities.pipelining ? await this.nextToSend(capabilities) : null;
-        // the next message may have been refused locally, with a result of its own to record first
-        if (this.unrecorded > 0) await this.recording;
-        const final = this.client.corked(() => {
-          if (atOnce) this.client.writeSmallBody(raw);
-          const reply = this.client.finishData();
-          if (next) next.envelope = this.sendEnvelope(next, capabilities);
-          return reply;
-        });
-        const reply = await final;
-        note(reply);
-        for (const r of accepted) {
-          r.outcome = outcomeOf(reply.code);
-          r.error = reply.code < 400 ? null : reply.text;
-        }
-      } else {
-        for (const r of accepted) {
-          // the recipients were taken but DATA was not (or never sent: nobody was accepted)
-          const reply = envelope.data;
-          r.outcome = reply ? outcomeOf(reply.code >= 400 ? reply.code : 451) : "deferred";
-          r.error = reply ? reply.text : "no recipient was accepted";
-        }
-        // RFC 2920 §3.1: a 354 without accepted recipients still needs its data ended
-        if (envelope.data?.code === 354) note(await this.client.finishData());
-        if (envelope.mail.code < 400 && !closing) note(await this.client.reset());
-      }
-      this.queueRecord(message, raw, results, capabilities.serverName);
+      outgoing.results.push(...results);
+      // a reply to the final dot ends the transaction either way (RFC 5321 §4.1.1.4); a refused
+      // BDAT does not (RFC 3030 §2), nor does an envelope without data
+      if (!final || (capabilities.chunking && final.code >= 400)) note(await this.endFailedTransaction(envelope, capabilities, closing !== null));
+      if (tx.last || closing) this.queueRecord(outgoing.message, raw, outgoing.results, capabilities.serverName, outgoing.offered === outgoing.message.deliveries.length && !closing);
     } catch (error) {
       if (error instanceof ReverseClientError) {
-        // lost or timed out before the final reply: everything stays held, no DSN (a next
-        // message whose envelope went out is still the feed's, which gives it back untouched)
-        const ids = message.deliveries.map((d) => d.id);
+        // lost or timed out before the final reply: this transaction's recipients stay held, no
+        // DSN; earlier transactions of the message keep their replies (a next transaction whose
+        // envelope went out is still the feed's, which gives it back untouched)
+        if (outgoing.results.length > 0) this.queueRecord(outgoing.message, raw, outgoing.results, capabilities.serverName, false);
+        const answered = new Set(outgoing.results.map((r) => r.delivery.id));
+        const ids = tx.deliveries.map((d) => d.id).filter((id) => !answered.has(id));
         this.feed.settle(ids);
-        await releaseDeliveries(this.options.ctx.instanceId, ids, { error: `${error.kind === "timeout" ? "" : "connection lost: "}${error.message}` })
+        const why = error.kind === "timeout" ? error.message : `${error.kind === "protocol" ? "protocol error" : "connection lost"}: ${error.message}`;
+        await releaseDeliveries(this.owner, ids, { error: why })
           .catch((e) => this.options.log.error({ code: isMailharborError(e) ? e.code : "INTERNAL", err: e }, "could not give the message in flight back; its lease will expire"));
       }
       throw error;
@@ -278,17 +382,33 @@ export class ReverseSession {
     return { closing, next: closing ? null : next };
   }
 
+  /**
+   * A transaction that did not end in a 2yz is cleared: a 354 still needs its data ended (RFC
+   * 2920 §3.1), and RSET clears what the customer kept (RFC 5321 §4.1.1.5; after a refused BDAT,
+   * RFC 3030 §2). With PIPELINING the dot and RSET leave together.
+   */
+  private async endFailedTransaction(envelope: EnvelopeReplies, capabilities: Capabilities, closing: boolean): Promise<Reply | null> {
+    const open = envelope.data?.code === 354 && !accepts(envelope);
+    const dot = open ? this.client.finishData(Buffer.alloc(0)) : null;
+    dot?.catch(() => undefined);
+    if (dot && !capabilities.pipelining) await dot;
+    const rset = envelope.mail.code < 400 && !closing ? this.client.reset() : null;
+    const replies = await Promise.all([dot, rset]);
+    return replies.find((r) => r?.code === 421) ?? null;
+  }
+
   /** Commits a message's results after the previous one's; a failure surfaces at the next await. */
-  private queueRecord(message: ClaimedMessage, raw: Buffer | null, results: RecipientResult[], remoteMta?: string): void {
+  private queueRecord(message: ClaimedMessage, raw: Buffer | null, results: RecipientResult[], remoteMta?: string, complete = true): void {
     this.unrecorded++;
     this.recording = this.recording.then(async () => {
-      await this.record(message, raw, results, remoteMta);
+      await this.record(message, raw, results, remoteMta, complete);
       // only a success counts down: after a failure `recording` stays rejected and is awaited
       this.unrecorded--;
     });
   }
 
-  private async record(message: ClaimedMessage, raw: Buffer | null, results: RecipientResult[], remoteMta?: string): Promise<void> {
+  /** `complete`: every claimed recipient of the message has a result here (else others still need its bytes). */
+  private async record(message: ClaimedMessage, raw: Buffer | null, results: RecipientResult[], remoteMta: string | undefined, complete: boolean): Promise<void> {
     const { ctx, log } = this.options;
     const bounced = results.filter((r) => r.outcome === "bounced");
     let dsn = null;
@@ -309,7 +429,7 @@ export class ReverseSession {
       };
     }
     const record = {
-      owner: ctx.instanceId, messageId: message.messageId, exclusive: message.exclusive, dsn,
+      owner: this.owner, messageId: message.messageId, exclusive: message.exclusive && complete, dsn,
       results: results.map((r) => ({ deliveryId: r.delivery.id, outcome: r.outcome, error: r.error })),
     };
     for (let attempt = 1; ; attempt++) {

@@ -2,9 +2,11 @@
 // we are the client on the customer's connection (and inside its TLS session, where we stay the
 // TLS server). It waits for the customer's 220 before saying anything, applies the RFC 5321
 // §4.5.3.2 timeouts step by step (greeting, MAIL/RCPT, DATA initiation, each data block, the
-// final dot), pipelines the envelope when the customer offers PIPELINING (RFC 2920), and can hold
-// back a message's final dot until the caller is ready (see reverse-session.ts). A general-purpose
-// client (nodemailer's) has one idle timeout for all of these and sends the dot itself.
+// final dot), pipelines the envelope when the customer offers PIPELINING (RFC 2920), sends BDAT
+// when it offers CHUNKING (RFC 3030), reads its LIMITS (RFC 9422), and can hold back a message's
+// final dot until the caller is ready (see reverse-session.ts). Everything sent between two
+// waits for a reply leaves in one write (see queue()). A general-purpose client (nodemailer's)
+// has one idle timeout for all of these and sends the dot itself.
 import type net from "node:net";
 
 export interface ReverseTimeouts {
@@ -27,20 +29,34 @@ export interface Capabilities {
   /** the name the customer's server gave in its EHLO reply */
   serverName: string;
   pipelining: boolean;
+  /** CHUNKING (RFC 3030): BDAT instead of DATA */
+  chunking: boolean;
   eightBitMime: boolean;
   smtputf8: boolean;
   /** SIZE limit (RFC 1870), 0 when none was announced */
   maxSize: number;
+  limits: Limits;
 }
 
-/** The replies to one envelope; `rcpt` entries are null when MAIL was refused, `data` when DATA was not sent. */
+/** RFC 9422 LIMITS the customer announced; 0 = no limit given. */
+export interface Limits {
+  /** transactions per session (MAILMAX) */
+  mailMax: number;
+  /** recipients per transaction (RCPTMAX) */
+  rcptMax: number;
+  /** recipient domains per transaction (RCPTDOMAINMAX) */
+  rcptDomainMax: number;
+}
+
+/** The replies to one envelope; `rcpt` entries are null when MAIL was refused, `data` when DATA was not sent (or BDAT is used). */
 export interface EnvelopeReplies {
   mail: Reply;
   rcpt: (Reply | null)[];
   data: Reply | null;
 }
 
-export type ClientErrorKind = "timeout" | "connection-lost";
+/** "protocol": the customer broke the protocol (not a reply, or a reply past our bounds) */
+export type ClientErrorKind = "timeout" | "connection-lost" | "protocol";
 
 export class ReverseClientError extends Error {
   constructor(readonly kind: ClientErrorKind, message: string) {
@@ -61,8 +77,6 @@ const STUFFING_DOT = Buffer.from(".");
 const FINAL_DOT = Buffer.from(".\r\n");
 /** body pieces are written in chunks of about this size, each one a "data block" */
 export const WRITE_CHUNK = 64 * 1024;
-/** a reply line longer than this (RFC 5321 §4.5.3.1.5: 512) is a broken peer */
-const MAX_REPLY_BUFFER = 64 * 1024;
 
 /** RFC 5321 §4.5.2: a line starting with "." gets another "."; the data ends with CRLF. */
 export function dotStuff(raw: Buffer): Buffer[] {
@@ -78,13 +92,28 @@ export function dotStuff(raw: Buffer): Buffer[] {
   return pieces;
 }
 
+// The customer's server answers; we must not let it make us hold its answers without limit
+// (a reply of endless "220-" lines, or replies nobody asked for), nor let it stretch a reply's
+// wait by trickling bytes: each reply has a deadline from the moment it is awaited.
+/** at most this many lines in one reply (RFC 5321 §4.2.1 sets no number; real servers send < 30) */
+export const MAX_REPLY_LINES = 100;
+/** at most this many bytes in one reply, all its lines together */
+export const MAX_REPLY_BYTES = 64 * 1024;
+/** at most this many complete replies waiting without a command that asked for them */
+export const MAX_UNCLAIMED_REPLIES = 100;
+
 export class ReverseSmtpClient {
-  private buffer = "";
+  private buffer: Buffer = Buffer.alloc(0);
   private lines: string[] = [];
+  /** bytes of the reply being read so far (its complete lines) */
+  private replyBytes = 0;
   private replies: Reply[] = [];
   private waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | null = null;
   private failure: ReverseClientError | null = null;
+  /** what is to leave in the next write (see queue()) */
+  private out: Buffer[] = [];
+  private flushScheduled = false;
 
   private readonly listeners = {
     data: (chunk: Buffer) => this.onData(chunk),
@@ -109,6 +138,7 @@ export class ReverseSmtpClient {
    * and STARTTLS). Nothing may be left unread: call it only when no reply is outstanding.
    */
   detach(): void {
+    this.flush();
     this.socket.pause();
     this.socket.off("data", this.listeners.data);
     this.socket.off("end", this.listeners.end);
@@ -118,41 +148,58 @@ export class ReverseSmtpClient {
 
   /** RFC 3207 §4: STARTTLS; after a 220 the socket is let go of (detach) for the TLS handshake. */
   async startTls(): Promise<Reply> {
-    this.write("STARTTLS\r\n");
+    this.queue("STARTTLS\r\n");
     const reply = await this.expect("STARTTLS", this.timeouts.commandMs);
     if (reply.code === 220) this.detach();
     return reply;
   }
 
   private onData(chunk: Buffer): void {
-    this.buffer += chunk.toString("latin1");
+    if (this.failure) return;
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    let start = 0;
     let nl: number;
-    while ((nl = this.buffer.indexOf("\n")) >= 0) {
-      const line = this.buffer.slice(0, nl).replace(/\r$/, "");
-      this.buffer = this.buffer.slice(nl + 1);
-      this.onLine(line);
+    while (!this.failure && (nl = this.buffer.indexOf(0x0a, start)) >= 0) {
+      const end = nl > start && this.buffer[nl - 1] === 0x0d ? nl - 1 : nl;
+      // read as latin1 so a chunk boundary cannot split a character; replies may carry UTF-8 (RFC 6531)
+      this.onLine(this.buffer.toString("latin1", start, end), nl + 1 - start);
+      start = nl + 1;
     }
-    if (this.buffer.length > MAX_REPLY_BUFFER) {
-      this.fail(new ReverseClientError("connection-lost", "the customer sent an over-long reply line"));
-      this.socket.destroy();
+    this.buffer = this.buffer.subarray(start);
+    if (!this.failure && this.replyBytes + this.buffer.length > MAX_REPLY_BYTES) {
+      this.protocolError(`the customer sent a reply longer than ${MAX_REPLY_BYTES} bytes`);
     }
   }
 
-  private onLine(line: string): void {
+  private onLine(line: string, size: number): void {
     const match = /^(\d{3})([ -]?)(.*)$/.exec(line);
-    if (!match) {
-      this.fail(new ReverseClientError("connection-lost", `not an SMTP reply: ${JSON.stringify(line.slice(0, 100))}`));
-      this.socket.destroy();
+    if (!match) return this.protocolError(`not an SMTP reply: ${JSON.stringify(line.slice(0, 100))}`);
+    this.lines.push(line);
+    this.replyBytes += size;
+    if (match[2] === "-") {
+      // RFC 5321 §4.2.1: more lines follow, but not without end
+      if (this.lines.length >= MAX_REPLY_LINES) this.protocolError(`the customer sent a reply of more than ${MAX_REPLY_LINES} lines`);
+      else if (this.replyBytes > MAX_REPLY_BYTES) this.protocolError(`the customer sent a reply longer than ${MAX_REPLY_BYTES} bytes`);
       return;
     }
-    this.lines.push(line);
-    if (match[2] === "-") return; // RFC 5321 §4.2.1: more lines follow
     const code = Number(match[1]);
-    // read as latin1 so a chunk boundary cannot split a character; replies may carry UTF-8 (RFC 6531)
     const lines = this.lines.map((l) => Buffer.from(l.slice(4), "latin1").toString("utf8"));
     this.lines = [];
+    this.replyBytes = 0;
     this.replies.push({ code, text: `${code} ${lines.join(" ")}`.trimEnd(), lines });
+    if (this.replies.length > this.waiters.length + MAX_UNCLAIMED_REPLIES) {
+      return this.protocolError(`the customer sent more than ${MAX_UNCLAIMED_REPLIES} replies nobody asked for`);
+    }
     this.deliver();
+  }
+
+  /** The customer broke the protocol: fail what waits, stop reading and drop the connection. */
+  private protocolError(message: string): void {
+    this.fail(new ReverseClientError("protocol", message));
+    this.buffer = Buffer.alloc(0);
+    this.lines = [];
+    this.replies = [];
+    this.socket.destroy();
   }
 
   private deliver(): void {
@@ -165,7 +212,10 @@ export class ReverseSmtpClient {
     this.armTimer();
   }
 
-  /** Only the reply at the head of the queue is timed, from the moment it is the one awaited. */
+  /**
+   * Only the reply at the head of the queue is timed, from the moment it is the one awaited, and
+   * bytes that arrive do not restart the timer: a reply trickled byte by byte ends at its deadline.
+   */
   private armTimer(): void {
     if (this.timer || this.waiters.length === 0 || this.failure) return;
     const head = this.waiters[0];
@@ -183,6 +233,7 @@ export class ReverseSmtpClient {
   private fail(error: ReverseClientError): void {
     if (this.failure) return;
     this.failure = error;
+    this.out = [];
     this.clearTimer();
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);
   }
@@ -195,8 +246,28 @@ export class ReverseSmtpClient {
     });
   }
 
-  private write(data: string | Buffer): void {
+  /**
+   * Everything we send between two waits for the customer leaves as ONE write. Commands queued
+   * in the same tick are written together just before the event loop turns (which is before any
+   * reply can be read): so the final dot and the next envelope, or MAIL/RCPT/BDAT and the chunk,
+   * reach the peer as one segment. A peer or relay that forwards what it reads without
+   * TCP_NODELAY would otherwise hold our second write back by Nagle until its delayed ACK
+   * (about 40 ms, every message).
+   */
+  private queue(data: string | Buffer): void {
     if (this.failure) throw this.failure;
+    this.out.push(typeof data === "string" ? Buffer.from(data) : data);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.out.length === 0 || this.failure) return;
+    const data = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out);
+    this.out = [];
     this.socket.write(data);
   }
 
@@ -207,77 +278,124 @@ export class ReverseSmtpClient {
 
   /** EHLO, falling back to HELO when the customer does not know EHLO (RFC 5321 §3.2). */
   async hello(name: string): Promise<{ reply: Reply; capabilities: Capabilities }> {
-    this.write(`EHLO ${name}\r\n`);
+    this.queue(`EHLO ${name}\r\n`);
     let reply = await this.expect("EHLO", this.timeouts.commandMs);
     if (reply.code >= 500 && reply.code <= 504) {
-      this.write(`HELO ${name}\r\n`);
+      this.queue(`HELO ${name}\r\n`);
       reply = await this.expect("HELO", this.timeouts.commandMs);
-      return { reply, capabilities: { serverName: reply.lines[0]?.split(" ")[0] ?? "", pipelining: false, eightBitMime: false, smtputf8: false, maxSize: 0 } };
+      return { reply, capabilities: { ...parseEhlo({ ...reply, lines: reply.lines.slice(0, 1) }) } };
     }
     return { reply, capabilities: parseEhlo(reply) };
   }
 
   /**
-   * MAIL, RCPT for each recipient and (when `withData`) DATA. With PIPELINING they leave as one
-   * group (RFC 2920 §3.1); without it each waits for the reply before it (and RCPT stops after a
-   * refused MAIL). Replies come back in order; a refused MAIL leaves the recipients unanswered.
+   * MAIL, RCPT for each recipient and (when `withData`) DATA. With PIPELINING they are queued as
+   * one group (RFC 2920 §3.1) and leave with whatever else is queued in the same tick (a final
+   * dot before them, a BDAT after them); without it each waits for the reply before it (and RCPT
+   * stops after a refused MAIL). A refused MAIL leaves the recipients unanswered.
    */
-  async envelope(mailFrom: string, params: string[], recipients: string[], pipelining: boolean): Promise<EnvelopeReplies> {
+  async envelope(mailFrom: string, params: string[], recipients: string[], pipelining: boolean, withData: boolean): Promise<EnvelopeReplies> {
     const mailLine = `MAIL FROM:<${mailFrom}>${params.length ? " " + params.join(" ") : ""}\r\n`;
     if (pipelining) {
-      this.write(mailLine + recipients.map((r) => `RCPT TO:<${r}>\r\n`).join("") + "DATA\r\n");
+      this.queue(mailLine + recipients.map((r) => `RCPT TO:<${r}>\r\n`).join("") + (withData ? "DATA\r\n" : ""));
       const mail = this.expect("MAIL FROM", this.timeouts.commandMs);
       const rcpt = recipients.map(() => this.expect("RCPT TO", this.timeouts.commandMs));
-      const data = this.expect("DATA", this.timeouts.dataInitMs);
-      // all three kinds of promises must be observed, even when the connection fails midway
-      const settled = await Promise.allSettled([mail, ...rcpt, data]);
-      const failed = settled.find((s) => s.status === "rejected");
-      if (failed) throw (failed as PromiseRejectedResult).reason;
-      const values = settled.map((s) => (s as PromiseFulfilledResult<Reply>).value);
+      const data = withData ? [this.expect("DATA", this.timeouts.dataInitMs)] : [];
+      // every promise must be observed, even when the connection fails midway
+      const values = await settleAll([mail, ...rcpt, ...data]);
       const mailReply = values[0];
-      const dataReply = values[values.length - 1];
-      return { mail: mailReply, rcpt: mailReply.code < 400 ? values.slice(1, -1) : recipients.map(() => null), data: dataReply };
+      return {
+        mail: mailReply,
+        rcpt: mailReply.code < 400 ? values.slice(1, 1 + recipients.length) : recipients.map(() => null),
+        data: withData ? values[values.length - 1] : null,
+      };
     }
-    this.write(mailLine);
+    this.queue(mailLine);
     const mail = await this.expect("MAIL FROM", this.timeouts.commandMs);
     if (mail.code >= 400) return { mail, rcpt: recipients.map(() => null), data: null };
     const rcpt: Reply[] = [];
     for (const recipient of recipients) {
-      this.write(`RCPT TO:<${recipient}>\r\n`);
+      this.queue(`RCPT TO:<${recipient}>\r\n`);
       rcpt.push(await this.expect("RCPT TO", this.timeouts.commandMs));
     }
-    if (!rcpt.some((r) => r.code < 400)) return { mail, rcpt, data: null };
-    this.write("DATA\r\n");
+    if (!withData || !rcpt.some((r) => r.code < 400)) return { mail, rcpt, data: null };
+    this.queue("DATA\r\n");
     return { mail, rcpt, data: await this.expect("DATA", this.timeouts.dataInitMs) };
   }
 
-  /** Writes a small message (dot-stuffed, up to WRITE_CHUNK) at once, without the final dot. */
-  writeSmallBody(raw: Buffer): void {
-    this.write(Buffer.concat(dotStuff(raw)));
+  /**
+   * Writes all of the dot-stuffed message but its last block, in full blocks, each of which must
+   * drain in time; returns that last block (at most WRITE_CHUNK bytes), which is to leave in one
+   * write with the final dot (finishData).
+   */
+  async bodyHead(raw: Buffer): Promise<Buffer> {
+    const stuffed = Buffer.concat(dotStuff(raw));
+    const tailStart = stuffed.length - (stuffed.length % WRITE_CHUNK || Math.min(WRITE_CHUNK, stuffed.length));
+    for (let offset = 0; offset < tailStart; offset += WRITE_CHUNK) {
+      this.queue(stuffed.subarray(offset, offset + WRITE_CHUNK));
+      await this.flushBlock();
+    }
+    return stuffed.subarray(tailStart);
   }
 
-  /** Writes the message (dot-stuffed), but not the final dot; each block must drain in time. */
-  async body(raw: Buffer): Promise<void> {
-    let group: Buffer[] = [];
-    let size = 0;
-    for (const piece of dotStuff(raw)) {
-      for (let offset = 0; offset < piece.length; offset += WRITE_CHUNK) {
-        const slice = piece.length <= WRITE_CHUNK ? piece : piece.subarray(offset, offset + WRITE_CHUNK);
-        group.push(slice);
-        size += slice.length;
-        if (size >= WRITE_CHUNK) {
-          await this.writeBlock(Buffer.concat(group, size));
-          group = [];
-          size = 0;
-        }
+  /**
+   * Ends the data: the last block of the body, then CRLF.CRLF, queued to leave in one write
+   * (with the next envelope, when one is queued in the same tick). `dotApart` writes the dot on
+   * its own (see reverse-session.ts: fetchmail inside TLS). Resolves to the verdict on the message.
+   */
+  finishData(tail: Buffer, dotApart = false): Promise<Reply> {
+    try {
+      if (tail.length) this.queue(tail);
+      if (dotApart) this.flush();
+      this.queue(FINAL_DOT);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.expect("the end of data (final dot)", this.timeouts.finalDotMs);
+  }
+
+  /**
+   * RFC 3030 §2: the message as BDAT chunks of WRITE_CHUNK, the last one `BDAT <n> LAST`, not
+   * dot-stuffed. The first chunk is queued in this tick (after an envelope queued before it).
+   * With PIPELINING the chunks do not wait for each other's replies; without it each waits, and
+   * a refused chunk ends the transfer. The reply that decides: the first refusal, else LAST's.
+   */
+  async bdat(raw: Buffer, pipelining: boolean): Promise<Reply> {
+    const replies: Promise<Reply>[] = [];
+    let offset = 0;
+    for (;;) {
+      const size = Math.min(WRITE_CHUNK, raw.length - offset);
+      const last = offset + size >= raw.length;
+      this.queue(`BDAT ${size}${last ? " LAST" : ""}\r\n`);
+      this.queue(raw.subarray(offset, offset + size));
+      const reply = this.expect(last ? "BDAT LAST" : "BDAT", last ? this.timeouts.finalDotMs : this.timeouts.dataBlockMs);
+      if (last) {
+        replies.push(reply);
+        break;
+      }
+      offset += size;
+      if (pipelining) {
+        replies.push(reply);
+        reply.catch(() => undefined); // observed by settleAll below
+        await this.flushBlock();
+      } else {
+        this.flush();
+        const answer = await reply;
+        // RFC 3030 §2: after a refused chunk no further chunk may be sent
+        if (answer.code >= 400) return answer;
       }
     }
-    if (size > 0) await this.writeBlock(group.length === 1 ? group[0] : Buffer.concat(group, size));
+    const values = await settleAll(replies);
+    return values.find((r) => r.code >= 400) ?? values[values.length - 1];
   }
 
-  private writeBlock(block: Buffer): Promise<void> {
+  /** Writes what is queued; the write must drain within the data block timeout. */
+  private flushBlock(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.socket.write(block)) return Promise.resolve();
+    const data = Buffer.concat(this.out);
+    this.out = [];
+    this.flushScheduled = false;
+    if (this.socket.write(data)) return Promise.resolve();
     // RFC 5321 §4.5.3.2.5: each block must be taken within the data block timeout
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -304,28 +422,13 @@ export class ReverseSmtpClient {
     });
   }
 
-  /** Runs `write` with the socket corked, so what it writes leaves in one segment. */
-  corked<T>(write: () => T): T {
-    this.socket.cork();
+  /** RSET, queued to leave with whatever else this tick sends (RFC 2920 §3.1 allows it anywhere in a group). */
+  reset(): Promise<Reply> {
     try {
-      return write();
-    } finally {
-      this.socket.uncork();
-    }
-  }
-
-  /** Ends the data with CRLF.CRLF and waits for the customer's verdict on the message. */
-  finishData(): Promise<Reply> {
-    try {
-      this.write(FINAL_DOT);
+      this.queue("RSET\r\n");
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.expect("the end of data (final dot)", this.timeouts.finalDotMs);
-  }
-
-  async reset(): Promise<Reply> {
-    this.write("RSET\r\n");
     return this.expect("RSET", this.timeouts.commandMs);
   }
 
@@ -333,7 +436,7 @@ export class ReverseSmtpClient {
   async quit(waitMs = 5000): Promise<void> {
     if (!this.failure) {
       try {
-        this.write("QUIT\r\n");
+        this.queue("QUIT\r\n");
         await this.expect("QUIT", waitMs);
       } catch {
         // closing anyway
@@ -360,18 +463,43 @@ export class ReverseSmtpClient {
   }
 }
 
-/** RFC 5321 §4.1.1.1: the EHLO reply names the server, then one extension keyword per line. */
+/** Waits for every promise (none left unobserved); the first rejection is thrown. */
+async function settleAll(promises: Promise<Reply>[]): Promise<Reply[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<Reply>).value);
+}
+
+/** A LIMITS value (RFC 9422 §4.1): a positive integer, 0 when absent or malformed. */
+function limit(params: Map<string, string>, name: string): number {
+  const value = Number(params.get(name));
+  return Number.isInteger(value) && value > 0 ? value : 0;
+}
+
+/**
+ * RFC 5321 §4.1.1.1: the EHLO reply names the server, then one extension keyword per line.
+ * Blank lines (smtp-sink ends its reply with "250 ") carry nothing and are skipped.
+ */
 export function parseEhlo(reply: Reply): Capabilities {
-  const keywords = new Map(reply.lines.slice(1).map((line) => {
+  const keywords = new Map<string, string[]>();
+  for (const line of reply.lines.slice(1)) {
     const [keyword, ...args] = line.trim().split(/\s+/);
-    return [keyword.toUpperCase(), args] as const;
-  }));
+    if (keyword) keywords.set(keyword.toUpperCase(), args);
+  }
   const size = Number(keywords.get("SIZE")?.[0]);
+  // RFC 9422 §4: LIMITS name=value pairs, names case-insensitive, unknown names ignored
+  const limits = new Map((keywords.get("LIMITS") ?? []).map((pair) => {
+    const eq = pair.indexOf("=");
+    return [pair.slice(0, eq < 0 ? pair.length : eq).toUpperCase(), eq < 0 ? "" : pair.slice(eq + 1)] as const;
+  }));
   return {
     serverName: reply.lines[0]?.trim().split(/\s+/)[0] ?? "",
     pipelining: keywords.has("PIPELINING"),
+    chunking: keywords.has("CHUNKING"),
     eightBitMime: keywords.has("8BITMIME"),
     smtputf8: keywords.has("SMTPUTF8"),
     maxSize: Number.isInteger(size) && size > 0 ? size : 0,
+    limits: { mailMax: limit(limits, "MAILMAX"), rcptMax: limit(limits, "RCPTMAX"), rcptDomainMax: limit(limits, "RCPTDOMAINMAX") },
   };
 }

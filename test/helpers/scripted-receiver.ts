@@ -1,0 +1,167 @@
+// A customer's mail server written out by hand, for what smtp-server cannot show: the exact
+// commands it is given (BDAT sizes, how recipients are split), every read it got and how many
+// reply writes came before it (so a test can see whether the provider wrote twice without
+// waiting for a reply), CHUNKING (RFC 3030) and LIMITS (RFC 9422) in its EHLO reply, and replies
+// written as one write per read (like Postfix's smtp-sink) or one write per reply.
+import net from "node:net";
+import type { ReceivedMessage, SmtpReceiver } from "./smtp-receiver.ts";
+
+export interface ScriptedOptions {
+  /** EHLO extension lines, e.g. ["PIPELINING", "CHUNKING", "LIMITS MAILMAX=3 RCPTMAX=2"] */
+  extensions: string[];
+  /** write each reply on its own, this many ms apart (a peer whose replies arrive split) */
+  splitRepliesMs?: number;
+  /** the reply to a message's end (final dot or BDAT LAST), default "250 2.0.0 ok" */
+  final?: (message: ReceivedMessage) => string;
+}
+
+export interface Read {
+  text: string;
+  /** reply writes the receiver had made before this read arrived (the greeting is the first) */
+  repliesBefore: number;
+}
+
+export interface ScriptedReceiver extends SmtpReceiver {
+  /** command lines in order (BDAT with its arguments, without the chunk) */
+  commands: string[];
+  reads: Read[];
+}
+
+export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
+  const messages: ReceivedMessage[] = [];
+  const commands: string[] = [];
+  const reads: Read[] = [];
+  const waiters = new Set<() => void>();
+  const sockets = new Set<net.Socket>();
+
+  const serve = (socket: net.Socket) => {
+    sockets.add(socket);
+    let writes = 0;
+    let buffer = Buffer.alloc(0);
+    let mode: "command" | "data" = "command";
+    let bdatLeft = 0;
+    let bdatLast = false;
+    let body: Buffer[] = [];
+    let mailFrom = "";
+    let rcptTo: string[] = [];
+    let chain = Promise.resolve();
+    const send = (replies: string[]) => {
+      if (!replies.length) return;
+      writes += options.splitRepliesMs ? replies.length : 1;
+      if (!options.splitRepliesMs) return void socket.write(replies.join(""));
+      // one write per reply, each after the previous one
+      for (const reply of replies) {
+        chain = chain.then(() => new Promise<void>((resolve) => setTimeout(() => {
+          if (!socket.destroyed) socket.write(reply);
+          resolve();
+        }, options.splitRepliesMs)));
+      }
+    };
+    const finish = (): string => {
+      const message: ReceivedMessage = { mailFrom, rcptTo, raw: Buffer.concat(body), secure: false };
+      body = [];
+      const reply = options.final?.(message) ?? "250 2.0.0 ok";
+      if (reply.startsWith("2")) {
+        messages.push(message);
+        for (const w of waiters) w();
+      }
+      rcptTo = [];
+      return `${reply}\r\n`;
+    };
+    const process = (): string[] => {
+      const replies: string[] = [];
+      for (;;) {
+        if (bdatLeft > 0) {
+          const take = Math.min(bdatLeft, buffer.length);
+          if (take === 0) break;
+          body.push(buffer.subarray(0, take));
+          buffer = buffer.subarray(take);
+          bdatLeft -= take;
+          if (bdatLeft === 0) replies.push(bdatLast ? finish() : "250 2.0.0 chunk ok\r\n");
+          continue;
+        }
+        if (mode === "data") {
+          const end = buffer.indexOf("\r\n.\r\n");
+          const empty = buffer.subarray(0, 3).toString() === ".\r\n";
+          if (end < 0 && !empty) break;
+          if (!empty) body.push(buffer.subarray(0, end + 2));
+          buffer = buffer.subarray(empty ? 3 : end + 5);
+          mode = "command";
+          replies.push(finish());
+          continue;
+        }
+        const nl = buffer.indexOf("\r\n");
+        if (nl < 0) break;
+        const line = buffer.subarray(0, nl).toString("utf8");
+        buffer = buffer.subarray(nl + 2);
+        commands.push(line);
+        const verb = line.split(" ")[0].toUpperCase();
+        if (verb === "EHLO") replies.push(["scripted.customer.example", ...options.extensions].map((l, i, all) => `250${i === all.length - 1 ? " " : "-"}${l}\r\n`).join(""));
+        else if (verb === "MAIL") {
+          mailFrom = /<([^>]*)>/.exec(line)?.[1] ?? "";
+          replies.push("250 2.1.0 ok\r\n");
+        } else if (verb === "RCPT") {
+          rcptTo.push(/<([^>]*)>/.exec(line)?.[1] ?? "");
+          replies.push("250 2.1.5 ok\r\n");
+        } else if (verb === "DATA") {
+          mode = "data";
+          replies.push("354 go ahead\r\n");
+        } else if (verb === "BDAT") {
+          const [, size, last] = line.split(" ");
+          bdatLeft = Number(size);
+          bdatLast = last?.toUpperCase() === "LAST";
+          if (bdatLeft === 0) replies.push(bdatLast ? finish() : "250 2.0.0 chunk ok\r\n");
+        } else if (verb === "RSET") {
+          rcptTo = [];
+          body = [];
+          replies.push("250 2.0.0 reset\r\n");
+        } else if (verb === "QUIT") {
+          replies.push("221 2.0.0 bye\r\n");
+          send(replies);
+          void chain.then(() => socket.end());
+          return [];
+        } else replies.push("502 5.5.2 not here\r\n");
+      }
+      return replies;
+    };
+    socket.on("data", (chunk: Buffer) => {
+      reads.push({ text: chunk.toString("latin1"), repliesBefore: writes });
+      buffer = Buffer.concat([buffer, chunk]);
+      send(process());
+    });
+    socket.on("error", () => undefined);
+    socket.on("close", () => sockets.delete(socket));
+    send(["220 scripted.customer.example ESMTP\r\n"]);
+  };
+
+  return {
+    port: 0, messages, clients: [], commands, reads, serve,
+    waitForMessages(count, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (messages.length < count) return;
+          cleanup();
+          resolve(messages);
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`expected ${count} messages, got ${messages.length}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
+
+/** Reads that arrived with no reply written since the read before them (the provider wrote twice). */
+export function readsWithoutReply(reads: Read[]): Read[] {
+  return reads.filter((read, i) => i > 0 && read.repliesBefore === reads[i - 1].repliesBefore);
+}

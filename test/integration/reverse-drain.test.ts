@@ -1,0 +1,172 @@
+// The reversed session against a hand-written customer server: it never writes twice without a
+// reply in between (the dot and the next envelope arrive in one read), it uses BDAT when
+// CHUNKING is offered (RFC 3030), honours LIMITS (RFC 9422: RCPTMAX splits, MAILMAX ends the
+// session with the rest held for the next ATRN), copes with replies that arrive split, and its
+// leases belong to the session: after a staff "release lease" and a claim by another session of
+// the same mailer, the first session's late result is not recorded over the second's claim.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI_ACTOR } from "../../lib/actor.ts";
+import { getDb } from "../../lib/db/client.ts";
+import { releaseMessageLease } from "../../lib/queue/queue-actions.ts";
+import { useTestDatabase } from "../helpers/database.ts";
+import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
+import { loggedInCustomer } from "../helpers/odmr-customer.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { readsWithoutReply, scriptedReceiver, type ScriptedOptions, type ScriptedReceiver } from "../helpers/scripted-receiver.ts";
+import { startSmtpReceiver } from "../helpers/smtp-receiver.ts";
+
+useTestDatabase();
+
+const BODY_4K = `${"x".repeat(78)}\r\n`.repeat(50);
+
+function signal(): [Promise<void>, () => void] {
+  let fire!: () => void;
+  const fired = new Promise<void>((resolve) => (fire = resolve));
+  return [fired, fire];
+}
+
+async function statesOf(messageId: string) {
+  const rows = await getDb().delivery.findMany({ where: { messageId }, orderBy: { recipient: "asc" } });
+  return rows.map((r) => r.state);
+}
+
+describe("reversed session toward a scripted customer", () => {
+  let mailer: MailerProcess;
+
+  beforeAll(async () => {
+    mailer = await startMailer();
+  });
+
+  afterAll(async () => {
+    await mailer?.stop();
+  });
+
+  async function drain(customer: TestCustomer, domain: string, options: ScriptedOptions): Promise<ScriptedReceiver> {
+    const odmr = await loggedInCustomer(mailer.odmrPort, customer.login, customer.secret);
+    expect((await odmr.atrn([domain])).code).toBe(250);
+    const receiver = scriptedReceiver(options);
+    await odmr.serveWith(receiver);
+    return receiver;
+  }
+
+  it("with PIPELINING, sends each message's dot and the next envelope in the same write as its body", async () => {
+    const c = await makeCustomer("Onewrite", ["onewrite.example"]);
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push(await holdMessage([{ address: `u${i}@onewrite.example`, customer: c }], testMessage(`one ${i}`, BODY_4K)));
+    const receiver = await drain(c, "onewrite.example", { extensions: ["PIPELINING", "8BITMIME"] });
+    expect(receiver.messages).toHaveLength(8);
+    // every read came after a reply: the provider never wrote twice while waiting
+    expect(readsWithoutReply(receiver.reads).map((r) => r.text.slice(0, 60))).toEqual([]);
+    // and the body, its dot and the next MAIL/RCPT/DATA travelled in one read
+    expect(receiver.reads.filter((r) => /\r\n\.\r\nMAIL FROM:<[^>]*>\r\nRCPT TO:<[^>]*>\r\nDATA\r\n$/.test(r.text))).toHaveLength(7);
+    for (const id of ids) expect(await statesOf(id)).toEqual(["delivered"]);
+  });
+
+  it("without PIPELINING, still one write per reply wait: the body and its dot go together", async () => {
+    const c = await makeCustomer("Nopipe", ["nopipe.example"]);
+    for (let i = 0; i < 4; i++) await holdMessage([{ address: `u${i}@nopipe.example`, customer: c }], testMessage(`np ${i}`, BODY_4K));
+    const receiver = await drain(c, "nopipe.example", { extensions: ["8BITMIME"] });
+    expect(receiver.messages).toHaveLength(4);
+    expect(readsWithoutReply(receiver.reads)).toEqual([]);
+    expect(receiver.commands.filter((l) => l.startsWith("MAIL"))).toHaveLength(4);
+  });
+
+  it("uses BDAT with CHUNKING + PIPELINING, splits at RCPTMAX and stops at MAILMAX, the rest delivered at the next ATRN", async () => {
+    const c = await makeCustomer("Chunky", ["chunky.example"]);
+    const big = testMessage("three recipients", BODY_4K);
+    const a = await holdMessage(["r1", "r2", "r3"].map((u) => ({ address: `${u}@chunky.example`, customer: c })), big);
+    const bRaw = testMessage("second .dotted", `.leading dot stays as is\r\n${BODY_4K}`);
+    const b = await holdMessage([{ address: "s1@chunky.example", customer: c }], bRaw);
+    const cId = await holdMessage([{ address: "t1@chunky.example", customer: c }], testMessage("third"));
+    const options = { extensions: ["PIPELINING", "CHUNKING", "LIMITS MAILMAX=3 RCPTMAX=2", ""] };
+    const first = await drain(c, "chunky.example", options);
+    expect(first.commands.filter((l) => l !== "EHLO mx.test.example")).toEqual([
+      "MAIL FROM:<sender@origin.example>", "RCPT TO:<r1@chunky.example>", "RCPT TO:<r2@chunky.example>", `BDAT ${big.length} LAST`,
+      "MAIL FROM:<sender@origin.example>", "RCPT TO:<r3@chunky.example>", `BDAT ${big.length} LAST`,
+      "MAIL FROM:<sender@origin.example>", "RCPT TO:<s1@chunky.example>", `BDAT ${bRaw.length} LAST`,
+      "QUIT",
+    ]);
+    // not dot-stuffed: BDAT carries the bytes as they are
+    expect(first.messages[2].raw.equals(bRaw)).toBe(true);
+    expect(readsWithoutReply(first.reads)).toEqual([]);
+    // MAIL, RCPT, BDAT and the chunk in one read
+    expect(first.reads.filter((r) => r.text.startsWith("MAIL") && r.text.includes(" LAST\r\n"))).toHaveLength(3);
+    expect(await statesOf(a)).toEqual(["delivered", "delivered", "delivered"]);
+    expect(await statesOf(b)).toEqual(["delivered"]);
+    await expect.poll(() => statesOf(cId)).toEqual(["queued"]);
+    await expect.poll(async () => (await getDb().odmrSession.findFirst({ where: { loginName: c.login, endedAt: { not: null } } }))?.outcome)
+      .toMatch(/MAILMAX=3/);
+    expect(await getDb().messageBody.count({ where: { messageId: a } })).toBe(0);
+
+    const second = await drain(c, "chunky.example", options);
+    expect(second.messages.map((m) => m.rcptTo)).toEqual([["t1@chunky.example"]]);
+    expect(await statesOf(cId)).toEqual(["delivered"]);
+  });
+
+  it("with CHUNKING without PIPELINING, waits for RCPT, and a refused BDAT fails the transaction and is followed by RSET", async () => {
+    const c = await makeCustomer("Refbdat", ["refbdat.example"]);
+    const raw = testMessage("refuse me");
+    const kept = await holdMessage([{ address: "k@refbdat.example", customer: c }], raw);
+    const taken = await holdMessage([{ address: "t@refbdat.example", customer: c }], testMessage("take me"));
+    const receiver = await drain(c, "refbdat.example", {
+      extensions: ["CHUNKING"],
+      final: (m) => (m.raw.includes("refuse me") ? "451 4.3.0 try later" : "250 2.0.0 ok"),
+    });
+    expect(receiver.commands.slice(1, 5)).toEqual(["MAIL FROM:<sender@origin.example>", "RCPT TO:<k@refbdat.example>", `BDAT ${raw.length} LAST`, "RSET"]);
+    expect(readsWithoutReply(receiver.reads)).toEqual([]);
+    const [held] = await getDb().delivery.findMany({ where: { messageId: kept } });
+    expect(held).toMatchObject({ state: "queued", lastError: "451 4.3.0 try later", attempts: 1 });
+    expect(await statesOf(taken)).toEqual(["delivered"]);
+  });
+
+  it("copes with a peer whose replies arrive one by one", async () => {
+    const c = await makeCustomer("Splitter", ["splitter.example"]);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await holdMessage([{ address: `u${i}@splitter.example`, customer: c }, { address: `v${i}@splitter.example`, customer: c }], testMessage(`split ${i}`)));
+    const receiver = await drain(c, "splitter.example", { extensions: ["PIPELINING"], splitRepliesMs: 5 });
+    expect(receiver.messages).toHaveLength(5);
+    for (const id of ids) expect(await statesOf(id)).toEqual(["delivered", "delivered"]);
+  });
+
+  it("leases belong to the session: after a staff release and another session's claim, the first session's late result is not recorded", async () => {
+    const c = await makeCustomer("Leasing", ["leasing.example"]);
+    const id = await holdMessage([{ address: "l@leasing.example", customer: c }], testMessage("contested"));
+    const [firstReply, releaseFirst] = signal();
+    const [secondReply, releaseSecond] = signal();
+    const [firstGot, gotFirst] = signal();
+    const [secondGot, gotSecond] = signal();
+
+    const one = await loggedInCustomer(mailer.odmrPort, c.login, c.secret);
+    expect((await one.atrn(["leasing.example"])).code).toBe(250);
+    const refusing = await startSmtpReceiver({
+      beforeReply: async () => { gotFirst(); await firstReply; },
+      data: () => ({ code: 550, text: "5.7.1 refused late" }),
+    }, { listen: false });
+    const oneDone = one.serveWith(refusing);
+    await firstGot;
+    const [claimed] = await getDb().delivery.findMany({ where: { messageId: id } });
+    expect(claimed.leaseOwner).toMatch(/\/[0-9a-f-]{36}$/);
+    await releaseMessageLease(CLI_ACTOR, id);
+
+    const two = await loggedInCustomer(mailer.odmrPort, c.login, c.secret);
+    expect((await two.atrn(["leasing.example"])).code).toBe(250);
+    const accepting = await startSmtpReceiver({ beforeReply: async () => { gotSecond(); await secondReply; } }, { listen: false });
+    const twoDone = two.serveWith(accepting);
+    await secondGot;
+    const [reclaimed] = await getDb().delivery.findMany({ where: { messageId: id } });
+    expect(reclaimed.state).toBe("delivering");
+    expect(reclaimed.leaseOwner).not.toBe(claimed.leaseOwner);
+
+    releaseFirst();
+    await oneDone;
+    await mailer.waitForLog((l) => l.code === "ODMR_LEASE_LOST");
+    const [afterFirst] = await getDb().delivery.findMany({ where: { messageId: id } });
+    expect(afterFirst).toMatchObject({ state: "delivering", leaseOwner: reclaimed.leaseOwner });
+
+    releaseSecond();
+    await twoDone;
+    expect(accepting.messages).toHaveLength(1);
+    expect(await statesOf(id)).toEqual(["delivered"]);
+    expect(await getDb().dsn.count({ where: { messageId: id } })).toBe(0);
+  });
+});
