@@ -2,6 +2,7 @@
 // part, a message/delivery-status part and the original message's headers (text/rfc822-headers).
 // They are sent with an empty envelope sender (RFC 5321 §4.5.5), so they never bounce back.
 import crypto from "node:crypto";
+import { headerSection } from "../messages/header-fields.ts";
 
 /** bounced: the customer's server refused it; returned: the provider's staff returned it; expired; delayed */
 export type DsnKind = "bounced" | "returned" | "expired" | "delayed";
@@ -79,12 +80,17 @@ function addressField(address: string): string {
   return /[^\x00-\x7f]/.test(address) ? `utf-8; ${address}` : `rfc822; ${address}`;
 }
 
-/** The header section of a raw message (up to the first empty line). */
-function headerSection(raw: Buffer): Buffer {
-  const crlf = raw.indexOf("\r\n\r\n");
-  const lf = raw.indexOf("\n\n");
-  const end = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf + 2 : lf >= 0 ? lf + 1 : raw.length;
-  return raw.subarray(0, end);
+/**
+ * What a DSN returns of the original (RFC 3462 text/rfc822-headers): its header section, and never
+ * more than HEADER_BYTES of it, cut at a line end. A message without an empty line is all header,
+ * and must not come back whole (a 25 MB "header" would make a 25 MB bounce). Every DSN path
+ * (bounce, return by staff, expiry, delay warning) goes through here.
+ */
+export function returnedHeaders(raw: Buffer): Buffer {
+  const head = headerSection(raw.subarray(0, HEADER_BYTES + 2));
+  if (head.length <= HEADER_BYTES) return head;
+  const lineEnd = head.lastIndexOf(0x0a, HEADER_BYTES - 1);
+  return head.subarray(0, lineEnd >= 0 ? lineEnd + 1 : HEADER_BYTES);
 }
 
 function explanation(input: DsnInput): string[] {
@@ -147,7 +153,7 @@ export function buildDsn(input: DsnInput): Buffer {
       [perMessage.join("\r\n"), ...perRecipient].join("\r\n\r\n") + "\r\n\r\n", "utf8"),
   ];
   if (input.original.raw) {
-    const original = headerSection(input.original.raw);
+    const original = returnedHeaders(input.original.raw);
     const eightBit = original.some((byte) => byte > 0x7f);
     parts.push(Buffer.from(`--${boundary}\r\nContent-Description: Undelivered Message Headers\r\n` +
       `Content-Type: text/rfc822-headers${eightBit ? "\r\nContent-Transfer-Encoding: 8bit" : ""}\r\n\r\n`, "utf8"));
