@@ -7,6 +7,7 @@ import { dbWork, getDb, type Tx } from "../db/client.ts";
 import { getDomain } from "../domains/domains.ts";
 import { MailharborError } from "../errors.ts";
 import { parseAddress, recipientKey } from "../validation/address.ts";
+import { csvCellValue } from "./recipients-csv.ts";
 
 export interface RecipientReport {
   added: string[];
@@ -17,7 +18,7 @@ export interface RecipientReport {
 
 /** Splits pasted or uploaded text (one address per line, or CSV with the address first). */
 export function splitRecipientText(text: string): string[] {
-  return text.split(/\r?\n/).map((line) => line.split(/[,;\t]/)[0].trim().replace(/^"(.*)"$/, "$1"));
+  return text.split(/\r?\n/).map((line) => csvCellValue(line.split(/[,;\t]/)[0].trim().replace(/^"(.*)"$/, "$1")));
 }
 
 /** Validates and inserts addresses for a domain inside a transaction; reports what it did per line. */

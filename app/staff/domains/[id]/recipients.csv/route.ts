@@ -1,8 +1,10 @@
-// The recipient list of a domain as CSV (one address per line under an "address" header).
+// The recipient list of a domain as CSV (lib/recipients/recipients-csv.ts: one address per line under
+// an "address" header, cells a spreadsheet would run as a formula neutralised).
 import { getPortalActor } from "@/lib/auth/portal-session.ts";
 import { isMailharborError } from "@/lib/errors.ts";
 import { getDomain } from "@/lib/domains/domains.ts";
 import { listRecipients } from "@/lib/recipients/recipients.ts";
+import { recipientsCsv } from "@/lib/recipients/recipients-csv.ts";
 
 export async function GET(_request: Request, { params }: { params: Promise<{ id: string }> }) {
   const actor = await getPortalActor();
@@ -11,10 +13,7 @@ export async function GET(_request: Request, { params }: { params: Promise<{ id:
   try {
     const domain = await getDomain(actor, id);
     const recipients = await listRecipients(actor, domain.id);
-    // addresses may hold quotes or commas in quoted local parts: CSV-quote when needed (RFC 4180)
-    const cell = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
-    const body = ["address", ...recipients.map((r) => cell(r.address))].join("\r\n") + "\r\n";
-    return new Response(body, {
+    return new Response(recipientsCsv(recipients.map((r) => r.address)), {
       headers: {
         "content-type": "text/csv; charset=utf-8",
         "content-disposition": `attachment; filename="${domain.name}-recipients.csv"`,
