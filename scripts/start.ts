@@ -7,6 +7,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { CLI_ACTOR } from "../lib/actor.ts";
+import { getServerKey, loadOrCreateSecretFile } from "../lib/auth/secret-box.ts";
 import { loadConfig, type Config } from "../lib/config/config.ts";
 import { closeDb } from "../lib/db/client.ts";
 import { PROJECT_ROOT } from "../lib/db/migrate.ts";
@@ -23,10 +24,10 @@ function say(line: string) {
 
 /** NEXTAUTH_SECRET from the environment, or generated once into the data directory. */
 function authSecret(config: Config): string {
+  // the server key is read here too, so that a key file others can read stops the start, by name
+  getServerKey();
   if (config.NEXTAUTH_SECRET) return config.NEXTAUTH_SECRET;
-  const file = path.join(config.dataDir, "nextauth.secret");
-  if (!fs.existsSync(file)) fs.writeFileSync(file, crypto.randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
-  return fs.readFileSync(file, "utf8").trim();
+  return loadOrCreateSecretFile(path.join(config.dataDir, "nextauth.secret"), () => crypto.randomBytes(32).toString("hex") + "\n").trim();
 }
 
 async function bootstrapStaff(config: Config): Promise<void> {

@@ -31,25 +31,39 @@ export function decryptSecret(sealed: string, key: Buffer): string {
   }
 }
 
-/** Reads a 32-byte key from a file, creating it (mode 0600) on first use. */
-export function loadOrCreateKeyFile(file: string): Buffer {
+/**
+ * Reads a secret file of the data directory, creating it with `create()` on first use: mode 0600
+ * and exclusively ("wx"), so that two processes starting together end up with one secret. A file
+ * that group or others may read is refused, as ssh refuses such a private key: the secret may
+ * have leaked, and a person should look (and `chmod 600` it) rather than the service go on.
+ */
+export function loadOrCreateSecretFile(file: string, create: () => string): string {
   try {
-    const hex = fs.readFileSync(file, "utf8").trim();
-    if (!/^[0-9a-f]{64}$/i.test(hex)) throw new MailharborError("CONFIG_INVALID", `${file}: not a 64-hex-digit key`);
-    return Buffer.from(hex, "hex");
+    const mode = fs.statSync(file).mode & 0o777;
+    if (mode & 0o077) {
+      throw new MailharborError("CONFIG_INVALID", `${file}: readable by group or others (mode ${mode.toString(8).padStart(4, "0")}); make it 0600 (chmod 600 ${file})`, { file });
+    }
+    return fs.readFileSync(file, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const key = crypto.randomBytes(32);
+  const content = create();
   try {
-    fs.writeFileSync(file, key.toString("hex") + "\n", { mode: 0o600, flag: "wx" });
-    return key;
+    fs.writeFileSync(file, content, { mode: 0o600, flag: "wx" });
+    return content;
   } catch (error) {
     // another process created it first: use theirs
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return loadOrCreateKeyFile(file);
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return loadOrCreateSecretFile(file, create);
     throw error;
   }
+}
+
+/** Reads a 32-byte key (64 hex digits) from a file, creating it on first use (see loadOrCreateSecretFile). */
+export function loadOrCreateKeyFile(file: string): Buffer {
+  const hex = loadOrCreateSecretFile(file, () => crypto.randomBytes(32).toString("hex") + "\n").trim();
+  if (!/^[0-9a-f]{64}$/i.test(hex)) throw new MailharborError("CONFIG_INVALID", `${file}: not a 64-hex-digit key`, { file });
+  return Buffer.from(hex, "hex");
 }
 
 let serverKey: Buffer | undefined;

@@ -5,6 +5,8 @@ import { migrateDatabase } from "./migrate.ts";
 export interface OpenDatabase {
   url: string;
   embedded: boolean;
+  /** the embedded server's process and cluster directory */
+  server?: { pid: number; cluster: string };
   /** stops the embedded server if this process is responsible for it */
   stop(): Promise<void>;
 }
@@ -15,7 +17,7 @@ export async function openDatabase(options: { dataDir: string; adopt?: boolean; 
     result = { url: process.env.DATABASE_URL, embedded: false, stop: async () => undefined };
   } else {
     const embedded = await openEmbeddedDatabase(options.dataDir, { adopt: options.adopt });
-    result = { url: embedded.url, embedded: true, stop: embedded.stop };
+    result = { url: embedded.url, embedded: true, server: { pid: embedded.pid, cluster: embedded.cluster }, stop: embedded.stop };
   }
   if (options.migrate !== false) await migrateDatabase(result.url);
   process.env.DATABASE_URL = result.url;
