@@ -43,6 +43,8 @@ const schema = z.object({
   MX_IDLE_TIMEOUT: positiveInt.default(300),
   /** How long the MX may reuse a domain or recipient lookup; 0 (the default) looks up every RCPT, so changes count at once. */
   MX_LOOKUP_CACHE_SECONDS: nonNegativeInt.default(0),
+  /** Milliseconds the MX holds its 220 greeting; above 0 a client that talks before it gets 554 and is disconnected (Postfix postscreen's pregreet test). */
+  MX_GREETING_DELAY_MS: nonNegativeInt.max(30000).default(0),
   /** ODMR connections of both listeners together, before and after the turn-around; beyond it 421 at once. */
   ODMR_MAX_CONNECTIONS: positiveInt.default(500),
   /** ODMR connections from one client address (IPv6: one /64), both listeners, before and after the turn-around. */

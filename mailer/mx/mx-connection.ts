@@ -43,6 +43,36 @@ export class MxConnection extends SMTPConnection {
     return (this.session as MxSession).mx.log;
   }
 
+  /**
+   * Replaces smtp-server's init(), which holds every greeting 100 ms as an early-talker check and so
+   * caps a sender that opens one connection per message at about nine messages a second. Without
+   * MX_GREETING_DELAY_MS the 220 goes out at once. With it, the greeting waits that long and this is
+   * Postfix postscreen's pregreet test: RFC 5321 §3.1 has the client wait for the 220, so a byte
+   * received before it (even a partial line) gets 554 and the connection is closed.
+   * (smtp-server's init() also checks its maxClients, which the MX does not use: MxServer.connect
+   * applies the MX's own limits before a connection is built.)
+   */
+  override init(): void {
+    this._setListeners(() => {
+      const delay = this._server.ctx.config.MX_GREETING_DELAY_MS;
+      if (delay === 0) return this.connectionReady();
+      const talkedFirst = (chunk: Buffer) => {
+        clearTimeout(timer);
+        this.log.info({ code: "MX_PREGREET", bytes: chunk.length, waitedMs: Date.now() - (this.session as MxSession).mx.startedAt }, "client talked before the greeting");
+        this.send(REPLIES.pregreet.code, replyText(REPLIES.pregreet));
+        // close() marks the parser closed before the same chunk reaches it, so none of it runs as a command
+        this.close();
+      };
+      const timer = setTimeout(() => {
+        this._socket.off("data", talkedFirst);
+        this.connectionReady();
+      }, delay);
+      timer.unref();
+      // ahead of the pipe into the parser, so the check sees the bytes first
+      this._socket.prependOnceListener("data", talkedFirst);
+    });
+  }
+
   /** Called from smtp-server's constructor and again after STARTTLS, for the TLS session's fresh parser. */
   _createParser(): MxCommandStream {
     const parser = new MxCommandStream();

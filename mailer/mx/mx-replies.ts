@@ -48,6 +48,8 @@ export const REPLIES = {
   helloFirst: { code: 503, enhanced: "5.5.1", text: "Error: send HELO/EHLO first" },
   /** ETRN is not part of a mail transaction; Postfix refuses it inside one the same way */
   transactionInProgress: { code: 503, enhanced: "5.5.1", text: "Error: MAIL transaction in progress" },
+  /** RFC 5321 §3.1: the client waits for the greeting; one that talks first is a bot (Postfix postscreen's pregreet test) */
+  pregreet: { code: 554, enhanced: "5.5.1", text: "Error: you talked before the greeting" },
   // closing the session (RFC 5321 §3.8: 421 and close)
   tooManyConnections: { code: 421, enhanced: "4.3.2", text: "Too many connections, try again later" },
   tooManyConnectionsFromAddress: { code: 421, enhanced: "4.3.2", text: "Too many connections from your address, try again later" },

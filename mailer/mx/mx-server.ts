@@ -51,7 +51,7 @@ export class MxServer extends SMTPServer {
   readonly log: Logger;
   /** EHLO lists ETRN (and AUTH, which is there for it) only while some domain can use it */
   etrnOffered: boolean;
-  private readonly ctx: MailerContext;
+  readonly ctx: MailerContext;
   private readonly authenticator: OdmrAuthenticator;
   private readonly resolver: RecipientResolver;
   private readonly budget = new MemoryBudget(MEMORY_BUDGET);
