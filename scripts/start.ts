@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   let env: NodeJS.ProcessEnv;
   try {
     database = await openDatabase({ dataDir: config.dataDir, adopt: true });
-    say(database.embedded ? `embedded PostgreSQL in ${path.join(config.dataDir, "postgres")}` : "using DATABASE_URL");
+    say(database.server ? `embedded PostgreSQL in ${database.server.cluster}` : "using DATABASE_URL");
     await bootstrapStaff(config);
     await closeDb();
     env = {
