@@ -1,8 +1,10 @@
 "use server";
+import { headers } from "next/headers";
 import { z } from "zod";
 import { runAction, type ActionResult } from "@/app/_server/action-result.ts";
 import { parseForm } from "@/app/_server/form-data.ts";
 import type { Actor } from "@/lib/actor.ts";
+import { clientAddress } from "@/lib/auth/portal-session.ts";
 import { MailharborError } from "@/lib/errors.ts";
 import { changeOwnPassword } from "@/lib/users/users.ts";
 import { passwordSchema } from "@/lib/validation/schemas.ts";
@@ -18,13 +20,14 @@ export async function changePasswordAction(_: ActionResult | null, form: FormDat
     const data = parseForm(schema, form);
     if (data.next !== data.repeat) throw new MailharborError("INVALID_INPUT", "repeat: the two new passwords differ", { field: "repeat" });
     try {
-      await changeOwnPassword(actor, data.current, data.next);
+      await changeOwnPassword(actor, data.current, data.next, clientAddress(Object.fromEntries(await headers())));
     } catch (error) {
       if (error instanceof MailharborError && error.code === "AUTH_FAILED") {
         throw new MailharborError("INVALID_INPUT", "current: the current password is wrong", { field: "current" });
       }
       throw error;
     }
-    return { message: "Your password has been changed." };
+    // every session signed in before the change has ended, this one too
+    return { message: "Your password has been changed. Sign in again with the new one." };
   });
 }

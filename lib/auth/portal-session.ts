@@ -1,6 +1,7 @@
 // Portal sign-in (next-auth 4, Credentials provider, JWT sessions) and the step from a session to an
-// Actor. The session token only names the user: every request re-reads the user, so a disabled or
-// deleted user, or a changed role or customer, takes effect at once.
+// Actor. The session token only names the user and the session version it signed in under: every
+// request re-reads the user, so a disabled or deleted user, a changed role or customer, or a
+// password change (which raises the version) takes effect at once.
 import type { AuthOptions, RequestInternal, User } from "next-auth";
 import { getServerSession } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
@@ -9,8 +10,7 @@ import type { Actor } from "../actor.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { logger } from "../log/logger.ts";
 import { verifyPortalLogin } from "../users/users.ts";
-import { getConfig } from "../config/config.ts";
-import { authThrottles } from "./attempt-throttle.ts";
+import { portalThrottle } from "./portal-throttle.ts";
 
 /** next-auth turns an error thrown in `authorize` into `?error=<message>`; the login page maps these. */
 export const SIGN_IN_ERRORS = {
@@ -18,14 +18,13 @@ export const SIGN_IN_ERRORS = {
   unavailable: "UNAVAILABLE",
 } as const;
 
-const throttles = authThrottles(getConfig());
 const log = logger.child({ component: "portal-auth" });
 
 /**
  * The client's address: the portal's server (scripts/portal-server.ts) puts the socket's peer into
  * X-Forwarded-For, or, behind a trusted proxy (TRUST_PROXY=1), the proxy appends the client to it.
  */
-function clientAddress(headers: Record<string, unknown> | undefined): string {
+export function clientAddress(headers: Record<string, unknown> | undefined): string {
   const value = String(headers?.["x-forwarded-for"] ?? "");
   return value.split(",").map((s) => s.trim()).filter(Boolean).pop() ?? "unknown";
 }
@@ -34,7 +33,7 @@ async function authorize(credentials: Record<"email" | "password", string> | und
   const email = String(credentials?.email ?? "").trim().toLowerCase();
   const password = String(credentials?.password ?? "");
   const address = clientAddress(req.headers);
-  const { byAddress, byAccount } = throttles;
+  const { byAddress, byAccount } = portalThrottle();
   if (byAddress.lockedFor(address) > 0) {
     log.warn({ code: "PORTAL_LOGIN_THROTTLED", email, address }, "portal login refused: too many failures from this address");
     throw new Error(SIGN_IN_ERRORS.throttled);
@@ -57,8 +56,8 @@ async function authorize(credentials: Record<"email" | "password", string> | und
   }
   // only the account's counter: a success on one account must not clear an address that sprays others
   byAccount.succeed(email);
-  // the token carries only the user id; role and customer are read afresh on every request
-  return { id: identity.id, email: identity.email };
+  // the token carries only the user id and session version; role and customer are read afresh on every request
+  return { id: identity.id, email: identity.email, sessionVersion: identity.sessionVersion } as User;
 }
 
 export const authOptions: AuthOptions = {
@@ -76,11 +75,14 @@ export const authOptions: AuthOptions = {
   ],
   callbacks: {
     jwt({ token, user }) {
-      if (user) token.sub = user.id;
+      if (user) {
+        token.sub = user.id;
+        token.sessionVersion = (user as User & { sessionVersion: number }).sessionVersion;
+      }
       return token;
     },
     session({ session, token }) {
-      return { ...session, userId: token.sub };
+      return { ...session, userId: token.sub, sessionVersion: token.sessionVersion };
     },
   },
 };
@@ -90,14 +92,16 @@ export const authOptions: AuthOptions = {
  * Memoized per request (React `cache`), so a layout and its page read the user once.
  */
 export const getPortalActor = cache(async (): Promise<Actor | null> => {
-  const session = (await getServerSession(authOptions)) as { userId?: string } | null;
+  const session = (await getServerSession(authOptions)) as { userId?: string; sessionVersion?: unknown } | null;
   const userId = session?.userId;
   if (!userId || !/^[0-9a-f-]{36}$/i.test(userId)) return null;
   const user = await dbWork(() => getDb().portalUser.findUnique({
     where: { id: userId },
-    select: { id: true, email: true, role: true, customerId: true, disabled: true },
+    select: { id: true, email: true, role: true, customerId: true, disabled: true, sessionVersion: true },
   }));
   if (!user || user.disabled) return null;
+  // signed in before the password last changed (or before sessions had versions): over
+  if (session?.sessionVersion !== user.sessionVersion) return null;
   if (user.role === "staff") return { type: "staff", id: user.id, label: user.email };
   if (!user.customerId) return null;
   return { type: "customer", id: user.id, label: user.email, customerId: user.customerId };

@@ -5,6 +5,7 @@ import { requireOperator } from "../actor.ts";
 import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { generateSecret } from "../auth/generate-secret.ts";
 import { hashPassword, verifyAgainstNothing, verifyPassword } from "../auth/password.ts";
+import { portalThrottle } from "../auth/portal-throttle.ts";
 import { getCustomer } from "../customers/customers.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { MailharborError } from "../errors.ts";
@@ -54,6 +55,8 @@ export interface PortalIdentity {
   email: string;
   role: "staff" | "customer";
   customerId: string | null;
+  /** the session version a session signed in now carries (see changeOwnPassword) */
+  sessionVersion: number;
 }
 
 /** Checks a portal login. Unknown users cost the same time as wrong passwords. */
@@ -61,23 +64,42 @@ export async function verifyPortalLogin(email: string, password: string): Promis
   const normalized = String(email ?? "").trim().toLowerCase();
   const user = await dbWork(() => getDb().portalUser.findUnique({
     where: { email: normalized },
-    select: { id: true, email: true, role: true, customerId: true, disabled: true, passwordHash: true, customer: { select: { status: true } } },
+    select: { id: true, email: true, role: true, customerId: true, disabled: true, passwordHash: true, sessionVersion: true, customer: { select: { status: true } } },
   }));
   if (!user || user.disabled) return verifyAgainstNothing(String(password ?? "")).then(() => null);
   if (!(await verifyPassword(user.passwordHash, String(password ?? "")))) return null;
   await dbWork(() => getDb().portalUser.update({ where: { id: user.id }, data: { lastLoginAt: new Date() } }));
-  return { id: user.id, email: user.email, role: user.role, customerId: user.customerId };
+  return { id: user.id, email: user.email, role: user.role, customerId: user.customerId, sessionVersion: user.sessionVersion };
 }
 
-/** A user changes its own password, proving the current one. */
-export async function changeOwnPassword(actor: Actor, current: string, next: string) {
+/**
+ * A user changes its own password, proving the current one from `address` (the client's). The
+ * proof is throttled with the sign-in (portal-throttle.ts): past the free failures each answer
+ * waits longer, and an address with too many failures gets THROTTLED. The change raises the
+ * user's session version, which ends every portal session signed in before it (this one too).
+ */
+export async function changeOwnPassword(actor: Actor, current: string, next: string, address: string) {
   if (actor.type !== "staff" && actor.type !== "customer") throw new MailharborError("FORBIDDEN", "only portal users have passwords");
   const password = parseInput(passwordSchema, next);
-  const user = await dbWork(() => getDb().portalUser.findUnique({ where: { id: actor.id }, select: { id: true, passwordHash: true, customerId: true } }));
-  if (!user || !(await verifyPassword(user.passwordHash, current))) throw new MailharborError("AUTH_FAILED", "the current password is wrong");
+  const user = await dbWork(() => getDb().portalUser.findUnique({ where: { id: actor.id }, select: { id: true, email: true, passwordHash: true, customerId: true } }));
+  if (!user) throw new MailharborError("NOT_FOUND", "no such user");
+  const attempt = portalThrottle().begin(address, user.email);
+  if (!attempt) throw new MailharborError("THROTTLED", "too many wrong passwords from this address; try again later");
+  let outcome: "success" | "failure" | "unchecked" = "unchecked";
+  try {
+    // before the answer, whatever it will be, so its length tells nothing
+    if (attempt.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, attempt.delayMs));
+    if (!(await verifyPassword(user.passwordHash, current))) {
+      outcome = "failure";
+      throw new MailharborError("AUTH_FAILED", "the current password is wrong");
+    }
+    outcome = "success";
+  } finally {
+    attempt.settle(outcome);
+  }
   const passwordHash = await hashPassword(password);
   await dbWork(() => getDb().$transaction(async (tx) => {
-    await tx.portalUser.update({ where: { id: user.id }, data: { passwordHash } });
+    await tx.portalUser.update({ where: { id: user.id }, data: { passwordHash, sessionVersion: { increment: 1 } } });
     await recordAuditEvent(tx, actor, { action: "user.password", objectType: "portal_user", objectId: user.id, customerId: user.customerId });
   }));
 }
