@@ -237,4 +237,15 @@ describe("two mailers on one PostgreSQL", () => {
     const starts = mailers.flatMap((m) => m.logs.filter((l) => l.msg === "ETRN run starting" && l.target === `127.0.0.1:${target.port}`));
     expect(starts).toHaveLength(1);
   });
+
+  it("a mailer with another MAILHARBOR_SECRET_KEY cannot check CRAM-MD5 (454, logged), so every machine needs the same key", async () => {
+    const keyed = await makeCustomer("Otherkey", ["otherkey.example"]);
+    const stranger = await mailerOnItsOwnMachine("stranger", { MAILHARBOR_SECRET_KEY: crypto.randomBytes(32).toString("hex") });
+    await expect(loggedInCustomer(stranger.odmrPort, keyed.login, keyed.secret)).rejects.toThrow(/^AUTH: 454 /);
+    const logged = await stranger.waitForLog((l) => l.msg === "authentication could not be checked");
+    expect(JSON.stringify(logged.err)).toContain("wrong key");
+    // the same login on a mailer with the shared key
+    (await loggedInCustomer(one.odmrPort, keyed.login, keyed.secret)).destroy();
+    await stranger.stop();
+  });
 });
