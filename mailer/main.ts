@@ -39,6 +39,9 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  // under `npm start`: a supervisor that is gone can no longer restart anything, so stop cleanly
+  // rather than hold the ports against the next start
+  process.on("disconnect", () => void stop("supervisor gone"));
 
   try {
     const etrn = startEtrn(ctx);
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
     throw error;
   }
   log.info({ mx: config.MX_PORT, odmr: config.ODMR_PORT, odmrs: config.ODMRS_PORT, hostname: config.MAIL_HOSTNAME }, "mailer ready");
+  process.send?.("ready");
 }
 
 main().catch(async (error) => {

@@ -22,8 +22,10 @@ async function main(): Promise<void> {
   const stop = () => server.close(() => process.exit(0));
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  process.on("disconnect", stop); // the supervisor (`npm start`) is gone: see mailer/main.ts
   await listenOn(server, config.PORT, config.PORTAL_BIND_ADDRESS, "PORT");
   process.stdout.write(`mailharbor portal: listening on ${config.PORTAL_BIND_ADDRESS}:${config.PORT}\n`);
+  process.send?.("ready");
 }
 
 main().catch((error) => {
