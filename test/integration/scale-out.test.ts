@@ -4,7 +4,8 @@
 // for one domain, one on each mailer, share the queue without a duplicate (row locks and
 // leases); a mailer killed mid-drain loses nothing, its claims come back when their lease runs
 // out and the other mailer delivers them, at most the message in flight twice; housekeeping and
-// ETRN "deliver now" run once across the mailers, not once per mailer.
+// ETRN "deliver now" run once across the mailers, not once per mailer; a portal with a data
+// directory of its own shows one queue and its deliver-now runs once.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -18,6 +19,7 @@ import { createLogin } from "../../lib/logins/logins.ts";
 import { runCli } from "../helpers/cli.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
+import { startPortal, type Portal } from "../helpers/portal.ts";
 import { loggedInCustomer } from "../helpers/odmr-customer.ts";
 import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
 import { startSmtpReceiver, type ReceivedMessage, type SmtpReceiver } from "../helpers/smtp-receiver.ts";
@@ -26,7 +28,7 @@ import { startSmtpReceiver, type ReceivedMessage, type SmtpReceiver } from "../h
 const SECRET_KEY = crypto.randomBytes(32).toString("hex");
 process.env.MAILHARBOR_SECRET_KEY = SECRET_KEY;
 
-useTestDatabase();
+const env = useTestDatabase();
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -247,5 +249,47 @@ describe("two mailers on one PostgreSQL", () => {
     // the same login on a mailer with the shared key
     (await loggedInCustomer(one.odmrPort, keyed.login, keyed.secret)).destroy();
     await stranger.stop();
+  });
+});
+
+describe("a portal on a machine of its own, beside the two mailers", () => {
+  let portal: Portal;
+
+  beforeAll(async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-portal-"));
+    dataDirs.push(dataDir);
+    portal = await startPortal({ databaseUrl: env.url, dataDir });
+  });
+
+  afterAll(async () => {
+    await portal?.stop();
+  });
+
+  it("shows the mail both MXes took as one queue, and its deliver-now runs once across the mailers", async () => {
+    const target = await receiver({ beforeReply: () => sleep(5) });
+    const viewed = await makeCustomer("Portalview", ["portalview.example"]);
+    const domainId = viewed.domains.get("portalview.example")!;
+    await updateDomain(CLI_ACTOR, "portalview.example", { etrnEnabled: true, etrnTarget: `127.0.0.1:${target.port}`, etrnTls: "none" });
+    for (const [mailer, from] of [[one, 0], [two, 10]] as const) {
+      const transport = nodemailer.createTransport({ host: "127.0.0.1", port: mailer.mxPort, secure: false, ignoreTLS: true, name: "sender.example" });
+      for (let i = from; i < from + 10; i++) await transport.sendMail({ from: "sender@origin.example", to: `p${i % 3}@portalview.example`, subject: `p${i}`, text: "x\n" });
+      transport.close();
+    }
+    const token = (await runCli(["token", "add", "--name", "scale-out", "--scopes", "read,queue", "--json"])).json.token as string;
+    const api = async (method: string, route: string) => {
+      const answer = await fetch(`${portal.url}/api/v1${route}`, { method, headers: { authorization: `Bearer ${token}` } });
+      return { status: answer.status, body: await answer.json() };
+    };
+    expect((await api("GET", "/queue?domain=portalview.example")).body.total).toBe(20);
+
+    expect((await api("POST", `/domains/${domainId}/deliver-now`)).status).toBe(202);
+    await target.waitForMessages(20, 30_000);
+    await expect.poll(async () => (await api("GET", "/sessions?kind=etrn&domain=portalview.example")).body.items.filter((s: { endedAt: string | null }) => s.endedAt).length, { timeout: 15_000 }).toBe(1);
+    await sleep(3000);
+    expect((await api("GET", "/sessions?kind=etrn&domain=portalview.example")).body.items).toHaveLength(1);
+    expect(duplicates(deliveredPairs(target.messages))).toEqual([]);
+    expect(target.messages).toHaveLength(20);
+    expect((await api("GET", "/queue?domain=portalview.example")).body.total).toBe(0);
+    expect(await deliveryStates(viewed, "portalview.example")).toEqual({ delivered: 20 });
   });
 });
