@@ -20,8 +20,11 @@ import { freePort } from "../system/free-port.ts";
 import { processAlive } from "../system/process-alive.ts";
 
 const DB_USER = "mailharbor";
-/** As root: binaries and clusters the `postgres` account cannot reach where they are (see above). */
-export const RUNTIME_DIR = "/var/lib/mailharbor/embedded-postgres";
+/**
+ * As root: binaries and clusters the `postgres` account cannot reach where they are (see above).
+ * Not under /var/lib/mailharbor, which the systemd units hand to the `mailharbor` user.
+ */
+export const RUNTIME_DIR = "/var/lib/mailharbor-embedded-postgres";
 const DB_NAME = "mailharbor";
 
 export interface EmbeddedDatabase {

@@ -125,6 +125,8 @@ describe("two mailers on one PostgreSQL", () => {
       collect(one, shared.login, shared.secret, "shared.example", atOne),
       collect(two, second.login, second.secret, "shared.example", atTwo),
     ]);
+    // what the two mailers and this test process hold open on the database after the drain
+    const [{ connections }] = await getDb().$queryRaw<{ connections: number }[]>`SELECT count(*)::int AS connections FROM pg_stat_activity WHERE datname = current_database()`;
     const received = [...deliveredPairs(atOne.messages), ...deliveredPairs(atTwo.messages)];
     expect(duplicates(received)).toEqual([]);
     expect(received.sort()).toEqual([...expected].sort());
@@ -136,7 +138,7 @@ describe("two mailers on one PostgreSQL", () => {
     // each session's record counts what its customer got
     await expect.poll(async () => (await getDb().odmrSession.findMany({ where: { customerId: shared.id, endedAt: { not: null } }, orderBy: { loginName: "asc" } }))
       .map((s) => [s.loginName, s.messagesDelivered])).toEqual([[shared.login, atOne.messages.length], [second.login, atTwo.messages.length]]);
-    console.log(`scale-out: 300 messages / 400 recipients, ${atOne.messages.length} via ${one.hostname}, ${atTwo.messages.length} via ${two.hostname}, 0 duplicates`);
+    console.log(`scale-out: 300 messages / 400 recipients, ${atOne.messages.length} via ${one.hostname}, ${atTwo.messages.length} via ${two.hostname}, 0 duplicates; ${connections} database connections open`);
   });
 
   it("after a SIGKILL of one mailer mid-drain, the other delivers the rest once the leases run out: nothing lost, at most the message in flight twice", async () => {
