@@ -45,12 +45,12 @@ interface Run { child: ChildProcess; output: () => string; exited: Promise<numbe
 
 function npmStart(clone: string, ports: Record<string, number>, user?: string): Run {
   const { DATABASE_URL: _omit, MAILHARBOR_DATA_DIR: _dir, ...inherited } = process.env;
-  const env: Record<string, string> = {
-    ...(inherited as Record<string, string>), MAILHARBOR_COMPONENTS: "mailer", BIND_ADDRESS: "127.0.0.1", MAIL_HOSTNAME: "mx.test.example",
+  const env: NodeJS.ProcessEnv = {
+    ...inherited, MAILHARBOR_COMPONENTS: "mailer", BIND_ADDRESS: "127.0.0.1", MAIL_HOSTNAME: "mx.test.example",
     ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
   };
   if (user) env.HOME = path.dirname(clone);
-  const [command, args] = user ? ["runuser", ["-u", user, "--", "npm", "start"]] : ["npm", ["start"]];
+  const [command, args]: [string, string[]] = user ? ["runuser", ["-u", user, "--", "npm", "start"]] : ["npm", ["start"]];
   const child = spawn(command, args, { cwd: clone, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let out = "";
   child.stdout!.on("data", (c) => (out += c));
