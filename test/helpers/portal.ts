@@ -108,3 +108,17 @@ export async function startPortal(env: { databaseUrl: string; dataDir: string; e
     },
   };
 }
+
+/** Signs in with next-auth's credentials form over HTTP; the session cookie ("name=value"), or null when refused. */
+export async function signInOverHttp(url: string, email: string, password: string): Promise<string | null> {
+  const csrf = await fetch(`${url}/api/auth/csrf`);
+  const cookie = csrf.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const { csrfToken } = (await csrf.json()) as { csrfToken: string };
+  const response = await fetch(`${url}/api/auth/callback/credentials`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", cookie },
+    body: new URLSearchParams({ email, password, csrfToken, callbackUrl: `${url}/` }),
+  });
+  return response.headers.getSetCookie().map((c) => c.split(";")[0]).find((c) => c.startsWith("next-auth.session-token=")) ?? null;
+}

@@ -16,10 +16,11 @@ import { CLI_ACTOR } from "../../lib/actor.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { updateDomain } from "../../lib/domains/domains.ts";
 import { createLogin } from "../../lib/logins/logins.ts";
+import { createPortalUser } from "../../lib/users/users.ts";
 import { runCli } from "../helpers/cli.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
-import { startPortal, type Portal } from "../helpers/portal.ts";
+import { signInOverHttp, startPortal, type Portal } from "../helpers/portal.ts";
 import { loggedInCustomer } from "../helpers/odmr-customer.ts";
 import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
 import { startSmtpReceiver, type ReceivedMessage, type SmtpReceiver } from "../helpers/smtp-receiver.ts";
@@ -255,16 +256,25 @@ describe("two mailers on one PostgreSQL", () => {
 });
 
 describe("a portal on a machine of its own, beside the two mailers", () => {
+  const NEXTAUTH_SECRET = crypto.randomBytes(32).toString("hex");
+  const portals: Portal[] = [];
   let portal: Portal;
 
-  beforeAll(async () => {
+  /** A portal as on its own machine: its own data directory, the database and (unless given another) the shared session key. */
+  async function portalOnItsOwnMachine(secret = NEXTAUTH_SECRET): Promise<Portal> {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-portal-"));
     dataDirs.push(dataDir);
-    portal = await startPortal({ databaseUrl: env.url, dataDir });
+    const started = await startPortal({ databaseUrl: env.url, dataDir, extra: { NEXTAUTH_SECRET: secret } });
+    portals.push(started);
+    return started;
+  }
+
+  beforeAll(async () => {
+    portal = await portalOnItsOwnMachine();
   });
 
   afterAll(async () => {
-    await portal?.stop();
+    await Promise.all(portals.map((p) => p.stop()));
   });
 
   it("shows the mail both MXes took as one queue, and its deliver-now runs once across the mailers", async () => {
@@ -293,5 +303,16 @@ describe("a portal on a machine of its own, beside the two mailers", () => {
     expect(target.messages).toHaveLength(20);
     expect((await api("GET", "/queue?domain=portalview.example")).body.total).toBe(0);
     expect(await deliveryStates(viewed, "portalview.example")).toEqual({ delivered: 20 });
+  });
+
+  it("a session from one portal holds on another with the same NEXTAUTH_SECRET, and not on one with another", async () => {
+    await createPortalUser(CLI_ACTOR, { email: "ops@scale.example", role: "staff", password: "a-long-password-1" });
+    const [twin, stranger] = await Promise.all([portalOnItsOwnMachine(), portalOnItsOwnMachine(crypto.randomBytes(32).toString("hex"))]);
+    const cookie = await signInOverHttp(portal.url, "ops@scale.example", "a-long-password-1");
+    expect(cookie).not.toBeNull();
+    const sessionAt = async (at: Portal) => (await (await fetch(`${at.url}/api/auth/session`, { headers: { cookie: cookie! } })).json()) as { user?: { email?: string } } | null;
+    expect((await sessionAt(portal))?.user?.email).toBe("ops@scale.example");
+    expect((await sessionAt(twin))?.user?.email).toBe("ops@scale.example");
+    expect((await sessionAt(stranger))?.user).toBeUndefined();
   });
 });
