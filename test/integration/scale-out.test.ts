@@ -135,6 +135,9 @@ describe("two mailers on one PostgreSQL", () => {
     expect(atOne.messages.length).toBeGreaterThan(0);
     expect(atTwo.messages.length).toBeGreaterThan(0);
     expect(atOne.messages.length + atTwo.messages.length).toBe(300);
+    // half of them were taken by each MX, whichever session delivered them
+    const takenBy = (mailer: MailerProcess) => [...atOne.messages, ...atTwo.messages].filter((m) => m.raw.includes(`\tby ${mailer.hostname} (Mailharbor)`)).length;
+    expect([takenBy(one), takenBy(two)]).toEqual([150, 150]);
     expect(await deliveryStates(shared, "shared.example")).toEqual({ delivered: 400 });
     // each session's record counts what its customer got
     await expect.poll(async () => (await getDb().odmrSession.findMany({ where: { customerId: shared.id, endedAt: { not: null } }, orderBy: { loginName: "asc" } }))
@@ -192,8 +195,8 @@ describe("two mailers on one PostgreSQL", () => {
 
     expect(killed).not.toBeNull();
     expect(victimClaims).toBeGreaterThan(0);
-    // the lease (3 s) ran out before its claims came back, not sooner
-    expect(returnedAfterMs).toBeGreaterThanOrEqual(2000);
+    // the claims came back when their lease ran out (3 s, renewed every second), not at once
+    expect(returnedAfterMs).toBeGreaterThanOrEqual(1500);
     const fromVictim = deliveredPairs(atVictim.messages);
     const fromSurvivor = deliveredPairs(atSurvivor.messages);
     const all = [...fromVictim, ...fromSurvivor];
