@@ -82,9 +82,14 @@ async function collect(mailer: MailerProcess, login: string, secret: string, dom
 
 let one: MailerProcess;
 let two: MailerProcess;
+let smarthost: SmtpReceiver;
 
 beforeAll(async () => {
-  [one, two] = await Promise.all([mailerOnItsOwnMachine("mx1"), mailerOnItsOwnMachine("mx2")]);
+  // a smarthost slow enough that one DSN takes longer than a housekeeping interval: a second
+  // mailer running housekeeping meanwhile would find the same DSN still waiting and send it again
+  smarthost = await receiver({ beforeReply: () => sleep(1500) });
+  const toSmarthost = { SMARTHOST: `127.0.0.1:${smarthost.port}` };
+  [one, two] = await Promise.all([mailerOnItsOwnMachine("mx1", toSmarthost), mailerOnItsOwnMachine("mx2", toSmarthost)]);
 });
 
 afterAll(async () => {
@@ -207,7 +212,7 @@ describe("two mailers on one PostgreSQL", () => {
     console.log(`scale-out kill: victim had ${fromVictim.length} delivered and ${victimClaims} claims when killed; claims back after ${returnedAfterMs} ms; survivor delivered ${fromSurvivor.length}; delivered twice: ${twice.length}`);
   });
 
-  it("runs housekeeping once across the mailers: an expired message gets one DSN", async () => {
+  it("runs housekeeping once across the mailers: an expired message gets one DSN, sent once through the smarthost", async () => {
     const old = await makeCustomer("Oldmail", ["old.example"], { retentionDays: 1 });
     const id = await holdMessage([{ address: "x@old.example", customer: old }, { address: "y@old.example", customer: old }], testMessage("too old"));
     await getDb().$executeRaw`UPDATE delivery SET created_at = created_at - interval '2 days' WHERE message_id = ${id}`;
@@ -215,6 +220,10 @@ describe("two mailers on one PostgreSQL", () => {
     // several more housekeeping intervals of both mailers
     await sleep(3000);
     expect(await getDb().dsn.count({ where: { messageId: id } })).toBe(1);
+    await expect.poll(async () => (await getDb().dsn.findFirst({ where: { messageId: id } }))?.state, { timeout: 15_000 }).toBe("sent");
+    await sleep(2000);
+    const dsns = smarthost.messages.filter((m) => m.raw.includes("x@old.example"));
+    expect(dsns.map((m) => [m.mailFrom, m.rcptTo])).toEqual([["", ["sender@origin.example"]]]);
     const expiryRuns = mailers.flatMap((m) => m.logs.filter((l) => l.step === "expiry" && (l.result as { expired?: number })?.expired));
     expect(expiryRuns.map((l) => (l.result as { expired: number }).expired)).toEqual([2]);
   });
