@@ -1,18 +1,24 @@
-// `npm run bench:intake`: how many messages per second the MX accepts, and the mailer's peak RSS.
-// Builds its own embedded PostgreSQL cluster in a temporary directory with PostgreSQL's default
-// settings (fsync and synchronous_commit on: every 250 is as durable as in production), runs the
-// real mailer (mailer/main.ts) as a child process, and sends from this process over K concurrent
-// SMTP sessions, each pipelining MAIL, RCPT and DATA and waiting for 250 before its next message.
-// Prints figures; asserts nothing.
+// `npm run bench:intake`: how many messages per second the MX accepts, side by side with Postfix in the
+// same run, both driven by Postfix's own load generator smtp-source (as a real peer delivers: one
+// message per connection, and with -d several per connection), and the mailer's peak RSS.
+// Mailharbor: its own embedded PostgreSQL cluster in a temporary directory with PostgreSQL's default
+// settings (fsync and synchronous_commit on: every 250 is as durable as in production), and the real
+// mailer (mailer/main.ts) as a child process. Postfix: a private instance set up by
+// ../shared/bench/postfix-anchor.sh (install, setup, start, stop, cleanup; its queue is fsync'ed
+// before 250 too), on its own BASE and ports so that other copies of the anchor are not disturbed.
+// Each load runs against both, alternating which goes first, REPS times; the table shows medians.
+// Both queues are emptied before every run. Prints figures; asserts nothing.
 //
-//   BENCH_QUICK=1           fewer messages per run (finishes in well under two minutes)
-//   BENCH_N=2000            messages per run
-//   BENCH_SIZES=1024,4096   message sizes in bytes
-//   BENCH_SESSIONS=1,10,50  concurrent sessions
-//   BENCH_PROFILE=DIR       write a CPU profile of the mailer into DIR (node --cpu-prof)
-import { spawn, type ChildProcess } from "node:child_process";
+//   --quick / BENCH_QUICK=1   10 sessions of 4 KB only, both modes, one repetition, fewer messages
+//   BENCH_REPS=3              repetitions per load
+//   BENCH_SIZES=4096,102400   message sizes in bytes (smtp-source -l)
+//   BENCH_SESSIONS=1,10,50    concurrent sessions (smtp-source -s)
+//   BENCH_MODES=conn,d        conn: one message per connection; d: smtp-source -d (several per connection)
+//   BENCH_N=3000              messages per run (default: 3000, 1,000 at 1 session, a third of that at 100 KB)
+//   BENCH_POSTFIX=0           Mailharbor only
+//   BENCH_PROFILE=DIR         write a CPU profile of the mailer into DIR (node --cpu-prof)
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -20,23 +26,34 @@ import { openEmbeddedDatabase } from "../lib/db/embedded-postgres.ts";
 import { migrateDatabase, PROJECT_ROOT } from "../lib/db/migrate.ts";
 import { freePort } from "../lib/system/free-port.ts";
 
-const QUICK = Boolean(process.env.BENCH_QUICK);
-const N = Number(process.env.BENCH_N ?? (QUICK ? 1000 : 3000));
-const SIZES = (process.env.BENCH_SIZES ?? "1024,4096,102400").split(",").map(Number);
-const SESSIONS = (process.env.BENCH_SESSIONS ?? "1,10,50").split(",").map(Number);
+const QUICK = Boolean(process.env.BENCH_QUICK) || process.argv.includes("--quick");
+const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
+const SIZES = (process.env.BENCH_SIZES ?? (QUICK ? "4096" : "4096,102400")).split(",").map(Number);
+const SESSIONS = (process.env.BENCH_SESSIONS ?? (QUICK ? "10" : "1,10,50")).split(",").map(Number);
+const MODES = (process.env.BENCH_MODES ?? "conn,d").split(",") as ("conn" | "d")[];
+const WITH_POSTFIX = process.env.BENCH_POSTFIX !== "0";
 const DOMAIN = "bench.example";
+const ANCHOR = path.resolve(PROJECT_ROOT, "../shared/bench/postfix-anchor.sh");
+/** smtp-source gives up on a run that stalls; no run of this matrix takes nearly this long */
+const RUN_TIMEOUT_MS = 10 * 60_000;
+
+function messagesPerRun(size: number, sessions: number): number {
+  if (process.env.BENCH_N) return Number(process.env.BENCH_N);
+  const base = QUICK ? 1000 : sessions === 1 ? 1000 : 3000;
+  return size > 16384 ? Math.round(base / 3) : base;
+}
 
 function log(line: string) {
   process.stdout.write(`${line}\n`);
 }
 
-/** A message of about `size` bytes: a few header fields and 76-character lines. */
-function buildMessage(size: number, n: number): Buffer {
-  const head = `From: Bench <bench@client.example>\r\nTo: <user@${DOMAIN}>\r\nSubject: bench ${size} #${n}\r\n`
-    + `Message-ID: <${n}.${size}@client.example>\r\nDate: ${new Date().toUTCString().replace("GMT", "+0000")}\r\n\r\n`;
-  const line = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-abcdefghijkl\r\n";
-  const body = line.repeat(Math.max(1, Math.ceil((size - head.length) / line.length)));
-  return Buffer.from(head + body + ".\r\n");
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { env, timeout: RUN_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(" ")}: ${error.message}\n${stderr.slice(-2000)}`));
+      else resolve(stdout + stderr);
+    });
+  });
 }
 
 async function startMailer(databaseUrl: string, dataDir: string): Promise<{ child: ChildProcess; port: number }> {
@@ -51,6 +68,9 @@ async function startMailer(databaseUrl: string, dataDir: string): Promise<{ chil
     BIND_ADDRESS: "127.0.0.1",
     MAIL_HOSTNAME: "mx.bench.example",
     LOG_LEVEL: "info",
+    // the 50-session loads come from one address and reconnect at once; Postfix exempts its
+    // mynetworks (127.0.0.0/8 here) from its per-client limit the same way
+    MX_MAX_CONNECTIONS_PER_IP: "1000",
   };
   const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}`] : [];
   const child = spawn(process.execPath, [...profile, "--import", "tsx", path.join(PROJECT_ROOT, "mailer", "main.ts")], { cwd: PROJECT_ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
@@ -77,97 +97,126 @@ function rssBytes(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
-/** One SMTP session that sends `count` messages, pipelining MAIL, RCPT and DATA (RFC 2920). */
-async function session(port: number, messages: Buffer[], count: () => number | null): Promise<number> {
-  const socket = net.connect({ port, host: "127.0.0.1" });
-  socket.setNoDelay(true);
-  let buffer = "";
-  let waiting: { lines: number; resolve: (lines: string[]) => void; reject: (error: Error) => void; got: string[] } | null = null;
-  socket.on("error", (error) => waiting?.reject(error));
-  const pump = () => {
-    let nl: number;
-    while (waiting && (nl = buffer.indexOf("\r\n")) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 2);
-      if (line[3] === "-") continue; // continuation of a multi-line reply
-      waiting.got.push(line);
-      if (waiting.got.length === waiting.lines) {
-        const w = waiting;
-        waiting = null;
-        w.resolve(w.got);
-      }
-    }
-  };
-  socket.on("data", (chunk: Buffer) => {
-    buffer += chunk.toString("latin1");
-    pump();
-  });
-  const replies = (lines: number, send?: string | Buffer) => new Promise<string[]>((resolve, reject) => {
-    waiting = { lines, resolve, reject, got: [] };
-    if (send) socket.write(send);
-    pump();
-  });
-  await replies(1);
-  await replies(1, "EHLO client.example\r\n");
-  let sent = 0;
-  for (let n = count(); n !== null; n = count()) {
-    const envelope = await replies(3, `MAIL FROM:<bench@client.example>\r\nRCPT TO:<user${n % 100}@${DOMAIN}>\r\nDATA\r\n`);
-    if (!envelope[0].startsWith("250") || !envelope[1].startsWith("250") || !envelope[2].startsWith("354")) throw new Error(`refused: ${envelope.join(" | ")}`);
-    const [done] = await replies(1, messages[n % messages.length]);
-    if (!done.startsWith("250 ")) throw new Error(`not queued: ${done}`);
-    sent++;
-  }
-  await replies(1, "QUIT\r\n");
-  socket.end();
-  return sent;
+/** A private Postfix instance from the shared anchor script, on its own directory and ports. */
+interface Postfix {
+  env: NodeJS.ProcessEnv;
+  port: number;
+  conf: string;
 }
 
-async function run(port: number, pid: number, size: number, sessions: number, total: number) {
-  const messages = Array.from({ length: 16 }, (_, i) => buildMessage(size, i));
-  let next = 0;
-  const count = () => (next < total ? next++ : null);
-  let peak = rssBytes(pid);
-  const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 25);
-  const started = process.hrtime.bigint();
-  const sent = (await Promise.all(Array.from({ length: sessions }, () => session(port, messages, count)))).reduce((a, b) => a + b, 0);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  clearInterval(sampler);
-  peak = Math.max(peak, rssBytes(pid));
-  return { sent, seconds, rate: sent / seconds, peakMb: peak / 1024 / 1024, bytes: messages[0].length - 3 };
+async function startPostfix(dir: string): Promise<Postfix> {
+  const base = path.join(dir, "postfix");
+  const port = await freePort();
+  const env = { ...process.env, BASE: base, IN_PORT: String(port), SINK_PORT: String(await freePort()) };
+  await run("bash", [ANCHOR, "install"], env);
+  await run("bash", [ANCHOR, "setup"], env);
+  await run("bash", [ANCHOR, "start"], env);
+  return { env, port, conf: path.join(base, "etc") };
 }
+
+interface Load {
+  sessions: number;
+  size: number;
+  mode: "conn" | "d";
+  messages: number;
+}
+
+const loadName = (l: Load) => `-s ${l.sessions} -l ${l.size}${l.mode === "d" ? " -d" : ""}`;
+
+/** Runs smtp-source with the load against a port; the time is until smtp-source exits (every message answered). */
+async function smtpSource(port: number, load: Load, to: string): Promise<number> {
+  const args = ["-s", String(load.sessions), "-m", String(load.messages), "-l", String(load.size), "-f", "sender@peer.example", "-t", to, "-M", "peer.example"];
+  if (load.mode === "d") args.push("-d");
+  const started = process.hrtime.bigint();
+  await run("smtp-source", [...args, `127.0.0.1:${port}`]);
+  return load.messages / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-bench-intake-"));
   fs.chmodSync(dir, 0o755);
-  log(`bench:intake — ${os.cpus().length} CPUs, ${N} messages per run, sizes ${SIZES.join("/")} B, sessions ${SESSIONS.join("/")}`);
+  const loads: Load[] = [];
+  for (const size of SIZES) for (const sessions of SESSIONS) for (const mode of MODES) loads.push({ size, sessions, mode, messages: messagesPerRun(size, sessions) });
+  log(`bench:intake — ${os.cpus().length} CPUs, ${REPS} alternated repetitions per load, smtp-source against Mailharbor${WITH_POSTFIX ? " and Postfix" : ""}`);
   const database = await openEmbeddedDatabase(path.join(dir, "pg")); // PostgreSQL defaults: fsync=on, synchronous_commit=on
   let mailer: ChildProcess | undefined;
+  let postfix: Postfix | undefined;
   try {
     await migrateDatabase(database.url);
     const client = new pg.Client({ connectionString: database.url });
+    // the cluster is stopped under it when a run fails: that must not hide the run's own error
+    client.on("error", () => undefined);
     await client.connect();
     const settings = await client.query("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method')");
     log(`PostgreSQL: ${settings.rows.map((r) => `${r.name}=${r.setting}`).join(", ")}`);
     await client.query(`INSERT INTO customer (id, name, updated_at) VALUES (gen_random_uuid(), 'Bench', now())`);
     await client.query(`INSERT INTO domain (id, name, customer_id, recipient_policy, max_message_size, updated_at)
       SELECT gen_random_uuid(), $1, id, 'accept_all', 1048576, now() FROM customer WHERE name = 'Bench'`, [DOMAIN]);
-
+    if (WITH_POSTFIX) {
+      postfix = await startPostfix(dir);
+      log(`Postfix: ${(await run("postconf", ["-dh", "mail_version"])).trim()}, private instance on port ${postfix.port}`);
+    }
     const started = await startMailer(database.url, path.join(dir, "data"));
     mailer = started.child;
     const pid = mailer.pid!;
-    await run(started.port, pid, 4096, 10, Math.min(300, N)); // warm-up: JIT, pools, caches
-    log("");
-    log("   size  sessions  messages   seconds    msg/s   peak RSS MB");
-    for (const size of SIZES) {
-      for (const sessions of SESSIONS) {
-        const before = Number((await client.query("SELECT count(*) AS n FROM message")).rows[0].n);
-        const r = await run(started.port, pid, size, sessions, N);
-        const stored = Number((await client.query("SELECT count(*) AS n FROM message")).rows[0].n) - before;
-        log(`${String(r.bytes).padStart(7)} ${String(sessions).padStart(9)} ${String(r.sent).padStart(9)} ${r.seconds.toFixed(2).padStart(9)} ${r.rate.toFixed(0).padStart(8)} ${r.peakMb.toFixed(0).padStart(13)}${stored === r.sent ? "" : `   (stored ${stored}!)`}`);
+    const emptyQueues = async () => {
+      await client.query("TRUNCATE message CASCADE");
+      if (postfix) await run("postsuper", ["-c", postfix.conf, "-d", "ALL"]).catch(() => "");
+    };
+    const warmUp: Load = { sessions: 10, size: 4096, mode: "conn", messages: 300 }; // JIT, pools, caches, Postfix's process pool
+    await smtpSource(started.port, warmUp, `user@${DOMAIN}`);
+    if (postfix) await smtpSource(postfix.port, warmUp, "user@cust.example");
+
+    const rates = new Map<Load, { mailharbor: number[]; postfix: number[] }>();
+    let peakRss = 0;
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const load of loads) {
+        const r = rates.get(load) ?? { mailharbor: [], postfix: [] };
+        rates.set(load, r);
+        const measureMailharbor = async () => {
+          await emptyQueues();
+          const rssAtStart = rssBytes(pid);
+          let peak = rssAtStart;
+          const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 25);
+          const rate = await smtpSource(started.port, load, `user@${DOMAIN}`).finally(() => clearInterval(sampler));
+          const stored = Number((await client.query("SELECT count(*) AS n FROM message")).rows[0].n);
+          if (stored !== load.messages) throw new Error(`${loadName(load)}: smtp-source sent ${load.messages}, Mailharbor stored ${stored}`);
+          if (load.sessions === 50 && load.size >= 102400) peakRss = Math.max(peakRss, peak);
+          r.mailharbor.push(rate);
+        };
+        const measurePostfix = async () => {
+          if (!postfix) return;
+          await emptyQueues();
+          r.postfix.push(await smtpSource(postfix.port, load, "user@cust.example"));
+        };
+        // alternate which server goes first, so neither always runs on a cooler or warmer machine
+        if (rep % 2 === 0) {
+          await measureMailharbor();
+          await measurePostfix();
+        } else {
+          await measurePostfix();
+          await measureMailharbor();
+        }
+        log(`  rep ${rep + 1} ${loadName(load).padEnd(22)} ${load.messages} msgs  Mailharbor ${r.mailharbor.at(-1)!.toFixed(0)} msg/s${postfix ? `  Postfix ${r.postfix.at(-1)!.toFixed(0)} msg/s` : ""}`);
       }
     }
-    const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
     log("");
+    log(`| load (smtp-source flags) | Mailharbor msg/s | Postfix msg/s | ratio |`);
+    log(`|---|---|---|---|`);
+    for (const [load, r] of rates) {
+      const mh = median(r.mailharbor);
+      const pf = r.postfix.length ? median(r.postfix) : NaN;
+      log(`| ${loadName(load)} -m ${load.messages} | ${mh.toFixed(0)} | ${Number.isNaN(pf) ? "—" : pf.toFixed(0)} | ${Number.isNaN(pf) ? "—" : (mh / pf).toFixed(2)} |`);
+    }
+    log("");
+    if (peakRss) log(`peak mailer RSS during the runs at 50 sessions of 100 KB: ${(peakRss / 1024 / 1024).toFixed(0)} MB`);
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
     log(`mailer peak RSS over the whole run (VmHWM): ${(Number(hwm) / 1024).toFixed(0)} MB`);
     await client.end();
   } finally {
@@ -176,6 +225,7 @@ async function main() {
       mailer.kill("SIGTERM");
       await exited;
     }
+    if (postfix) await run("bash", [ANCHOR, "cleanup"], postfix.env).catch((error: Error) => log(`postfix cleanup: ${error.message}`));
     await database.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }

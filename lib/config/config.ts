@@ -45,6 +45,10 @@ const schema = z.object({
   MX_LOOKUP_CACHE_SECONDS: nonNegativeInt.default(0),
   /** Milliseconds the MX holds its 220 greeting; above 0 a client that talks before it gets 554 and is disconnected (Postfix postscreen's pregreet test). */
   MX_GREETING_DELAY_MS: nonNegativeInt.max(30000).default(0),
+  /** A whole DATA transfer, from the 354 to the final dot, may take at most this many seconds (RFC 5321 §4.5.3.2.6: 10 minutes). */
+  MX_DATA_TIMEOUT: positiveInt.max(3600).default(600),
+  /** Megabytes of the MX's 256 MB in-transit memory that messages from one client address (IPv6: one /64) may hold together. */
+  MX_MEMORY_PER_IP_MB: positiveInt.max(256).default(32),
   /** ODMR connections of both listeners together, before and after the turn-around; beyond it 421 at once. */
   ODMR_MAX_CONNECTIONS: positiveInt.default(500),
   /** ODMR connections from one client address (IPv6: one /64), both listeners, before and after the turn-around. */

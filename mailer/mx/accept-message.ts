@@ -20,7 +20,7 @@ export function acceptMessage(stream: SMTPServerDataStream, session: SMTPServerS
   const recipients = (session.envelope.rcptTo as MxRecipientAddress[]).flatMap((a) => (a.recipient ? [{ ...a.recipient, limit: a.maxMessageSize! }] : []));
   // RFC 1870 §6.3: the limit is enforced while the data streams in; with recipients in several
   // domains, the smallest of their limits applies to the one stored copy.
-  const collector = new MessageCollector(Math.min(MESSAGE_SIZE_CAP, ...recipients.map((r) => r.limit)), budget);
+  const collector = new MessageCollector(Math.min(MESSAGE_SIZE_CAP, ...recipients.map((r) => r.limit)), budget.open(session.remoteAddress));
   return new Promise<DataOutcome>((resolve) => {
     stream.on("data", (chunk: Buffer) => collector.push(chunk));
     // the client went away before the final dot: nothing to reply to, nothing stored
@@ -44,10 +44,6 @@ async function store(collector: MessageCollector, session: SMTPServerSession, re
     log.info({ size: collector.size, reply: `${reply.code} ${replyText(reply)}` }, "message refused");
     return { refusal: reply };
   };
-  const collected = collector.finish();
-  if ("refusal" in collected) return refuse(collected.refusal);
-  const problem = inspectMessage(collected.body);
-  if (problem) return refuse(problem);
   const envelope = session.envelope;
   const mailFrom = envelope.mailFrom ? envelope.mailFrom.address : "";
   const tlsCipher = session.secure && session.tlsOptions ? session.tlsOptions : null;
@@ -64,7 +60,11 @@ async function store(collector: MessageCollector, session: SMTPServerSession, re
     recipient: recipients.length === 1 ? recipients[0].address : undefined,
     date: new Date(),
   });
-  const raw = Buffer.concat([Buffer.from(trace, "utf8"), collected.body]);
+  const collected = collector.finish(Buffer.from(trace, "utf8"));
+  if ("refusal" in collected) return refuse(collected.refusal);
+  const problem = inspectMessage(collected.body);
+  if (problem) return refuse(problem);
+  const raw = collected.raw;
   const bodyParam = envelope.mailFrom && envelope.mailFrom.args ? envelope.mailFrom.args.BODY : undefined;
   await storeMessage({
     id, mailFrom, raw,

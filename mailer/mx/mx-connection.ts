@@ -5,6 +5,7 @@
 // recipient policy in onRcptTo does not look at session.user, so an authenticated client still
 // cannot relay.
 import type net from "node:net";
+import type { Readable } from "node:stream";
 import type tls from "node:tls";
 import type { SMTPServer } from "smtp-server";
 import { SMTPConnection, type SMTPConnectionOptions } from "smtp-server/lib/smtp-connection.js";
@@ -22,6 +23,9 @@ const LINE_PROBLEM_REPLIES: Record<LineProblem, Reply> = {
   "bare-newline": REPLIES.commandBareNewline,
   nul: REPLIES.commandNul,
 };
+
+/** The address of MAIL FROM:<…> as written, without a source route (RFC 5321 §4.1.2, which smtp-server drops too). */
+const SENT_ADDRESS = /^[^:]*:\s*<(?:@[^\s,:@]+(?:,@[^\s,:@]+)*:)?([^<>]*)>/;
 
 export class MxConnection extends SMTPConnection {
   declare _server: MxServer;
@@ -97,6 +101,41 @@ export class MxConnection extends SMTPConnection {
     }
   }
 
+  /**
+   * RFC 3207 §4.2: after the TLS handshake the server discards everything it learned from the
+   * client before it. smtp-server clears the login, the EHLO name and the transaction itself; the
+   * counters that decide when a failing client is shed are cleared here (Postfix restarts them
+   * with the TLS session the same way).
+   */
+  override upgrade(callback: () => void, secureCallback?: () => void): void {
+    const login = this.session.user;
+    super.upgrade(callback, () => {
+      if (login) this.log.info({ code: "MX_STARTTLS_RESET" }, "STARTTLS: authentication discarded");
+      this.errors = 0;
+      this._unrecognizedCommands = 0;
+      this._unauthenticatedCommands = 0;
+      secureCallback?.();
+    });
+  }
+
+  /**
+   * smtp-server turns the domain of every address into Unicode (punycode.toUnicode). For the
+   * sender that form would be stored and replayed as MAIL FROM to the customer without SMTPUTF8
+   * (RFC 6531 §3.2 needs it for a non-ASCII address) and used as the DSN address, so the MX keeps
+   * the sender's domain as the client sent it: an A-label stays an A-label (RFC 5890 §2.3.2.1),
+   * and a U-label is there only because the client used SMTPUTF8. Recipients keep smtp-server's
+   * form, which is what hosted domains are looked up by.
+   */
+  override _parseAddressCommand(name: string, command: Buffer | string): ReturnType<SMTPConnection["_parseAddressCommand"]> {
+    const parsed = super._parseAddressCommand(name, command);
+    if (!parsed || name.toUpperCase() !== "MAIL FROM" || !parsed.address) return parsed;
+    const sent = SENT_ADDRESS.exec(command.toString("utf8"))?.[1];
+    const at = parsed.address.lastIndexOf("@");
+    if (!sent || at < 0) return parsed;
+    parsed.address = parsed.address.slice(0, at + 1) + sent.slice(sent.lastIndexOf("@") + 1);
+    return parsed;
+  }
+
   /** The EHLO keywords: ETRN, and the AUTH it needs (as on the ODMR listener), only while some domain has ETRN enabled. */
   private ehloLines(lines: string[]): string[] {
     const [greeting, ...keywords] = lines;
@@ -126,6 +165,33 @@ export class MxConnection extends SMTPConnection {
       }
       super.handler_AUTH(command, callback);
     });
+  }
+
+  /**
+   * The whole DATA transfer, from the 354 to the final dot, has MX_DATA_TIMEOUT seconds (RFC 5321
+   * §4.5.3.2.6: 10 minutes). The idle timeout alone is restarted by every byte, so a client that
+   * trickles its message could hold the connection and the message's memory for ever. Storing
+   * after the dot is not counted: that is the server's time, not the client's.
+   */
+  override handler_DATA(command: Buffer, callback: () => void): void {
+    super.handler_DATA(command, callback);
+    // at run time the data stream is a PassThrough; its declared type leaves out Readable's members
+    const stream = this._dataStream as unknown as Readable | false | null;
+    if (!stream) return;
+    const deadline = setTimeout(() => this.dataTimedOut(stream), this._server.ctx.config.MX_DATA_TIMEOUT * 1000);
+    deadline.unref();
+    const stop = () => clearTimeout(deadline);
+    stream.once("end", stop);
+    stream.once("close", stop);
+  }
+
+  private dataTimedOut(stream: Readable): void {
+    if (this._closing || this._closed || stream.readableEnded) return;
+    this.log.info({ code: "MX_DATA_TIMEOUT", seconds: this._server.ctx.config.MX_DATA_TIMEOUT, bytes: this._parser ? this._parser.dataBytes : undefined }, "message data took too long; closing");
+    this.send(REPLIES.dataTimeout.code, replyText(REPLIES.dataTimeout));
+    // the onData handler frees the message's memory on the stream's error, now rather than when the socket is gone
+    stream.destroy(Object.assign(new Error("DATA deadline passed"), { code: "ETIMEDOUT" }));
+    this.close();
   }
 
   /** RFC 1985: ETRN starts a queue run and is answered at once; the run goes on by itself. */

@@ -16,16 +16,17 @@ export const MAX_ERRORS = 20;
 
 /**
  * Messages are held in memory from DATA until they are committed. All messages in transit together
- * may use this much; past it a message is deferred with 452 4.3.1, so a flood of large messages
- * cannot exhaust the process.
+ * may use this much (counted with their copies, see memory-budget.ts); past it a message is
+ * deferred with 452 4.3.1, so a flood of large messages cannot exhaust the process. One client
+ * address gets a share of it (MX_MEMORY_PER_IP_MB).
  */
 export const MEMORY_BUDGET = 256 * 1024 * 1024;
 
 /**
  * The largest message the MX takes, whatever a domain allows: a message is stored in one statement,
- * and it must fit in the memory budget with room to spare.
+ * and with its two copies it must fit in the memory budget with room to spare (64 MB takes half).
  */
-export const MESSAGE_SIZE_CAP = 128 * 1024 * 1024;
+export const MESSAGE_SIZE_CAP = 64 * 1024 * 1024;
 
 /** Advertised with SIZE when no domain is hosted yet (the domain default). */
 export const DEFAULT_MESSAGE_SIZE = 25 * 1024 * 1024;

@@ -32,6 +32,8 @@ export const REPLIES = {
   /** RFC 5321 §4.5.3.1.6: 1000 octets per text line, CRLF included */
   dataLineTooLong: { code: 550, enhanced: "5.5.2", text: "Message refused: a line is longer than 1000 octets" },
   dataNul: { code: 550, enhanced: "5.6.0", text: "Message refused: NUL byte received" },
+  /** RFC 5321 §4.5.3.2.6 gives the whole data transfer 10 minutes (MX_DATA_TIMEOUT); the connection is closed after it */
+  dataTimeout: { code: 451, enhanced: "4.4.2", text: "Error: timeout exceeded for the message data, closing connection" },
   /** the memory set aside for messages in transit is in use: the sender's queue keeps the mail */
   insufficientStorage: { code: 452, enhanced: "4.3.1", text: "Insufficient system storage, try again later" },
   queued: { code: 250, enhanced: "2.0.0", text: "Ok: queued as" },

@@ -54,7 +54,7 @@ export class MxServer extends SMTPServer {
   readonly ctx: MailerContext;
   private readonly authenticator: OdmrAuthenticator;
   private readonly resolver: RecipientResolver;
-  private readonly budget = new MemoryBudget(MEMORY_BUDGET);
+  private readonly budget: MemoryBudget;
   private readonly perAddress = new Map<string, number>();
   private sizeCheckedAt = Date.now();
   private sizeRefresh: Promise<void> | null = null;
@@ -83,6 +83,7 @@ export class MxServer extends SMTPServer {
       logger: false,
     });
     this.ctx = ctx;
+    this.budget = new MemoryBudget(MEMORY_BUDGET, ctx.config.MX_MEMORY_PER_IP_MB * 1024 * 1024);
     this.log = ctx.log.child({ component: "mx" });
     this.etrnOffered = facts.etrnInUse;
     this.authenticator = new OdmrAuthenticator(ctx.config, this.log.child({ component: "mx-auth" }));
@@ -116,7 +117,8 @@ export class MxServer extends SMTPServer {
   }
 
   onConnect(session: SMTPServerSession, callback: (err?: Error | null) => void): void {
-    mxState(session).log.info({ secure: session.secure }, "mx session opened");
+    // no log line here: the one at close carries the session's facts, and with one message per
+    // connection (how most senders deliver) every line written costs intake a measurable share
     this.refreshFacts();
     callback();
   }
@@ -164,7 +166,7 @@ export class MxServer extends SMTPServer {
     const left = (this.perAddress.get(state.slot) ?? 1) - 1;
     if (left > 0) this.perAddress.set(state.slot, left);
     else this.perAddress.delete(state.slot);
-    state.log.info({ accepted: state.accepted, seconds: Math.round((Date.now() - state.startedAt) / 1000) }, "mx session closed");
+    state.log.info({ secure: session.secure, accepted: state.accepted, seconds: Math.round((Date.now() - state.startedAt) / 1000) }, "mx session closed");
   }
 
   /** Whether some domain has ETRN now (the flag is updated with it); on a database failure, the flag as it is. */

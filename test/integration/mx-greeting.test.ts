@@ -47,7 +47,11 @@ function talk(port: number, early: string | null, waitMs: number): Promise<Seen>
     });
     socket.on("data", (chunk: string) => {
       text += chunk;
-      if (firstLineMs < 0 && text.includes("\r\n")) firstLineMs = Date.now() - connectedAt;
+      if (firstLineMs < 0 && text.includes("\r\n")) {
+        firstLineMs = Date.now() - connectedAt;
+        // a client that waited has what it came for; one that talked first waits to see the close
+        if (early === null) finish(false);
+      }
     });
     socket.on("end", () => finish(true));
     socket.on("error", (err) => (text ? finish(true) : reject(err)));

@@ -147,6 +147,17 @@ describe("MX intake", () => {
     expect(Buffer.from(received, "latin1").toString("utf8")).toMatch(/with UTF8SMTP id .*\r\n\tfor <jürgen@beta\.example>;/s);
   });
 
+  it("keeps an internationalized sender domain in the A-label form it was sent in, without SMTPUTF8", async () => {
+    const dialog = await SmtpDialog.open(mailer.mxPort);
+    await dialog.command("EHLO client.example");
+    const sent = await dialog.send("a@xn--bcher-kva.example", ["idn@alpha.example"], "Subject: idn sender\r\n\r\nHi\r\n");
+    expect(sent.final?.code).toBe(250);
+    dialog.close();
+    // smtp-server alone hands the application "a@bücher.example", which would be replayed as MAIL FROM without SMTPUTF8
+    const { message } = await stored(queuedId(sent.final!.last));
+    expect(message).toMatchObject({ mailFrom: "a@xn--bcher-kva.example", smtputf8: false });
+  });
+
   it("takes the next transaction pipelined right behind the final dot (RFC 2920)", async () => {
     const dialog = await SmtpDialog.open(mailer.mxPort);
     await dialog.command("EHLO client.example");
