@@ -176,11 +176,6 @@ export class AuthThrottle {
   }
 }
 
-/** The throttles of one authentication surface (see AuthThrottle); the portal's sign-in uses these. */
-export function authThrottles(settings: AuthThrottleSettings): { byAddress: AttemptThrottle; byAccount: AttemptThrottle } {
-  return new AuthThrottle(settings);
-}
-
 let processThrottle: AuthThrottle | null = null;
 
 /** The one throttle of SMTP AUTH in this process, shared by the ODMR listeners and the MX (for ETRN). */
