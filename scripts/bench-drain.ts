@@ -16,10 +16,16 @@
 // other domains and measures the ATRN reply latency (453 for an empty domain, 250 for one with
 // held mail), and the mailer's peak RSS.
 //
-// Not measured here: the 50 ms round-trip case (a network namespace with netem); see README.
+// At 50 ms round-trip time (as root, with `ip` and `tc`): a network namespace mhbench-<pid> joined
+// to the host by a veth pair on a /30 of 169.254.0.0/16, `tc netem delay 25ms` on both ends. The
+// customer process and its smtp-sink run inside it, a second mailer listens on the host end of the
+// link; Postfix's ETRN flush goes to an smtp-sink inside the namespace across the same link (its
+// transport and smtp_bind_address are switched for the part and put back after it). The namespace
+// is removed at the end, on errors and on SIGINT/SIGTERM too.
 //
 // Options: --quick (fewer messages, one run each, 100,000 other deliveries), --messages N,
-// --keep (keep the temporary data directory), --no-anchor (skip Postfix).
+// --keep (keep the temporary data directory), --no-anchor (skip Postfix), --no-rtt (skip the
+// 50 ms part), --rtt-only (only the 50 ms part), --rtt-messages N (its load, default 200).
 // Run as the customer: --customer <json> (internal).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -46,8 +52,11 @@ interface CustomerTask {
   sessions: number;
   /** latency modes: ATRN commands (453) or sessions (250) to time */
   samples: number;
+  /** the mailer's address (127.0.0.1 unless the customer is across the 50 ms link) */
+  host?: string;
   /** relay mode: the smtp-sink to relay into, whether both relay sockets set TCP_NODELAY, implicit TLS */
   sinkPort?: number;
+  sinkHost?: string;
   noDelay?: boolean;
   tls?: boolean;
 }
@@ -133,7 +142,7 @@ function sink(socket: net.Socket, pending: Buffer): Promise<Omit<SessionTimes, "
 
 /** After 250: connect to smtp-sink and copy bytes both ways until the mailer closes. */
 async function relay(odmr: net.Socket, pending: Buffer, task: CustomerTask): Promise<Omit<SessionTimes, "atrnSent" | "atrnReplied">> {
-  const sink = net.connect({ port: task.sinkPort!, host: "127.0.0.1", noDelay: task.noDelay === true });
+  const sink = net.connect({ port: task.sinkPort!, host: task.sinkHost ?? "127.0.0.1", noDelay: task.noDelay === true });
   odmr.setNoDelay(task.noDelay === true);
   await new Promise<void>((resolve, reject) => sink.once("connect", resolve).once("error", reject));
   if (pending.length) sink.write(pending);
@@ -155,8 +164,8 @@ async function relay(odmr: net.Socket, pending: Buffer, task: CustomerTask): Pro
 
 async function customerSession(task: CustomerTask, atrns = 1): Promise<SessionTimes[]> {
   const socket: net.Socket = task.tls
-    ? tls.connect({ port: task.port, host: "127.0.0.1", rejectUnauthorized: false })
-    : net.connect(task.port, "127.0.0.1");
+    ? tls.connect({ port: task.port, host: task.host ?? "127.0.0.1", rejectUnauthorized: false })
+    : net.connect(task.port, task.host ?? "127.0.0.1");
   // the ODMR dialogue before ATRN is not what is measured; the relay sets its own mode
   socket.setNoDelay(true);
   await new Promise<void>((resolve, reject) => socket.once(task.tls ? "secureConnect" : "connect", resolve).once("error", reject));
@@ -206,14 +215,21 @@ async function runCustomer(task: CustomerTask): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Real peers: smtp-sink, fetchmail, a database-free provider, Postfix.
 
-/** Postfix's smtp-sink on a free port; `-p`: no PIPELINING. */
-async function startSmtpSink(pipelining: boolean): Promise<{ port: number; stop(): void }> {
-  const port = await freePort();
-  const args = [...(pipelining ? [] : ["-p"]), ...(process.getuid?.() === 0 ? ["-u", "nobody"] : []), `127.0.0.1:${port}`, "1000"];
-  const child = spawn("smtp-sink", args, { stdio: "ignore" });
+/**
+ * Postfix's smtp-sink on a free port; `-p`: no PIPELINING. `at`: inside a network namespace, on a
+ * given address and port, with its `-c` counters written to `countsTo` (what pfb.py's drain reads).
+ */
+async function startSmtpSink(pipelining: boolean, at?: { netns: string; host: string; port: number; countsTo?: string }): Promise<{ port: number; stop(): void }> {
+  const port = at?.port ?? await freePort();
+  const host = at?.host ?? "127.0.0.1";
+  const args = [...(pipelining ? [] : ["-p"]), ...(at?.countsTo ? ["-c"] : []), ...(process.getuid?.() === 0 ? ["-u", "nobody"] : []), `${host}:${port}`, "1000"];
+  const stdout = at?.countsTo ? fs.openSync(at.countsTo, "a") : "ignore";
+  const child = at ? spawn("ip", ["netns", "exec", at.netns, "smtp-sink", ...args], { stdio: ["ignore", stdout, stdout] })
+    : spawn("smtp-sink", args, { stdio: "ignore" });
+  if (typeof stdout === "number") fs.closeSync(stdout);
   for (let i = 0; i < 100; i++) {
     const up = await new Promise<boolean>((resolve) => {
-      const probe = net.connect(port, "127.0.0.1", () => {
+      const probe = net.connect(port, host, () => {
         probe.destroy();
         resolve(true);
       }).once("error", () => resolve(false));
@@ -326,14 +342,37 @@ class PostfixAnchor {
     spawnSync("postfix", ["-c", conf, "reload"], { stdio: "ignore" });
   }
 
-  /** Queues `count` 4 KB messages (smtp-source, 10 sessions) and flushes them with ETRN; messages/s into the sink. */
-  drain(count: number): number {
+  /**
+   * Sends the ETRN domain to `[host]:port` (an smtp-sink across the 50 ms link), its SMTP client
+   * bound to `bindAddress` instead of the loopback address of the anchor's main.cf; no argument:
+   * back to the anchor's own sink. The listener (inet_interfaces) stays on loopback.
+   */
+  route(to?: { host: string; port: number; bindAddress: string }): void {
+    const conf = path.join(this.base, "etc");
+    const transport = path.join(conf, "transport");
+    fs.writeFileSync(transport, `cust.example etrn-only:[${to?.host ?? "127.0.0.1"}]:${to?.port ?? this.env.SINK_PORT}\n`);
+    for (const [command, args] of [["postmap", ["-c", conf, transport]], ["postconf", ["-c", conf, "-e", `smtp_bind_address=${to?.bindAddress ?? "127.0.0.1"}`]], ["postfix", ["-c", conf, "reload"]]] as const) {
+      const result = spawnSync(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+      if (result.status !== 0) throw new Error(`${command}: ${result.stderr.toString().slice(-300)}`);
+    }
+  }
+
+  /** The smtp-sink counter file pfb.py reads for another sink (under the instance's log directory). */
+  sinkCounts(name: string): string {
+    return path.join(this.base, "log", `${name}.out`);
+  }
+
+  /**
+   * Queues `count` 4 KB messages (smtp-source, 10 sessions) and flushes them with ETRN; messages/s
+   * into the sink (the anchor's own, or `sink`: the counter file and port of another).
+   */
+  drain(count: number, sink?: { counts: string; port: number }): number {
     const helper = path.join(this.base, "bin", "pfb.py");
     const common = ["--results", path.join(this.base, "results.jsonl"), "--conf", path.join(this.base, "etc"), "--spool", path.join(this.base, "spool"),
       "--port", this.env.IN_PORT!, "--domain", "cust.example", "--size", "4096"];
     const intake = spawnSync("python3", [helper, "intake", ...common, "--tmp", this.base, "--sessions", "10", "--msgs", String(count), "--extra="], { env: this.env });
     if (intake.status !== 0 && intake.status !== 3) throw new Error(`postfix intake: ${intake.stderr.toString().slice(-300)}`);
-    const drain = spawnSync("python3", [helper, "drain", ...common, "--method", "etrn", "--sinkout", path.join(this.base, "log", "sink.out"), "--sinkport", this.env.SINK_PORT!], { env: this.env });
+    const drain = spawnSync("python3", [helper, "drain", ...common, "--method", "etrn", "--sinkout", sink?.counts ?? path.join(this.base, "log", "sink.out"), "--sinkport", String(sink?.port ?? this.env.SINK_PORT!)], { env: this.env });
     if (drain.status !== 0 && drain.status !== 3) throw new Error(`postfix drain: ${drain.stderr.toString().slice(-300)}`);
     // timed from the ETRN command, as our figures are timed from the ATRN command
     const record = JSON.parse(drain.stdout.toString().trim().split("\n").pop()!) as { sink_rate_from_trigger: number; delivered_to_sink: number };
@@ -347,6 +386,134 @@ class PostfixAnchor {
     } finally {
       fs.rmSync(this.base, { recursive: true, force: true });
     }
+  }
+}
+
+/**
+ * Holds every packet 25 ms in each direction between two TUN devices, the host's and the
+ * namespace's: a delay line at the IP layer, so TCP itself sees the 50 ms (handshake, ACK clock,
+ * Nagle waiting for the ACK of its last segment). It stands in for `tc netem delay 25ms` on a veth
+ * pair, which kernels built without CONFIG_NET_SCH_NETEM (and without fq for an EDT delay) lack.
+ * Constant delay, so one FIFO keeps both directions in due order. Python: no TUN binding in Node.
+ */
+const DELAY_LINE = String.raw`
+import collections, ctypes, fcntl, os, select, struct, sys, time
+def tun(name):
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    fcntl.ioctl(fd, 0x400454CA, struct.pack("16sH", name.encode(), 0x0001 | 0x1000))  # TUNSETIFF: IFF_TUN | IFF_NO_PI
+    return fd
+host = tun(sys.argv[1])
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.setns(os.open("/run/netns/" + sys.argv[3], os.O_RDONLY), 0x40000000) != 0:  # CLONE_NEWNET
+    raise OSError(ctypes.get_errno(), "setns")
+far = tun(sys.argv[2])
+delay = float(sys.argv[4]) / 1000
+other = {host: far, far: host}
+line = collections.deque()
+print("ready", flush=True)
+while True:
+    ready, _, _ = select.select([host, far], [], [], max(0.0, line[0][0] - time.monotonic()) if line else None)
+    now = time.monotonic()
+    for fd in ready:
+        line.append((now + delay, other[fd], os.read(fd, 65535)))
+    while line and line[0][0] <= time.monotonic():
+        _, fd, packet = line.popleft()
+        try:
+            os.write(fd, packet)
+        except OSError:  # that end is not up (yet): dropped, as on a link that is down
+            pass
+`;
+
+/**
+ * The 50 ms link: network namespace mhbench-<pid>, a point-to-point pair of TUN devices on a /30
+ * of 169.254.0.0/16 (link local, RFC 3927: nothing but the two ends is ever addressed), joined by
+ * the 25 ms each way delay line above.
+ */
+class RttLink {
+  readonly netns = `mhbench-${process.pid}`;
+  // interface names have at most 15 characters (IFNAMSIZ)
+  private readonly hostIf = `mhb${process.pid}h`;
+  private readonly nsIf = `mhb${process.pid}n`;
+  readonly hostAddress: string;
+  readonly nsAddress: string;
+  private delayLine: ChildProcess | null = null;
+
+  constructor() {
+    // a /30 per process, so that two copies side by side get different links; the third octet
+    // stays within 1-254 (RFC 3927 section 2.1 reserves 169.254.0.0/24 and 169.254.255.0/24)
+    const n = process.pid % (254 * 64);
+    const prefix = `169.254.${1 + Math.floor(n / 64)}`;
+    const base = (n % 64) * 4;
+    this.hostAddress = `${prefix}.${base + 1}`;
+    this.nsAddress = `${prefix}.${base + 2}`;
+  }
+
+  static unavailable(): string | null {
+    if (process.getuid?.() !== 0) return "not root";
+    for (const tool of ["ip", "python3"]) if (spawnSync(tool, ["-V"], { stdio: "ignore" }).error) return `\`${tool}\` is missing`;
+    if (!fs.existsSync("/dev/net/tun")) return "/dev/net/tun is missing";
+    return null;
+  }
+
+  async up(): Promise<void> {
+    const run = (...steps: string[][]) => {
+      for (const [command, ...args] of steps) {
+        const result = spawnSync(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+        if (result.status !== 0) throw new Error(`${command} ${args.join(" ")}: ${result.stderr.toString().trim()}`);
+      }
+    };
+    try {
+      run(["ip", "netns", "add", this.netns],
+        ["ip", "tuntap", "add", "dev", this.hostIf, "mode", "tun"],
+        ["ip", "tuntap", "add", "dev", this.nsIf, "mode", "tun"],
+        ["ip", "link", "set", this.nsIf, "netns", this.netns]);
+      const delayLine = spawn("python3", ["-c", DELAY_LINE, this.hostIf, this.nsIf, this.netns, "25"], { stdio: ["ignore", "pipe", "inherit"] });
+      this.delayLine = delayLine;
+      await new Promise<void>((resolve, reject) => {
+        delayLine.stdout!.once("data", () => resolve());
+        delayLine.once("exit", (code) => reject(new Error(`delay line exited with ${code}`)));
+      });
+      run(["ip", "addr", "add", this.hostAddress, "peer", `${this.nsAddress}/30`, "dev", this.hostIf],
+        ["ip", "link", "set", this.hostIf, "up"],
+        ["ip", "-n", this.netns, "addr", "add", this.nsAddress, "peer", `${this.hostAddress}/30`, "dev", this.nsIf],
+        ["ip", "-n", this.netns, "link", "set", this.nsIf, "up"],
+        ["ip", "-n", this.netns, "link", "set", "lo", "up"]);
+    } catch (error) {
+      this.down();
+      throw error;
+    }
+  }
+
+  /** Ends what runs inside (only this script's own children), removes the namespace and the veth pair; idempotent. */
+  down(): void {
+    const pids = spawnSync("ip", ["netns", "pids", this.netns]).stdout?.toString().split(/\s+/).filter(Boolean) ?? [];
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // gone meanwhile
+      }
+    }
+    if (this.delayLine?.exitCode === null) this.delayLine.kill("SIGKILL");
+    spawnSync("ip", ["netns", "del", this.netns], { stdio: "ignore" });
+    // the namespace's device goes with the namespace; the host's is persistent until deleted
+    spawnSync("ip", ["link", "del", this.hostIf], { stdio: "ignore" });
+  }
+
+  /** Round-trip time in ms: the median of TCP connects (SYN to SYN-ACK) from the host to a listener inside. */
+  async measure(port: number, samples = 5): Promise<number[]> {
+    const times: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const start = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        const probe = net.connect({ port, host: this.nsAddress, localAddress: this.hostAddress }, () => {
+          times.push(performance.now() - start);
+          probe.destroy();
+          resolve();
+        }).once("error", reject);
+      });
+    }
+    return times;
   }
 }
 
@@ -369,9 +536,12 @@ function freePort(): Promise<number> {
   });
 }
 
-function runChild(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+/** A tsx child (the customer); `netns`: inside that network namespace. */
+function runChild(args: string[], env: NodeJS.ProcessEnv, netns?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
+    const command = [process.execPath, "--import", "tsx", ...args];
+    const child = netns ? spawn("ip", ["netns", "exec", netns, ...command], { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] })
+      : spawn(command[0], command.slice(1), { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (c) => (out += c));
     child.on("error", reject);
@@ -416,6 +586,27 @@ function rssMb(pid: number, which: "VmRSS" | "VmHWM"): number {
 
 const say = (line: string) => process.stdout.write(line + "\n");
 
+async function startMailer(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const mailer = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "mailer", "main.ts")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    let buffer = "";
+    mailer.stdout!.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString();
+      if (buffer.includes('"mailer ready"')) resolve();
+      if (buffer.length > 1_000_000) buffer = buffer.slice(-1000);
+    });
+    mailer.once("exit", (code) => reject(new Error(`mailer exited with ${code}`)));
+  });
+  return mailer;
+}
+
+async function stopMailer(mailer: ChildProcess | null): Promise<void> {
+  if (mailer && mailer.exitCode === null) {
+    mailer.kill("SIGTERM");
+    await new Promise((resolve) => mailer.once("exit", resolve));
+  }
+}
+
 async function holdBenchMail(client: pg.Client, domainId: string, customerId: string, count: number, offset: number): Promise<void> {
   // 4 KB messages: a few headers and a body of hex lines
   await client.query(`
@@ -442,6 +633,12 @@ async function main(): Promise<void> {
   if (customerIndex >= 0) return runCustomer(JSON.parse(argv[customerIndex + 1]) as CustomerTask);
 
   const quick = argv.includes("--quick");
+  const rttOnly = argv.includes("--rtt-only");
+  const skipRtt = argv.includes("--no-rtt") ? "--no-rtt" : RttLink.unavailable();
+  if (skipRtt) say(`  (50 ms round-trip part skipped: ${skipRtt})`);
+  if (rttOnly && skipRtt) return;
+  const rttMessagesArg = argv.indexOf("--rtt-messages");
+  const rttMessages = rttMessagesArg >= 0 ? Number(argv[rttMessagesArg + 1]) : 200;
   const messagesArg = argv.indexOf("--messages");
   const messages = messagesArg >= 0 ? Number(argv[messagesArg + 1]) : quick ? 1000 : 2000;
   const otherDeliveries = quick ? 100_000 : 1_000_000;
@@ -481,16 +678,7 @@ async function main(): Promise<void> {
       MX_PORT: String(ports.mx), ODMR_PORT: String(ports.odmr), ODMRS_PORT: String(ports.odmrs),
       BIND_ADDRESS: "127.0.0.1", MAIL_HOSTNAME: "mx.bench.example", ATRN_RATE_PER_MINUTE: "1000000",
     };
-    mailer = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "mailer", "main.ts")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
-    await new Promise<void>((resolve, reject) => {
-      let buffer = "";
-      mailer!.stdout!.on("data", (chunk: Buffer) => {
-        buffer += chunk.toString();
-        if (buffer.includes('"mailer ready"')) resolve();
-        if (buffer.length > 1_000_000) buffer = buffer.slice(-1000);
-      });
-      mailer!.once("exit", (code) => reject(new Error(`mailer exited with ${code}`)));
-    });
+    mailer = await startMailer(env);
     const customerTask = (mode: CustomerTask["mode"], sessions: number, samples = 0, relayTo: Partial<CustomerTask> = {}): string[] =>
       [path.join(ROOT, "scripts", "bench-drain.ts"), "--customer", JSON.stringify({ port: relayTo.tls ? ports.odmrs : ports.odmr, login: "bench", secret, domain: "bench.example", mode, sessions, samples, ...relayTo } satisfies CustomerTask)];
 
@@ -503,12 +691,12 @@ async function main(): Promise<void> {
     };
     const deliveredSoFar = async () => (await client.query("SELECT count(*)::int AS n FROM delivery WHERE domain_id = $1 AND state = 'delivered'", [domain.id])).rows[0].n as number;
     /** One drain by ATRN through the relay; messages per second, from the ATRN command to the close. */
-    const drainRelayed = async (sessions: number, relayTo: Partial<CustomerTask>) => {
-      await hold(messages);
+    const drainRelayed = async (sessions: number, relayTo: Partial<CustomerTask>, count = messages, netns?: string) => {
+      await hold(count);
       const before = await deliveredSoFar();
-      const results = JSON.parse(await runChild(customerTask("relay", sessions, 0, relayTo), env)) as SessionTimes[];
+      const results = JSON.parse(await runChild(customerTask("relay", sessions, 0, relayTo), env, netns)) as SessionTimes[];
       const delivered = (await deliveredSoFar()) - before;
-      if (delivered !== messages) throw new Error(`drained ${delivered} of ${messages}`);
+      if (delivered !== count) throw new Error(`drained ${delivered} of ${count}`);
       const start = Math.min(...results.map((r) => r.atrnSent));
       const end = Math.max(...results.map((r) => r.lastMessage ?? r.atrnSent));
       return delivered / ((end - start) / 1000);
@@ -533,18 +721,73 @@ async function main(): Promise<void> {
       anchor.concurrency(limit);
       return anchor.drain(messages);
     } : null;
+    // the 50 ms part: made inside the try below, read by its rows' closures
+    const link = skipRtt ? null : new RttLink();
+    let far: { mailer: ChildProcess; odmr: number; sinks: Record<"pipelining" | "plain" | "anchorPipelining" | "anchorPlain", { port: number; stop(): void }> } | null = null;
+    // smtp-sink ports inside the namespace, where nothing else listens
+    const farPorts = { pipelining: 2525, plain: 2526, anchorPipelining: 2527, anchorPlain: 2528 };
+    const overRtt = (sessions: number, sink: "pipelining" | "plain") => () =>
+      drainRelayed(sessions, { port: far!.odmr, host: link!.hostAddress, sinkPort: farPorts[sink], sinkHost: link!.nsAddress, noDelay: false }, rttMessages, link!.netns);
+    const postfixOverRtt = (limit: number | "default", sink: "anchorPipelining" | "anchorPlain") => anchor ? () => {
+      anchor.concurrency(limit);
+      anchor.route({ host: link!.nsAddress, port: farPorts[sink], bindAddress: link!.hostAddress });
+      try {
+        return anchor.drain(rttMessages, { counts: anchor.sinkCounts(sink), port: farPorts[sink] });
+      } finally {
+        anchor.route();
+      }
+    } : null;
     const rows: Row[] = [
-      { work: "1 session, relay without TCP_NODELAY, smtp-sink (PIPELINING)", ourRun: () => drainRelayed(1, { sinkPort: sinks.pipelining.port, noDelay: false }), anchorLabel: "Postfix ETRN flush, concurrency 1", anchorRun: postfixAt(1) },
-      { work: "1 session, relay without TCP_NODELAY, smtp-sink -p (no PIPELINING)", ourRun: () => drainRelayed(1, { sinkPort: sinks.plain.port, noDelay: false }), anchorLabel: "Postfix ETRN flush, concurrency 1", anchorRun: postfixAt(1) },
-      { work: "1 session, \"direct\" (relay with TCP_NODELAY), smtp-sink", ourRun: () => drainRelayed(1, { sinkPort: sinks.pipelining.port, noDelay: true }), anchorLabel: "Postfix ETRN flush, concurrency 1", anchorRun: postfixAt(1) },
-      { work: "1 session over implicit TLS, relay without TCP_NODELAY, smtp-sink", ourRun: () => drainRelayed(1, { sinkPort: sinks.pipelining.port, noDelay: false, tls: true }), anchorLabel: "Postfix ETRN flush, concurrency 1 (plain)", anchorRun: postfixAt(1) },
-      { work: "4 sessions on one domain, relay without TCP_NODELAY, smtp-sink", ourRun: () => drainRelayed(4, { sinkPort: sinks.pipelining.port, noDelay: false }), anchorLabel: "Postfix ETRN flush, default concurrency", anchorRun: postfixAt("default") },
-      { work: `fetchmail 6.4 into smtp-sink (${fetchmailMessages} messages)`, ourRun: () => drainByFetchmail(fetchmailMessages, sinks.pipelining.port), anchorLabel: "database-free provider through the same fetchmail", anchorRun: async () => fetchmailMessages / (await timeFetchmail(provider.port, "any", "any", "bench.example", sinks.pipelining.port)) },
+      ...(rttOnly ? [] : [
+        { work: "1 session, relay without TCP_NODELAY, smtp-sink (PIPELINING)", ourRun: () => drainRelayed(1, { sinkPort: sinks.pipelining.port, noDelay: false }), anchorLabel: "Postfix ETRN flush, concurrency 1", anchorRun: postfixAt(1) },
+        { work: "1 session, relay without TCP_NODELAY, smtp-sink -p (no PIPELINING)", ourRun: () => drainRelayed(1, { sinkPort: sinks.plain.port, noDelay: false }), anchorLabel: "Postfix ETRN flush, concurrency 1", anchorRun: postfixAt(1) },
+        { work: "1 session, \"direct\" (relay with TCP_NODELAY), smtp-sink", ourRun: () => drainRelayed(1, { sinkPort: sinks.pipelining.port, noDelay: true }), anchorLabel: "Postfix ETRN flush, concurrency 1", anchorRun: postfixAt(1) },
+        { work: "1 session over implicit TLS, relay without TCP_NODELAY, smtp-sink", ourRun: () => drainRelayed(1, { sinkPort: sinks.pipelining.port, noDelay: false, tls: true }), anchorLabel: "Postfix ETRN flush, concurrency 1 (plain)", anchorRun: postfixAt(1) },
+        { work: "4 sessions on one domain, relay without TCP_NODELAY, smtp-sink", ourRun: () => drainRelayed(4, { sinkPort: sinks.pipelining.port, noDelay: false }), anchorLabel: "Postfix ETRN flush, default concurrency", anchorRun: postfixAt("default") },
+        { work: `fetchmail 6.4 into smtp-sink (${fetchmailMessages} messages)`, ourRun: () => drainByFetchmail(fetchmailMessages, sinks.pipelining.port), anchorLabel: "database-free provider through the same fetchmail", anchorRun: async () => fetchmailMessages / (await timeFetchmail(provider.port, "any", "any", "bench.example", sinks.pipelining.port)) },
+      ]),
+      ...(link ? [
+        { work: `1 session at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink (PIPELINING) (${rttMessages} messages)`, ourRun: overRtt(1, "pipelining"), anchorLabel: "Postfix ETRN flush at 50 ms RTT, concurrency 1", anchorRun: postfixOverRtt(1, "anchorPipelining") },
+        { work: `1 session at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink -p (no PIPELINING) (${rttMessages} messages)`, ourRun: overRtt(1, "plain"), anchorLabel: "Postfix ETRN flush at 50 ms RTT, concurrency 1", anchorRun: postfixOverRtt(1, "anchorPlain") },
+        { work: `4 sessions at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink (${rttMessages} messages)`, ourRun: overRtt(4, "pipelining"), anchorLabel: "Postfix ETRN flush at 50 ms RTT, default concurrency", anchorRun: postfixOverRtt("default", "anchorPipelining") },
+      ] : []),
     ].map((r) => ({ ...r, ours: [], anchor: [] }));
     const runs = quick ? 1 : 3;
-    say(`drain, ${messages} messages of 4 KB per run, ${runs} alternated run(s) each (the idle mailer uses ${rssMb(mailer.pid!, "VmRSS").toFixed(0)} MB):`);
+    const load = rttOnly ? `${rttMessages} messages of 4 KB per run at 50 ms RTT` : `${messages} messages of 4 KB per run${link ? ` (${rttMessages} at 50 ms RTT)` : ""}`;
+    say(`drain, ${load}, ${runs} alternated run(s) each (the idle mailer uses ${rssMb(mailer.pid!, "VmRSS").toFixed(0)} MB):`);
+    const onSignal = (signal: NodeJS.Signals) => {
+      link?.down();
+      anchor?.stop();
+      for (const child of [far?.mailer, mailer]) child?.kill("SIGKILL");
+      for (const sink of [...Object.values(far?.sinks ?? {}), sinks.pipelining, sinks.plain]) sink.stop();
+      void database.stop().finally(() => {
+        if (!argv.includes("--keep")) fs.rmSync(dataDir, { recursive: true, force: true });
+        process.exit(signal === "SIGINT" ? 130 : 143);
+      });
+    };
+    process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
     try {
       await anchor?.start();
+      if (link) {
+        await link.up();
+        say(`  50 ms link: namespace ${link.netns}, host end ${link.hostAddress}, namespace end ${link.nsAddress} (/30), 25 ms each way`);
+        // the customer's mailer listens on the host end of the link (BIND_ADDRESS is one address)
+        const farEnv = { ...env, MX_PORT: String(await freePort()), ODMR_PORT: String(await freePort()), ODMRS_PORT: String(await freePort()), BIND_ADDRESS: link.hostAddress };
+        const sinkAt = (port: number, countsTo?: string) => ({ netns: link.netns, host: link.nsAddress, port, countsTo });
+        far = {
+          mailer: await startMailer(farEnv),
+          odmr: Number(farEnv.ODMR_PORT),
+          sinks: {
+            pipelining: await startSmtpSink(true, sinkAt(farPorts.pipelining)),
+            plain: await startSmtpSink(false, sinkAt(farPorts.plain)),
+            anchorPipelining: await startSmtpSink(true, sinkAt(farPorts.anchorPipelining, anchor?.sinkCounts("anchorPipelining") ?? undefined)),
+            anchorPlain: await startSmtpSink(false, sinkAt(farPorts.anchorPlain, anchor?.sinkCounts("anchorPlain") ?? undefined)),
+          },
+        };
+        const rtt = await link.measure(farPorts.pipelining);
+        say(`  round-trip time across it (TCP connect from the host end, ${rtt.length} samples): median ${median(rtt).toFixed(1)} ms, min ${Math.min(...rtt).toFixed(1)}, max ${Math.max(...rtt).toFixed(1)}`);
+        if (median(rtt) < 45 || median(rtt) > 100) throw new Error(`the link's round-trip time is ${median(rtt).toFixed(1)} ms, not about 50`);
+      }
       for (let run = 0; run < runs; run++) {
         for (const row of rows) {
           row.ours.push(await row.ourRun());
@@ -553,6 +796,12 @@ async function main(): Promise<void> {
         }
       }
     } finally {
+      if (far) {
+        await stopMailer(far.mailer);
+        for (const sink of Object.values(far.sinks)) sink.stop();
+      }
+      link?.down();
+      process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
       anchor?.stop();
       sinks.pipelining.stop();
       sinks.plain.stop();
@@ -567,6 +816,10 @@ async function main(): Promise<void> {
       say(`| ${row.work} | ${ours.toFixed(0)} | ${row.anchorLabel} | ${theirs === null ? "—" : theirs.toFixed(0)} | ${theirs === null ? "—" : (ours / theirs).toFixed(2)} |`);
     }
     say(`  mailer peak RSS: ${rssMb(mailer.pid!, "VmHWM").toFixed(0)} MB`);
+    if (rttOnly) {
+      await client.end();
+      return;
+    }
 
     say(`ATRN reply latency with ${otherDeliveries.toLocaleString("en")} deliveries held for ${otherDomains.toLocaleString("en")} other domains:`);
     const loadStart = performance.now();
@@ -594,10 +847,7 @@ async function main(): Promise<void> {
     report("250 (domain with held mail)", withMail.map((r) => r.atrnReplied - r.atrnSent));
     await client.end();
   } finally {
-    if (mailer && mailer.exitCode === null) {
-      mailer.kill("SIGTERM");
-      await new Promise((resolve) => mailer!.once("exit", resolve));
-    }
+    await stopMailer(mailer);
     await database.stop();
     if (!argv.includes("--keep")) fs.rmSync(dataDir, { recursive: true, force: true });
   }
