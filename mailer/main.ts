@@ -10,6 +10,7 @@ import { logger } from "../lib/log/logger.ts";
 import { loadTls } from "../lib/tls/load-tls.ts";
 import { startEtrn } from "./etrn/start-etrn.ts";
 import { startHousekeeping } from "./housekeeping/start-housekeeping.ts";
+import { startMetrics } from "./metrics/start-metrics.ts";
 import { startMx } from "./mx/start-mx.ts";
 import { startOdmr } from "./odmr/start-odmr.ts";
 import type { MailerContext, Service } from "./service.ts";
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
     services.push(await startMx(ctx, etrn.runner));
     services.push(...(await startOdmr(ctx)));
     services.push(startHousekeeping(ctx));
+    const metrics = await startMetrics(ctx);
+    if (metrics) services.push(metrics);
   } catch (error) {
     await Promise.allSettled(services.map((s) => s.close(0)));
     throw error;

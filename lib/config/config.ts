@@ -90,6 +90,10 @@ const schema = z.object({
   /** Hours after arrival at which senders are told their mail is still held; 0 = never. */
   DELAY_WARNING_HOURS: nonNegativeInt.default(0),
   SHUTDOWN_GRACE_SECONDS: nonNegativeInt.default(30),
+  /** The mailer's Prometheus endpoint (GET /metrics); unset: no endpoint. */
+  METRICS_PORT: port.optional(),
+  /** Where METRICS_PORT listens; the loopback address unless the scraper is on another machine. */
+  METRICS_BIND_ADDRESS: z.string().min(1).default("127.0.0.1"),
 });
 
 export type Config = z.infer<typeof schema> & { dataDir: string };

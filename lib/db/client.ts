@@ -2,7 +2,8 @@
 // omitted from every query unless a query asks for them by name.
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/client.ts";
-import { MailharborError, classifyDbError } from "../errors.ts";
+import { MailharborError } from "../errors.ts";
+import { classifyCountedDbError } from "../metrics/metrics.ts";
 
 export { Prisma } from "./generated/client.ts";
 export type * from "./generated/client.ts";
@@ -45,6 +46,6 @@ export async function dbWork<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    throw classifyDbError(error);
+    throw classifyCountedDbError(error);
   }
 }

@@ -3,6 +3,7 @@
 // never take the same recipient, and the claims of a mailer that dies come back once the lease
 // has run out (see release-leases.ts). A message's recipients in the requested domains are claimed
 // together, so the customer gets each message once with all of them (one SMTP transaction).
+import { claimSeconds } from "../metrics/metrics.ts";
 import { queueQuery } from "./queue-pool.ts";
 
 export interface ClaimedDelivery {
@@ -87,9 +88,11 @@ ORDER BY c.id`;
 export async function claimDeliveries(request: ClaimRequest): Promise<ClaimedMessage[]> {
   if (request.domainIds.length === 0) return [];
   const perDomain = Math.max(1, Math.ceil(request.limit / request.domainIds.length));
+  const endTimer = claimSeconds.startTimer();
   const rows = await queueQuery<ClaimRow>(CLAIM_SQL, [
     request.domainIds, request.customerId, request.attemptedBefore, perDomain, request.owner, request.leaseSeconds,
   ], "mh_claim_deliveries", "relaxed");
+  endTimer();
   const messages = new Map<string, ClaimedMessage>();
   for (const row of rows) {
     let message = messages.get(row.message_id);

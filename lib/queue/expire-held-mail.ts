@@ -2,6 +2,7 @@
 // deliveries become `expired`, the sender gets a DSN (Action: failed, Status: 5.4.7, RFC 3463
 // "delivery time expired") and the bytes are purged once no recipient needs them.
 import { buildDsn, HEADER_BYTES, type DsnRecipient } from "../dsn/build-dsn.ts";
+import { deliveries } from "../metrics/metrics.ts";
 import { queueQuery, queueTransaction } from "./queue-pool.ts";
 import { purgeUnneededBodies } from "./record-delivery-results.ts";
 
@@ -87,5 +88,6 @@ export async function expireHeldMail(options: ExpiryOptions): Promise<ExpiryRepo
       // another full batch may follow
     }
   }
+  deliveries.inc({ outcome: "expired" }, report.expired);
   return report;
 }

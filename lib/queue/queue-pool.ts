@@ -13,7 +13,8 @@
 // those deliveries are simply offered again (a customer may get a message twice; nothing is lost).
 // A mailer crash loses nothing either way (the server has the commit).
 import pg from "pg";
-import { MailharborError, classifyDbError } from "../errors.ts";
+import { MailharborError } from "../errors.ts";
+import { classifyCountedDbError } from "../metrics/metrics.ts";
 
 // Timestamps are `timestamp(3)` without time zone holding UTC (Prisma's convention): read them
 // as UTC whatever the process's time zone, and make now() write UTC (TimeZone below).
@@ -75,7 +76,7 @@ export async function queueQuery<R extends pg.QueryResultRow>(sql: string, param
       return (await pool(durability).query<R>({ text: sql, values: params, name })).rows;
     } catch (error) {
       if (attempt < ATTEMPTS && retryable(error)) continue;
-      throw classifyDbError(error);
+      throw classifyCountedDbError(error);
     }
   }
 }
@@ -89,7 +90,7 @@ export async function queueTransaction<T>(work: (query: QueryFn) => Promise<T>, 
     try {
       client = await pool(durability).connect();
     } catch (error) {
-      throw classifyDbError(error);
+      throw classifyCountedDbError(error);
     }
     let broken = false;
     try {
@@ -102,7 +103,7 @@ export async function queueTransaction<T>(work: (query: QueryFn) => Promise<T>, 
         broken = true;
       });
       if (attempt < ATTEMPTS && retryable(error)) continue;
-      throw classifyDbError(error);
+      throw classifyCountedDbError(error);
     } finally {
       client.release(broken);
     }
@@ -124,7 +125,7 @@ export async function withAdvisoryLock<T>(key: number, work: () => Promise<T>): 
   try {
     client = await pool("durable").connect();
   } catch (error) {
-    throw classifyDbError(error);
+    throw classifyCountedDbError(error);
   }
   let locked = false;
   let broken = false;
@@ -133,7 +134,7 @@ export async function withAdvisoryLock<T>(key: number, work: () => Promise<T>): 
     if (!locked) return undefined;
     return await work();
   } catch (error) {
-    throw classifyDbError(error);
+    throw classifyCountedDbError(error);
   } finally {
     // a connection that could not unlock is closed, which releases the lock with it
     if (locked) await client.query("SELECT pg_advisory_unlock($1)", [key]).catch(() => (broken = true));

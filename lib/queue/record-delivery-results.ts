@@ -2,6 +2,7 @@
 // 2yz after the final dot: delivered, exactly once; 4yz: back in the queue with the error;
 // 5yz: bounced, with the DSN owed to the sender stored in the same transaction. When no
 // recipient still needs the message, its bytes are purged in that transaction too.
+import { commitSeconds, deliveries } from "../metrics/metrics.ts";
 import { queueQuery, queueTransaction, type QueryFn } from "./queue-pool.ts";
 
 export type DeliveryOutcome = "delivered" | "deferred" | "bounced";
@@ -69,6 +70,14 @@ SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM purge):
  * message at the same time cannot both leave its bytes behind.
  */
 export async function recordDeliveryResults(record: ResultRecord): Promise<RecordedResult> {
+  const endTimer = commitSeconds.startTimer({ operation: "results" });
+  const recorded = await writeResults(record);
+  endTimer();
+  for (const r of record.results) deliveries.inc({ outcome: r.outcome });
+  return recorded;
+}
+
+async function writeResults(record: ResultRecord): Promise<RecordedResult> {
   const ids = record.results.map((r) => r.deliveryId);
   if (record.exclusive && !record.dsn && record.results.every((r) => r.outcome === "delivered")) {
     const [row] = await queueQuery<{ updated: number; purged: number }>(DELIVERED_SQL, [ids, record.owner, record.messageId], "mh_record_delivered", "relaxed");

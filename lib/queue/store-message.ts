@@ -4,6 +4,7 @@
 // with many sessions while PostgreSQL still flushes every commit to disk.
 import { MailharborError } from "../errors.ts";
 import type { HeaderSummary } from "../messages/summarize-headers.ts";
+import { commitSeconds } from "../metrics/metrics.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { newQueueId } from "./queue-id.ts";
 import { queueQuery } from "./queue-pool.ts";
@@ -73,7 +74,11 @@ let committer: GroupCommit<Row> | undefined;
 
 function getCommitter(): GroupCommit<Row> {
   committer ??= new GroupCommit<Row>({
-    commit: insertMessages,
+    commit: async (batch) => {
+      const endTimer = commitSeconds.startTimer({ operation: "intake" });
+      await insertMessages(batch);
+      endTimer();
+    },
     maxItems: 200,
     maxBytes: 32 * 1024 * 1024,
     sizeOf: (row) => row.raw.length,

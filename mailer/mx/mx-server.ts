@@ -16,6 +16,7 @@ import { checkRecipient, needsSmtpUtf8 } from "./check-recipient.ts";
 import { MemoryBudget } from "./memory-budget.ts";
 import { MxConnection } from "./mx-connection.ts";
 import { DEFAULT_MESSAGE_SIZE, MAX_RECIPIENTS, MEMORY_BUDGET, MESSAGE_SIZE_CAP } from "./mx-limits.ts";
+import { doorRefusals, intakeReplies, replyClass } from "../../lib/metrics/metrics.ts";
 import { REPLIES, replyError, replyText, type Reply } from "./mx-replies.ts";
 import { mxState, type MxRecipientAddress } from "./mx-session.ts";
 
@@ -109,6 +110,7 @@ export class MxServer extends SMTPServer {
 
   /** Beyond its limits the MX says so at once and closes, rather than letting clients queue up (RFC 5321 §3.8). */
   private refuse(socket: net.Socket, reply: Reply, address: string): void {
+    doorRefusals.inc({ listener: "mx", reason: reply === REPLIES.tooManyConnections ? "busy" : "per-address" });
     this.log.warn({ code: "MX_CONNECTION_LIMIT", client: address, connections: this.connections.size }, reply.text);
     socket.on("error", () => undefined);
     socket.end(`${reply.code} ${reply.enhanced} ${this.ctx.config.MAIL_HOSTNAME} ${reply.text}\r\n`);
@@ -146,8 +148,12 @@ export class MxServer extends SMTPServer {
   onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void {
     // no RCPT extension is offered (DSN's NOTIFY and ORCPT are not)
     const unknown = unknownParameters(address, new Set());
-    if (unknown.length) return callback(replyError(REPLIES.unknownParameter, unknown.join(" ")));
+    if (unknown.length) {
+      intakeReplies.inc({ command: "RCPT", class: replyClass(REPLIES.unknownParameter.code) });
+      return callback(replyError(REPLIES.unknownParameter, unknown.join(" ")));
+    }
     void checkRecipient(address as MxRecipientAddress, session, this.resolver).then((reply) => {
+      intakeReplies.inc({ command: "RCPT", class: reply ? replyClass(reply.code) : "2xx" });
       if (!reply) return callback(null);
       mxState(session).log.info({ rcpt: address.address, reply: `${reply.code} ${replyText(reply)}` }, "recipient refused");
       callback(replyError(reply, `<${address.address}>`));
@@ -156,6 +162,7 @@ export class MxServer extends SMTPServer {
 
   onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): void {
     void acceptMessage(stream, session, this.ctx.config.MAIL_HOSTNAME, this.budget).then((outcome) => {
+      intakeReplies.inc({ command: "DATA", class: "queued" in outcome ? "2xx" : replyClass(outcome.refusal.code) });
       if ("queued" in outcome) callback(null, `${replyText(REPLIES.queued)} ${outcome.queued}`);
       else callback(replyError(outcome.refusal));
     });

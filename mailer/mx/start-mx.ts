@@ -1,5 +1,6 @@
 // Starts the MX listener on MX_PORT (design: the MX intake of held mail, and ETRN).
 import type { EtrnRunner } from "../etrn/etrn-runner.ts";
+import { trackConnections } from "../../lib/metrics/metrics.ts";
 import { listenOn, type MailerContext, type Service } from "../service.ts";
 import { MxServer, readMxFacts } from "./mx-server.ts";
 
@@ -12,5 +13,6 @@ export async function startMx(ctx: MailerContext, etrnRunner: EtrnRunner): Promi
   });
   await listenOn(server.server, ctx.config.MX_PORT, ctx.config.BIND_ADDRESS, "MX_PORT");
   server.log.info({ port: ctx.config.MX_PORT, size: server.options.size }, "mx listening");
+  trackConnections("mx", () => server.connections.size);
   return { name: "mx", close: (graceMs) => server.shutdown(graceMs) };
 }

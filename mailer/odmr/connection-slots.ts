@@ -2,18 +2,9 @@
 // one per client address (IPv6: per /64, as the AUTH throttle counts), taken when a connection
 // is accepted and given back only when its socket is gone, so a session keeps its slot after the
 // turn-around too (smtp-server forgets it then, see OdmrConnection.turnAround). A connection
-// refused here never becomes a session: it is counted in `odmrDoorCounters` and logged, no row.
+// refused here never becomes a session: the listener counts it (mailharbor_door_refusals_total)
+// and logs it, no row.
 import { clientKey } from "../../lib/auth/attempt-throttle.ts";
-
-/** Counts since the mailer started, for a metrics endpoint to read. */
-export const odmrDoorCounters = {
-  /** refused with 421: the listeners' ODMR_MAX_CONNECTIONS were all taken */
-  refusedBusy: 0,
-  /** refused with 421: the client's address had ODMR_MAX_CONNECTIONS_PER_IP */
-  refusedPerAddress: 0,
-  /** closed with 421: no successful AUTH within ODMR_PREAUTH_SECONDS */
-  preauthTimeouts: 0,
-};
 
 export type SlotRefusal = "busy" | "per-address";
 
@@ -27,14 +18,8 @@ export class ConnectionSlots {
   take(address: string): { release: () => void } | { refused: SlotRefusal } {
     const key = clientKey(address);
     const fromClient = this.byClient.get(key) ?? 0;
-    if (this.total >= this.max) {
-      odmrDoorCounters.refusedBusy++;
-      return { refused: "busy" };
-    }
-    if (fromClient >= this.perClient) {
-      odmrDoorCounters.refusedPerAddress++;
-      return { refused: "per-address" };
-    }
+    if (this.total >= this.max) return { refused: "busy" };
+    if (fromClient >= this.perClient) return { refused: "per-address" };
     this.total++;
     this.byClient.set(key, fromClient + 1);
     let released = false;

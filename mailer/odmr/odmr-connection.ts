@@ -21,7 +21,7 @@ import type { Logger } from "../../lib/log/logger.ts";
 import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 import { decideAtrn, recheckAtrn } from "../../lib/queue/decide-atrn.ts";
 import { parseAtrnArgument } from "./atrn-argument.ts";
-import { odmrDoorCounters } from "./connection-slots.ts";
+import { atrnDecisionSeconds, doorRefusals } from "../../lib/metrics/metrics.ts";
 import { authKeyword, needsEncryption } from "./odmr-auth.ts";
 import type { OdmrServer } from "./odmr-listener.ts";
 import { REPLIES, type OdmrReply } from "./replies.ts";
@@ -78,7 +78,7 @@ export class OdmrConnection extends SMTPConnection {
   private onPreauthLimit(): void {
     this.preauthTimer = null;
     if (this.login || this._closed || this._closing) return;
-    odmrDoorCounters.preauthTimeouts++;
+    doorRefusals.inc({ listener: this._server.label, reason: "preauth-timeout" });
     this.lastEvent = "no successful AUTH within ODMR_PREAUTH_SECONDS";
     this.log.info({ code: "ODMR_PREAUTH_TIMEOUT", seconds: Math.round((Date.now() - this.connectedAt) / 1000) }, "closed: no successful AUTH in time");
     this.reply(REPLIES.preauthLimit);
@@ -191,9 +191,11 @@ export class OdmrConnection extends SMTPConnection {
     try {
       decision = await decideAtrn(login, requested);
     } catch (error) {
+      atrnDecisionSeconds.observe({ decision: "error" }, (Date.now() - started) / 1000);
       this.log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "ATRN could not be decided");
       return this.settleAtrn(REPLIES.atrnUnavailable, requested);
     }
+    atrnDecisionSeconds.observe({ decision: decision.kind }, (Date.now() - started) / 1000);
     this.log.info({ requested, decision: decision.kind, ms: Date.now() - started }, "ATRN");
     if (decision.kind === "not-authorized") return this.settleAtrn(REPLIES.atrnNotAuthorized, requested);
     const names = decision.domains.map((d) => d.name);

@@ -9,7 +9,8 @@ import { isMailharborError } from "../../lib/errors.ts";
 import { releaseLeases } from "../../lib/queue/release-leases.ts";
 import type { MailerContext } from "../service.ts";
 import { AtrnRateLimiter } from "./atrn-rate-limiter.ts";
-import { ConnectionSlots, odmrDoorCounters, type SlotRefusal } from "./connection-slots.ts";
+import { doorRefusals } from "../../lib/metrics/metrics.ts";
+import { ConnectionSlots, type SlotRefusal } from "./connection-slots.ts";
 import { AUTH_METHODS, OdmrAuthenticator } from "./odmr-auth.ts";
 import { OdmrConnection } from "./odmr-connection.ts";
 import { REPLIES } from "./replies.ts";
@@ -66,6 +67,7 @@ export class OdmrListener {
    */
   refuse(socket: net.Socket, why: SlotRefusal, label: string, beforeTls: boolean): void {
     const reply = why === "busy" ? REPLIES.tooManyConnections : REPLIES.tooManyFromAddress;
+    doorRefusals.inc({ listener: label, reason: why });
     this.ctx.log.warn({ listener: label, code: why === "busy" ? "ODMR_CONNECTION_LIMIT" : "ODMR_CONNECTION_LIMIT_PER_IP", remote: socket.remoteAddress, connections: this.slots.inUse }, reply.text);
     socket.on("error", () => undefined);
     // before an implicit TLS handshake nothing the client could read can be written: just close
@@ -153,7 +155,7 @@ export class OdmrServer extends SMTPServer {
       // the pre-AUTH deadline counts from here, and the handshake is part of it
       admitted.handshakeDeadline = setTimeout(() => {
         if (this.admitted.get(key) !== admitted) return;
-        odmrDoorCounters.preauthTimeouts++;
+        doorRefusals.inc({ listener: this.label, reason: "preauth-timeout" });
         this.listener.ctx.log.info({ listener: this.label, code: "ODMR_PREAUTH_TIMEOUT", remote: socket.remoteAddress }, "closed: TLS handshake not done in time");
         // the topmost socket: tearing the TLS wrap down from below mid-handshake crashes Node
         (this._pendingSockets.get(socket) ?? socket).destroy();

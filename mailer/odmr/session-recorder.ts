@@ -2,11 +2,15 @@
 // holding up the protocol: a database hiccup costs a log line, not the customer's session.
 import { isMailharborError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
+import { odmrSessions } from "../../lib/metrics/metrics.ts";
+import { sessionResult } from "../../lib/sessions/list-sessions.ts";
 import { finishOdmrSession, startOdmrSession, updateOdmrSession, type SessionEnd, type SessionUpdate } from "../../lib/sessions/record-session.ts";
 
 export class SessionRecorder {
   private chain: Promise<void>;
   private finished = false;
+  /** the ATRN reply recorded so far, for the session's result */
+  private reply: string | null = null;
 
   constructor(readonly id: string, remoteAddress: string, tls: boolean, private readonly log: Logger) {
     this.chain = this.guard(() => startOdmrSession({ id, remoteAddress, tls }));
@@ -20,6 +24,7 @@ export class SessionRecorder {
 
   update(update: SessionUpdate): void {
     if (this.finished) return;
+    if (update.reply) this.reply = update.reply;
     this.chain = this.chain.then(() => this.guard(() => updateOdmrSession(this.id, update)));
   }
 
@@ -27,6 +32,7 @@ export class SessionRecorder {
   finish(end: SessionEnd & SessionUpdate): Promise<void> {
     if (!this.finished) {
       this.finished = true;
+      odmrSessions.inc({ result: sessionResult(end.reply ?? this.reply) });
       this.chain = this.chain.then(() => this.guard(() => finishOdmrSession(this.id, end)));
     }
     return this.chain;

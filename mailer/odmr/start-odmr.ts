@@ -1,6 +1,7 @@
 // The ODMR service (RFC 2645): ODMR_PORT in plain text with STARTTLS offered, and ODMRS_PORT
 // with TLS from the first byte (fetchmail's --ssl speaks only that). Both share one listener
 // state and one shutdown.
+import { trackConnections } from "../../lib/metrics/metrics.ts";
 import { listenOn, type MailerContext, type Service } from "../service.ts";
 import { OdmrListener } from "./odmr-listener.ts";
 
@@ -16,6 +17,7 @@ export async function startOdmr(ctx: MailerContext): Promise<Service[]> {
     await listener.shutdown(0);
     throw error;
   }
+  trackConnections("odmr", () => listener.slots.inUse);
   return [
     { name: "odmr", close: (graceMs) => listener.shutdown(graceMs) },
     { name: "odmrs", close: (graceMs) => listener.shutdown(graceMs) },

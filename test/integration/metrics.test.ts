@@ -1,0 +1,94 @@
+// The mailer's Prometheus endpoint over real sockets against the real mailer process: off unless
+// METRICS_PORT is set, 404 beside GET /metrics, and counters and gauges that move by what real
+// SMTP and ODMR traffic did.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestDatabase } from "../helpers/database.ts";
+import { freePort } from "../helpers/free-port.ts";
+import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
+import { loggedInCustomer } from "../helpers/odmr-customer.ts";
+import { makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { SmtpDialog } from "../helpers/smtp-dialog.ts";
+
+useTestDatabase();
+
+/** The samples of the text exposition format, keyed by `name{labels}` as printed. */
+async function scrape(port: number): Promise<Map<string, number>> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  expect(response.status).toBe(200);
+  const samples = new Map<string, number>();
+  for (const line of (await response.text()).split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const space = line.lastIndexOf(" ");
+    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return samples;
+}
+
+const sample = (samples: Map<string, number>, key: string) => samples.get(key) ?? 0;
+
+describe("metrics endpoint", () => {
+  let mailer: MailerProcess;
+  let metricsPort: number;
+  let customer: TestCustomer;
+
+  beforeAll(async () => {
+    customer = await makeCustomer("Metered", ["metered.example", "empty.example"]);
+    metricsPort = await freePort();
+    mailer = await startMailer({ METRICS_PORT: String(metricsPort), AUTH_DELAY_STEP_MS: "0" });
+    await mailer.waitForLog((l) => l.msg === "metrics listening");
+  });
+
+  afterAll(async () => {
+    await mailer?.stop();
+  });
+
+  it("counts accepted and refused intake, held mail, an ODMR session and its ATRN decision", async () => {
+    const before = await scrape(metricsPort);
+    const dialog = await SmtpDialog.open(mailer.mxPort);
+    expect((await dialog.command("EHLO client.example")).code).toBe(250);
+    const raw = testMessage("metrics");
+    const sent = await dialog.send("sender@origin.example", ["a@metered.example", "b@metered.example", "x@unknown.example"], raw);
+    expect(sent.rcpt.map((r) => r.code)).toEqual([250, 250, 550]);
+    expect(sent.final?.code).toBe(250);
+    await dialog.command("QUIT");
+
+    const odmr = await loggedInCustomer(mailer.odmrPort, customer.login, customer.secret);
+    expect((await odmr.atrn(["empty.example"])).code).toBe(453);
+    await odmr.command("QUIT");
+    await odmr.closed;
+    await new Promise((r) => setTimeout(r, 300));
+
+    // past the held-mail cache of the first scrape
+    await new Promise((r) => setTimeout(r, 5200));
+    const after = await scrape(metricsPort);
+    const moved = (key: string) => sample(after, key) - sample(before, key);
+    expect(moved('mailharbor_intake_replies_total{command="RCPT",class="2xx"}')).toBe(2);
+    expect(moved('mailharbor_intake_replies_total{command="RCPT",class="5xx"}')).toBe(1);
+    expect(moved('mailharbor_intake_replies_total{command="DATA",class="2xx"}')).toBe(1);
+    expect(moved('mailharbor_odmr_sessions_total{result="no-mail"}')).toBe(1);
+    expect(moved('mailharbor_atrn_decision_seconds_count{decision="no-mail"}')).toBe(1);
+    expect(moved('mailharbor_queue_commit_seconds_count{operation="intake"}')).toBe(1);
+    expect(sample(after, 'mailharbor_held_messages{state="queued"}')).toBe(1);
+    expect(sample(after, 'mailharbor_held_deliveries{state="queued"}')).toBe(2);
+    expect(sample(after, 'mailharbor_held_bytes{state="queued"}')).toBeGreaterThanOrEqual(raw.length);
+    expect(sample(after, 'mailharbor_connections{listener="mx"}')).toBe(0);
+    expect(after.get("process_resident_memory_bytes")).toBeGreaterThan(0);
+  });
+
+  it("answers 404 beside GET /metrics", async () => {
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { method: "POST" })).status).toBe(404);
+  });
+});
+
+describe("metrics off by default", () => {
+  it("opens no metrics listener without METRICS_PORT", async () => {
+    const mailer = await startMailer();
+    try {
+      await mailer.waitForLog((l) => l.msg === "mailer ready");
+      expect(mailer.logs.some((l) => l.msg === "metrics listening")).toBe(false);
+    } finally {
+      await mailer.stop();
+    }
+  });
+});
