@@ -97,6 +97,16 @@ export class OdmrConnection extends SMTPConnection {
     this.armPreauthDeadline();
   }
 
+  /**
+   * Replaces smtp-server's init(), which holds every greeting 100 ms as an early-talker check and
+   * checks its maxClients. Neither is needed here: the connection caps were applied when the socket
+   * was accepted (connection-slots.ts), and whatever a client sends before AUTH is bounded by
+   * ODMR_PREAUTH_SECONDS. A customer on a mobile link should not pay 100 ms per dial-in.
+   */
+  override init(): void {
+    this._setListeners(() => this.connectionReady());
+  }
+
   // ---- the ODMR profile ------------------------------------------------------------------
 
   override _onCommand(command: Buffer, callback?: () => void): void {

@@ -39,6 +39,19 @@ describe("ODMR listener", () => {
     await mailer?.stop();
   });
 
+  it("greets at once (no fixed early-talker wait before the 220)", async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = Date.now();
+      const customer = await OdmrCustomer.connect(mailer.odmrPort);
+      times.push(Date.now() - started);
+      await customer.command("QUIT");
+    }
+    times.sort((a, b) => a - b);
+    // smtp-server's own init() waits 100 ms before every greeting
+    expect(times[2]).toBeLessThan(50);
+  });
+
   it("offers AUTH and ATRN (and STARTTLS), and keeps to the ODMR profile", async () => {
     const customer = await OdmrCustomer.connect(mailer.odmrPort);
     const ehlo = await customer.ehlo();
