@@ -5,6 +5,7 @@
 // written as one write per read (like Postfix's smtp-sink) or one write per reply.
 import net from "node:net";
 import type { ReceivedMessage, SmtpReceiver } from "./smtp-receiver.ts";
+import { MessageWaiters } from "./message-waiters.ts";
 
 export interface ScriptedOptions {
   /** EHLO extension lines, e.g. ["PIPELINING", "CHUNKING", "LIMITS MAILMAX=3 RCPTMAX=2"] */
@@ -31,7 +32,7 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
   const messages: ReceivedMessage[] = [];
   const commands: string[] = [];
   const reads: Read[] = [];
-  const waiters = new Set<() => void>();
+  const waiters = new MessageWaiters(messages);
   const sockets = new Set<net.Socket>();
 
   const serve = (socket: net.Socket) => {
@@ -63,7 +64,7 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
       const reply = options.final?.(message) ?? "250 2.0.0 ok";
       if (reply.startsWith("2")) {
         messages.push(message);
-        for (const w of waiters) w();
+        waiters.arrived();
       }
       rcptTo = [];
       return `${reply}\r\n`;
@@ -136,25 +137,7 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
 
   return {
     port: 0, messages, clients: [], commands, reads, serve,
-    waitForMessages(count, timeoutMs = 20_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (messages.length < count) return;
-          cleanup();
-          resolve(messages);
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`expected ${count} messages, got ${messages.length}`));
-        }, timeoutMs);
-        const cleanup = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
+    waitForMessages: (count, timeoutMs) => waiters.waitFor(count, timeoutMs),
     async close() {
       for (const socket of sockets) socket.destroy();
     },

@@ -3,6 +3,7 @@
 // smtphost) and can also serve a socket it is handed (a scripted customer after its ATRN's 250).
 import net from "node:net";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from "smtp-server";
+import { MessageWaiters } from "./message-waiters.ts";
 
 export interface ReceivedMessage {
   mailFrom: string;
@@ -45,7 +46,7 @@ function refusal(r: Refusal): Error {
 export async function startSmtpReceiver(policy: ReceiverPolicy = {}, options: { listen?: boolean; name?: string; tls?: { key: Buffer; cert: Buffer } } = {}): Promise<SmtpReceiver> {
   const messages: ReceivedMessage[] = [];
   const clients: string[] = [];
-  const waiters = new Set<() => void>();
+  const waiters = new MessageWaiters(messages);
   const server = new SMTPServer({
     name: options.name ?? "customer.test.example",
     authOptional: true,
@@ -77,7 +78,7 @@ export async function startSmtpReceiver(policy: ReceiverPolicy = {}, options: { 
         const refused = policy.data?.(message);
         if (refused) return callback(refusal(refused));
         messages.push(message);
-        for (const w of waiters) w();
+        waiters.arrived();
         callback();
       });
     },
@@ -94,26 +95,7 @@ export async function startSmtpReceiver(policy: ReceiverPolicy = {}, options: { 
     serve(socket) {
       server.connect(socket, {});
     },
-    waitForMessages(count, timeoutMs = 20_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (messages.length >= count) {
-            cleanup();
-            resolve(messages);
-          }
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`expected ${count} messages, got ${messages.length}`));
-        }, timeoutMs);
-        const cleanup = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
+    waitForMessages: (count, timeoutMs) => waiters.waitFor(count, timeoutMs),
     close() {
       return new Promise<void>((resolve) => {
         server.options.closeTimeout = 100;
