@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestDatabase } from "../helpers/database.ts";
 import { freePort } from "../helpers/free-port.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
-import { loggedInCustomer } from "../helpers/odmr-customer.ts";
-import { makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { loggedInCustomer, OdmrCustomer } from "../helpers/odmr-customer.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
+import { startSmtpReceiver } from "../helpers/smtp-receiver.ts";
 
 useTestDatabase();
 
@@ -34,7 +35,7 @@ describe("metrics endpoint", () => {
   beforeAll(async () => {
     customer = await makeCustomer("Metered", ["metered.example", "empty.example"]);
     metricsPort = await freePort();
-    mailer = await startMailer({ METRICS_PORT: String(metricsPort), AUTH_DELAY_STEP_MS: "0" });
+    mailer = await startMailer({ METRICS_PORT: String(metricsPort), AUTH_DELAY_STEP_MS: "0", ODMR_MAX_CONNECTIONS_PER_IP: "2" });
     await mailer.waitForLog((l) => l.msg === "metrics listening");
   });
 
@@ -73,6 +74,33 @@ describe("metrics endpoint", () => {
     expect(sample(after, 'mailharbor_held_bytes{state="queued"}')).toBeGreaterThanOrEqual(raw.length);
     expect(sample(after, 'mailharbor_connections{listener="mx"}')).toBe(0);
     expect(after.get("process_resident_memory_bytes")).toBeGreaterThan(0);
+  });
+
+  it("counts a delivering ATRN session, its claims and results, and a refusal at the door", async () => {
+    const other = await makeCustomer("Drained", ["drained.example"]);
+    for (const n of [1, 2, 3]) await holdMessage([{ address: `u${n}@drained.example`, customer: other }], testMessage(`drain ${n}`));
+    const before = await scrape(metricsPort);
+
+    const odmr = await loggedInCustomer(mailer.odmrPort, other.login, other.secret);
+    expect((await odmr.atrn(["drained.example"])).code).toBe(250);
+    const receiver = await startSmtpReceiver({}, { listen: false });
+    await odmr.serveWith(receiver);
+    expect(receiver.messages).toHaveLength(3);
+
+    // two held connections from one address, then a third is refused before it becomes a session
+    const held = [await OdmrCustomer.connect(mailer.odmrPort, { localAddress: "127.0.0.7" }), await OdmrCustomer.connect(mailer.odmrPort, { localAddress: "127.0.0.7" })];
+    await expect(OdmrCustomer.connect(mailer.odmrPort, { localAddress: "127.0.0.7" })).rejects.toThrow(/421/);
+    for (const c of held) c.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+
+    const after = await scrape(metricsPort);
+    const moved = (key: string) => sample(after, key) - sample(before, key);
+    expect(moved('mailharbor_deliveries_total{outcome="delivered"}')).toBe(3);
+    expect(moved('mailharbor_odmr_sessions_total{result="released"}')).toBe(1);
+    expect(moved('mailharbor_atrn_decision_seconds_count{decision="release"}')).toBe(1);
+    expect(moved("mailharbor_queue_claim_seconds_count")).toBeGreaterThanOrEqual(1);
+    expect(moved('mailharbor_queue_commit_seconds_count{operation="results"}')).toBeGreaterThanOrEqual(1);
+    expect(moved('mailharbor_door_refusals_total{listener="odmr",reason="per-address"}')).toBe(1);
   });
 
   it("answers 404 beside GET /metrics", async () => {
