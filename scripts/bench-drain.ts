@@ -16,8 +16,9 @@
 // other domains and measures the ATRN reply latency (453 for an empty domain, 250 for one with
 // held mail), and the mailer's peak RSS.
 //
-// At 50 ms round-trip time (as root, with `ip` and `tc`): a network namespace mhbench-<pid> joined
-// to the host by a veth pair on a /30 of 169.254.0.0/16, `tc netem delay 25ms` on both ends. The
+// At 50 ms round-trip time (as root, with `ip` and python3): a network namespace mhbench-<pid>
+// joined to the host by two TUN devices on a /30 of 169.254.0.0/16 and a delay line holding each
+// packet 25 ms each way (see DELAY_LINE: this kernel has no netem). The
 // customer process and its smtp-sink run inside it, a second mailer listens on the host end of the
 // link; Postfix's ETRN flush goes to an smtp-sink inside the namespace across the same link (its
 // transport and smtp_bind_address are switched for the part and put back after it). The namespace
@@ -650,7 +651,7 @@ async function main(): Promise<void> {
   process.env.MAILHARBOR_DATA_DIR = dataDir;
   const { openEmbeddedDatabase } = await import("../lib/db/embedded-postgres.ts");
   const { migrateDatabase } = await import("../lib/db/migrate.ts");
-  say(`bench:drain ${quick ? "(quick) " : ""}— ${messages} messages of 4 KB; PostgreSQL with default durability in ${dataDir}`);
+  say(`bench:drain ${quick ? "(quick) " : ""}— ${rttOnly ? `${rttMessages} messages of 4 KB at 50 ms RTT` : `${messages} messages of 4 KB`}; PostgreSQL with default durability in ${dataDir}`);
   const database = await openEmbeddedDatabase(dataDir);
   let mailer: ChildProcess | null = null;
   try {
