@@ -1,5 +1,9 @@
 // Feeds an ATRN session its messages: claims deliveries in batches, reads their bytes in groups
 // of bounded size, and always has the next group being read while the current one is sent.
+// A claim covers about CLAIM_AHEAD_MS of this session's own sending rate (at most `batch`), so
+// that several sessions collecting one domain share its mail instead of the first one taking a
+// whole batch that it needs minutes to send over a slow link: the size starts small and doubles
+// until the rate is known, as TCP's slow start does.
 // It keeps track of every delivery it holds a lease on, renews those leases while the session
 // runs, and gives back whatever was not offered when the session ends. Before every claim it asks
 // `authorize` whether the session may still collect; when not, it claims nothing more.
@@ -7,6 +11,12 @@ import { claimDeliveries, loadMessageBodies, releaseDeliveries, renewLeases, typ
 
 /** Bytes read ahead per group (a larger single message is read alone). */
 const GROUP_BYTES = 8 * 1024 * 1024;
+/** a claim holds about this much of the session's sending time */
+const CLAIM_AHEAD_MS = 2000;
+/** the first claim, and the least one */
+const FIRST_CLAIM = 10;
+/** the sending rate is trusted once measured over this long */
+const RATE_WINDOW_MS = 1000;
 
 export interface FeedItem {
   message: ClaimedMessage;
@@ -18,6 +28,7 @@ export interface FeedOptions {
   owner: string;
   customerId: string;
   domainIds: string[];
+  /** the most deliveries one claim takes */
   batch: number;
   leaseSeconds: number;
   sessionStart: Date;
@@ -34,6 +45,10 @@ export class DeliveryFeed {
   /** delivery ids under our lease that have no recorded result yet */
   readonly held = new Set<string>();
   private renewTimer: NodeJS.Timeout;
+  private lastClaim = 0;
+  /** when the first message was handed out, and how many deliveries have been since */
+  private sendingSince: number | null = null;
+  private handedOut = 0;
 
   constructor(private readonly options: FeedOptions, onRenewError: (error: unknown) => void) {
     // renewed at a third of the lease, so two renewals may fail before a lease runs out
@@ -59,7 +74,10 @@ export class DeliveryFeed {
       if (this.ready.length === 0) return null;
     }
     if (!this.stopped && (!this.exhausted || this.claimed.length > 0)) this.prefetch();
-    return this.ready.shift()!;
+    const item = this.ready.shift()!;
+    this.sendingSince ??= Date.now();
+    this.handedOut += item.message.deliveries.length;
+    return item;
   }
 
   /** The results of these deliveries are recorded: they are no longer ours to renew or release. */
@@ -85,6 +103,16 @@ export class DeliveryFeed {
     await releaseDeliveries(this.options.owner, ids);
   }
 
+  /** Doubles until the session's rate is measured, then covers CLAIM_AHEAD_MS of it; never above `batch`. */
+  private claimSize(): number {
+    const elapsed = this.sendingSince === null ? 0 : Date.now() - this.sendingSince;
+    const size = elapsed < RATE_WINDOW_MS
+      ? (this.lastClaim === 0 ? FIRST_CLAIM : this.lastClaim * 2)
+      : Math.max(FIRST_CLAIM, Math.ceil((this.handedOut / elapsed) * CLAIM_AHEAD_MS));
+    this.lastClaim = Math.min(this.options.batch, size);
+    return this.lastClaim;
+  }
+
   private async loadGroup(): Promise<FeedItem[]> {
     if (this.claimed.length === 0 && !this.exhausted && !this.stopped && this.options.authorize && !(await this.options.authorize())) {
       this.stopped = true;
@@ -92,7 +120,7 @@ export class DeliveryFeed {
     if (this.claimed.length === 0 && !this.exhausted && !this.stopped) {
       const claimed = await claimDeliveries({
         owner: this.options.owner, customerId: this.options.customerId, domainIds: this.options.domainIds,
-        limit: this.options.batch, leaseSeconds: this.options.leaseSeconds, attemptedBefore: this.options.sessionStart,
+        limit: this.claimSize(), leaseSeconds: this.options.leaseSeconds, attemptedBefore: this.options.sessionStart,
       });
       for (const message of claimed) for (const delivery of message.deliveries) this.held.add(delivery.id);
       if (claimed.length === 0) this.exhausted = true;

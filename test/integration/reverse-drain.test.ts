@@ -128,6 +128,26 @@ describe("reversed session toward a scripted customer", () => {
     for (const id of ids) expect(await statesOf(id)).toEqual(["delivered", "delivered"]);
   });
 
+  it("several sessions on one domain share its mail: a slow session does not claim a whole batch", async () => {
+    const c = await makeCustomer("Shared", ["shared.example"]);
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++) ids.push(await holdMessage([{ address: `u${i}@shared.example`, customer: c }], testMessage(`shared ${i}`)));
+    // each customer server takes 40 ms per message, like a customer across a slow link
+    const receivers = await Promise.all([0, 1, 2, 3].map(() => startSmtpReceiver({ beforeReply: () => new Promise((r) => setTimeout(r, 40)) })));
+    try {
+      const sessions = await Promise.all(receivers.map(() => loggedInCustomer(mailer.odmrPort, c.login, c.secret)));
+      for (const odmr of sessions) expect((await odmr.atrn(["shared.example"])).code).toBe(250);
+      await Promise.all(sessions.map((odmr, i) => odmr.serveWith(receivers[i])));
+      const counts = receivers.map((r) => r.messages.length);
+      // the default batch (200) would have let the first session take all 60
+      for (const n of counts) expect(n).toBeGreaterThan(0);
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(60);
+      for (const id of ids) expect(await statesOf(id)).toEqual(["delivered"]);
+    } finally {
+      await Promise.all(receivers.map((r) => r.close()));
+    }
+  });
+
   it("leases belong to the session: after a staff release and another session's claim, the first session's late result is not recorded", async () => {
     const c = await makeCustomer("Leasing", ["leasing.example"]);
     const id = await holdMessage([{ address: "l@leasing.example", customer: c }], testMessage("contested"));
