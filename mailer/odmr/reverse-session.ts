@@ -121,8 +121,6 @@ export class ReverseSession {
   /** results queued and not yet committed */
   private unrecorded = 0;
   private capabilities: Capabilities | null = null;
-  /** the final dot leaves in a write of its own (fetchmail inside TLS, see run()) */
-  private dotApart = false;
   /** transactions of the message being sent that are still to go */
   private parts: Transaction[] = [];
   /** transactions started or planned in this session (RFC 9422 MAILMAX) */
@@ -135,6 +133,18 @@ export class ReverseSession {
    */
   private readonly owner: string;
   private readonly counts = { messagesDelivered: 0, recipientsDelivered: 0, bytesDelivered: 0 };
+  /**
+   * A customer client relays this TLS session (ATRN; an ETRN run talks to the MTA itself).
+   * fetchmail 6.4 relays one line per wake-up of select(2) on its socket, and OpenSSL reads one
+   * TLS record at a time: once the last record of a burst is read, the socket is quiet, and the
+   * lines of that record after its first wait in fetchmail's buffer (seen: the RCPT after a
+   * pipelined MAIL, a final dot sent with the data). So the last line of every write we make
+   * goes in a record of its own (ReverseSmtpClient's lastLineApart): pipelining works, and
+   * nothing waits for a write of ours to follow.
+   */
+  private get relayedTls(): boolean {
+    return this.options.tls && this.options.directPeer !== true;
+  }
 
   constructor(private readonly options: ReverseSessionOptions) {
     const { config } = options.ctx;
@@ -145,7 +155,7 @@ export class ReverseSession {
       dataInitMs: config.REVERSE_DATA_INIT_TIMEOUT * 1000,
       dataBlockMs: config.REVERSE_DATA_BLOCK_TIMEOUT * 1000,
       finalDotMs: config.REVERSE_FINAL_DOT_TIMEOUT * 1000,
-    });
+    }, this.relayedTls);
     this.feed = new DeliveryFeed({
       owner: this.owner, customerId: options.login.customerId, domainIds: options.domainIds,
       batch: config.ODMR_CLAIM_BATCH, leaseSeconds: config.LEASE_SECONDS, sessionStart: options.sessionStart,
@@ -179,19 +189,9 @@ export class ReverseSession {
         if (hello.reply.code !== 250) {
           outcome = `the customer refused our EHLO/HELO: ${hello.reply.text}`;
         } else {
-          // fetchmail 6.4 relays a TLS session line by line and then waits on the socket, so
-          // lines it has already decrypted sit in its buffer unsent (seen: the RCPT after a
-          // pipelined MAIL, and a final dot sent in one write with the data, never reached the
-          // customer's MTA). In TLS, commands and the final dot therefore go one write each, and
-          // no BDAT (its chunk would follow the command in one write), unless the peer is the
-          // MTA itself (an ETRN run). This is the one place where we write twice without a reply.
-          const relayedTls = this.options.tls && this.options.directPeer !== true;
-          this.dotApart = relayedTls;
-          this.capabilities = {
-            ...hello.capabilities,
-            pipelining: hello.capabilities.pipelining && !relayedTls,
-            chunking: hello.capabilities.chunking && !relayedTls,
-          };
+          // no BDAT through a TLS relay: fetchmail relays line by line, and a chunk need not end
+          // in a line end (see relayedTls)
+          this.capabilities = { ...hello.capabilities, chunking: hello.capabilities.chunking && !this.relayedTls };
           outcome = await this.deliverAll(this.capabilities);
         }
       }
@@ -341,7 +341,7 @@ export class ReverseSession {
           next = capabilities.pipelining ? await this.nextTransaction(capabilities) : null;
           // the next message may have been refused locally, with a result of its own to record first
           if (this.unrecorded > 0) await this.recording;
-          const dot = this.client.finishData(tail, this.dotApart);
+          const dot = this.client.finishData(tail);
           if (next) next.envelope = this.sendEnvelope(next, capabilities);
           final = await dot;
         }

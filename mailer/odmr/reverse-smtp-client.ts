@@ -122,7 +122,10 @@ export class ReverseSmtpClient {
     error: (error: Error) => this.fail(new ReverseClientError("connection-lost", `connection error: ${error.message}`)),
   };
 
-  constructor(private readonly socket: net.Socket, private readonly timeouts: ReverseTimeouts) {
+  /**
+   * @param lastLineApart the last line of every write goes in a TLS record of its own (see flush())
+   */
+  constructor(private readonly socket: net.Socket, private readonly timeouts: ReverseTimeouts, private readonly lastLineApart = false) {
     socket.setNoDelay(true);
     socket.on("data", this.listeners.data);
     socket.on("end", this.listeners.end);
@@ -253,6 +256,9 @@ export class ReverseSmtpClient {
    * reach the peer as one segment. A peer or relay that forwards what it reads without
    * TCP_NODELAY would otherwise hold our second write back by Nagle until its delayed ACK
    * (about 40 ms, every message).
+   *
+   * With `lastLineApart` (a customer relaying a TLS session, see reverse-session.ts) the last
+   * line of each such write goes in a TLS record of its own, in the same TCP burst.
    */
   private queue(data: string | Buffer): void {
     if (this.failure) throw this.failure;
@@ -268,7 +274,10 @@ export class ReverseSmtpClient {
     if (this.out.length === 0 || this.failure) return;
     const data = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out);
     this.out = [];
-    this.socket.write(data);
+    // two writes on a TLS socket are two records; the second one is a single line
+    const lastLine = this.lastLineApart ? data.lastIndexOf(0x0a, data.length - 2) + 1 : 0;
+    if (lastLine > 0) this.socket.write(data.subarray(0, lastLine));
+    this.socket.write(lastLine > 0 ? data.subarray(lastLine) : data);
   }
 
   /** RFC 2645 §4.3: the customer speaks first, with its 220. */
@@ -340,13 +349,12 @@ export class ReverseSmtpClient {
 
   /**
    * Ends the data: the last block of the body, then CRLF.CRLF, queued to leave in one write
-   * (with the next envelope, when one is queued in the same tick). `dotApart` writes the dot on
-   * its own (see reverse-session.ts: fetchmail inside TLS). Resolves to the verdict on the message.
+   * (with the next envelope, when one is queued in the same tick). Resolves to the verdict on
+   * the message.
    */
-  finishData(tail: Buffer, dotApart = false): Promise<Reply> {
+  finishData(tail: Buffer): Promise<Reply> {
     try {
       if (tail.length) this.queue(tail);
-      if (dotApart) this.flush();
       this.queue(FINAL_DOT);
     } catch (error) {
       return Promise.reject(error);
