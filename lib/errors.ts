@@ -33,6 +33,11 @@ export function isMailharborError(error: unknown, code?: ErrorCode): error is Ma
   return error instanceof MailharborError && (code === undefined || error.code === code);
 }
 
+/** The stable code to log or answer for anything thrown: its own code, INTERNAL for anything else. */
+export function errorCode(error: unknown): ErrorCode {
+  return isMailharborError(error) ? error.code : "INTERNAL";
+}
+
 /** Prisma / pg error codes that mean "the database cannot answer right now". */
 const UNAVAILABLE_CODES = new Set([
   "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57014", "57P01", "57P02", "57P03", "08000", "08001", "08003", "08006",

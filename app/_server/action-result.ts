@@ -3,7 +3,7 @@
 import { unstable_rethrow } from "next/navigation";
 import type { Actor } from "@/lib/actor.ts";
 import { getPortalActor } from "@/lib/auth/portal-session.ts";
-import { isMailharborError } from "@/lib/errors.ts";
+import { errorCode, isMailharborError } from "@/lib/errors.ts";
 import { logger } from "@/lib/log/logger.ts";
 
 export interface ActionResult {
@@ -45,7 +45,7 @@ export function errorResult(error: unknown): ActionResult {
       }
     }
   }
-  log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "portal action failed");
+  log.error({ code: errorCode(error), err: error }, "portal action failed");
   return { ok: false, message: "Something went wrong on our side. Nothing was changed; please try again.", at };
 }
 

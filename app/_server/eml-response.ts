@@ -2,11 +2,12 @@
 import type { Actor } from "@/lib/actor.ts";
 import { isMailharborError } from "@/lib/errors.ts";
 import { getMessageRaw } from "@/lib/queue/queue-actions.ts";
+import { isQueueId } from "@/lib/queue/queue-id.ts";
 
 const NOT_FOUND = () => new Response("Not found\n", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
 
 export async function emlResponse(actor: Actor | null, role: "staff" | "customer", id: string): Promise<Response> {
-  if (!actor || actor.type !== role || !/^[0-9A-Z]{1,32}$/.test(id)) return NOT_FOUND();
+  if (!actor || actor.type !== role || !isQueueId(id)) return NOT_FOUND();
   try {
     const raw = await getMessageRaw(actor, id);
     return new Response(new Uint8Array(raw), {

@@ -5,15 +5,11 @@ import path from "node:path";
 import { z } from "zod";
 import { MailharborError } from "../errors.ts";
 import { isDomainName } from "../validation/domain-name.ts";
+import { hostPortSchema } from "../validation/host-port.ts";
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().min(1);
 const nonNegativeInt = z.coerce.number().int().min(0);
-
-const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must be HOST:PORT").refine((v) => {
-  const p = Number(v.slice(v.lastIndexOf(":") + 1));
-  return p >= 1 && p <= 65535;
-}, "port must be 1-65535");
 
 const schema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").optional(),
@@ -30,7 +26,7 @@ const schema = z.object({
   MAIL_HOSTNAME: z.string().refine((v) => isDomainName(v, { allowSingleLabel: true }), "must be a host name").default(() => os.hostname()),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
-  SMARTHOST: hostPort.optional(),
+  SMARTHOST: hostPortSchema.optional(),
   MAILHARBOR_SECRET_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits (32 bytes)").optional(),
   NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** what `npm start` runs: both by default; "mailer" or "portal" alone for more instances of one part */

@@ -8,16 +8,12 @@ import { getCustomer } from "../customers/customers.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { MailharborError } from "../errors.ts";
 import { parseCidr } from "../validation/cidr.ts";
+import { hostPortSchema } from "../validation/host-port.ts";
 import { parseInput } from "../validation/parse-input.ts";
 import { domainNameSchema, maxMessageSizeSchema, retentionDaysSchema, uuidSchema } from "../validation/schemas.ts";
 import { insertRecipients } from "../recipients/recipients.ts";
 
 const HELD = ["queued", "delivering"] as const;
-
-const hostPortSchema = z.string().trim().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must be HOST:PORT").refine((v) => {
-  const port = Number(v.slice(v.lastIndexOf(":") + 1));
-  return port >= 1 && port <= 65535;
-}, "port must be 1-65535");
 
 const cidrSchema = z.string().trim().refine((v) => parseCidr(v) !== null, "must be an IP address or CIDR network");
 

@@ -4,15 +4,13 @@
 // defers is tried again on the next run, for up to DSN_RETRY_DAYS.
 import SMTPConnection from "nodemailer/lib/smtp-connection";
 import { queueQuery } from "../queue/queue-pool.ts";
+import type { HostPort } from "../validation/host-port.ts";
 
 /** A DSN still undelivered this long after it was made is held for staff instead of retried. */
 const DSN_RETRY_DAYS = 5;
 const BATCH = 50;
 
-export interface Smarthost {
-  host: string;
-  port: number;
-}
+export type Smarthost = HostPort;
 
 export interface DsnSendReport {
   sent: number;
@@ -27,11 +25,6 @@ interface DsnRow {
   rcpt_to: string;
   raw: Buffer;
   created_at: Date;
-}
-
-export function parseSmarthost(value: string): Smarthost {
-  const colon = value.lastIndexOf(":");
-  return { host: value.slice(0, colon), port: Number(value.slice(colon + 1)) };
 }
 
 /** The state a new DSN starts in: pending when there is a smarthost to send it, held otherwise. */

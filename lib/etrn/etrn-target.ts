@@ -4,6 +4,7 @@
 // mail held and puts the reason on each held delivery, where staff and the customer see it.
 import { dbWork, getDb } from "../db/client.ts";
 import { queueQuery } from "../queue/queue-pool.ts";
+import { parseHostPort } from "../validation/host-port.ts";
 
 export type EtrnTlsPolicy = "opportunistic" | "required" | "none";
 
@@ -23,10 +24,9 @@ export async function loadEtrnTarget(domainId: string): Promise<EtrnTarget | nul
     select: { id: true, name: true, customerId: true, etrnEnabled: true, etrnTarget: true, etrnTls: true, customer: { select: { status: true } } },
   }));
   if (!domain?.etrnEnabled || !domain.etrnTarget || domain.customer.status !== "active") return null;
-  const colon = domain.etrnTarget.lastIndexOf(":");
   return {
     domainId: domain.id, domain: domain.name, customerId: domain.customerId,
-    host: domain.etrnTarget.slice(0, colon), port: Number(domain.etrnTarget.slice(colon + 1)), tls: domain.etrnTls,
+    ...parseHostPort(domain.etrnTarget), tls: domain.etrnTls,
   };
 }
 

@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import { z } from "zod";
 
 // Crockford base32: ids sort by arrival time and read unambiguously.
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -38,3 +39,15 @@ export function newQueueId(now = Date.now()): string {
 export function queueIdAt(ms: number): string {
   return encode(Math.max(0, Math.floor(ms)), 10) + "000000";
 }
+
+/**
+ * What a queue id from outside (a URL, a form, an API filter) must look like before it reaches a
+ * query: the ids above are 16 characters of this alphabet; up to 32 leaves room to lengthen them.
+ */
+const QUEUE_ID_PATTERN = /^[0-9A-Z]{1,32}$/;
+
+export function isQueueId(value: string): boolean {
+  return QUEUE_ID_PATTERN.test(value);
+}
+
+export const queueIdSchema = z.string().regex(QUEUE_ID_PATTERN, "not a queue id");

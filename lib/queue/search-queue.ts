@@ -9,7 +9,7 @@ import { dbWork, getDb, Prisma } from "../db/client.ts";
 import { getDomain } from "../domains/domains.ts";
 import { parseInput } from "../validation/parse-input.ts";
 import { uuidSchema } from "../validation/schemas.ts";
-import { queueIdAt } from "./queue-id.ts";
+import { queueIdAt, queueIdSchema } from "./queue-id.ts";
 
 export const DELIVERY_STATES = ["queued", "delivering", "delivered", "bounced", "expired"] as const;
 export type DeliveryStateName = (typeof DELIVERY_STATES)[number];
@@ -17,7 +17,6 @@ export type DeliveryStateName = (typeof DELIVERY_STATES)[number];
 export const HELD_STATES: DeliveryStateName[] = ["queued", "delivering"];
 export const COUNT_CAP = 10_000;
 
-const queueIdSchema = z.string().regex(/^[0-9A-Z]{1,32}$/, "not a queue id");
 const hours = z.coerce.number().positive().max(24 * 3650);
 
 const filterSchema = z.object({

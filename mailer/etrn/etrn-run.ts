@@ -5,7 +5,7 @@
 // everything stays held and each held delivery shows why.
 import { loadEtrnTarget, recordEtrnTargetFailure } from "../../lib/etrn/etrn-target.ts";
 import type { EtrnDomain } from "../../lib/etrn/decide-etrn.ts";
-import { isMailharborError } from "../../lib/errors.ts";
+import { errorCode } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { SessionEnd } from "../../lib/sessions/record-session.ts";
 import { ReverseSession } from "../odmr/reverse-session.ts";
@@ -30,7 +30,7 @@ export class EtrnRun {
     const deadline = setTimeout(() => this.stop("session time limit reached"), ctx.config.ODMR_SESSION_MAX_SECONDS * 1000);
     deadline.unref();
     this.done = this.execute().catch((error: unknown) => {
-      log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "ETRN run failed");
+      log.error({ code: errorCode(error), err: error }, "ETRN run failed");
       return { messagesDelivered: 0, recipientsDelivered: 0, bytesDelivered: 0, outcome: `failed: ${(error as Error)?.message ?? error}`, tls: false };
     }).finally(() => clearTimeout(deadline));
   }
@@ -73,7 +73,7 @@ export class EtrnRun {
       if (!(error instanceof TargetError)) throw error;
       this.log.warn({ code: "ETRN_TARGET_FAILED", target: where, err: error.message }, "ETRN target cannot take mail; it stays held");
       await recordEtrnTargetFailure(this.domain.id, error.message).catch((e) =>
-        this.log.warn({ code: isMailharborError(e) ? e.code : "INTERNAL", err: e }, "could not note the failure on the held mail"));
+        this.log.warn({ code: errorCode(e), err: e }, "could not note the failure on the held mail"));
       return { ...this.nothing(`not delivered: ${error.message}`), targetFailed: true };
     }
     if (this.stopReason) {

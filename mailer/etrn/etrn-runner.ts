@@ -10,7 +10,7 @@
 import crypto from "node:crypto";
 import { decideEtrnRelease, type EtrnDecision, type EtrnDomain } from "../../lib/etrn/decide-etrn.ts";
 import { claimEtrnRuns, ETRN_RUN_MARKER_SECONDS, finishEtrnRun, renewEtrnRuns } from "../../lib/etrn/etrn-run-marker.ts";
-import { isMailharborError } from "../../lib/errors.ts";
+import { errorCode } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 import { releaseLeases } from "../../lib/queue/release-leases.ts";
@@ -92,7 +92,7 @@ export class EtrnRunner {
     try {
       decision = await decide();
     } catch (error) {
-      origin.log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error, node }, "ETRN could not be decided");
+      origin.log.error({ code: errorCode(error), err: error, node }, "ETRN could not be decided");
       return ETRN_REPLIES.unable(node);
     }
     if (this.stopping) return ETRN_REPLIES.unable(node);
@@ -116,7 +116,7 @@ export class EtrnRunner {
     try {
       fresh = await this.claim(decision.domains, origin);
     } catch (error) {
-      origin.log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error, node }, "ETRN run could not be claimed");
+      origin.log.error({ code: errorCode(error), err: error, node }, "ETRN run could not be claimed");
       return ETRN_REPLIES.unable(node);
     }
     if (this.stopping) {
@@ -201,7 +201,7 @@ export class EtrnRunner {
         const lost = ids.filter((id) => !held.includes(id) && this.runs.has(id));
         // the delivery leases still keep each recipient to one session; only the coalescing is lost
         if (lost.length) this.log.warn({ code: "ETRN_MARKER_LOST", domains: lost }, "the run marker lapsed and was taken over");
-      }, (error) => this.log.warn({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "could not renew ETRN run markers"));
+      }, (error) => this.log.warn({ code: errorCode(error), err: error }, "could not renew ETRN run markers"));
     }, (ETRN_RUN_MARKER_SECONDS * 1000) / 3);
     this.renewal.unref();
   }
@@ -216,7 +216,7 @@ export class EtrnRunner {
     try {
       askedElsewhere = await finishEtrnRun(domain.id, this.owner);
     } catch (error) {
-      this.log.warn({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error, domain: domain.name }, "could not clear the ETRN run marker; it lapses by itself");
+      this.log.warn({ code: errorCode(error), err: error, domain: domain.name }, "could not clear the ETRN run marker; it lapses by itself");
     }
     if (this.stopping || (!slot.followUp && !askedElsewhere)) return;
     const origin = slot.followUp ?? slot.origin;
@@ -230,7 +230,7 @@ export class EtrnRunner {
       origin.log.info({ node: domain.name, session: sessionId }, "ETRN: follow-up run for the requests that came during the last one");
       this.record(sessionId, origin, domain.customerId, [domain.name], ETRN_REPLIES.started(domain.name), this.start([domain], sessionId, origin));
     } catch (error) {
-      this.log.warn({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error, domain: domain.name }, "could not start the follow-up ETRN run");
+      this.log.warn({ code: errorCode(error), err: error, domain: domain.name }, "could not start the follow-up ETRN run");
     }
   }
 
@@ -248,7 +248,7 @@ export class EtrnRunner {
         : await end;
       await finishOdmrSession(id, totals);
     })().catch((error: unknown) => {
-      origin.log.warn({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "could not record the ETRN session");
+      origin.log.warn({ code: errorCode(error), err: error }, "could not record the ETRN session");
     });
     this.track(write);
   }
@@ -279,7 +279,7 @@ export class EtrnRunner {
       const released = await releaseLeases(this.runCtx.instanceId);
       if (released > 0) this.log.info({ released }, "released delivery leases of ETRN runs");
     } catch (error) {
-      this.log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "could not release leases; they expire on their own");
+      this.log.error({ code: errorCode(error), err: error }, "could not release leases; they expire on their own");
     }
   }
 }

@@ -2,7 +2,7 @@
 // "deliver now" requests from the portal and the CLI every ETRN_REQUEST_POLL_SECONDS.
 import { decideEtrnRelease } from "../../lib/etrn/decide-etrn.ts";
 import { takeEtrnReleaseRequests } from "../../lib/etrn/release-requests.ts";
-import { isMailharborError } from "../../lib/errors.ts";
+import { errorCode } from "../../lib/errors.ts";
 import type { MailerContext, Service } from "../service.ts";
 import { EtrnRunner } from "./etrn-runner.ts";
 
@@ -30,7 +30,7 @@ export function startEtrn(ctx: MailerContext): EtrnService {
   const schedule = () => {
     timer = setTimeout(() => {
       running = takeRequests()
-        .catch((error) => log.warn({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "could not take deliver-now requests"))
+        .catch((error) => log.warn({ code: errorCode(error), err: error }, "could not take deliver-now requests"))
         .finally(() => {
           running = null;
           if (!stopped) schedule();

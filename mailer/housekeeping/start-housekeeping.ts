@@ -3,14 +3,15 @@
 // warnings are stored; stored DSNs leave through the smarthost; session records a dead mailer
 // left open are closed; finished history older than HISTORY_DAYS is removed. With several mailers
 // on one database only one does a run at a time.
-import { parseSmarthost, sendStoredDsns, initialDsnState } from "../../lib/dsn/send-dsns.ts";
-import { isMailharborError } from "../../lib/errors.ts";
+import { sendStoredDsns, initialDsnState } from "../../lib/dsn/send-dsns.ts";
+import { errorCode } from "../../lib/errors.ts";
 import { expireHeldMail } from "../../lib/queue/expire-held-mail.ts";
 import { purgeHistory } from "../../lib/queue/purge-history.ts";
 import { withAdvisoryLock } from "../../lib/queue/queue-pool.ts";
 import { requeueExpiredLeases } from "../../lib/queue/release-leases.ts";
 import { warnDelayedMail } from "../../lib/queue/warn-delayed-mail.ts";
 import { closeAbandonedSessions } from "../../lib/sessions/record-session.ts";
+import { parseHostPort } from "../../lib/validation/host-port.ts";
 import type { MailerContext, Service } from "../service.ts";
 
 /** pg advisory lock key for "one housekeeping run at a time" ("mhhk") */
@@ -20,7 +21,7 @@ export function startHousekeeping(ctx: MailerContext): Service {
   const { config } = ctx;
   const log = ctx.log.child({ component: "housekeeping" });
   const dsnState = initialDsnState(config.SMARTHOST);
-  const smarthost = config.SMARTHOST ? parseSmarthost(config.SMARTHOST) : null;
+  const smarthost = config.SMARTHOST ? parseHostPort(config.SMARTHOST) : null;
   if (!smarthost) log.info("no SMARTHOST: DSNs are kept in the queue (held) for staff");
 
   /** Runs one step; what it did is logged when it did anything, a failure never stops the others. */
@@ -29,7 +30,7 @@ export function startHousekeeping(ctx: MailerContext): Service {
       const result = await work();
       if (typeof result === "number" ? result > 0 : Object.values(result).some(Boolean)) log.info({ step: name, result }, "housekeeping");
     } catch (error) {
-      log.error({ step: name, code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "housekeeping step failed");
+      log.error({ step: name, code: errorCode(error), err: error }, "housekeeping step failed");
     }
   };
 
@@ -58,7 +59,7 @@ export function startHousekeeping(ctx: MailerContext): Service {
   const schedule = (delayMs: number) => {
     timer = setTimeout(() => {
       running = run()
-        .catch((error) => log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "housekeeping run failed"))
+        .catch((error) => log.error({ code: errorCode(error), err: error }, "housekeeping run failed"))
         .finally(() => {
           running = null;
           if (!stopped) schedule(config.HOUSEKEEPING_INTERVAL_SECONDS * 1000);

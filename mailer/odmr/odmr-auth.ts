@@ -6,7 +6,7 @@
 import type { SMTPServerAuthentication } from "smtp-server";
 import { smtpAuthThrottle, type AuthThrottle } from "../../lib/auth/attempt-throttle.ts";
 import type { Config } from "../../lib/config/config.ts";
-import { isMailharborError } from "../../lib/errors.ts";
+import { errorCode } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { recordLoginUse, verifyOdmrCramMd5, verifyOdmrPassword, type AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 
@@ -52,7 +52,7 @@ export class OdmrAuthenticator {
         : await verifyOdmrPassword(name, auth.password ?? "");
     } catch (error) {
       attempt.settle("unchecked");
-      this.log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "authentication could not be checked");
+      this.log.error({ code: errorCode(error), err: error }, "authentication could not be checked");
       return { ok: false, code: 454, message: "Temporary authentication failure" };
     }
     if (!result.ok) {
@@ -63,7 +63,7 @@ export class OdmrAuthenticator {
     // clears the login's counter only: the address keeps its record (see AuthThrottle)
     attempt.settle("success");
     await recordLoginUse(result.login.loginId, remoteAddress).catch((error) =>
-      this.log.warn({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "could not record the login's last use"));
+      this.log.warn({ code: errorCode(error), err: error }, "could not record the login's last use"));
     return { ok: true, login: result.login };
   }
 }

@@ -16,7 +16,7 @@
 import crypto from "node:crypto";
 import type net from "node:net";
 import { SMTPConnection, type SMTPConnectionOptions } from "smtp-server/lib/smtp-connection.js";
-import { isMailharborError } from "../../lib/errors.ts";
+import { errorCode } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 import { decideAtrn, recheckAtrn } from "../../lib/queue/decide-atrn.ts";
@@ -190,7 +190,7 @@ export class OdmrConnection extends SMTPConnection {
     // caught there as early input instead of waiting, unseen, inside the parser.
     callback();
     this.decide(this.login, parsed.domains).catch((error) => {
-      this.log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "ATRN failed");
+      this.log.error({ code: errorCode(error), err: error }, "ATRN failed");
       if (!this._closed && !this._closing) this.reply(REPLIES.atrnUnavailable);
     });
   }
@@ -202,7 +202,7 @@ export class OdmrConnection extends SMTPConnection {
       decision = await decideAtrn(login, requested);
     } catch (error) {
       atrnDecisionSeconds.observe({ decision: "error" }, (Date.now() - started) / 1000);
-      this.log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "ATRN could not be decided");
+      this.log.error({ code: errorCode(error), err: error }, "ATRN could not be decided");
       return this.settleAtrn(REPLIES.atrnUnavailable, requested);
     }
     atrnDecisionSeconds.observe({ decision: decision.kind }, (Date.now() - started) / 1000);
@@ -296,7 +296,7 @@ export class OdmrConnection extends SMTPConnection {
     try {
       problem = await recheckAtrn(login, domainIds);
     } catch (error) {
-      this.log.warn({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "could not re-check the login's authority");
+      this.log.warn({ code: errorCode(error), err: error }, "could not re-check the login's authority");
       return true;
     }
     if (!problem) return true;

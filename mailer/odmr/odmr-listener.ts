@@ -5,7 +5,7 @@ import type net from "node:net";
 import type tls from "node:tls";
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerAuthenticationResponse, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
 import type { SMTPConnectionOptions } from "smtp-server/lib/smtp-connection.js";
-import { isMailharborError } from "../../lib/errors.ts";
+import { errorCode } from "../../lib/errors.ts";
 import { releaseLeases } from "../../lib/queue/release-leases.ts";
 import type { MailerContext } from "../service.ts";
 import { AtrnRateLimiter } from "./atrn-rate-limiter.ts";
@@ -108,7 +108,7 @@ export class OdmrListener {
         const released = await releaseLeases(this.ctx.instanceId);
         if (released > 0) this.ctx.log.info({ released }, "released delivery leases");
       } catch (error) {
-        this.ctx.log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "could not release leases; they expire on their own");
+        this.ctx.log.error({ code: errorCode(error), err: error }, "could not release leases; they expire on their own");
       }
     })();
     return this.stopping;

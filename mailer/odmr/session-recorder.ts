@@ -1,6 +1,6 @@
 // Writes one connection's OdmrSession record in order (start, updates, finish) without ever
 // holding up the protocol: a database hiccup costs a log line, not the customer's session.
-import { isMailharborError } from "../../lib/errors.ts";
+import { errorCode } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { odmrSessions } from "../../lib/metrics/metrics.ts";
 import { sessionResult } from "../../lib/sessions/list-sessions.ts";
@@ -18,7 +18,7 @@ export class SessionRecorder {
 
   private guard(write: () => Promise<void>): Promise<void> {
     return write().catch((error) => {
-      this.log.warn({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "could not record the session");
+      this.log.warn({ code: errorCode(error), err: error }, "could not record the session");
     });
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MailharborError, classifyDbError } from "../../lib/errors.ts";
+import { MailharborError, classifyDbError, errorCode } from "../../lib/errors.ts";
 
 describe("database errors become stable codes", () => {
   it.each([
@@ -17,5 +17,14 @@ describe("database errors become stable codes", () => {
   it("keeps a MailharborError as it is", () => {
     const error = new MailharborError("NOT_FOUND", "no such thing");
     expect(classifyDbError(error)).toBe(error);
+  });
+});
+
+describe("errorCode", () => {
+  it("gives a MailharborError's own code and INTERNAL for anything else", () => {
+    expect(errorCode(new MailharborError("DB_UNAVAILABLE"))).toBe("DB_UNAVAILABLE");
+    expect(errorCode(new Error("boom"))).toBe("INTERNAL");
+    expect(errorCode({ code: "NOT_FOUND" })).toBe("INTERNAL");
+    expect(errorCode(undefined)).toBe("INTERNAL");
   });
 });

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { normalizeDomainName } from "../../lib/validation/domain-name.ts";
 import { parseAddress } from "../../lib/validation/address.ts";
 import { normalizeLoginName } from "../../lib/validation/login-name.ts";
+import { hostPortSchema, parseHostPort } from "../../lib/validation/host-port.ts";
+import { isQueueId, newQueueId } from "../../lib/queue/queue-id.ts";
 
 describe("domain names (RFC 5321 §4.1.2, RFC 1035 §2.3.1)", () => {
   it.each([
@@ -84,5 +86,24 @@ describe("queue ids", async () => {
     const late = newQueueId(1_700_000_000_500);
     expect(early < queueIdAt(1_700_000_000_400)).toBe(true);
     expect(late >= queueIdAt(1_700_000_000_400)).toBe(true);
+  });
+});
+
+describe("HOST:PORT (SMARTHOST, a domain's ETRN target)", () => {
+  it("accepts a host and a port and splits at the last colon", () => {
+    const value = hostPortSchema.parse(" mail.customer.example:2525 ");
+    expect(parseHostPort(value)).toEqual({ host: "mail.customer.example", port: 2525 });
+    expect(parseHostPort(hostPortSchema.parse("127.0.0.1:25"))).toEqual({ host: "127.0.0.1", port: 25 });
+  });
+
+  it.each(["mail.example", "mail.example:", "mail.example:0", "mail.example:65536", "[::1]:25", "a b:25"])("refuses %s", (input) => {
+    expect(hostPortSchema.safeParse(input).success).toBe(false);
+  });
+});
+
+describe("queue ids", () => {
+  it("accepts the ids newQueueId issues and refuses anything else", () => {
+    expect(isQueueId(newQueueId())).toBe(true);
+    for (const bad of ["", "abc", "0123456789ABCDEF0123456789ABCDEFG", "../etc", "01ARZ3NDEK TSV4"]) expect(isQueueId(bad)).toBe(false);
   });
 });

@@ -6,8 +6,9 @@ import { runAction, type ActionResult } from "@/app/_server/action-result.ts";
 import type { StaffActor } from "@/app/_server/auth.ts";
 import { parseForm } from "@/app/_server/form-data.ts";
 import { bounceQueuedMessage, deleteQueuedMessage, releaseMessageLease } from "@/lib/queue/queue-actions.ts";
+import { queueIdSchema } from "@/lib/queue/queue-id.ts";
 
-const schema = z.object({ id: z.string().regex(/^[0-9A-Z]{1,32}$/, "not a queue id") });
+const schema = z.object({ id: queueIdSchema });
 
 export async function deleteMessageAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
   const result = await runAction<StaffActor>("staff", async (actor) => {
