@@ -172,9 +172,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   "domain add": {
-    usage: "domain add --customer ID|NAME --domain DOMAIN [--accept-all] [--recipients a@d,b@d] [--retention-days N] [--max-size BYTES]",
+    usage: "domain add --customer ID|NAME --domain DOMAIN [--accept-all] [--recipients a@d,b@d] [--recipient-delimiter CHARS] [--retention-days N] [--max-size BYTES]",
     summary: "host a domain for a customer",
-    values: ["customer", "domain", "recipients", "retention-days", "max-size"],
+    values: ["customer", "domain", "recipients", "recipient-delimiter", "retention-days", "max-size"],
     switches: ["accept-all"],
     async run(args) {
       const domain = await createDomain(CLI_ACTOR, {
@@ -182,6 +182,7 @@ const COMMANDS: Record<string, Command> = {
         name: required(args, "domain"),
         recipientPolicy: args.flags.has("accept-all") ? "accept_all" : "listed",
         recipients: list(optional(args, "recipients")),
+        recipientDelimiter: optional(args, "recipient-delimiter"),
         retentionDays: integer(args, "retention-days"),
         maxMessageSize: integer(args, "max-size"),
       });
@@ -189,9 +190,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   "domain set": {
-    usage: "domain set --domain D [--etrn-target HOST:PORT] [--etrn on|off] [--atrn on|off] [--etrn-from CIDR,...] [--etrn-tls opportunistic|required|none] [--accept-all on|off] [--accepting on|off] [--retention-days N] [--max-size BYTES]",
-    summary: "change a domain's settings",
-    values: ["domain", "etrn-target", "etrn", "atrn", "etrn-from", "etrn-tls", "accept-all", "accepting", "retention-days", "max-size"],
+    usage: "domain set --domain D [--etrn-target HOST:PORT] [--etrn on|off] [--atrn on|off] [--etrn-from CIDR,...] [--etrn-tls opportunistic|required|none] [--accept-all on|off] [--recipient-delimiter CHARS] [--accepting on|off] [--retention-days N] [--max-size BYTES]",
+    summary: "change a domain's settings ('' as --recipient-delimiter turns extensions off)",
+    values: ["domain", "etrn-target", "etrn", "atrn", "etrn-from", "etrn-tls", "accept-all", "recipient-delimiter", "accepting", "retention-days", "max-size"],
     async run(args) {
       const acceptAll = onOff(args, "accept-all");
       const target = optional(args, "etrn-target");
@@ -202,6 +203,7 @@ const COMMANDS: Record<string, Command> = {
         etrnFrom: list(optional(args, "etrn-from")),
         etrnTls: optional(args, "etrn-tls") as DomainSettings["etrnTls"],
         recipientPolicy: acceptAll === undefined ? undefined : acceptAll ? "accept_all" : "listed",
+        recipientDelimiter: optional(args, "recipient-delimiter"),
         acceptInbound: onOff(args, "accepting"),
         retentionDays: integer(args, "retention-days"),
         maxMessageSize: integer(args, "max-size"),

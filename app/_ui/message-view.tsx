@@ -38,7 +38,7 @@ export function MessageView({ message, staff, now = Date.now() }: { message: Mes
             <tbody>
               {message.deliveries.map((d) => (
                 <tr key={d.id}>
-                  <td className="break-all">{d.recipient}</td>
+                  <td className="break-all">{d.recipient}{d.listedAs ? <div className="text-xs text-slate-500">listed as {d.listedAs}</div> : null}</td>
                   <td>{d.domain.name}</td>
                   {staff ? <td>{d.customer.name}</td> : null}
                   <td><StateBadge state={d.state} />{d.deliveredAt ? <div className="text-xs text-slate-500">{formatTime(d.deliveredAt)}</div> : null}</td>

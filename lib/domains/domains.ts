@@ -10,7 +10,7 @@ import { MailharborError } from "../errors.ts";
 import { parseCidr } from "../validation/cidr.ts";
 import { hostPortSchema } from "../validation/host-port.ts";
 import { parseInput } from "../validation/parse-input.ts";
-import { domainNameSchema, maxMessageSizeSchema, retentionDaysSchema, uuidSchema } from "../validation/schemas.ts";
+import { domainNameSchema, maxMessageSizeSchema, recipientDelimiterSchema, retentionDaysSchema, uuidSchema } from "../validation/schemas.ts";
 import { insertRecipients } from "../recipients/recipients.ts";
 
 const HELD = ["queued", "delivering"] as const;
@@ -19,6 +19,8 @@ const cidrSchema = z.string().trim().refine((v) => parseCidr(v) !== null, "must 
 
 const settingsSchema = z.object({
   recipientPolicy: z.enum(["listed", "accept_all"]).optional(),
+  /** characters from "+-_=." that start an address extension; "" for none */
+  recipientDelimiter: recipientDelimiterSchema.optional().describe("characters from +-_=. that start an address extension (joe+news@ is taken for a listed joe@); empty: none"),
   retentionDays: retentionDaysSchema.optional(),
   maxMessageSize: maxMessageSizeSchema.optional(),
   acceptInbound: z.boolean().optional(),

@@ -2,7 +2,9 @@
 // customer? Only hosted domains are accepted, so the MX can never relay (design: security model);
 // who the client is (even an authenticated one) plays no part in it.
 //
-// One indexed query answers it, through the queue's pg pool (the intake hot path, like the store).
+// One indexed query answers it, through the queue's pg pool (the intake hot path, like the store);
+// for a domain with a recipient delimiter the same query also asks for the address without its
+// extension (joe+news → joe, the rule in recipient-delimiter.ts).
 // By default every RCPT asks, so a suspension, a paused domain or a new recipient counts at once;
 // a busy site may let answers be reused for a few seconds (MX_LOOKUP_CACHE_SECONDS), trading that
 // immediacy for one lookup per domain (and per listed address) per period.
@@ -10,6 +12,7 @@ import { queueQuery } from "../queue/queue-pool.ts";
 import type { ResolvedRecipient } from "../queue/store-message.ts";
 import type { ParsedAddress } from "../validation/address.ts";
 import { recipientKey } from "../validation/address.ts";
+import { lookupCandidates, matchListEntry } from "./recipient-delimiter.ts";
 
 export type RecipientDecision =
   | { outcome: "accept"; recipient: ResolvedRecipient; maxMessageSize: number }
@@ -24,6 +27,7 @@ interface DomainRow {
   id: string;
   customerId: string;
   listed: boolean;
+  recipientDelimiter: string;
   maxMessageSize: number;
   acceptInbound: boolean;
   customerActive: boolean;
@@ -33,10 +37,12 @@ interface LookupRow {
   id: string;
   customer_id: string;
   recipient_policy: string;
+  recipient_delimiter: string;
   max_message_size: number;
   accept_inbound: boolean;
   customer_status: string;
-  is_listed: boolean;
+  /** the candidate keys that are listed (empty unless the domain lists its recipients) */
+  listed: string[];
 }
 
 /** A map whose entries expire and whose size is bounded (the oldest entry goes first). */
@@ -71,26 +77,30 @@ export function createRecipientResolver(options: { cacheMs: number; maxEntries?:
   const maxEntries = options.maxEntries ?? 10_000;
   /** domain name → its row, or null when the domain is not hosted */
   const domains = new ExpiringCache<DomainRow | null>(options.cacheMs, maxEntries);
-  /** recipient key → listed or not, for domains with a recipient list */
-  const listed = new ExpiringCache<boolean>(options.cacheMs, maxEntries);
+  /** recipient key → which of its lookup candidates are listed, for domains with a recipient list */
+  const listed = new ExpiringCache<ReadonlySet<string>>(options.cacheMs, maxEntries);
 
-  async function lookup(domainName: string, key: string): Promise<{ domain: DomainRow | null; isListed: boolean }> {
+  // The key and its possible bases (joe+news → joe) go in one array, so the domain's delimiter,
+  // read by this same query, never costs a second round trip; each is a probe of recipient's
+  // unique (domain_id, address) index.
+  async function lookup(domainName: string, key: string): Promise<{ domain: DomainRow | null; listed: ReadonlySet<string> }> {
     const rows = await queueQuery<LookupRow>(`
-      SELECT d.id, d.customer_id, d.recipient_policy::text AS recipient_policy, d.max_message_size,
-             d.accept_inbound, c.status::text AS customer_status,
-             (d.recipient_policy = 'listed' AND EXISTS (
-               SELECT 1 FROM recipient r WHERE r.domain_id = d.id AND r.address = $2)) AS is_listed
+      SELECT d.id, d.customer_id, d.recipient_policy::text AS recipient_policy, d.recipient_delimiter,
+             d.max_message_size, d.accept_inbound, c.status::text AS customer_status,
+             CASE WHEN d.recipient_policy = 'listed' THEN ARRAY(
+               SELECT r.address FROM recipient r WHERE r.domain_id = d.id AND r.address = ANY($2::text[]))
+             ELSE '{}'::text[] END AS listed
       FROM domain d JOIN customer c ON c.id = d.customer_id
-      WHERE d.name = $1`, [domainName, key]);
+      WHERE d.name = $1`, [domainName, lookupCandidates(key)]);
     const row = rows[0];
-    if (!row) return { domain: null, isListed: false };
+    if (!row) return { domain: null, listed: new Set() };
     return {
       domain: {
         id: row.id, customerId: row.customer_id, listed: row.recipient_policy === "listed",
-        maxMessageSize: row.max_message_size, acceptInbound: row.accept_inbound,
-        customerActive: row.customer_status === "active",
+        recipientDelimiter: row.recipient_delimiter, maxMessageSize: row.max_message_size,
+        acceptInbound: row.accept_inbound, customerActive: row.customer_status === "active",
       },
-      isListed: row.is_listed,
+      listed: new Set(row.listed),
     };
   }
 
@@ -98,19 +108,21 @@ export function createRecipientResolver(options: { cacheMs: number; maxEntries?:
     async resolve(address) {
       const key = recipientKey(address.address);
       let domain = domains.get(address.domain);
-      let isListed = domain?.listed ? listed.get(key) : undefined;
-      if (domain === undefined || (domain?.listed && isListed === undefined)) {
-        const found = await lookup(address.domain, key);
-        domain = found.domain;
-        isListed = found.isListed;
+      let found = domain?.listed ? listed.get(key) : undefined;
+      if (domain === undefined || (domain?.listed && found === undefined)) {
+        const result = await lookup(address.domain, key);
+        domain = result.domain;
+        found = result.listed;
         domains.set(address.domain, domain);
-        if (domain?.listed) listed.set(key, isListed);
+        if (domain?.listed) listed.set(key, found);
       }
       if (!domain) return { outcome: "not-hosted" };
       // A paused domain or suspended customer comes back: 450 lets the sender's queue keep the
       // mail (RFC 5321 §4.2.5), where a 5yz would bounce it.
       if (!domain.customerActive || !domain.acceptInbound) return { outcome: "deferred" };
       // RFC 5321 §4.5.1: every domain takes mail for its postmaster, listed or not
+      // The address is accepted (and kept) as sent; only the list lookup may drop its extension.
+      const isListed = domain.listed && matchListEntry(key, domain.recipientDelimiter, found ?? new Set()) !== null;
       if (domain.listed && !isListed && address.localPart.toLowerCase() !== "postmaster") return { outcome: "unknown-user" };
       return {
         outcome: "accept",

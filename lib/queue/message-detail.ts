@@ -1,10 +1,14 @@
 // One message as the portal shows it: envelope, header summary, the deliveries within the actor's
 // reach (another customer's recipients of the same message stay hidden), and the raw header block.
 // A message with no delivery within reach is NOT_FOUND, exactly like one that does not exist.
+// An extended recipient (joe+news@ on a domain with a recipient delimiter) names the list entry it
+// matches now, by the same rule the MX applied at RCPT.
 import type { Actor } from "../actor.ts";
 import { customerScope } from "../actor.ts";
 import { dbWork, getDb } from "../db/client.ts";
+import { recipientBase, matchListEntry } from "../domains/recipient-delimiter.ts";
 import { MailharborError } from "../errors.ts";
+import { recipientKey } from "../validation/address.ts";
 import { HELD_STATES } from "./search-queue.ts";
 
 /** Header blocks longer than this are cut: the page shows headers, never a body. */
@@ -16,6 +20,28 @@ export function headerBlock(raw: Buffer): { text: string; truncated: boolean } {
   const end = text.search(/\r?\n\r?\n/);
   const block = end >= 0 ? text.slice(0, end) : text;
   return block.length > HEADER_LIMIT ? { text: block.slice(0, HEADER_LIMIT), truncated: true } : { text: block, truncated: false };
+}
+
+type ListedDelivery = { recipient: string; domain: { id: string; recipientPolicy: string; recipientDelimiter: string } };
+
+/** recipient → the list entry it matched through its extension (only for those that did). */
+async function extendedListEntries(deliveries: ListedDelivery[]): Promise<Map<string, string>> {
+  const extended = deliveries
+    .filter((d) => d.domain.recipientPolicy === "listed")
+    .map((d) => ({ d, key: recipientKey(d.recipient), base: recipientBase(recipientKey(d.recipient), d.domain.recipientDelimiter) }))
+    .filter((e) => e.base !== null);
+  if (!extended.length) return new Map();
+  const rows = await dbWork(() => getDb().recipient.findMany({
+    where: { OR: extended.map((e) => ({ domainId: e.d.domain.id, address: { in: [e.key, e.base!] } })) },
+    select: { domainId: true, address: true },
+  }));
+  const result = new Map<string, string>();
+  for (const { d, key } of extended) {
+    const listed = new Set(rows.filter((r) => r.domainId === d.domain.id).map((r) => r.address));
+    const entry = matchListEntry(key, d.domain.recipientDelimiter, listed);
+    if (entry !== null && entry !== key) result.set(d.recipient, entry);
+  }
+  return result;
 }
 
 export async function getMessageDetail(actor: Actor, id: string) {
@@ -32,7 +58,7 @@ export async function getMessageDetail(actor: Actor, id: string) {
         select: {
           id: true, recipient: true, state: true, attempts: true, lastError: true, lastAttemptAt: true, deliveredAt: true,
           leaseOwner: true, leaseUntil: true,
-          domain: { select: { id: true, name: true, retentionDays: true } },
+          domain: { select: { id: true, name: true, retentionDays: true, recipientPolicy: true, recipientDelimiter: true } },
           customer: { select: { id: true, name: true } },
         },
       },
@@ -45,9 +71,10 @@ export async function getMessageDetail(actor: Actor, id: string) {
   const headers = head[0]?.head ? headerBlock(Buffer.from(head[0].head)) : null;
   const held = message.deliveries.filter((d) => (HELD_STATES as string[]).includes(d.state));
   const retention = held.length ? Math.min(...held.map((d) => d.domain.retentionDays)) : null;
+  const listedAs = await extendedListEntries(message.deliveries);
   return {
     ...message,
-    deliveries: message.deliveries.map((d) => ({ ...d, id: String(d.id) })),
+    deliveries: message.deliveries.map((d) => ({ ...d, id: String(d.id), listedAs: listedAs.get(d.recipient) ?? null })),
     headers,
     expiresAt: retention === null ? null : new Date(message.receivedAt.getTime() + retention * 86_400_000),
   };

@@ -46,3 +46,11 @@ export const retentionDaysSchema = z.coerce.number().int("a whole number of days
 export const maxMessageSizeSchema = z.coerce.number().int().min(1024, "at least 1024 bytes").max(512 * 1024 * 1024, "at most 512 MB");
 
 export const uuidSchema = z.string().uuid("not a valid id");
+
+/** The characters a domain may use as recipient delimiters (joe+news@, joe-news@ …). */
+export const RECIPIENT_DELIMITER_CHARACTERS = "+-_=.";
+
+/** A domain's recipient delimiter: empty (none), or distinct characters from RECIPIENT_DELIMITER_CHARACTERS. */
+export const recipientDelimiterSchema = z.string().trim()
+  .refine((v) => [...v].every((c) => RECIPIENT_DELIMITER_CHARACTERS.includes(c)), `only the characters ${RECIPIENT_DELIMITER_CHARACTERS} (or empty for none)`)
+  .transform((v) => [...new Set(v)].join(""));

@@ -41,6 +41,7 @@ export async function createDomainAction(_: ActionResult | null, form: FormData)
 
 const settingsSchema = idSchema.extend({
   recipientPolicy: z.enum(["listed", "accept_all"]),
+  recipientDelimiter: z.string().optional(),
   retentionDays: retentionDaysSchema,
   maxMessageSizeMb: sizeMbSchema,
   etrnTarget: z.string().trim().optional(),
@@ -53,6 +54,7 @@ export async function updateDomainAction(_: ActionResult | null, form: FormData)
     const data = parseForm(settingsSchema, form);
     await updateDomain(actor, data.id, {
       recipientPolicy: data.recipientPolicy,
+      recipientDelimiter: data.recipientDelimiter ?? "",
       retentionDays: data.retentionDays,
       maxMessageSize: data.maxMessageSizeMb,
       acceptInbound: checked(form, "acceptInbound"),

@@ -36,7 +36,9 @@ export const loginSecretSchema = z.object({
 
 export const domainSchema = z.object({
   id, name: z.string(), customerId: id,
-  recipientPolicy: z.enum(["listed", "accept_all"]), retentionDays: z.number().int(), maxMessageSize: z.number().int(),
+  recipientPolicy: z.enum(["listed", "accept_all"]),
+  recipientDelimiter: z.string().describe("characters that start an address extension (joe+news@ is taken for a listed joe@); empty: none"),
+  retentionDays: z.number().int(), maxMessageSize: z.number().int(),
   acceptInbound: z.boolean(), atrnEnabled: z.boolean(), etrnEnabled: z.boolean(), etrnTarget: z.string().nullable(),
   etrnTls: z.enum(["opportunistic", "required", "none"]), etrnFrom: z.array(z.string()),
   etrnRequestedAt: timestamp.nullable().describe("a deliver-now request waiting for a mailer"),

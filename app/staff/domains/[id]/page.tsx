@@ -58,6 +58,7 @@ export default async function DomainPage({ params, searchParams }: {
               defaultValue={domain.recipientPolicy}
               options={[{ value: "listed", label: "Listed recipients only (others get 550 5.1.1)" }, { value: "accept_all", label: "Accept every address" }]}
             />
+            <Field label="Recipient delimiter" name="recipientDelimiter" defaultValue={domain.recipientDelimiter} maxLength={5} placeholder="none" hint="Characters from + - _ = . that start an address extension: with +, joe+news@ is accepted for a listed joe@ (kept as sent). Empty: off." />
             <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
               <Field label="Retention (days)" name="retentionDays" type="number" min={1} max={3650} defaultValue={domain.retentionDays} required hint="Held mail older than this is returned to its sender." />
               <Field label="Size limit (MB)" name="maxMessageSizeMb" type="number" min={0.001} max={512} step="any" defaultValue={Math.round((domain.maxMessageSize / 1048576) * 1000) / 1000} required />
