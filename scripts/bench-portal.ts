@@ -160,10 +160,16 @@ async function main() {
       ["staff: sender contains 'sender4242@'", staff, { sender: "sender4242@" }],
       ["staff: search 'quarterly'", staff, { q: "quarterly" }],
       ["staff: search that matches nothing", staff, { q: "no-such-text-anywhere" }],
+      ["staff: recipient 'user7@<small domain>'", staff, { recipient: `user7@${normalDomain.name}` }],
+      ["staff: recipient prefix 'user17@' (25k held)", staff, { recipient: "user17@" }],
+      ["staff: recipient that matches nothing", staff, { recipient: "nobody-here@" }],
+      ["staff: small customer + recipient 'user3@'", staff, { customerId: normal.id, recipient: "user3@" }],
       ["staff: older than 7 days", staff, { olderThanHours: 168 }],
       ["staff: state delivering", staff, { state: "delivering" }],
       ["customer (300k held): first page", bigActor, { state: "held" }],
       ["customer (300k held): page in the middle", bigActor, { state: "held", before: bigMiddle }],
+      ["customer (300k held): recipient 'user3@'", bigActor, { state: "held", recipient: "user3@" }],
+      ["customer (300k held): recipient matching nothing", bigActor, { state: "held", recipient: "nobody-here@" }],
     ];
     for (const [label, actor, search] of cases) row(label, await time(() => searchQueue(actor, search)));
     row("staff dashboard figures (lib/stats/dashboard-stats.ts)", await time(() => getDashboardStats(staff)));
@@ -179,7 +185,10 @@ async function main() {
       ["GET /staff/queue?before=<middle>", `/staff/queue?before=${middle}`, staffCookie],
       ["GET /staff/queue?customerId=<big>", `/staff/queue?customerId=${big.id}`, staffCookie],
       ["GET /staff/queue?q=quarterly", "/staff/queue?q=quarterly", staffCookie],
+      ["GET /staff/queue?recipient=user17@", "/staff/queue?recipient=user17%40", staffCookie],
+      ["GET /staff/queue?recipient=<one address>", `/staff/queue?recipient=${encodeURIComponent(`user7@${normalDomain.name}`)}`, staffCookie],
       ["GET /my/mail (customer with 300k held)", "/my/mail", bigCookie],
+      ["GET /my/mail?recipient=user3@ (300k held)", "/my/mail?recipient=user3%40", bigCookie],
       ["GET /my/mail?before=<middle> (300k held)", `/my/mail?before=${bigMiddle}`, bigCookie],
       ["GET /my/mail (customer with ~3.5k held)", "/my/mail", normalCookie],
       ["GET /staff (dashboard)", "/staff", staffCookie],

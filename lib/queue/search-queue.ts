@@ -19,18 +19,26 @@ export const COUNT_CAP = 10_000;
 
 const hours = z.coerce.number().positive().max(24 * 3650);
 
-const filterSchema = z.object({
+/** What selects messages: shared by the listing, its CSV export and the bulk actions. */
+export const queueFilterSchema = z.object({
   /** "held" (queued or delivering, the default) or one delivery state */
   state: z.enum(["held", ...DELIVERY_STATES], { message: `state must be one of held, ${DELIVERY_STATES.join(", ")}` }).default("held"),
   customerId: uuidSchema.optional(),
   /** a domain id or name */
   domain: z.string().trim().min(1).optional(),
+  /** part of a recipient address (a prefix such as "sales@" or any substring) */
+  recipient: z.string().trim().min(1).max(320).optional(),
   /** part of the envelope sender */
   sender: z.string().trim().min(1).max(320).optional(),
   /** part of the envelope sender or the subject */
   q: z.string().trim().min(1).max(200).optional(),
   olderThanHours: hours.optional(),
   newerThanHours: hours.optional(),
+});
+
+export type QueueFilter = z.input<typeof queueFilterSchema>;
+
+const filterSchema = queueFilterSchema.extend({
   /** the page after this id (older messages) … */
   before: queueIdSchema.optional(),
   /** … or the page before it (newer messages) */
@@ -38,6 +46,8 @@ const filterSchema = z.object({
   limit: z.coerce.number().int("limit must be 1-1000").min(1, "limit must be 1-1000").max(1000, "limit must be 1-1000").default(50),
   /** count every match (scripts want the exact total); the portal counts up to COUNT_CAP */
   exactCount: z.boolean().default(false),
+  /** no count at all (the CSV export pages through everything and needs none) */
+  skipCount: z.boolean().default(false),
 });
 
 export type QueueSearch = z.input<typeof filterSchema>;
@@ -82,41 +92,63 @@ function contains(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-export async function searchQueue(actor: Actor, search: QueueSearch = {}): Promise<QueuePage> {
+/**
+ * A filter as SQL, within the actor's reach: the conditions on a delivery `d`, on its message `m`,
+ * and the bounds on a message id column (arrival age, since queue ids are time-ordered).
+ */
+export interface CompiledQueueFilter {
+  delivery: Prisma.Sql[];
+  message: Prisma.Sql[];
+  idBounds: (column: Prisma.Sql) => Prisma.Sql[];
+}
+
+export async function compileQueueFilter(actor: Actor, filter: z.output<typeof queueFilterSchema>, now = Date.now()): Promise<CompiledQueueFilter> {
   const scope = customerScope(actor);
-  const f = parseInput(filterSchema, search);
+  const f = filter;
   const states = f.state === "held" ? HELD_STATES : [f.state];
   const domainId = f.domain ? (await getDomain(actor, f.domain)).id : undefined;
+  return {
+    delivery: [
+      Prisma.sql`d.state = ANY(${states}::"DeliveryState"[])`,
+      ...(scope.customerId ? [Prisma.sql`d.customer_id = ${scope.customerId}::uuid`] : []),
+      ...(f.customerId ? [Prisma.sql`d.customer_id = ${f.customerId}::uuid`] : []),
+      ...(domainId ? [Prisma.sql`d.domain_id = ${domainId}::uuid`] : []),
+      // a trigram index (delivery_recipient_trgm_idx) answers substrings and prefixes alike
+      ...(f.recipient ? [Prisma.sql`d.recipient ILIKE ${contains(f.recipient)}`] : []),
+    ],
+    message: [
+      ...(f.sender ? [Prisma.sql`m.mail_from ILIKE ${contains(f.sender)}`] : []),
+      ...(f.q ? [Prisma.sql`(m.mail_from ILIKE ${contains(f.q)} OR m.subject ILIKE ${contains(f.q)})`] : []),
+    ],
+    idBounds: (column) => [
+      ...(f.olderThanHours ? [Prisma.sql`${column} < ${queueIdAt(now - f.olderThanHours * 3600_000)}`] : []),
+      ...(f.newerThanHours ? [Prisma.sql`${column} >= ${queueIdAt(now - f.newerThanHours * 3600_000)}`] : []),
+    ],
+  };
+}
 
-  const deliveryFilter = [
-    Prisma.sql`d.state = ANY(${states}::"DeliveryState"[])`,
-    ...(scope.customerId ? [Prisma.sql`d.customer_id = ${scope.customerId}::uuid`] : []),
-    ...(f.customerId ? [Prisma.sql`d.customer_id = ${f.customerId}::uuid`] : []),
-    ...(domainId ? [Prisma.sql`d.domain_id = ${domainId}::uuid`] : []),
-  ];
-  // Bounds on the message id (age, page cursor), stated for both sides of the semi-join:
-  // PostgreSQL does not carry a range across the join, and without it a page deep in the queue
-  // would scan the deliveries of every newer message first.
-  const now = Date.now();
-  const ageBounds = (column: Prisma.Sql) => [
-    ...(f.olderThanHours ? [Prisma.sql`${column} < ${queueIdAt(now - f.olderThanHours * 3600_000)}`] : []),
-    ...(f.newerThanHours ? [Prisma.sql`${column} >= ${queueIdAt(now - f.newerThanHours * 3600_000)}`] : []),
-  ];
+/**
+ * The WHERE on `message m` for the messages with a delivery matching the filter (and `deliveryExtra`),
+ * with more bounds on the message id (a page cursor, a batch). The bounds are stated for both sides
+ * of the semi-join: PostgreSQL does not carry a range across the join, and without it a page deep
+ * in the queue would scan the deliveries of every newer message first.
+ */
+export function matchingMessagesWhere(filter: CompiledQueueFilter, bounds: (column: Prisma.Sql) => Prisma.Sql[] = () => [], deliveryExtra: Prisma.Sql[] = []): Prisma.Sql {
+  const all = (column: Prisma.Sql) => [...filter.idBounds(column), ...bounds(column)];
+  return Prisma.join([
+    Prisma.sql`m.id IN (SELECT d.message_id FROM delivery d WHERE ${Prisma.join([...filter.delivery, ...deliveryExtra, ...all(Prisma.sql`d.message_id`)], " AND ")})`,
+    ...all(Prisma.sql`m.id`),
+    ...filter.message,
+  ], " AND ");
+}
+
+export async function searchQueue(actor: Actor, search: QueueSearch = {}): Promise<QueuePage> {
+  const f = parseInput(filterSchema, search);
+  const compiled = await compileQueueFilter(actor, f);
   const cursorBound = (column: Prisma.Sql) =>
     f.before ? [Prisma.sql`${column} < ${f.before}`] : f.after ? [Prisma.sql`${column} > ${f.after}`] : [];
-  const text = [
-    ...(f.sender ? [Prisma.sql`m.mail_from ILIKE ${contains(f.sender)}`] : []),
-    ...(f.q ? [Prisma.sql`(m.mail_from ILIKE ${contains(f.q)} OR m.subject ILIKE ${contains(f.q)})`] : []),
-  ];
-  const where = (paged: boolean) => {
-    const bounds = (column: Prisma.Sql) => [...ageBounds(column), ...(paged ? cursorBound(column) : [])];
-    return Prisma.join([
-      Prisma.sql`m.id IN (SELECT d.message_id FROM delivery d WHERE ${Prisma.join([...deliveryFilter, ...bounds(Prisma.sql`d.message_id`)], " AND ")})`,
-      ...bounds(Prisma.sql`m.id`),
-      ...text,
-    ], " AND ");
-  };
-  const deliveryWhere = Prisma.join(deliveryFilter, " AND ");
+  const where = (paged: boolean) => matchingMessagesWhere(compiled, paged ? cursorBound : undefined);
+  const deliveryWhere = Prisma.join(compiled.delivery, " AND ");
   const newerFirst = !f.after;
 
   const db = getDb();
@@ -126,7 +158,7 @@ export async function searchQueue(actor: Actor, search: QueueSearch = {}): Promi
         SELECT m.id, m.mail_from, m.size, m.received_at, m.from_header, m.subject
         FROM message m WHERE ${where(true)}
         ORDER BY m.id ${newerFirst ? Prisma.sql`DESC` : Prisma.sql`ASC`} LIMIT ${f.limit + 1}`,
-      db.$queryRaw<{ n: bigint }[]>`
+      f.skipCount ? Promise.resolve([{ n: 0n }]) : db.$queryRaw<{ n: bigint }[]>`
         SELECT count(*) AS n FROM (SELECT 1 FROM message m WHERE ${where(false)} ${f.exactCount ? Prisma.empty : Prisma.sql`LIMIT ${COUNT_CAP + 1}`}) capped`,
     ]);
     const more = rows.length > f.limit;

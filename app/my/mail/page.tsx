@@ -14,20 +14,24 @@ export default async function HeldMailPage({ searchParams }: { searchParams: Pro
   const [domains, page] = await Promise.all([
     listDomains(actor, { heldCounts: false }),
     // another customer's domain id is "not found", like one that does not exist
-    orNotFound(searchQueue(actor, { state: "held", domain: params.domain, q: params.q, before: params.before, after: params.after })),
+    orNotFound(searchQueue(actor, { state: "held", domain: params.domain, recipient: params.recipient, q: params.q, before: params.before, after: params.after })),
   ]);
-  const filters = pickParams(params, ["domain", "q"]);
+  const filters = pickParams(params, ["domain", "recipient", "q"]);
   return (
     <>
       <PageHeader title="Held mail" description="Mail waiting for your server to collect it with ATRN, newest first." />
       <Card className="mb-6">
-        <form role="search" aria-label="Filter held mail" action="/my/mail" className="grid grid-cols-1 gap-3 sm:grid-cols-[1fr_2fr_auto]">
+        <form role="search" aria-label="Filter held mail" action="/my/mail" className="grid grid-cols-1 gap-3 sm:grid-cols-[1fr_1fr_2fr_auto]">
           <div>
             <label htmlFor="mf-domain">Domain</label>
             <select id="mf-domain" name="domain" defaultValue={params.domain ?? ""} className="mt-1">
               <option value="">All your domains</option>
               {domains.map((d) => <option key={d.id} value={d.id}>{d.name}</option>)}
             </select>
+          </div>
+          <div>
+            <label htmlFor="mf-recipient">Recipient contains</label>
+            <input id="mf-recipient" name="recipient" type="search" defaultValue={params.recipient ?? ""} placeholder="sales@" className="mt-1" />
           </div>
           <div>
             <label htmlFor="mf-q">Search sender and subject</label>

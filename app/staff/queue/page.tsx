@@ -11,7 +11,7 @@ import { DELIVERY_STATES, searchQueue } from "@/lib/queue/search-queue.ts";
 
 export const metadata: Metadata = { title: "Queue" };
 
-const FILTERS = ["customerId", "domain", "state", "sender", "q", "age"] as const;
+const FILTERS = ["customerId", "domain", "state", "recipient", "sender", "q", "age"] as const;
 
 export default async function QueuePageView({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const actor = await requireStaff();
@@ -19,7 +19,7 @@ export default async function QueuePageView({ searchParams }: { searchParams: Pr
   const age = params.age ? AGE_FILTERS[params.age] : undefined;
   const customers = await listCustomers(actor, { take: 500 });
   const { result: page, problem } = await orProblem(searchQueue(actor, {
-    customerId: params.customerId, domain: params.domain, state: params.state as never, sender: params.sender, q: params.q,
+    customerId: params.customerId, domain: params.domain, state: params.state as never, recipient: params.recipient, sender: params.sender, q: params.q,
     olderThanHours: age?.olderThanHours, newerThanHours: age?.newerThanHours, before: params.before, after: params.after,
   }), `There is no domain "${params.domain}".`);
   const filters = pickParams(params, FILTERS);
@@ -47,6 +47,10 @@ export default async function QueuePageView({ searchParams }: { searchParams: Pr
               <option value="">Any age</option>
               {Object.entries(AGE_FILTERS).map(([value, a]) => <option key={value} value={value}>{a.label}</option>)}
             </select>
+          </div>
+          <div>
+            <label htmlFor="qf-recipient">Recipient contains</label>
+            <input id="qf-recipient" name="recipient" type="search" defaultValue={params.recipient ?? ""} placeholder="sales@ or part of an address" className="mt-1" />
           </div>
           <div>
             <label htmlFor="qf-sender">Envelope sender contains</label>
