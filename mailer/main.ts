@@ -14,10 +14,13 @@ import { startMetrics } from "./metrics/start-metrics.ts";
 import { startMx } from "./mx/start-mx.ts";
 import { startOdmr } from "./odmr/start-odmr.ts";
 import type { MailerContext, Service } from "./service.ts";
+import { checkSmtpServerVersion } from "./smtp-server-adapter/smtp-server-version.ts";
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = logger.child({ component: "mailer" });
+  // before anything listens: the listeners rely on smtp-server internals of the tested versions
+  checkSmtpServerVersion(log);
   const database = await openDatabase({ dataDir: config.dataDir });
   const ctx: MailerContext = {
     config,

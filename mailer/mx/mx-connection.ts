@@ -7,11 +7,10 @@
 import type net from "node:net";
 import type { Readable } from "node:stream";
 import type tls from "node:tls";
-import type { SMTPServer } from "smtp-server";
-import { SMTPConnection, type SMTPConnectionOptions } from "smtp-server/lib/smtp-connection.js";
+import type { SMTPServerAddress } from "smtp-server";
 import { authKeyword, needsEncryption } from "../odmr/odmr-auth.ts";
+import { AdaptedConnection, type LineProblem, type SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 import { answerEtrn } from "./etrn-command.ts";
-import { MxCommandStream, type LineProblem } from "./mx-command-stream.ts";
 import { MAX_ERRORS } from "./mx-limits.ts";
 import { LIBRARY_REPLY_CODES, REPLIES, hasEnhancedCode, replyText, type Reply } from "./mx-replies.ts";
 import type { MxServer } from "./mx-server.ts";
@@ -27,13 +26,12 @@ const LINE_PROBLEM_REPLIES: Record<LineProblem, Reply> = {
 /** The address of MAIL FROM:<…> as written, without a source route (RFC 5321 §4.1.2, which smtp-server drops too). */
 const SENT_ADDRESS = /^[^:]*:\s*<(?:@[^\s,:@]+(?:,@[^\s,:@]+)*:)?([^<>]*)>/;
 
-export class MxConnection extends SMTPConnection {
-  declare _server: MxServer;
+export class MxConnection extends AdaptedConnection<MxServer> {
   private errors = 0;
   /** the EHLO reply is being written (see send) */
   private answeringEhlo = false;
 
-  constructor(server: SMTPServer, socket: net.Socket | tls.TLSSocket, options: SMTPConnectionOptions, log: Logger, slot: string) {
+  constructor(server: MxServer, socket: net.Socket | tls.TLSSocket, options: SMTPConnectionOptions, log: Logger, slot: string) {
     super(server, socket, options);
     (this.session as MxSession).mx = {
       log: log.child({ session: this.id, client: this.remoteAddress }),
@@ -48,47 +46,37 @@ export class MxConnection extends SMTPConnection {
   }
 
   /**
-   * Replaces smtp-server's init(), which holds every greeting 100 ms as an early-talker check and so
-   * caps a sender that opens one connection per message at about nine messages a second. Without
-   * MX_GREETING_DELAY_MS the 220 goes out at once. With it, the greeting waits that long and this is
-   * Postfix postscreen's pregreet test: RFC 5321 §3.1 has the client wait for the 220, so a byte
-   * received before it (even a partial line) gets 554 and the connection is closed.
-   * (smtp-server's init() also checks its maxClients, which the MX does not use: MxServer.connect
-   * applies the MX's own limits before a connection is built.)
+   * smtp-server's 100 ms early-talker wait would cap a sender that opens one connection per message
+   * at about nine messages a second, so without MX_GREETING_DELAY_MS the 220 goes out at once. With
+   * it, the greeting waits that long and this is Postfix postscreen's pregreet test: RFC 5321 §3.1
+   * has the client wait for the 220, so a byte received before it (even a partial line) gets 554
+   * and the connection is closed. (MxServer.createConnection applies the MX's own connection
+   * limits before a connection is built.)
    */
-  override init(): void {
-    this._setListeners(() => {
-      const delay = this._server.ctx.config.MX_GREETING_DELAY_MS;
-      if (delay === 0) return this.connectionReady();
-      const talkedFirst = (chunk: Buffer) => {
-        clearTimeout(timer);
-        this.log.info({ code: "MX_PREGREET", bytes: chunk.length, waitedMs: Date.now() - (this.session as MxSession).mx.startedAt }, "client talked before the greeting");
-        this.send(REPLIES.pregreet.code, replyText(REPLIES.pregreet));
-        // close() marks the parser closed before the same chunk reaches it, so none of it runs as a command
-        this.close();
-      };
-      const timer = setTimeout(() => {
-        this._socket.off("data", talkedFirst);
-        this.connectionReady();
-      }, delay);
-      timer.unref();
-      // ahead of the pipe into the parser, so the check sees the bytes first
-      this._socket.prependOnceListener("data", talkedFirst);
-    });
+  protected override beforeGreeting(greet: () => void): void {
+    const delay = this.server.ctx.config.MX_GREETING_DELAY_MS;
+    if (delay === 0) return greet();
+    const talkedFirst = (chunk: Buffer) => {
+      clearTimeout(timer);
+      this.log.info({ code: "MX_PREGREET", bytes: chunk.length, waitedMs: Date.now() - (this.session as MxSession).mx.startedAt }, "client talked before the greeting");
+      this.send(REPLIES.pregreet.code, replyText(REPLIES.pregreet));
+      // close() marks the parser closed before the same chunk reaches it, so none of it runs as a command
+      this.close();
+    };
+    const timer = setTimeout(() => {
+      this.socket.off("data", talkedFirst);
+      greet();
+    }, delay);
+    timer.unref();
+    // ahead of the pipe into the parser, so the check sees the bytes first
+    this.socket.prependOnceListener("data", talkedFirst);
   }
 
-  /** Called from smtp-server's constructor and again after STARTTLS, for the TLS session's fresh parser. */
-  _createParser(): MxCommandStream {
-    const parser = new MxCommandStream();
-    parser.oncommand = (command, callback) => this._onCommand(command, callback);
-    parser.onlineproblem = (problem, done) => {
-      const reply = LINE_PROBLEM_REPLIES[problem];
-      this.log.info({ code: "MX_BAD_LINE", problem }, "command line refused");
-      this.send(reply.code, replyText(reply));
-      this._whenWritable(done);
-    };
-    parser.on("error", (err: Error) => this.send(421, `4.3.0 Error: ${err.message}`));
-    return parser;
+  /** A line that must not run (line-checked-stream.ts) gets its own 500 5.5.2, and the session goes on. */
+  protected override onLineProblem(problem: LineProblem): void {
+    const reply = LINE_PROBLEM_REPLIES[problem];
+    this.log.info({ code: "MX_BAD_LINE", problem }, "command line refused");
+    this.send(reply.code, replyText(reply));
   }
 
   /** smtp-server builds the EHLO reply; send() puts the MX's own AUTH and ETRN lines in it. */
@@ -107,15 +95,10 @@ export class MxConnection extends SMTPConnection {
    * counters that decide when a failing client is shed are cleared here (Postfix restarts them
    * with the TLS session the same way).
    */
-  override upgrade(callback: () => void, secureCallback?: () => void): void {
-    const login = this.session.user;
-    super.upgrade(callback, () => {
-      if (login) this.log.info({ code: "MX_STARTTLS_RESET" }, "STARTTLS: authentication discarded");
-      this.errors = 0;
-      this._unrecognizedCommands = 0;
-      this._unauthenticatedCommands = 0;
-      secureCallback?.();
-    });
+  protected override tlsEstablished(wasAuthenticated: boolean): void {
+    if (wasAuthenticated) this.log.info({ code: "MX_STARTTLS_RESET" }, "STARTTLS: authentication discarded");
+    this.errors = 0;
+    this.resetCommandCounters();
   }
 
   /**
@@ -126,30 +109,28 @@ export class MxConnection extends SMTPConnection {
    * and a U-label is there only because the client used SMTPUTF8. Recipients keep smtp-server's
    * form, which is what hosted domains are looked up by.
    */
-  override _parseAddressCommand(name: string, command: Buffer | string): ReturnType<SMTPConnection["_parseAddressCommand"]> {
-    const parsed = super._parseAddressCommand(name, command);
-    if (!parsed || name.toUpperCase() !== "MAIL FROM" || !parsed.address) return parsed;
+  protected override addressParsed(name: string, command: Buffer | string, parsed: SMTPServerAddress): void {
+    if (name.toUpperCase() !== "MAIL FROM" || !parsed.address) return;
     const sent = SENT_ADDRESS.exec(command.toString("utf8"))?.[1];
     const at = parsed.address.lastIndexOf("@");
-    if (!sent || at < 0) return parsed;
+    if (!sent || at < 0) return;
     parsed.address = parsed.address.slice(0, at + 1) + sent.slice(sent.lastIndexOf("@") + 1);
-    return parsed;
   }
 
   /** The EHLO keywords: ETRN, and the AUTH it needs (as on the ODMR listener), only while some domain has ETRN enabled. */
   private ehloLines(lines: string[]): string[] {
     const [greeting, ...keywords] = lines;
     const kept = keywords.filter((k) => !k.startsWith("AUTH "));
-    if (!this._server.etrnOffered) return [greeting, ...kept];
+    if (!this.server.etrnOffered) return [greeting, ...kept];
     if (!this.session.user) kept.push(authKeyword(this.secure));
     return [greeting, ...kept, "ETRN"];
   }
 
   /** While no domain has ETRN, AUTH and ETRN are not offered, and are answered as unknown commands. */
   private whenOffered(callback: () => void, handle: () => void): void {
-    if (this._server.etrnOffered) return handle();
+    if (this.server.etrnOffered) return handle();
     // the flag may lag a domain that was just given ETRN by a second: look before refusing
-    void this._server.checkEtrnOffered().then((offered) => {
+    void this.server.checkEtrnOffered().then((offered) => {
       if (offered) return handle();
       this.send(REPLIES.unknownCommand.code, replyText(REPLIES.unknownCommand));
       callback();
@@ -175,10 +156,9 @@ export class MxConnection extends SMTPConnection {
    */
   override handler_DATA(command: Buffer, callback: () => void): void {
     super.handler_DATA(command, callback);
-    // at run time the data stream is a PassThrough; its declared type leaves out Readable's members
-    const stream = this._dataStream as unknown as Readable | false | null;
+    const stream = this.dataStream;
     if (!stream) return;
-    const deadline = setTimeout(() => this.dataTimedOut(stream), this._server.ctx.config.MX_DATA_TIMEOUT * 1000);
+    const deadline = setTimeout(() => this.dataTimedOut(stream), this.server.ctx.config.MX_DATA_TIMEOUT * 1000);
     deadline.unref();
     const stop = () => clearTimeout(deadline);
     stream.once("end", stop);
@@ -186,8 +166,8 @@ export class MxConnection extends SMTPConnection {
   }
 
   private dataTimedOut(stream: Readable): void {
-    if (this._closing || this._closed || stream.readableEnded) return;
-    this.log.info({ code: "MX_DATA_TIMEOUT", seconds: this._server.ctx.config.MX_DATA_TIMEOUT, bytes: this._parser ? this._parser.dataBytes : undefined }, "message data took too long; closing");
+    if (this.ending || stream.readableEnded) return;
+    this.log.info({ code: "MX_DATA_TIMEOUT", seconds: this.server.ctx.config.MX_DATA_TIMEOUT, bytes: this.dataBytes }, "message data took too long; closing");
     this.send(REPLIES.dataTimeout.code, replyText(REPLIES.dataTimeout));
     // the onData handler frees the message's memory on the stream's error, now rather than when the socket is gone
     stream.destroy(Object.assign(new Error("DATA deadline passed"), { code: "ETIMEDOUT" }));
@@ -205,7 +185,7 @@ export class MxConnection extends SMTPConnection {
       this.send(refusal.code, replyText(refusal));
       return callback();
     }
-    void answerEtrn(command.toString("utf8").slice(4), this.session, this._server.etrnRunner).then((reply) => {
+    void answerEtrn(command.toString("utf8").slice(4), this.session, this.server.etrnRunner).then((reply) => {
       this.log.info({ command: "ETRN", reply: `${reply.code} ${reply.enhanced} ${reply.text}` }, "ETRN answered");
       this.send(reply.code, replyText(reply));
       callback();
@@ -226,7 +206,7 @@ export class MxConnection extends SMTPConnection {
     // RFC 5321 §7.8 lets a server shed clients that keep failing (closing with 421, §3.8); 4yz replies are
     // ours (a paused domain, a database outage), not the client's fault, and do not count, except
     // 459: an ETRN for a node that is not the client's (RFC 1985), which a prober would repeat
-    if ((code >= 500 || code === 459) && !this._closing && ++this.errors >= MAX_ERRORS) {
+    if ((code >= 500 || code === 459) && !this.ending && ++this.errors >= MAX_ERRORS) {
       this.log.info({ code: "MX_TOO_MANY_ERRORS", errors: this.errors }, "closing a session with too many errors");
       super.send(REPLIES.tooManyErrors.code, replyText(REPLIES.tooManyErrors), false);
     }

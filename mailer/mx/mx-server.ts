@@ -3,13 +3,14 @@
 // authenticator, with its throttling) grants ETRN (RFC 1985) and nothing else. Each hook is a
 // thin adapter over a function in this folder or in lib/.
 import type net from "node:net";
-import { SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerAuthenticationResponse, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
-import type { SMTPConnectionOptions } from "smtp-server/lib/smtp-connection.js";
+import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
+import type { SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 import { createRecipientResolver, largestMessageSize, type RecipientResolver } from "../../lib/domains/resolve-recipient.ts";
 import { etrnInUse } from "../../lib/etrn/etrn-target.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { EtrnRunner } from "../etrn/etrn-runner.ts";
 import { AUTH_METHODS, OdmrAuthenticator } from "../odmr/odmr-auth.ts";
+import { AdaptedServer } from "../smtp-server-adapter/adapted-server.ts";
 import type { MailerContext } from "../service.ts";
 import { acceptMessage } from "./accept-message.ts";
 import { checkRecipient, needsSmtpUtf8 } from "./check-recipient.ts";
@@ -48,7 +49,7 @@ function unknownParameters(address: SMTPServerAddress, allowed: Set<string>): st
   return args ? Object.keys(args).filter((name) => !allowed.has(name.toUpperCase())) : [];
 }
 
-export class MxServer extends SMTPServer {
+export class MxServer extends AdaptedServer {
   readonly log: Logger;
   /** EHLO lists ETRN (and AUTH, which is there for it) only while some domain can use it */
   etrnOffered: boolean;
@@ -92,26 +93,25 @@ export class MxServer extends SMTPServer {
   }
 
   /** Admits a connection within the overall and per-address limits, as an MxConnection. */
-  connect(socket: net.Socket, options?: SMTPConnectionOptions | null): void {
+  protected createConnection(socket: net.Socket, options?: SMTPConnectionOptions | null): MxConnection | null {
     const address = clientAddress(socket);
     const fromAddress = this.perAddress.get(address) ?? 0;
-    const refusal = this.connections.size >= this.ctx.config.MX_MAX_CONNECTIONS ? REPLIES.tooManyConnections
+    const refusal = this.connectionCount >= this.ctx.config.MX_MAX_CONNECTIONS ? REPLIES.tooManyConnections
       : fromAddress >= this.ctx.config.MX_MAX_CONNECTIONS_PER_IP ? REPLIES.tooManyConnectionsFromAddress
       : null;
-    if (refusal) return this.refuse(socket, refusal, address);
+    if (refusal) {
+      this.refuse(socket, refusal, address);
+      return null;
+    }
     // given back in onClose: smtp-server drops every listener of the raw socket at STARTTLS
     this.perAddress.set(address, fromAddress + 1);
-    const connection = new MxConnection(this, socket, options ?? {}, this.log, address);
-    this.connections.add(connection);
-    connection.on("error", (err: Error) => this._onError(err));
-    connection.on("connect", (data) => this._onClientConnect(data));
-    connection.init();
+    return new MxConnection(this, socket, options ?? {}, this.log, address);
   }
 
   /** Beyond its limits the MX says so at once and closes, rather than letting clients queue up (RFC 5321 §3.8). */
   private refuse(socket: net.Socket, reply: Reply, address: string): void {
     doorRefusals.inc({ listener: "mx", reason: reply === REPLIES.tooManyConnections ? "busy" : "per-address" });
-    this.log.warn({ code: "MX_CONNECTION_LIMIT", client: address, connections: this.connections.size }, reply.text);
+    this.log.warn({ code: "MX_CONNECTION_LIMIT", client: address, connections: this.connectionCount }, reply.text);
     socket.on("error", () => undefined);
     socket.end(`${reply.code} ${reply.enhanced} ${this.ctx.config.MAIL_HOSTNAME} ${reply.text}\r\n`);
     socket.resume(); // read (and drop) what the client still sends, so its close is seen
@@ -202,11 +202,10 @@ export class MxServer extends SMTPServer {
    * answers any later command with 421.) Whatever is left after graceMs is closed with 421.
    */
   shutdown(graceMs: number): Promise<void> {
-    this.options.closeTimeout = Math.max(1, graceMs);
     return new Promise((resolve) => {
-      this.close(() => resolve());
-      for (const connection of this.connections) {
-        if (!connection._handlerPending && !connection._dataStream) connection.send(REPLIES.shuttingDown.code, replyText(REPLIES.shuttingDown));
+      this.closeWithin(graceMs, () => resolve());
+      for (const connection of this.openConnections<MxConnection>()) {
+        if (!connection.midCommand) connection.send(REPLIES.shuttingDown.code, replyText(REPLIES.shuttingDown));
       }
     });
   }

@@ -13,6 +13,6 @@ export async function startMx(ctx: MailerContext, etrnRunner: EtrnRunner): Promi
   });
   await listenOn(server.server, ctx.config.MX_PORT, ctx.config.BIND_ADDRESS, "MX_PORT");
   server.log.info({ port: ctx.config.MX_PORT, size: server.options.size }, "mx listening");
-  trackConnections("mx", () => server.connections.size);
+  trackConnections("mx", () => server.connectionCount);
   return { name: "mx", close: (graceMs) => server.shutdown(graceMs) };
 }

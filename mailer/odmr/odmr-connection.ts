@@ -10,12 +10,10 @@
 // every claim batch and every ODMR_AUTH_RECHECK_SECONDS; when it is lost the session ends after
 // the message in flight.
 //
-// This relies on smtp-server internals (pinned at 3.21.6, which declares them in its own
-// types): handler_<VERB> dispatch, _onCommand, the parser (_parser, _remainder), _socket,
-// _server.connections and the close/error/timeout hooks (_onClose, _onError, _onTimeout).
+// smtp-server's internals (the command interception, the socket hand-over) are reached only
+// through AdaptedConnection (mailer/smtp-server-adapter/), with a contract test per member.
 import crypto from "node:crypto";
 import type net from "node:net";
-import { SMTPConnection, type SMTPConnectionOptions } from "smtp-server/lib/smtp-connection.js";
 import { errorCode } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
@@ -24,6 +22,7 @@ import { parseAtrnArgument } from "./atrn-argument.ts";
 import { atrnDecisionSeconds, doorRefusals } from "../../lib/metrics/metrics.ts";
 import { authKeyword, needsEncryption } from "./odmr-auth.ts";
 import type { OdmrServer } from "./odmr-listener.ts";
+import { AdaptedConnection, type SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 import { REPLIES, type OdmrReply } from "./replies.ts";
 import { ReverseSession } from "./reverse-session.ts";
 import { SessionRecorder } from "./session-recorder.ts";
@@ -34,8 +33,7 @@ const MAX_OUT_OF_PROFILE = 10;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1f\x7f]/;
 
-export class OdmrConnection extends SMTPConnection {
-  declare _server: OdmrServer;
+export class OdmrConnection extends AdaptedConnection<OdmrServer> {
   private readonly log: Logger;
   private readonly recorder: SessionRecorder;
   private login: AuthenticatedLogin | null = null;
@@ -43,7 +41,6 @@ export class OdmrConnection extends SMTPConnection {
   private atrnPending = false;
   /** bytes arrived while ATRN was pending */
   private earlyInput = false;
-  private turnedAround = false;
   private reverse: ReverseSession | null = null;
   private outOfProfile = 0;
   /** what to record as the outcome if the connection ends before the turn-around */
@@ -70,15 +67,15 @@ export class OdmrConnection extends SMTPConnection {
   /** The pre-AUTH deadline counts from connect; a STARTTLS that drops the login does not restart it. */
   private armPreauthDeadline(): void {
     if (this.preauthTimer) return;
-    const left = this.connectedAt + this._server.listener.ctx.config.ODMR_PREAUTH_SECONDS * 1000 - Date.now();
+    const left = this.connectedAt + this.server.listener.ctx.config.ODMR_PREAUTH_SECONDS * 1000 - Date.now();
     this.preauthTimer = setTimeout(() => this.onPreauthLimit(), Math.max(0, left));
     this.preauthTimer.unref();
   }
 
   private onPreauthLimit(): void {
     this.preauthTimer = null;
-    if (this.login || this._closed || this._closing) return;
-    doorRefusals.inc({ listener: this._server.label, reason: "preauth-timeout" });
+    if (this.login || this.ending) return;
+    doorRefusals.inc({ listener: this.server.label, reason: "preauth-timeout" });
     this.lastEvent = "no successful AUTH within ODMR_PREAUTH_SECONDS";
     this.log.info({ code: "ODMR_PREAUTH_TIMEOUT", seconds: Math.round((Date.now() - this.connectedAt) / 1000) }, "closed: no successful AUTH in time");
     this.reply(REPLIES.preauthLimit);
@@ -97,37 +94,32 @@ export class OdmrConnection extends SMTPConnection {
     this.armPreauthDeadline();
   }
 
-  /**
-   * Replaces smtp-server's init(), which holds every greeting 100 ms as an early-talker check and
-   * checks its maxClients. Neither is needed here: the connection caps were applied when the socket
-   * was accepted (connection-slots.ts), and whatever a client sends before AUTH is bounded by
-   * ODMR_PREAUTH_SECONDS. A customer on a mobile link should not pay 100 ms per dial-in.
-   */
-  override init(): void {
-    this._setListeners(() => this.connectionReady());
-  }
-
   // ---- the ODMR profile ------------------------------------------------------------------
 
-  override _onCommand(command: Buffer, callback?: () => void): void {
-    if (this.turnedAround) return;
+  /*
+   * The greeting goes out at once (AdaptedConnection's default): the connection caps were applied
+   * when the socket was accepted (connection-slots.ts), and whatever a client sends before AUTH is
+   * bounded by ODMR_PREAUTH_SECONDS. A customer on a mobile link should not pay 100 ms per dial-in.
+   */
+
+  protected override interceptCommand(command: Buffer, callback: () => void): boolean {
     if (this.atrnPending) {
       // RFC 2645 §4.3: after ATRN the customer waits for the reply (PIPELINING is not offered);
       // what it sends meanwhile is never run as a command
       this.earlyInput = true;
-      callback?.();
-      return;
+      callback();
+      return true;
     }
-    if (!this._nextHandler && !this._upgrading && this._ready && !this._server._closeTimeout) {
-      const verb = command.toString("latin1").split(" ")[0].toUpperCase();
-      if (NOT_IN_PROFILE.has(verb)) {
-        if (++this.outOfProfile > MAX_OUT_OF_PROFILE) return this.reply(REPLIES.tooManyOutOfProfile);
-        this.reply(REPLIES.notInProfile);
-        this._whenWritable(callback ?? (() => undefined));
-        return;
-      }
+    if (!this.atCommandPrompt) return false;
+    const verb = command.toString("latin1").split(" ")[0].toUpperCase();
+    if (!NOT_IN_PROFILE.has(verb)) return false;
+    if (++this.outOfProfile > MAX_OUT_OF_PROFILE) {
+      this.reply(REPLIES.tooManyOutOfProfile);
+      return true;
     }
-    super._onCommand(command, callback);
+    this.reply(REPLIES.notInProfile);
+    this.whenWritable(callback);
+    return true;
   }
 
   /** RFC 2645 §4.2.1: the EHLO reply lists AUTH and ATRN; no PIPELINING (see _onCommand). */
@@ -140,7 +132,7 @@ export class OdmrConnection extends SMTPConnection {
     this.hostNameAppearsAs = parts[1].toLowerCase();
     const features = [authKeyword(this.secure), "ATRN"];
     if (!this.secure) features.push("STARTTLS");
-    this._resetSession();
+    this.resetSession();
     this.send(250, [`${this.name} at your service`, ...features], false);
     callback();
   }
@@ -181,7 +173,7 @@ export class OdmrConnection extends SMTPConnection {
       this.answer(REPLIES.atrnSyntax, null);
       return callback();
     }
-    if (!this._server.listener.atrnRate.allow(this.login.loginId)) {
+    if (!this.server.listener.atrnRate.allow(this.login.loginId)) {
       this.answer(REPLIES.atrnTooOften, parsed.domains);
       return callback();
     }
@@ -191,7 +183,7 @@ export class OdmrConnection extends SMTPConnection {
     callback();
     this.decide(this.login, parsed.domains).catch((error) => {
       this.log.error({ code: errorCode(error), err: error }, "ATRN failed");
-      if (!this._closed && !this._closing) this.reply(REPLIES.atrnUnavailable);
+      if (!this.ending) this.reply(REPLIES.atrnUnavailable);
     });
   }
 
@@ -215,7 +207,7 @@ export class OdmrConnection extends SMTPConnection {
 
   private settleAtrn(reply: OdmrReply, requested: string[] | null): void {
     this.atrnPending = false;
-    if (this._closed || this._closing) return;
+    if (this.ending) return;
     if (this.earlyInput) return this.refuseEarlyInput();
     this.answer(reply, requested);
   }
@@ -240,40 +232,32 @@ export class OdmrConnection extends SMTPConnection {
   // ---- the turn-around -------------------------------------------------------------------
 
   private async turnAround(login: AuthenticatedLogin, domainIds: string[], requested: string[]): Promise<void> {
-    if (this._closed || this._closing) {
+    if (this.ending) {
       this.atrnPending = false;
       return;
     }
-    const socket = this._socket;
-    const parser = this._parser;
     // Stop smtp-server reading: the socket pauses, so the customer's 220 waits in it for the client.
-    if (parser) {
-      socket.unpipe(parser);
-      parser.isClosed = true;
-    }
-    const early = this.earlyInput || (parser && (parser._remainder.length > 0 || parser.writableLength > 0)) || socket.readableLength > 0;
+    const early = this.stopReading() || this.earlyInput;
     this.atrnPending = false;
     if (early) return this.refuseEarlyInput();
     // From here smtp-server has no part in this socket: not in its connection list (its close()
     // would write 421 into the reversed session), and its close/error/timeout hooks are inert.
-    this.turnedAround = true;
-    this._server.connections.delete(this);
-    socket.setTimeout(0);
+    const socket = this.detachSocket();
     const line = `${REPLIES.atrnReleased.code} ${REPLIES.atrnReleased.text}`;
     this.recorder.update({ reply: line, domainsRequested: requested, tls: this.secure });
     socket.write(`${line}\r\n`);
     const reverse = new ReverseSession({
-      ctx: this._server.listener.ctx, log: this.log, socket, login, domainIds, sessionStart: new Date(), tls: this.secure,
+      ctx: this.server.listener.ctx, log: this.log, socket, login, domainIds, sessionStart: new Date(), tls: this.secure,
       authorize: () => this.stillAuthorized(login, domainIds),
     });
     this.reverse = reverse;
     // between claim batches too: a long batch to a slow customer must not outlive the login's authority
     const recheck = setInterval(() => {
       void this.stillAuthorized(login, domainIds);
-    }, this._server.listener.ctx.config.ODMR_AUTH_RECHECK_SECONDS * 1000);
+    }, this.server.listener.ctx.config.ODMR_AUTH_RECHECK_SECONDS * 1000);
     recheck.unref();
     const done = reverse.run();
-    this._server.listener.trackReversed(reverse, done);
+    this.server.listener.trackReversed(reverse, done);
     try {
       const end = await done;
       await this.recorder.finish({ ...end, tls: this.secure });
@@ -311,18 +295,14 @@ export class OdmrConnection extends SMTPConnection {
 
   private onSessionLimit(): void {
     if (this.reverse) return this.reverse.stop("session time limit reached");
-    if (this._closed || this._closing) return;
+    if (this.ending) return;
     this.lastEvent = "session time limit reached";
     this.reply(REPLIES.sessionLimit);
   }
 
-  // ---- smtp-server's socket hooks, inert once the socket belongs to the reversed session ----
+  // ---- smtp-server's socket hooks (AdaptedConnection makes them inert once the socket belongs to the reversed session) ----
 
-  override _onClose(): void {
-    if (this.turnedAround) return;
-    const first = !this._closed;
-    super._onClose();
-    if (!first) return;
+  protected override onClosed(): void {
     clearTimeout(this.deadline);
     if (this.preauthTimer) clearTimeout(this.preauthTimer);
     this.releaseSlot();
@@ -330,14 +310,7 @@ export class OdmrConnection extends SMTPConnection {
     void this.recorder.finish({ messagesDelivered: 0, recipientsDelivered: 0, bytesDelivered: 0, outcome: this.lastEvent, tls: this.secure });
   }
 
-  override _onError(error: Error & { code?: string; remoteAddress?: string }): void {
-    if (this.turnedAround) return;
-    super._onError(error);
-  }
-
-  override _onTimeout(): void {
-    if (this.turnedAround) return;
-    if (!this._closing) this.lastEvent = "idle timeout";
-    super._onTimeout();
+  protected override onIdleTimeout(): void {
+    if (!this.ending) this.lastEvent = "idle timeout";
   }
 }

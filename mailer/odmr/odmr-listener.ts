@@ -3,8 +3,8 @@
 // limit, the reversed sessions in progress, and one orderly shutdown for both).
 import type net from "node:net";
 import type tls from "node:tls";
-import { SMTPServer, type SMTPServerAuthentication, type SMTPServerAuthenticationResponse, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
-import type { SMTPConnectionOptions } from "smtp-server/lib/smtp-connection.js";
+import type { SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerOptions, SMTPServerSession } from "smtp-server";
+import type { SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 import { errorCode } from "../../lib/errors.ts";
 import { releaseLeases } from "../../lib/queue/release-leases.ts";
 import type { MailerContext } from "../service.ts";
@@ -12,6 +12,7 @@ import { AtrnRateLimiter } from "./atrn-rate-limiter.ts";
 import { doorRefusals } from "../../lib/metrics/metrics.ts";
 import { ConnectionSlots, type SlotRefusal } from "./connection-slots.ts";
 import { AUTH_METHODS, OdmrAuthenticator } from "./odmr-auth.ts";
+import { AdaptedServer } from "../smtp-server-adapter/adapted-server.ts";
 import { OdmrConnection } from "./odmr-connection.ts";
 import { REPLIES } from "./replies.ts";
 import type { ReverseSession } from "./reverse-session.ts";
@@ -92,10 +93,7 @@ export class OdmrListener {
    */
   shutdown(graceMs: number): Promise<void> {
     this.stopping ??= (async () => {
-      const closed = this.servers.map((server) => new Promise<void>((resolve) => {
-        server.options.closeTimeout = Math.max(graceMs, 1);
-        server.close(() => resolve());
-      }));
+      const closed = this.servers.map((server) => new Promise<void>((resolve) => server.closeWithin(graceMs, resolve)));
       for (const session of this.reversed.keys()) session.stop("mailer shutting down");
       const sessions = Promise.allSettled([...this.reversed.values()]);
       const timer = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), graceMs).unref());
@@ -125,7 +123,7 @@ interface Admitted {
 /** One TCP connection of a listener: the TLS socket smtp-server builds on it reports the same. */
 const socketKey = (socket: net.Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
 
-export class OdmrServer extends SMTPServer {
+export class OdmrServer extends AdaptedServer {
   /** smtp-server passes the session, not the connection, to onAuth */
   readonly connectionsBySession = new WeakMap<SMTPServerSession, OdmrConnection>();
   private readonly admitted = new Map<string, Admitted>();
@@ -135,11 +133,7 @@ export class OdmrServer extends SMTPServer {
     // Sockets are admitted (or refused) the moment they are accepted, before smtp-server sees them:
     // on ODMRS_PORT that is before the TLS handshake, which a client could otherwise draw out
     // outside every limit. smtp-server's own accept handler runs only for admitted sockets.
-    const accept = this.server.listeners("connection") as ((socket: net.Socket) => void)[];
-    this.server.removeAllListeners("connection");
-    this.server.on("connection", (socket: net.Socket) => {
-      if (this.admit(socket)) for (const handler of accept) handler.call(this.server, socket);
-    });
+    this.admitFirst((socket) => this.admit(socket));
   }
 
   private admit(socket: net.Socket): boolean {
@@ -158,7 +152,7 @@ export class OdmrServer extends SMTPServer {
         doorRefusals.inc({ listener: this.label, reason: "preauth-timeout" });
         this.listener.ctx.log.info({ listener: this.label, code: "ODMR_PREAUTH_TIMEOUT", remote: socket.remoteAddress }, "closed: TLS handshake not done in time");
         // the topmost socket: tearing the TLS wrap down from below mid-handshake crashes Node
-        (this._pendingSockets.get(socket) ?? socket).destroy();
+        this.topmostSocket(socket).destroy();
       }, this.listener.ctx.config.ODMR_PREAUTH_SECONDS * 1000);
       admitted.handshakeDeadline.unref();
     }
@@ -179,15 +173,14 @@ export class OdmrServer extends SMTPServer {
     return admitted;
   }
 
-  override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: SMTPConnectionOptions | null): void {
+  protected createConnection(socket: net.Socket | tls.TLSSocket, socketOptions?: SMTPConnectionOptions | null): OdmrConnection | null {
     const admitted = this.forget(socketKey(socket));
     // every socket smtp-server hands over was admitted at accept; one that was not is not served
-    if (!admitted) return void socket.destroy();
-    const connection = new OdmrConnection(this, socket, socketOptions, admitted.release, admitted.acceptedAt);
-    this.connections.add(connection);
-    connection.on("error", (error: Error) => this._onError(error));
-    connection.on("connect", (data) => this._onClientConnect(data));
-    connection.init();
+    if (!admitted) {
+      socket.destroy();
+      return null;
+    }
+    return new OdmrConnection(this, socket, socketOptions, admitted.release, admitted.acceptedAt);
   }
 
   /** RFC 3207 §4.2: after the TLS handshake nothing learned before it counts (smtp-server clears its own part). */

@@ -1,8 +1,13 @@
 // The MX's command parser: smtp-server's own (SMTPStream), fed one complete command line at a
-// time, so that each line can be judged whole before it runs. smtp-server splits commands on a
+// time, so that each line can be judged whole before it runs (an AdaptedConnection with an
+// onLineProblem hook parses with this). smtp-server splits commands on a
 // bare LF as well as on CRLF, takes NUL bytes as command text and answers an over-long line by
 // dropping the connection; here such lines get a clear 500 5.5.2 and the session goes on.
 // In DATA mode the bytes go to SMTPStream untouched.
+//
+// smtp-server internals relied upon (test/integration/smtp-server-contract.test.ts): SMTPStream's
+// _write takes any run of bytes, including one command line, and _dataMode and isClosed say
+// whether it is in DATA mode and whether it has stopped parsing.
 import { SMTPStream } from "smtp-server/lib/smtp-stream.js";
 
 export type LineProblem = "too-long" | "bare-newline" | "nul";
@@ -13,7 +18,7 @@ const MAX_COMMAND_LINE = 1000;
 /** Commands run back to back before giving other sessions a turn (SMTPStream uses the same figure). */
 const MAX_SYNC_COMMANDS = 100;
 
-export class MxCommandStream extends SMTPStream {
+export class LineCheckedStream extends SMTPStream {
   /** called, in order with the commands, for a line that must not run; `done` resumes parsing */
   onlineproblem: (problem: LineProblem, done: () => void) => void = (_problem, done) => done();
 
