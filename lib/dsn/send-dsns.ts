@@ -1,14 +1,19 @@
 // Sends stored DSNs through the smarthost (SMARTHOST=host:port) with MAIL FROM:<> (RFC 5321
 // §4.5.5). Without a smarthost they stay in the dsn table as `held`, where staff see them; they
 // are never dropped. A DSN the smarthost refuses permanently is held with its reply; one it
-// defers is tried again on the next run, for up to DSN_RETRY_DAYS.
+// defers is tried again on the next run, for up to DSN_RETRY_DAYS. Housekeeping and the staff's
+// "send now" both send through here, one sender at a time across all processes (an advisory lock),
+// so no DSN goes out twice.
 import SMTPConnection from "nodemailer/lib/smtp-connection";
-import { queueQuery } from "../queue/queue-pool.ts";
+import { queueQuery, withAdvisoryLock } from "../queue/queue-pool.ts";
 import type { HostPort } from "../validation/host-port.ts";
+import { UNTRIED_HELD_SQL } from "./dsn-status.ts";
 
 /** A DSN still undelivered this long after it was made is held for staff instead of retried. */
 const DSN_RETRY_DAYS = 5;
 const BATCH = 50;
+/** pg advisory lock key for "one DSN sender at a time" ("mhds") */
+const DSN_SEND_LOCK = 0x6d686473;
 
 export type Smarthost = HostPort;
 
@@ -18,6 +23,8 @@ export interface DsnSendReport {
   held: number;
   /** set when the smarthost could not be reached at all */
   connectError?: string;
+  /** another process was sending DSNs: nothing was done */
+  busy?: boolean;
 }
 
 interface DsnRow {
@@ -59,14 +66,23 @@ function send(connection: SMTPConnection, rcptTo: string, raw: Buffer): Promise<
 
 /**
  * Sends what is waiting: pending DSNs, and held ones that were never tried (stored while no
- * smarthost was configured). Call it from one process at a time.
+ * smarthost was configured); or, with `ids`, exactly those DSNs that are not sent yet, whatever
+ * happened to them before (staff's "send now" after a refusal).
  */
-export async function sendStoredDsns(smarthost: Smarthost, clientName: string, timeoutMs = 60_000): Promise<DsnSendReport> {
+export async function sendStoredDsns(smarthost: Smarthost, clientName: string, timeoutMs = 60_000, options: { ids?: string[] } = {}): Promise<DsnSendReport> {
+  const report = await withAdvisoryLock(DSN_SEND_LOCK, () => sendLocked(smarthost, clientName, timeoutMs, options.ids));
+  return report ?? { sent: 0, deferred: 0, held: 0, busy: true };
+}
+
+async function sendLocked(smarthost: Smarthost, clientName: string, timeoutMs: number, ids: string[] | undefined): Promise<DsnSendReport> {
   const report: DsnSendReport = { sent: 0, deferred: 0, held: 0 };
-  const rows = await queueQuery<DsnRow>(
-    `SELECT id::text AS id, rcpt_to, raw, created_at FROM dsn
-     WHERE state = 'pending' OR (state = 'held' AND attempts = 0 AND last_error IS NULL)
-     ORDER BY created_at LIMIT $1`, [BATCH]);
+  const rows = ids
+    ? await queueQuery<DsnRow>(
+      `SELECT id::text AS id, rcpt_to, raw, created_at FROM dsn WHERE id = ANY($1::uuid[]) AND state <> 'sent' ORDER BY created_at`, [ids])
+    : await queueQuery<DsnRow>(
+      `SELECT id::text AS id, rcpt_to, raw, created_at FROM dsn
+       WHERE state = 'pending' OR ${UNTRIED_HELD_SQL}
+       ORDER BY created_at LIMIT $1`, [BATCH]);
   if (rows.length === 0) return report;
   let connection: SMTPConnection | null = null;
   try {
