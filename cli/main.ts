@@ -8,6 +8,7 @@ import { openToolDatabase } from "../lib/db/open-tool-database.ts";
 import { createDomain, listDomains, updateDomain, type DomainSettings } from "../lib/domains/domains.ts";
 import { MailharborError, isMailharborError, type ErrorCode } from "../lib/errors.ts";
 import { requestEtrnRelease } from "../lib/etrn/release-requests.ts";
+import { resolveBounceHold } from "../lib/protection/resolve-bounce-hold.ts";
 import { createLogin, listLogins, restrictLogin, rotateLogin, setLoginStatus } from "../lib/logins/logins.ts";
 import { searchQueue, type QueueSearch } from "../lib/queue/search-queue.ts";
 import { addRecipients } from "../lib/recipients/recipients.ts";
@@ -190,9 +191,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   "domain set": {
-    usage: "domain set --domain D [--etrn-target HOST:PORT] [--etrn on|off] [--atrn on|off] [--etrn-from CIDR,...] [--etrn-tls opportunistic|required|none] [--accept-all on|off] [--recipient-delimiter CHARS] [--accepting on|off] [--retention-days N] [--max-size BYTES]",
+    usage: "domain set --domain D [--etrn-target HOST:PORT] [--etrn on|off] [--atrn on|off] [--etrn-from CIDR,...] [--etrn-tls opportunistic|required|none] [--accept-all on|off] [--recipient-delimiter CHARS] [--accepting on|off] [--retention-days N] [--max-size BYTES] [--bounce-protection PERCENT|off]",
     summary: "change a domain's settings ('' as --recipient-delimiter turns extensions off)",
-    values: ["domain", "etrn-target", "etrn", "atrn", "etrn-from", "etrn-tls", "accept-all", "recipient-delimiter", "accepting", "retention-days", "max-size"],
+    values: ["domain", "etrn-target", "etrn", "atrn", "etrn-from", "etrn-tls", "accept-all", "recipient-delimiter", "accepting", "retention-days", "max-size", "bounce-protection"],
     async run(args) {
       const acceptAll = onOff(args, "accept-all");
       const target = optional(args, "etrn-target");
@@ -207,6 +208,7 @@ const COMMANDS: Record<string, Command> = {
         acceptInbound: onOff(args, "accepting"),
         retentionDays: integer(args, "retention-days"),
         maxMessageSize: integer(args, "max-size"),
+        bounceProtectionPercent: optional(args, "bounce-protection") === "off" ? null : integer(args, "bounce-protection"),
       };
       const domain = await updateDomain(CLI_ACTOR, required(args, "domain"), settings);
       return { json: domain, text: `domain ${domain.name} updated` };
@@ -219,6 +221,18 @@ const COMMANDS: Record<string, Command> = {
     async run(args) {
       const request = await requestEtrnRelease(CLI_ACTOR, required(args, "domain"));
       return { json: request, text: `release of ${request.domain} requested; a mailer takes it within seconds (see the session list for the run)` };
+    },
+  },
+  "domain hold": {
+    usage: "domain hold --domain D (--bounce | --retry)",
+    summary: "end a bounce-protection hold: bounce the refused mail now (DSNs), or let the next session retry it",
+    values: ["domain"],
+    switches: ["bounce", "retry"],
+    async run(args) {
+      const bounce = args.flags.has("bounce");
+      if (bounce === args.flags.has("retry")) usageError("give one of --bounce or --retry");
+      const done = await resolveBounceHold(CLI_ACTOR, required(args, "domain"), bounce ? "bounce" : "retry");
+      return { json: done, text: bounce ? `${done.deliveries} held refusals of ${done.domain} bounced, ${done.dsns} DSNs` : `${done.domain}: hold cleared, ${done.deliveries} refusals are retried at the next session` };
     },
   },
   "domain list": {

@@ -5,7 +5,8 @@ import { requireCustomer } from "@/app/_server/auth.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { formatNumber, formatTime } from "@/app/_ui/format.ts";
-import { Card, Empty, InboundBadge, PageHeader, StateBadge, TableWrap } from "@/app/_ui/page-header.tsx";
+import { BounceHoldPanel } from "@/app/_ui/bounce-hold-panel.tsx";
+import { Badge, Card, Empty, InboundBadge, PageHeader, StateBadge, TableWrap } from "@/app/_ui/page-header.tsx";
 import { getCustomer } from "@/lib/customers/customers.ts";
 import { listDomains } from "@/lib/domains/domains.ts";
 import { listLogins } from "@/lib/logins/logins.ts";
@@ -27,7 +28,7 @@ export default async function CustomerHome() {
           {domains.length === 0 ? <Empty>No domains yet.</Empty> : (
             <TableWrap label="Your domains">
               <table>
-                <thead><tr><th>Domain</th><th className="text-right">Held</th><th>Kept for</th><th>Inbound</th><th>ETRN</th></tr></thead>
+                <thead><tr><th>Domain</th><th className="text-right">Held</th><th>Kept for</th><th>Inbound</th><th>Bounce protection</th><th>ETRN</th></tr></thead>
                 <tbody>
                   {domains.map((d) => (
                     <tr key={d.id}>
@@ -35,6 +36,7 @@ export default async function CustomerHome() {
                       <td className="text-right"><Link href={`/my/mail?domain=${d.id}`}>{formatNumber(d.held)}</Link></td>
                       <td>{d.retentionDays} days</td>
                       <td><InboundBadge accepting={d.acceptInbound} /></td>
+                      <td>{d.bounceProtectionPercent === null ? "off" : `over ${d.bounceProtectionPercent} % refused`}{d.bounceHeldAt ? <> · <Badge tone="amber">held</Badge></> : null}</td>
                       <td>
                         {d.etrnEnabled && d.etrnTarget ? (
                           <ActionForm action={releaseDomainAction} label={`Deliver ${d.name} now`}>
@@ -49,6 +51,7 @@ export default async function CustomerHome() {
               </table>
             </TableWrap>
           )}
+          <div className="mt-4 space-y-4">{domains.map((d) => <BounceHoldPanel key={d.id} domain={d} />)}</div>
         </Card>
         <Card title="Your ODMR logins">
           {logins.length === 0 ? <Empty>No login yet; ask your provider for one.</Empty> : (

@@ -29,6 +29,8 @@ const settingsSchema = z.object({
   etrnTarget: hostPortSchema.nullable().optional(),
   etrnTls: z.enum(["opportunistic", "required", "none"]).optional(),
   etrnFrom: z.array(cidrSchema).optional(),
+  /** bounce protection threshold in percent (lib/protection/bounce-protection.ts); null: off */
+  bounceProtectionPercent: z.number().int().min(1, "must be 1-99 or off").max(99, "must be 1-99 or off").nullable().optional(),
 });
 
 export type DomainSettings = z.input<typeof settingsSchema>;

@@ -14,7 +14,7 @@ const DB_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 
 export const deliveries = new client.Counter({
   name: "mailharbor_deliveries_total",
-  help: "Recipient deliveries finished or put back, by outcome (delivered, deferred, bounced: the customer's reply in an ATRN session; expired: past the domain's retention)",
+  help: "Recipient deliveries finished or put back, by outcome (delivered, deferred, bounced: the customer's reply in an ATRN session; held: a refusal kept back by bounce protection; expired: past the domain's retention)",
   labelNames: ["outcome"] as const,
   registers: [registry],
 });

@@ -1,11 +1,13 @@
 // What the customer answered, per recipient, for one message of an ATRN session (RFC 5321 §4.2.5):
 // 2yz after the final dot: delivered, exactly once; 4yz: back in the queue with the error;
 // 5yz: bounced, with the DSN owed to the sender stored in the same transaction. When no
-// recipient still needs the message, its bytes are purged in that transaction too.
+// recipient still needs the message, its bytes are purged in that transaction too. Held: a 5yz
+// that bounce protection (lib/protection/bounce-protection.ts) keeps back: queued again with the
+// reply, marked as refused while protected, and no DSN.
 import { commitSeconds, deliveries } from "../metrics/metrics.ts";
 import { queueQuery, queueTransaction, type QueryFn } from "./queue-pool.ts";
 
-export type DeliveryOutcome = "delivered" | "deferred" | "bounced";
+export type DeliveryOutcome = "delivered" | "deferred" | "bounced" | "held";
 
 export interface DeliveryResult {
   deliveryId: string;
@@ -36,7 +38,8 @@ WITH r AS (
   SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) AS r(id, outcome, error)
 ), upd AS (
   UPDATE delivery d SET
-    state = (CASE r.outcome WHEN 'deferred' THEN 'queued' ELSE r.outcome END)::"DeliveryState",
+    state = (CASE WHEN r.outcome IN ('deferred', 'held') THEN 'queued' ELSE r.outcome END)::"DeliveryState",
+    protection_held = r.outcome = 'held',
     last_error = r.error,
     attempts = d.attempts + 1,
     last_attempt_at = now(),

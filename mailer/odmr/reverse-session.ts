@@ -3,8 +3,9 @@
 // with all of its recipients in the released domains, and end with QUIT.
 //
 // Per recipient (RFC 5321 §4.2.5): 2yz after the final dot → delivered; 4yz → stays held with the
-// reply recorded; 5yz → bounced, with a DSN to the envelope sender (none for <>). A connection
-// lost before the final reply leaves the message held and sends no DSN.
+// reply recorded; 5yz → bounced, with a DSN to the envelope sender (none for <>), unless bounce
+// protection holds it (lib/protection/bounce-protection.ts judges every result before it is
+// written). A connection lost before the final reply leaves the message held and sends no DSN.
 //
 // A message's result is committed before the next message's final dot (or BDAT LAST) is sent (its
 // envelope and data go out meanwhile). So if the mailer dies, at most one message can have been
@@ -15,7 +16,8 @@ import crypto from "node:crypto";
 import type net from "node:net";
 import { buildDsn, statusFromReply, type DsnRecipient } from "../../lib/dsn/build-dsn.ts";
 import { initialDsnState } from "../../lib/dsn/send-dsns.ts";
-import { isMailharborError } from "../../lib/errors.ts";
+import { errorCode } from "../../lib/errors.ts";
+import { BounceGuard } from "../../lib/protection/bounce-protection.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 import type { ClaimedDelivery, ClaimedMessage } from "../../lib/queue/claim-deliveries.ts";
@@ -53,6 +55,15 @@ interface RecipientResult {
   error: string | null;
   /** a status of our own (RFC 3463) when the reason is ours, not the customer's */
   localStatus?: string;
+  /** not offered to the customer (our own refusal): bounce protection does not count it */
+  local?: boolean;
+}
+
+/** What a message's results are written with, kept while bounce protection holds some of them back. */
+interface RecordContext {
+  message: ClaimedMessage;
+  raw: Buffer | null;
+  remoteMta?: string;
 }
 
 /** A message being offered, in one or more transactions. */
@@ -145,6 +156,7 @@ export class ReverseSession {
   private get relayedTls(): boolean {
     return this.options.tls && this.options.directPeer !== true;
   }
+  private readonly protection: BounceGuard<RecordContext, RecipientResult>;
 
   constructor(private readonly options: ReverseSessionOptions) {
     const { config } = options.ctx;
@@ -160,9 +172,14 @@ export class ReverseSession {
       owner: this.owner, customerId: options.login.customerId, domainIds: options.domainIds,
       batch: config.ODMR_CLAIM_BATCH, leaseSeconds: config.LEASE_SECONDS, sessionStart: options.sessionStart,
       authorize: options.authorize,
-    }, (error) => options.log.warn({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "lease renewal failed"));
+    }, (error) => options.log.warn({ code: errorCode(error), err: error }, "lease renewal failed"));
     // the first batch is claimed and read while the customer's MTA gets ready to greet
     this.feed.prefetch();
+    this.protection = new BounceGuard(options.domainIds, (domain, evidence) => {
+      options.log.warn({ code: "ODMR_BOUNCE_PROTECTION_TRIPPED", domain, offered: evidence.offered, refused: evidence.refused }, "bounce protection tripped: the refused mail stays held");
+      this.stop(`bounce protection: the customer's server refused ${evidence.refused} of ${evidence.offered} recipients of ${domain}; the refused mail stays held`);
+    });
+    this.protection.prefetch();
   }
 
   /** Finish the message in flight, then QUIT (shutdown, session time limit). */
@@ -199,14 +216,20 @@ export class ReverseSession {
     } catch (error) {
       outcome = this.describeFailure(error);
       if (error instanceof ReverseClientError) log.info({ code: FAILURE_CODES[error.kind] }, outcome);
-      else log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "reversed session failed");
+      else log.error({ code: errorCode(error), err: error }, "reversed session failed");
       await this.recording.catch(() => undefined);
+    }
+    // 5yz that bounce protection kept back below its minimum are final now (see bounce-protection.ts)
+    try {
+      for (const batch of this.protection.finish()) await this.write(batch.context, batch.results, false);
+    } catch (error) {
+      log.error({ code: errorCode(error), err: error }, "could not record the refusals kept back; their leases will expire and they are offered again");
     }
     // what was not offered goes back before QUIT, so it is held again when the customer sees the end
     try {
       await this.feed.close();
     } catch (error) {
-      log.error({ code: isMailharborError(error) ? error.code : "INTERNAL", err: error }, "could not give unsent deliveries back; their leases will expire");
+      log.error({ code: errorCode(error), err: error }, "could not give unsent deliveries back; their leases will expire");
     }
     await this.client.quit();
     outcome = `${outcome}; ${this.counts.messagesDelivered} messages delivered`;
@@ -220,7 +243,7 @@ export class ReverseSession {
       if (error.kind === "protocol") return `closed by us, the customer broke the protocol: ${error.message}`;
       return error.kind === "timeout" ? error.message : `connection lost: ${error.message}`;
     }
-    return `stopped: ${isMailharborError(error) ? error.code : "INTERNAL"} ${(error as Error)?.message ?? ""}`.trim();
+    return `stopped: ${errorCode(error)} ${(error as Error)?.message ?? ""}`.trim();
   }
 
   /** Sends transaction after transaction until none is left, the session is stopped or the customer closes. */
@@ -274,7 +297,7 @@ export class ReverseSession {
   /** Results for a message we do not offer at all, or null to offer it. */
   private localRefusal({ message, raw }: FeedItem, capabilities: Capabilities): RecipientResult[] | null {
     const refuse = (outcome: DeliveryOutcome, error: string, localStatus?: string) =>
-      message.deliveries.map((delivery) => ({ delivery, outcome, error, localStatus }));
+      message.deliveries.map((delivery) => ({ delivery, outcome, error, localStatus, local: true }));
     if (!raw) {
       this.options.log.error({ code: "QUEUE_BODY_MISSING", messageId: message.messageId }, "held message has no bytes");
       return refuse("deferred", "the message's bytes are missing from the queue");
@@ -375,7 +398,7 @@ export class ReverseSession {
         this.feed.settle(ids);
         const why = error.kind === "timeout" ? error.message : `${error.kind === "protocol" ? "protocol error" : "connection lost"}: ${error.message}`;
         await releaseDeliveries(this.owner, ids, { error: why })
-          .catch((e) => this.options.log.error({ code: isMailharborError(e) ? e.code : "INTERNAL", err: e }, "could not give the message in flight back; its lease will expire"));
+          .catch((e) => this.options.log.error({ code: errorCode(e), err: e }, "could not give the message in flight back; its lease will expire"));
       }
       throw error;
     }
@@ -409,6 +432,12 @@ export class ReverseSession {
 
   /** `complete`: every claimed recipient of the message has a result here (else others still need its bytes). */
   private async record(message: ClaimedMessage, raw: Buffer | null, results: RecipientResult[], remoteMta: string | undefined, complete: boolean): Promise<void> {
+    for (const batch of await this.protection.judge({ context: { message, raw, remoteMta }, results })) {
+      await this.write(batch.context, batch.results, complete && batch.whole);
+    }
+  }
+
+  private async write({ message, raw, remoteMta }: RecordContext, results: RecipientResult[], complete: boolean): Promise<void> {
     const { ctx, log } = this.options;
     const bounced = results.filter((r) => r.outcome === "bounced");
     let dsn = null;

@@ -14,6 +14,8 @@ export interface ScriptedOptions {
   splitRepliesMs?: number;
   /** the reply to a message's end (final dot or BDAT LAST), default "250 2.0.0 ok" */
   final?: (message: ReceivedMessage) => string;
+  /** the reply to RCPT TO for this address, default "250 2.1.5 ok" */
+  rcpt?: (address: string) => string;
 }
 
 export interface Read {
@@ -102,11 +104,17 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
           mailFrom = /<([^>]*)>/.exec(line)?.[1] ?? "";
           replies.push("250 2.1.0 ok\r\n");
         } else if (verb === "RCPT") {
-          rcptTo.push(/<([^>]*)>/.exec(line)?.[1] ?? "");
-          replies.push("250 2.1.5 ok\r\n");
+          const address = /<([^>]*)>/.exec(line)?.[1] ?? "";
+          const reply = options.rcpt?.(address) ?? "250 2.1.5 ok";
+          if (reply.startsWith("2")) rcptTo.push(address);
+          replies.push(`${reply}\r\n`);
         } else if (verb === "DATA") {
-          mode = "data";
-          replies.push("354 go ahead\r\n");
+          // RFC 2920 §3.1: DATA after no accepted recipient is refused, and no data follows
+          if (rcptTo.length === 0) replies.push("554 5.5.1 no valid recipients\r\n");
+          else {
+            mode = "data";
+            replies.push("354 go ahead\r\n");
+          }
         } else if (verb === "BDAT") {
           const [, size, last] = line.split(" ");
           bdatLeft = Number(size);

@@ -47,6 +47,8 @@ const settingsSchema = idSchema.extend({
   etrnTarget: z.string().trim().optional(),
   etrnTls: z.enum(["opportunistic", "required", "none"]),
   etrnFrom: z.string().optional(),
+  /** empty or "off": no bounce protection */
+  bounceProtection: z.string().trim().optional(),
 });
 
 export async function updateDomainAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
@@ -63,6 +65,7 @@ export async function updateDomainAction(_: ActionResult | null, form: FormData)
       etrnTarget: data.etrnTarget || null,
       etrnTls: data.etrnTls,
       etrnFrom: (data.etrnFrom ?? "").split(/[\s,]+/).filter(Boolean),
+      bounceProtectionPercent: !data.bounceProtection || data.bounceProtection === "off" ? null : Number(data.bounceProtection),
     });
     revalidatePath(`/staff/domains/${data.id}`);
     return { message: "Settings saved." };

@@ -12,6 +12,7 @@ import { getDomain, listDomains } from "@/lib/domains/domains.ts";
 import { listRecipients } from "@/lib/recipients/recipients.ts";
 import { listSessions } from "@/lib/sessions/list-sessions.ts";
 import { releaseDomainAction } from "@/app/_actions/release-domain.ts";
+import { BounceHoldPanel } from "@/app/_ui/bounce-hold-panel.tsx";
 import { addRecipientsAction, deleteDomainAction, removeRecipientAction, updateDomainAction } from "../actions.ts";
 
 export const metadata: Metadata = { title: "Domain" };
@@ -48,6 +49,7 @@ export default async function DomainPage({ params, searchParams }: {
           </ActionForm>
         }
       />
+      <div className="mb-6"><BounceHoldPanel domain={domain} /></div>
       <div className="grid gap-6 lg:grid-cols-2">
         <Card title="Settings">
           <ActionForm action={updateDomainAction} label="Domain settings">
@@ -77,6 +79,7 @@ export default async function DomainPage({ params, searchParams }: {
               />
               <TextArea label="Networks allowed to ETRN without AUTH" name="etrnFrom" rows={2} defaultValue={domain.etrnFrom.join("\n")} hint="IP addresses or CIDR networks, one per line." />
             </fieldset>
+            <Field label="Bounce protection (%)" name="bounceProtection" type="number" min={1} max={99} defaultValue={domain.bounceProtectionPercent ?? ""} hint="Hold instead of bounce when the customer's server refuses more than this share of a collection's recipients (at least 5 offered). Empty: off." />
             <p className="text-xs text-slate-500">Last changed {formatTime(domain.updatedAt)}.</p>
             <SubmitButton>Save settings</SubmitButton>
           </ActionForm>
