@@ -5,10 +5,8 @@ import { z } from "zod";
 import { runAction, type ActionResult } from "@/app/_server/action-result.ts";
 import { parseForm } from "@/app/_server/form-data.ts";
 import type { Actor } from "@/lib/actor.ts";
-import { getConfig } from "@/lib/config/config.ts";
-import { listDomains } from "@/lib/domains/domains.ts";
-import { fetchmailRc } from "@/lib/logins/fetchmail-rc.ts";
-import { getLogin, rotateLogin } from "@/lib/logins/logins.ts";
+import { getConnectionGuide, NO_DOMAIN_YET } from "@/lib/logins/connection-guide.ts";
+import { rotateLogin } from "@/lib/logins/logins.ts";
 import { uuidSchema } from "@/lib/validation/schemas.ts";
 
 const schema = z.object({
@@ -20,21 +18,20 @@ export async function rotateLoginAction(_: ActionResult | null, form: FormData):
   return runAction<Actor>("any", async (actor) => {
     const { id, keepOldHours } = parseForm(schema, form);
     const rotated = await rotateLogin(actor, id, { keepOldHours });
-    const login = await getLogin(actor, id);
-    const domains = login.allDomains
-      ? (await listDomains(actor, { customerId: login.customerId })).map((d) => d.name)
-      : login.domains.map((d) => d.domain.name);
-    const config = getConfig();
+    const guide = await getConnectionGuide(actor, id, { secret: rotated.secret });
     revalidatePath(actor.type === "staff" ? `/staff/logins/${id}` : `/my/logins/${id}`);
     return {
       message: `New secret issued for ${rotated.login}.`,
       secret: {
         label: `New secret for ${rotated.login}`,
         value: rotated.secret,
-        note: keepOldHours > 0
-          ? `The previous secret keeps working until ${rotated.oldSecretsExpireAt.toISOString().slice(0, 16).replace("T", " ")} UTC; update your server before then.`
-          : "The previous secret has stopped working.",
-        snippet: fetchmailRc({ host: config.MAIL_HOSTNAME, port: config.ODMR_PORT, login: rotated.login, secret: rotated.secret, domains }),
+        note: [
+          keepOldHours > 0
+            ? `The previous secret keeps working until ${rotated.oldSecretsExpireAt.toISOString().slice(0, 16).replace("T", " ")} UTC; update your server before then.`
+            : "The previous secret has stopped working.",
+          guide.fetchmail ? "" : NO_DOMAIN_YET,
+        ].filter(Boolean).join(" "),
+        snippet: guide.fetchmail?.plain,
       },
     };
   });

@@ -24,6 +24,8 @@ const schema = z.object({
   /** "1": a reverse proxy in front of the portal sets X-Forwarded-For (its last entry is the client) */
   TRUST_PROXY: z.enum(["0", "1"], { message: "must be 0 or 1" }).default("0").transform((v) => v === "1"),
   MAIL_HOSTNAME: z.string().refine((v) => isDomainName(v, { allowSingleLabel: true }), "must be a host name").default(() => os.hostname()),
+  /** The name customers dial for ODMR and hosted domains' MX records point to (one name for several mailers); unset: MAIL_HOSTNAME. */
+  PUBLIC_HOSTNAME: z.string().refine((v) => isDomainName(v), "must be a fully qualified host name").optional(),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
   SMARTHOST: hostPortSchema.optional(),

@@ -4,7 +4,7 @@
 // otherwise only its LoginDomain rows; either way only domains of an active customer, through an
 // active login whose secret used at AUTH is still live, that have the asked-for release (ATRN or
 // ETRN) enabled. Asked at ATRN and again while an ATRN session runs (lib/queue/decide-atrn.ts).
-import { dbWork, getDb } from "../db/client.ts";
+import { dbWork, getDb, type Prisma } from "../db/client.ts";
 import { liveSecretWhere, loginProblem, type AuthenticatedLogin } from "./verify-odmr-login.ts";
 
 export interface CollectableDomain {
@@ -28,16 +28,21 @@ export async function checkCollector(login: AuthenticatedLogin, via: "atrn" | "e
     if (problem) return { ok: false, reason: problem };
     if (row!.secrets.length === 0) return { ok: false, reason: "secret revoked or expired" };
     const domains = await getDb().domain.findMany({
-      where: {
-        customerId: row!.customerId,
-        ...(via === "atrn" ? { atrnEnabled: true } : { etrnEnabled: true }),
-        ...(row!.allDomains ? {} : { logins: { some: { loginId: login.loginId } } }),
-      },
+      where: collectableDomainsWhere({ id: login.loginId, customerId: row!.customerId, allDomains: row!.allDomains }, via),
       select: { id: true, name: true },
       orderBy: { name: "asc" },
     });
     return { ok: true, domains };
   });
+}
+
+/** The domains a login collects, by its own settings (the login's and customer's status are checked apart). */
+export function collectableDomainsWhere(login: { id: string; customerId: string; allDomains: boolean }, via: "atrn" | "etrn" = "atrn"): Prisma.DomainWhereInput {
+  return {
+    customerId: login.customerId,
+    ...(via === "atrn" ? { atrnEnabled: true } : { etrnEnabled: true }),
+    ...(login.allDomains ? {} : { logins: { some: { loginId: login.id } } }),
+  };
 }
 
 export async function listCollectableDomains(login: AuthenticatedLogin, via: "atrn" | "etrn" = "atrn"): Promise<CollectableDomain[]> {

@@ -8,14 +8,15 @@ import { smtpAuthThrottle, type AuthThrottle } from "../../lib/auth/attempt-thro
 import type { Config } from "../../lib/config/config.ts";
 import { errorCode } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
+import { ALL_MECHANISMS, authMechanisms } from "../../lib/logins/auth-mechanisms.ts";
 import { recordLoginUse, verifyOdmrCramMd5, verifyOdmrPassword, type AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 
 /** The mechanisms offered with ODMR logins, on the ODMR listeners and on the MX (for ETRN). */
-export const AUTH_METHODS = ["CRAM-MD5", "PLAIN", "LOGIN"];
+export const AUTH_METHODS = [...ALL_MECHANISMS];
 
 /** The EHLO keyword: RFC 2645 §4.1 CRAM-MD5 always; RFC 4954 §4 plain-text mechanisms only inside TLS. */
 export function authKeyword(secure: boolean): string {
-  return secure ? "AUTH CRAM-MD5 PLAIN LOGIN" : "AUTH CRAM-MD5";
+  return `AUTH ${authMechanisms(secure).join(" ")}`;
 }
 
 /** RFC 4954 §6: a plain-text mechanism outside TLS is answered 538 (encryption required). */
@@ -25,7 +26,7 @@ export function needsEncryption(method: string, secure: boolean): boolean {
 
 export type AuthOutcome =
   | { ok: true; login: AuthenticatedLogin }
-  | { ok: false; code: 454 | 535; message: string };
+  | { ok: false; code: 454 | 535; message: string; /** why, for the session's transcript (never sent to the client) */ reason: string };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -42,7 +43,7 @@ export class OdmrAuthenticator {
     const attempt = this.throttle.begin(remoteAddress, name.toLowerCase());
     if (!attempt) {
       this.log.warn({ code: "ODMR_AUTH_LOCKED", login: name }, "authentication refused: too many failures from this address");
-      return { ok: false, code: 454, message: "Temporary authentication failure: too many failed attempts, try again later" };
+      return { ok: false, code: 454, message: "Temporary authentication failure: too many failed attempts, try again later", reason: "this address is locked out after too many failures" };
     }
     if (attempt.delayMs > 0) await sleep(attempt.delayMs);
     let result;
@@ -53,12 +54,12 @@ export class OdmrAuthenticator {
     } catch (error) {
       attempt.settle("unchecked");
       this.log.error({ code: errorCode(error), err: error }, "authentication could not be checked");
-      return { ok: false, code: 454, message: "Temporary authentication failure" };
+      return { ok: false, code: 454, message: "Temporary authentication failure", reason: "the credentials could not be checked" };
     }
     if (!result.ok) {
       attempt.settle("failure");
       this.log.info({ code: "ODMR_AUTH_FAILED", login: name, method: auth.method, reason: result.reason }, "authentication failed");
-      return { ok: false, code: 535, message: "Authentication credentials invalid" };
+      return { ok: false, code: 535, message: "Authentication credentials invalid", reason: result.reason };
     }
     // clears the login's counter only: the address keeps its record (see AuthThrottle)
     attempt.settle("success");

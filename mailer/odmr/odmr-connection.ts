@@ -20,7 +20,7 @@ import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 import { decideAtrn, recheckAtrn } from "../../lib/queue/decide-atrn.ts";
 import { parseAtrnArgument } from "./atrn-argument.ts";
 import { atrnDecisionSeconds, doorRefusals } from "../../lib/metrics/metrics.ts";
-import { authKeyword, needsEncryption } from "./odmr-auth.ts";
+import { authKeyword, needsEncryption, type AuthOutcome } from "./odmr-auth.ts";
 import type { OdmrServer } from "./odmr-listener.ts";
 import { AdaptedConnection, type SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 import { REPLIES, type OdmrReply } from "./replies.ts";
@@ -32,6 +32,11 @@ const NOT_IN_PROFILE = new Set(["MAIL", "RCPT", "DATA", "BDAT", "TURN", "ETRN", 
 const MAX_OUT_OF_PROFILE = 10;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1f\x7f]/;
+
+/** How an ATRN reads in the transcript: the domains it asked for (or, for a bare ATRN, was given). */
+function atrnAsked(domains: string[] | null): string {
+  return domains && domains.length ? `ATRN for ${domains.join(", ")}` : "ATRN";
+}
 
 export class OdmrConnection extends AdaptedConnection<OdmrServer> {
   private readonly log: Logger;
@@ -55,7 +60,7 @@ export class OdmrConnection extends AdaptedConnection<OdmrServer> {
     super(server, socket, options);
     const sessionId = crypto.randomUUID();
     this.log = server.listener.ctx.log.child({ listener: server.label, session: sessionId, remote: this.remoteAddress });
-    this.recorder = new SessionRecorder(sessionId, this.remoteAddress, this.secure, this.log);
+    this.recorder = new SessionRecorder(sessionId, this.remoteAddress, this.secure, this.log, connectedAt);
     server.connectionsBySession.set(this.session, this);
     const { config } = server.listener.ctx;
     this.deadline = setTimeout(() => this.onSessionLimit(), config.ODMR_SESSION_MAX_SECONDS * 1000);
@@ -89,6 +94,7 @@ export class OdmrConnection extends AdaptedConnection<OdmrServer> {
   tlsStarted(): void {
     if (this.login) this.log.info({ login: this.login.login }, "STARTTLS: authentication discarded");
     this.login = null;
+    this.recorder.transcript.add("tls", "STARTTLS: TLS started (an earlier AUTH no longer counts)");
     this.outOfProfile = 0;
     this.lastEvent = "closed before authenticating";
     this.armPreauthDeadline();
@@ -133,6 +139,7 @@ export class OdmrConnection extends AdaptedConnection<OdmrServer> {
     const features = [authKeyword(this.secure), "ATRN"];
     if (!this.secure) features.push("STARTTLS");
     this.resetSession();
+    this.recorder.transcript.add("ehlo", `EHLO ${parts[1]}: 250 (${features.join(", ")})`);
     this.send(250, [`${this.name} at your service`, ...features], false);
     callback();
   }
@@ -147,19 +154,23 @@ export class OdmrConnection extends AdaptedConnection<OdmrServer> {
   }
 
   /** Called by the server's onAuth with the result of checking the credentials. */
-  authenticated(login: AuthenticatedLogin | null, attemptedName: string): void {
-    if (!login) {
+  authenticated(result: AuthOutcome, method: string, attemptedName: string): void {
+    const tried = `AUTH ${method} as "${attemptedName.slice(0, 64)}"`;
+    if (!result.ok) {
       this.lastEvent = "authentication failed";
-      // the name tried is kept (not linked to any login), so staff can see which login was tried
-      this.recorder.update({ loginName: attemptedName.slice(0, 64), tls: this.secure });
+      this.recorder.transcript.add("auth", `${tried}: ${result.code} ${result.message} (${result.reason})`);
+      this.recorder.authFailed(attemptedName, this.secure);
       return;
     }
+    const { login } = result;
     this.login = login;
+    this.recorder.transcript.add("auth", `${tried}: 235 Authentication successful`);
+    this.recorder.transcript.markAuthenticated();
     if (this.preauthTimer) clearTimeout(this.preauthTimer);
     this.preauthTimer = null;
     this.lastEvent = "authenticated, closed without ATRN";
     this.log.info({ login: login.login }, "authenticated");
-    this.recorder.update({ loginId: login.loginId, customerId: login.customerId, loginName: login.login, tls: this.secure });
+    this.recorder.update({ loginId: login.loginId, customerId: login.customerId, loginName: login.login, authenticated: true, tls: this.secure });
   }
 
   handler_ATRN(command: Buffer, callback: () => void): void {
@@ -221,6 +232,7 @@ export class OdmrConnection extends AdaptedConnection<OdmrServer> {
   private answer(reply: OdmrReply, requested: string[] | null): void {
     const line = `${reply.code} ${reply.text}`;
     this.lastEvent = `ATRN answered ${line}`;
+    this.recorder.transcript.add("atrn", `${atrnAsked(requested)}: ${line}`);
     this.recorder.update({ reply: line, tls: this.secure, ...(requested ? { domainsRequested: requested } : {}) });
     this.reply(reply);
   }
@@ -244,11 +256,12 @@ export class OdmrConnection extends AdaptedConnection<OdmrServer> {
     // would write 421 into the reversed session), and its close/error/timeout hooks are inert.
     const socket = this.detachSocket();
     const line = `${REPLIES.atrnReleased.code} ${REPLIES.atrnReleased.text}`;
+    this.recorder.transcript.add("atrn", `${atrnAsked(requested)}: ${line}`);
     this.recorder.update({ reply: line, domainsRequested: requested, tls: this.secure });
     socket.write(`${line}\r\n`);
     const reverse = new ReverseSession({
       ctx: this.server.listener.ctx, log: this.log, socket, login, domainIds, sessionStart: new Date(), tls: this.secure,
-      authorize: () => this.stillAuthorized(login, domainIds),
+      authorize: () => this.stillAuthorized(login, domainIds), transcript: this.recorder.transcript,
     });
     this.reverse = reverse;
     // between claim batches too: a long batch to a slow customer must not outlive the login's authority

@@ -192,7 +192,7 @@ export class OdmrServer extends AdaptedServer {
   override onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, callback: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void): void {
     const connection = this.connectionsBySession.get(session);
     this.listener.authenticator.authenticate(auth, session.remoteAddress).then((result) => {
-      connection?.authenticated(result.ok ? result.login : null, auth.username ?? "");
+      connection?.authenticated(result, auth.method, auth.username ?? "");
       if (result.ok) callback(null, { user: result.login });
       else callback(null, { user: undefined, message: result.message, responseCode: result.code } as SMTPServerAuthenticationResponse);
     }, (error: unknown) => {

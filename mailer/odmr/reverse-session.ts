@@ -25,6 +25,7 @@ import { releaseDeliveries } from "../../lib/queue/claim-deliveries.ts";
 import { sessionLeaseOwner } from "../../lib/queue/release-leases.ts";
 import { recordDeliveryResults, type DeliveryOutcome } from "../../lib/queue/record-delivery-results.ts";
 import type { SessionEnd } from "../../lib/sessions/record-session.ts";
+import { messageLine, type TranscriptSink } from "../../lib/sessions/session-transcript.ts";
 import type { MailerContext } from "../service.ts";
 import { DeliveryFeed, type FeedItem } from "./delivery-feed.ts";
 import { ReverseClientError, ReverseSmtpClient, type Capabilities, type EnvelopeReplies, type Limits, type Reply } from "./reverse-smtp-client.ts";
@@ -46,6 +47,8 @@ export interface ReverseSessionOptions {
   directPeer?: boolean;
   /** asked before every claim batch whether the session may still collect (see DeliveryFeed) */
   authorize?: () => Promise<boolean>;
+  /** the session's transcript: the customer's greeting, its EHLO reply and each message's replies */
+  transcript?: TranscriptSink;
 }
 
 interface RecipientResult {
@@ -55,6 +58,8 @@ interface RecipientResult {
   error: string | null;
   /** a status of our own (RFC 3463) when the reason is ours, not the customer's */
   localStatus?: string;
+  /** the customer's reply that delivered it (failures have theirs in `error`) */
+  reply?: string;
   /** not offered to the customer (our own refusal): bounce protection does not count it */
   local?: boolean;
 }
@@ -199,10 +204,12 @@ export class ReverseSession {
     let outcome: string;
     try {
       const greeting = this.options.greeted ? null : await this.client.greeting();
+      if (greeting) this.options.transcript?.add("greeting", `the customer's server greeted: ${greeting.text}`);
       if (greeting && greeting.code !== 220) {
         outcome = `the customer refused to take mail: ${greeting.text}`;
       } else {
         const hello = await this.client.hello(this.options.ctx.config.MAIL_HOSTNAME);
+        this.options.transcript?.add("hello", `our EHLO ${this.options.ctx.config.MAIL_HOSTNAME}: ${hello.reply.text}`);
         if (hello.reply.code !== 250) {
           outcome = `the customer refused our EHLO/HELO: ${hello.reply.text}`;
         } else {
@@ -380,7 +387,7 @@ export class ReverseSession {
         // transaction). Without a final reply the data was refused (its reply) or never sent.
         const decided = final ?? (envelope.data && envelope.data.code >= 400 ? envelope.data : null);
         if (!decided) return { delivery, outcome: "deferred", error: envelope.data ? `${envelope.data.text} (no data was sent)` : "no recipient was accepted" };
-        return { delivery, outcome: outcomeOf(decided.code), error: decided.code < 400 ? null : decided.text };
+        return { delivery, outcome: outcomeOf(decided.code), error: decided.code < 400 ? null : decided.text, reply: decided.text };
       });
       outgoing.results.push(...results);
       // a reply to the final dot ends the transaction either way (RFC 5321 §4.1.1.4); a refused
@@ -439,6 +446,8 @@ export class ReverseSession {
 
   private async write({ message, raw, remoteMta }: RecordContext, results: RecipientResult[], complete: boolean): Promise<void> {
     const { ctx, log } = this.options;
+    // the transcript shows the outcome as written, after bounce protection judged it
+    this.options.transcript?.add("message", messageLine(message.messageId, message.mailFrom, results.map((r) => ({ recipient: r.delivery.recipient, outcome: r.outcome, reply: r.error ?? r.reply ?? null }))));
     const bounced = results.filter((r) => r.outcome === "bounced");
     let dsn = null;
     // RFC 5321 §6.1: no DSN to the null sender

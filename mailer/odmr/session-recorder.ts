@@ -1,18 +1,28 @@
 // Writes one connection's OdmrSession record in order (start, updates, finish) without ever
 // holding up the protocol: a database hiccup costs a log line, not the customer's session.
+// It also keeps the session's transcript (lib/sessions/session-transcript.ts), which is written
+// with the record's updates and its end, and only once the session belongs to a login (a
+// successful AUTH, or a failed one naming an existing login): the transcripts are for the
+// login's owner, and a guesser trying unknown names stores none.
 import { errorCode } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { odmrSessions } from "../../lib/metrics/metrics.ts";
 import { sessionResult } from "../../lib/sessions/list-sessions.ts";
-import { finishOdmrSession, startOdmrSession, updateOdmrSession, type SessionEnd, type SessionUpdate } from "../../lib/sessions/record-session.ts";
+import { finishOdmrSession, linkFailedAuth, startOdmrSession, updateOdmrSession, type SessionEnd, type SessionUpdate } from "../../lib/sessions/record-session.ts";
+import { Transcript } from "../../lib/sessions/session-transcript.ts";
 
 export class SessionRecorder {
   private chain: Promise<void>;
   private finished = false;
   /** the ATRN reply recorded so far, for the session's result */
   private reply: string | null = null;
+  /** the session belongs to a login: its transcript is written */
+  private linked = false;
+  readonly transcript: Transcript;
 
-  constructor(readonly id: string, remoteAddress: string, tls: boolean, private readonly log: Logger) {
+  constructor(readonly id: string, remoteAddress: string, tls: boolean, private readonly log: Logger, connectedAt = Date.now()) {
+    this.transcript = new Transcript(connectedAt);
+    this.transcript.add("connect", `connected from ${remoteAddress}${tls ? " (TLS from the first byte)" : ""}`);
     this.chain = this.guard(() => startOdmrSession({ id, remoteAddress, tls }));
   }
 
@@ -22,10 +32,24 @@ export class SessionRecorder {
     });
   }
 
+  private withTranscript<T extends SessionUpdate>(update: T): T {
+    return this.linked ? { ...update, transcript: this.transcript.toJSON() } : update;
+  }
+
   update(update: SessionUpdate): void {
     if (this.finished) return;
     if (update.reply) this.reply = update.reply;
-    this.chain = this.chain.then(() => this.guard(() => updateOdmrSession(this.id, update)));
+    if (update.loginId) this.linked = true;
+    this.chain = this.chain.then(() => this.guard(() => updateOdmrSession(this.id, this.withTranscript(update))));
+  }
+
+  /** An AUTH failed: the session becomes the named login's when there is one (record-session.ts). */
+  authFailed(attemptedName: string, tls: boolean): void {
+    if (this.finished) return;
+    this.chain = this.chain.then(() => this.guard(async () => {
+      if (await linkFailedAuth(this.id, attemptedName)) this.linked = true;
+      await updateOdmrSession(this.id, this.withTranscript({ tls }));
+    }));
   }
 
   /** Records the end once; resolves when everything is written (or given up on). */
@@ -33,7 +57,8 @@ export class SessionRecorder {
     if (!this.finished) {
       this.finished = true;
       odmrSessions.inc({ result: sessionResult(end.reply ?? this.reply) });
-      this.chain = this.chain.then(() => this.guard(() => finishOdmrSession(this.id, end)));
+      this.transcript.add("end", end.outcome);
+      this.chain = this.chain.then(() => this.guard(() => finishOdmrSession(this.id, this.withTranscript(end))));
     }
     return this.chain;
   }

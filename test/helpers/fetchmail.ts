@@ -25,17 +25,22 @@ export interface FetchmailOptions {
 }
 
 export async function runFetchmail(options: FetchmailOptions): Promise<FetchmailRun> {
+  return runFetchmailRc([
+    `poll 127.0.0.1 with protocol ODMR service ${options.port} auth cram-md5`,
+    `  user "${options.login}" there with password "${options.secret}"`,
+    `  fetchdomains ${options.domains.join(",")}`,
+    `  smtphost "127.0.0.1/${options.smtpPort}"`,
+    ...(options.ssl ? ["  ssl", "  no sslcertck"] : []),
+    "",
+  ].join("\n"), options.timeoutMs);
+}
+
+/** Runs fetchmail with the given rc text (e.g. the portal's ready configuration). */
+export async function runFetchmailRc(rcText: string, timeoutMs = 60_000): Promise<FetchmailRun> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-fetchmail-"));
   try {
     const rc = path.join(home, ".fetchmailrc");
-    fs.writeFileSync(rc, [
-      `poll 127.0.0.1 with protocol ODMR service ${options.port} auth cram-md5`,
-      `  user "${options.login}" there with password "${options.secret}"`,
-      `  fetchdomains ${options.domains.join(",")}`,
-      `  smtphost "127.0.0.1/${options.smtpPort}"`,
-      ...(options.ssl ? ["  ssl", "  no sslcertck"] : []),
-      "",
-    ].join("\n"), { mode: 0o600 });
+    fs.writeFileSync(rc, rcText, { mode: 0o600 });
     return await new Promise<FetchmailRun>((resolve, reject) => {
       // as root fetchmail locks /var/run/fetchmail.pid, which concurrent runs would share
       const child = spawn("fetchmail", ["-f", rc, "-N", "--nosyslog", "-v", "--pidfile", path.join(home, "fetchmail.pid")], {
@@ -45,7 +50,7 @@ export async function runFetchmail(options: FetchmailOptions): Promise<Fetchmail
       let output = "";
       child.stdout.on("data", (chunk) => (output += chunk));
       child.stderr.on("data", (chunk) => (output += chunk));
-      const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
       child.on("error", reject);
       child.on("close", (code) => {
         clearTimeout(timer);

@@ -4,10 +4,8 @@ import { z } from "zod";
 import { runAction, type ActionResult } from "@/app/_server/action-result.ts";
 import type { StaffActor } from "@/app/_server/auth.ts";
 import { checked, parseForm } from "@/app/_server/form-data.ts";
-import { getConfig } from "@/lib/config/config.ts";
 import { MailharborError } from "@/lib/errors.ts";
-import { listDomains } from "@/lib/domains/domains.ts";
-import { fetchmailRc } from "@/lib/logins/fetchmail-rc.ts";
+import { getConnectionGuide, NO_DOMAIN_YET } from "@/lib/logins/connection-guide.ts";
 import { createLogin, getLogin, restrictLogin, setLoginStatus } from "@/lib/logins/logins.ts";
 import { loginNameSchema, uuidSchema } from "@/lib/validation/schemas.ts";
 
@@ -17,15 +15,15 @@ export async function createLoginAction(_: ActionResult | null, form: FormData):
   return runAction<StaffActor>("staff", async (actor) => {
     const data = parseForm(z.object({ customerId: uuidSchema, login: loginNameSchema }), form);
     const { login, secret } = await createLogin(actor, { customer: data.customerId, login: data.login });
-    const domains = (await listDomains(actor, { customerId: data.customerId })).map((d) => d.name);
-    const config = getConfig();
+    const guide = await getConnectionGuide(actor, login.id, { secret });
     revalidatePath(`/staff/customers/${data.customerId}`);
     return {
       message: `Login ${login.login} created.`,
       secret: {
         label: `Secret for ${login.login}`,
         value: secret,
-        snippet: fetchmailRc({ host: config.MAIL_HOSTNAME, port: config.ODMR_PORT, login: login.login, secret, domains }),
+        snippet: guide.fetchmail?.plain,
+        note: guide.fetchmail ? undefined : NO_DOMAIN_YET,
       },
     };
   });
