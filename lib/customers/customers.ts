@@ -97,6 +97,7 @@ export async function deleteCustomer(actor: Actor, id: string) {
     await tx.domain.deleteMany({ where: { customerId: customer.id } });
     await tx.customer.delete({ where: { id: customer.id } });
     await recordAuditEvent(tx, actor, { action: "customer.delete", objectType: "customer", objectId: customer.id, customerId: null, details: { name: customer.name } });
+    return { name: customer.name };
   }));
 }
 

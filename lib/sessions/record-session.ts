@@ -28,6 +28,8 @@ export interface SessionEnd {
   bytesDelivered: number;
   /** how the session ended, e.g. "completed", "customer closed after 250", "timeout waiting for 220" */
   outcome: string;
+  /** the release its reply granted did not take place (see session-result.ts) */
+  releaseFailed?: boolean;
 }
 
 /** Opens the record; an ETRN run's record starts with everything but its totals (who asked, the reply). */
@@ -44,7 +46,7 @@ export async function updateOdmrSession(id: string, update: SessionUpdate): Prom
 
 /** Closes the record with the session's totals (and any last details, such as TLS after STARTTLS). */
 export async function finishOdmrSession(id: string, end: SessionEnd & SessionUpdate): Promise<void> {
-  const { messagesDelivered, recipientsDelivered, bytesDelivered, outcome, ...update } = end;
+  const { messagesDelivered, recipientsDelivered, bytesDelivered, outcome, releaseFailed, ...update } = end;
   await dbWork(() => getDb().odmrSession.update({
     where: { id },
     data: {
@@ -52,6 +54,7 @@ export async function finishOdmrSession(id: string, end: SessionEnd & SessionUpd
       messagesDelivered, recipientsDelivered,
       bytesDelivered: BigInt(bytesDelivered),
       outcome: outcome.slice(0, 500),
+      releaseFailed: releaseFailed ?? false,
       endedAt: new Date(),
     },
   }));
