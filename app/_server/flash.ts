@@ -6,5 +6,6 @@ import { cookies } from "next/headers";
 export const FLASH_COOKIE = "mailharbor-notice";
 
 export async function flash(message: string): Promise<void> {
-  (await cookies()).set(FLASH_COOKIE, encodeURIComponent(message), { path: "/", maxAge: 60, sameSite: "strict" });
+  // the cookie store percent-encodes the value; the notice decodes it
+  (await cookies()).set(FLASH_COOKIE, message, { path: "/", maxAge: 60, sameSite: "strict" });
 }

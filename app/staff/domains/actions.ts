@@ -10,6 +10,7 @@ import { createDomain, deleteDomain, updateDomain } from "@/lib/domains/domains.
 import { MailharborError } from "@/lib/errors.ts";
 import { addRecipients, removeRecipient } from "@/lib/recipients/recipients.ts";
 import { splitRecipientText } from "@/lib/recipients/recipients-csv.ts";
+import { unicodeDomainName } from "@/lib/validation/domain-name.ts";
 import { domainNameSchema, retentionDaysSchema, uuidSchema } from "@/lib/validation/schemas.ts";
 
 const idSchema = z.object({ id: uuidSchema });
@@ -37,7 +38,7 @@ export async function createDomainAction(_: ActionResult | null, form: FormData)
       retentionDays: data.retentionDays, maxMessageSize: data.maxMessageSizeMb, recipients,
     });
     id = domain.id;
-    await flash(`Domain ${domain.name} added.`);
+    await flash(`Domain ${unicodeDomainName(domain.name)} added.`);
   });
   if (result.ok) redirect(`/staff/domains/${id}`);
   return result;
@@ -76,7 +77,7 @@ export async function deleteDomainAction(_: ActionResult | null, form: FormData)
   const result = await runAction<StaffActor>("staff", async (actor) => {
     const { id } = parseForm(idSchema, form);
     const { name } = await deleteDomain(actor, id);
-    await flash(`Domain ${name} deleted.`);
+    await flash(`Domain ${unicodeDomainName(name)} deleted.`);
   });
   if (result.ok) redirect("/staff/domains");
   return result;
