@@ -3,6 +3,7 @@
 import { z } from "zod";
 import type { Actor } from "../actor.ts";
 import { customerScope, requireOperator } from "../actor.ts";
+import { auditChanges } from "../audit/audit-changes.ts";
 import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { getCustomer } from "../customers/customers.ts";
 import { dbWork, getDb } from "../db/client.ts";
@@ -112,8 +113,11 @@ export async function updateDomain(actor: Actor, ref: string, input: DomainSetti
   const domain = await getDomain(actor, ref);
   checkEtrn({ etrnEnabled: settings.etrnEnabled ?? domain.etrnEnabled, etrnTarget: settings.etrnTarget !== undefined ? settings.etrnTarget : domain.etrnTarget });
   return dbWork(() => getDb().$transaction(async (tx) => {
+    const changes = auditChanges(domain, settings);
+    // nothing differs: no write and no audit row
+    if (Object.keys(changes).length === 0) return tx.domain.findUniqueOrThrow({ where: { id: domain.id } });
     const updated = await tx.domain.update({ where: { id: domain.id }, data: settings });
-    await recordAuditEvent(tx, actor, { action: "domain.update", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { name: domain.name, ...settings } });
+    await recordAuditEvent(tx, actor, { action: "domain.update", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { name: domain.name, changes } });
     return updated;
   }));
 }
