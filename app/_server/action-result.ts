@@ -41,7 +41,10 @@ export function errorResult(error: unknown): ActionResult {
       default: {
         const field = typeof error.details?.field === "string" && error.details.field ? error.details.field : undefined;
         const text = field && error.message.startsWith(`${field}: `) ? error.message.slice(field.length + 2) : error.message;
-        return { ok: false, message: sentence(text), field, at };
+        // lines of a recipient list the core refused, listed like an import's report
+        const rejected = Array.isArray(error.details?.rejected) ? (error.details.rejected as { line: number; input: string; reason: string }[]) : null;
+        const report = rejected ? { added: 0, existing: 0, rejected: rejected.map((r) => ({ where: `line ${r.line}`, input: r.input, reason: r.reason })) } : undefined;
+        return { ok: false, message: sentence(text), field, report, at };
       }
     }
   }

@@ -3,15 +3,16 @@
 import { notFound, redirect } from "next/navigation";
 import type { Actor } from "@/lib/actor.ts";
 import { getPortalActor } from "@/lib/auth/portal-session.ts";
+import { loginPathForThisRequest } from "./return-path.ts";
 
 export type StaffActor = Extract<Actor, { type: "staff" }>;
 export type CustomerActor = Extract<Actor, { type: "customer" }>;
 export type PortalActor = StaffActor | CustomerActor;
 
-/** The signed-in user, or a redirect to the login page. */
+/** The signed-in user, or a redirect to the login page (which comes back here afterwards). */
 export async function requireUser(): Promise<PortalActor> {
   const actor = await getPortalActor();
-  if (!actor || (actor.type !== "staff" && actor.type !== "customer")) redirect("/login");
+  if (!actor || (actor.type !== "staff" && actor.type !== "customer")) redirect(await loginPathForThisRequest());
   return actor;
 }
 

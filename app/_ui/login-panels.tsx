@@ -1,6 +1,7 @@
 // What staff and customers both see of an ODMR login: its facts, its secrets, and the rotation form.
 import { rotateLoginAction } from "@/app/_actions/rotate-login.ts";
 import { ActionForm } from "./action-form.tsx";
+import { DomainName } from "./domain-name.tsx";
 import { Field } from "./field.tsx";
 import { formatTime } from "./format.ts";
 import { Badge, Card, Facts, StateBadge } from "./page-header.tsx";
@@ -24,7 +25,9 @@ export function LoginFacts({ login, now = Date.now() }: { login: LoginView; now?
       <Facts items={[
         ["Login", <code key="l">{login.login}</code>],
         ["Status", <StateBadge key="s" state={login.status} />],
-        ["May collect", login.allDomains ? "every domain of the customer" : login.domains.map((d) => d.domain.name).join(", ") || "no domain"],
+        ["May collect", login.allDomains ? "every domain of the customer" : login.domains.length ? (
+          <ul key="dom">{login.domains.map((d) => <li key={d.domain.id}><DomainName name={d.domain.name} /></li>)}</ul>
+        ) : "no domain"],
         ["Last used", login.lastUsedAt ? `${formatTime(login.lastUsedAt)} from ${login.lastUsedIp ?? "unknown address"}` : "never"],
         ["Created", formatTime(login.createdAt)],
         ["Secrets", (

@@ -1,13 +1,38 @@
+import Link from "next/link";
 import type { ReactNode } from "react";
 
-export function PageHeader({ title, description, actions }: { title: string; description?: ReactNode; actions?: ReactNode }) {
+/** One step of the trail above a page's title. */
+export interface Crumb {
+  href: string;
+  label: ReactNode;
+}
+
+/** Where a page sits: each step a link, the page itself last (WAI-ARIA breadcrumb pattern). */
+export function Breadcrumbs({ crumbs, current }: { crumbs: Crumb[]; current: ReactNode }) {
   return (
-    <div className="mb-6 flex flex-wrap items-end justify-between gap-4">
-      <div className="min-w-0">
-        <h1 className="text-2xl font-semibold tracking-tight break-words">{title}</h1>
-        {description ? <p className="mt-1 text-sm text-slate-600">{description}</p> : null}
+    <nav aria-label="Breadcrumb" className="mb-2 text-sm text-slate-500">
+      <ol className="flex flex-wrap items-center gap-x-1.5">
+        {crumbs.map((c) => (
+          <li key={c.href} className="flex items-center gap-x-1.5"><Link href={c.href}>{c.label}</Link><span aria-hidden>›</span></li>
+        ))}
+        <li aria-current="page" className="min-w-0 truncate text-slate-700">{current}</li>
+      </ol>
+    </nav>
+  );
+}
+
+export function PageHeader({ title, description, actions, crumbs }: { title: string; description?: ReactNode; actions?: ReactNode; crumbs?: Crumb[] }) {
+  return (
+    <div className="mb-6">
+      {crumbs ? <Breadcrumbs crumbs={crumbs} current={title} /> : null}
+      <div className="flex flex-wrap items-end justify-between gap-4">
+        <div className="min-w-0">
+          <h1 className="text-2xl font-semibold tracking-tight break-words">{title}</h1>
+          {description ? <p className="mt-1 text-sm text-slate-600">{description}</p> : null}
+        </div>
+        {/* the buttons' forms melt into this row and each form's message takes a line of its own below it */}
+        {actions ? <div className="flex flex-wrap items-start gap-2 [&>form]:contents [&>form>[data-action-message]]:order-last [&>form>[data-action-message]]:basis-full">{actions}</div> : null}
       </div>
-      {actions ? <div className="flex flex-wrap items-start gap-2">{actions}</div> : null}
     </div>
   );
 }
@@ -48,15 +73,16 @@ export function Badge({ tone = "slate", children }: { tone?: keyof typeof TONES;
 const STATE_TONES: Record<string, keyof typeof TONES> = {
   queued: "sky", delivering: "amber", delivered: "green", bounced: "red", expired: "red",
   active: "green", suspended: "red", disabled: "slate",
-  released: "green", "no-mail": "slate", refused: "red", "no-atrn": "amber",
+  released: "green", "no-mail": "slate", failed: "red", refused: "red", "no-atrn": "amber",
 };
 
 export function StateBadge({ state }: { state: string }) {
   return <Badge tone={STATE_TONES[state] ?? "slate"}>{state}</Badge>;
 }
 
-/** Whether a domain's MX currently accepts mail for it. */
-export function InboundBadge({ accepting }: { accepting: boolean }) {
+/** Whether a domain's MX currently accepts mail for it; a suspended customer's mail is deferred (450) whatever the switch says. */
+export function InboundBadge({ accepting, suspended = false }: { accepting: boolean; suspended?: boolean }) {
+  if (suspended) return <Badge tone="red">deferred: customer suspended</Badge>;
   return accepting ? <Badge tone="green">accepting</Badge> : <Badge tone="amber">paused</Badge>;
 }
 

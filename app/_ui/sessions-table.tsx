@@ -2,6 +2,7 @@
 import Link from "next/link";
 import type { listSessions } from "@/lib/sessions/list-sessions.ts";
 import { formatBytes, formatDuration, formatTime } from "./format.ts";
+import { DomainName } from "./domain-name.tsx";
 import { Badge, Empty, StateBadge, TableWrap } from "./page-header.tsx";
 
 type Session = Awaited<ReturnType<typeof listSessions>>["items"][number];
@@ -26,10 +27,14 @@ export function SessionsTable({ sessions, staff }: { sessions: Session[]; staff:
                 {s.kind === "etrn" ? <> <Badge>ETRN</Badge></> : null}
               </td>
               <td className="whitespace-nowrap">{s.remoteAddress}{s.tls ? <> <Badge tone="green">TLS</Badge></> : null}</td>
-              <td className="break-all">{s.domainsRequested.join(", ") || "—"}</td>
+              <td className="break-all">{s.domainsRequested.length ? s.domainsRequested.map((d, i) => <span key={d}>{i ? ", " : null}<DomainName name={d} /></span>) : "—"}</td>
               <td><StateBadge state={s.result} /></td>
-              <td className="max-w-64 font-mono text-xs break-words">{s.reply ?? s.outcome ?? "—"}</td>
-              <td className="text-right whitespace-nowrap">{s.messagesDelivered} msg · {formatBytes(s.bytesDelivered)}</td>
+              <td className="max-w-64 text-xs break-words">
+                <span className="font-mono">{s.reply ?? s.outcome ?? "—"}</span>
+                {/* what happened after the reply: an ETRN run's delivery, or why a granted release did not take place */}
+                {s.reply && s.outcome && (s.kind === "etrn" || s.result === "failed") ? <div className={s.result === "failed" ? "mt-1 text-red-800" : "mt-1 text-slate-500"}>{s.outcome}</div> : null}
+              </td>
+              <td className="text-right whitespace-nowrap">{s.result === "failed" ? "nothing" : <>{s.messagesDelivered} msg · {formatBytes(s.bytesDelivered)}</>}</td>
               <td className="whitespace-nowrap">{s.endedAt ? formatDuration(s.endedAt.getTime() - s.startedAt.getTime()) : "open"}</td>
             </tr>
           ))}

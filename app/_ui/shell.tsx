@@ -3,6 +3,7 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
 import type { Actor } from "@/lib/actor.ts";
+import { FlashNotice } from "./flash-notice.tsx";
 import { NavLink } from "./nav-link.tsx";
 import { SignOutButton } from "./sign-out-button.tsx";
 
@@ -36,7 +37,8 @@ export function Shell({ actor, children }: { actor: Actor | null; children: Reac
             Mailharbor
             {actor?.type === "staff" ? <span className="ml-2 rounded bg-sky-700 px-1.5 py-0.5 text-xs font-medium">staff</span> : null}
           </Link>
-          <nav aria-label="Main" className="order-3 -mx-1 flex w-full gap-1 overflow-x-auto pb-1 md:order-none md:w-auto md:pb-0">
+          {/* on a phone the items wrap onto more lines rather than scroll out of sight */}
+          <nav aria-label="Main" className="order-3 -mx-1 flex w-full flex-wrap gap-1 pb-1 md:order-none md:w-auto md:pb-0">
             {nav.map((item) => <NavLink key={item.href} href={item.href} exact={item.exact}>{item.label}</NavLink>)}
           </nav>
           {actor && "id" in actor ? (
@@ -47,7 +49,7 @@ export function Shell({ actor, children }: { actor: Actor | null; children: Reac
           ) : null}
         </div>
       </header>
-      <main id="main" className="mx-auto max-w-7xl px-4 py-6 sm:py-8">{children}</main>
+      <main id="main" className="mx-auto max-w-7xl px-4 py-6 sm:py-8"><FlashNotice />{children}</main>
     </div>
   );
 }

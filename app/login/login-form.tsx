@@ -20,7 +20,8 @@ function describe(code: string | undefined): string | null {
   }
 }
 
-export function LoginForm({ initialError }: { initialError?: string }) {
+/** `next`: where to go once logged in (a checked path on this site, app/_server/return-path.ts). */
+export function LoginForm({ initialError, next = "/" }: { initialError?: string; next?: string }) {
   const router = useRouter();
   const [error, setError] = useState<string | null>(describe(initialError));
   const [pending, setPending] = useState(false);
@@ -40,7 +41,7 @@ export function LoginForm({ initialError }: { initialError?: string }) {
           redirect: false,
         }).catch(() => ({ ok: false, error: "UNAVAILABLE" }));
         if (result?.ok && !result.error) {
-          router.replace("/");
+          router.replace(next);
           router.refresh();
           return;
         }

@@ -3,6 +3,7 @@ import Link from "next/link";
 import { releaseDomainAction } from "@/app/_actions/release-domain.ts";
 import { requireCustomer } from "@/app/_server/auth.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
+import { DomainName } from "@/app/_ui/domain-name.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { formatNumber, formatTime } from "@/app/_ui/format.ts";
 import { BounceHoldPanel } from "@/app/_ui/bounce-hold-panel.tsx";
@@ -32,10 +33,10 @@ export default async function CustomerHome() {
                 <tbody>
                   {domains.map((d) => (
                     <tr key={d.id}>
-                      <td className="font-medium">{d.name}</td>
+                      <td className="font-medium"><DomainName name={d.name} /></td>
                       <td className="text-right"><Link href={`/my/mail?domain=${d.id}`}>{formatNumber(d.held)}</Link></td>
                       <td>{d.retentionDays} days</td>
-                      <td><InboundBadge accepting={d.acceptInbound} /></td>
+                      <td><InboundBadge accepting={d.acceptInbound} suspended={customer.status === "suspended"} /></td>
                       <td>{d.bounceProtectionPercent === null ? "off" : `over ${d.bounceProtectionPercent} % refused`}{d.bounceHeldAt ? <> · <Badge tone="amber">held</Badge></> : null}</td>
                       <td>
                         {d.etrnEnabled && d.etrnTarget ? (

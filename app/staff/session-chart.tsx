@@ -23,7 +23,8 @@ export function SessionChart({ buckets, bucket }: { buckets: SessionBucket[]; bu
   return (
     <figure>
       <svg viewBox={`0 0 ${W} ${H}`} className="h-auto w-full" role="img" aria-labelledby="chart-title">
-        <title id="chart-title">ODMR sessions per {bucket}: successful and refused</title>
+        {/* one string child: React renders a <title> with several children empty on the server and the text on the client (hydration error #418) */}
+        <title id="chart-title">{`ODMR sessions per ${bucket}: successful and refused`}</title>
         {ticks.map((t) => (
           <g key={t}>
             <line x1={PAD.left} x2={W - PAD.right} y1={y(t)} y2={y(t)} stroke="#e2e8f0" />
@@ -46,7 +47,7 @@ export function SessionChart({ buckets, bucket }: { buckets: SessionBucket[]; bu
         })}
       </svg>
       <figcaption className="mt-2 flex gap-4 text-xs text-slate-600">
-        <span><span className="mr-1 inline-block size-2.5 rounded-sm bg-emerald-600" aria-hidden />successful (250 or 453)</span>
+        <span><span className="mr-1 inline-block size-2.5 rounded-sm bg-emerald-600" aria-hidden />successful (mail released, or none waiting)</span>
         <span><span className="mr-1 inline-block size-2.5 rounded-sm bg-red-600" aria-hidden />refused or failed</span>
       </figcaption>
       <table className="sr-only">

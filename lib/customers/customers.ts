@@ -3,6 +3,7 @@
 import { z } from "zod";
 import type { Actor } from "../actor.ts";
 import { customerScope, requireOperator } from "../actor.ts";
+import { auditChanges } from "../audit/audit-changes.ts";
 import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { MailharborError } from "../errors.ts";
@@ -68,8 +69,10 @@ export async function updateCustomer(actor: Actor, id: string, input: { name?: s
     if (data.name && data.name !== customer.name && (await tx.customer.findUnique({ where: { name: data.name } }))) {
       throw new MailharborError("CONFLICT", `a customer named "${data.name}" already exists`);
     }
+    const changes = auditChanges(customer, data);
+    if (Object.keys(changes).length === 0) return customer;
     const updated = await tx.customer.update({ where: { id: customer.id }, data });
-    await recordAuditEvent(tx, actor, { action: "customer.update", objectType: "customer", objectId: customer.id, customerId: customer.id, details: data });
+    await recordAuditEvent(tx, actor, { action: "customer.update", objectType: "customer", objectId: customer.id, customerId: customer.id, details: { name: updated.name, changes } });
     return updated;
   }));
 }
@@ -97,6 +100,7 @@ export async function deleteCustomer(actor: Actor, id: string) {
     await tx.domain.deleteMany({ where: { customerId: customer.id } });
     await tx.customer.delete({ where: { id: customer.id } });
     await recordAuditEvent(tx, actor, { action: "customer.delete", objectType: "customer", objectId: customer.id, customerId: null, details: { name: customer.name } });
+    return { name: customer.name };
   }));
 }
 

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import type { Actor } from "../actor.ts";
 import { customerScope, requireOperator } from "../actor.ts";
+import { auditChanges } from "../audit/audit-changes.ts";
 import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { getCustomer } from "../customers/customers.ts";
 import { dbWork, getDb } from "../db/client.ts";
@@ -56,8 +57,16 @@ export async function createDomain(actor: Actor, input: z.input<typeof createSch
     if (await tx.domain.findUnique({ where: { name } })) throw new MailharborError("CONFLICT", `domain "${name}" is already hosted`);
     const domain = await tx.domain.create({ data: { name, customerId: customer.id, ...settings } });
     const report = recipients?.length ? await insertRecipients(tx, domain, recipients) : { added: [], rejected: [] };
+    // a domain goes live with the list it was given or not at all: with a line missing, the MX
+    // would refuse that recipient's mail for good (550 5.1.1), so nothing is created
     if (report.rejected.length) {
-      throw new MailharborError("INVALID_INPUT", `recipients: ${report.rejected.map((r) => `${r.input} (${r.reason})`).join("; ")}`);
+      const n = report.rejected.length;
+      const lines = report.rejected.slice(0, 5).map((r) => `line ${r.line} "${r.input}": ${r.reason}`).join("; ");
+      throw new MailharborError(
+        "INVALID_INPUT",
+        `recipients: the domain was not created: ${n} recipient line${n === 1 ? " is" : "s are"} not valid (${lines}${n > 5 ? "; …" : ""}); correct or remove ${n === 1 ? "it" : "them"} and add the domain again`,
+        { field: "recipients", rejected: report.rejected },
+      );
     }
     await recordAuditEvent(tx, actor, { action: "domain.create", objectType: "domain", objectId: domain.id, customerId: customer.id, details: { name, ...settings, recipients: report.added.length } });
     return domain;
@@ -87,7 +96,7 @@ export async function listDomains(actor: Actor, options: { customerId?: string; 
     const domains = await getDb().domain.findMany({
       where: { AND: [options.customerId ? { customerId: options.customerId } : {}, scope] },
       orderBy: { name: "asc" },
-      include: { customer: { select: { id: true, name: true } }, _count: { select: { recipients: true } } },
+      include: { customer: { select: { id: true, name: true, status: true } }, _count: { select: { recipients: true } } },
     });
     if (options.heldCounts === false) return domains.map((d) => ({ ...d, held: 0 }));
     const held = await getDb().delivery.groupBy({
@@ -104,8 +113,11 @@ export async function updateDomain(actor: Actor, ref: string, input: DomainSetti
   const domain = await getDomain(actor, ref);
   checkEtrn({ etrnEnabled: settings.etrnEnabled ?? domain.etrnEnabled, etrnTarget: settings.etrnTarget !== undefined ? settings.etrnTarget : domain.etrnTarget });
   return dbWork(() => getDb().$transaction(async (tx) => {
+    const changes = auditChanges(domain, settings);
+    // nothing differs: no write and no audit row
+    if (Object.keys(changes).length === 0) return tx.domain.findUniqueOrThrow({ where: { id: domain.id } });
     const updated = await tx.domain.update({ where: { id: domain.id }, data: settings });
-    await recordAuditEvent(tx, actor, { action: "domain.update", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { name: domain.name, ...settings } });
+    await recordAuditEvent(tx, actor, { action: "domain.update", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { name: domain.name, changes } });
     return updated;
   }));
 }
@@ -119,6 +131,7 @@ export async function deleteDomain(actor: Actor, ref: string) {
     await tx.delivery.deleteMany({ where: { domainId: domain.id } });
     await tx.domain.delete({ where: { id: domain.id } });
     await recordAuditEvent(tx, actor, { action: "domain.delete", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { name: domain.name } });
+    return { name: domain.name };
   }));
 }
 

@@ -28,7 +28,7 @@ export const intakeReplies = new client.Counter({
 
 export const odmrSessions = new client.Counter({
   name: "mailharbor_odmr_sessions_total",
-  help: "ODMR sessions ended, by result (released, no-mail, refused, no-atrn; the rule of the portal's session list)",
+  help: "ODMR sessions ended, by result (released, no-mail, failed, refused, no-atrn; lib/sessions/session-result.ts)",
   labelNames: ["result"] as const,
   registers: [registry],
 });

@@ -7,7 +7,6 @@ import { dbWork, getDb, type Tx } from "../db/client.ts";
 import { getDomain } from "../domains/domains.ts";
 import { MailharborError } from "../errors.ts";
 import { parseAddress, recipientKey } from "../validation/address.ts";
-import { csvCellValue } from "./recipients-csv.ts";
 
 export interface RecipientReport {
   added: string[];
@@ -16,18 +15,16 @@ export interface RecipientReport {
   rejected: { line: number; input: string; reason: string }[];
 }
 
-/** Splits pasted or uploaded text (one address per line, or CSV with the address first). */
-export function splitRecipientText(text: string): string[] {
-  return text.split(/\r?\n/).map((line) => csvCellValue(line.split(/[,;\t]/)[0].trim().replace(/^"(.*)"$/, "$1")));
-}
-
-/** Validates and inserts addresses for a domain inside a transaction; reports what it did per line. */
+/**
+ * Validates and inserts addresses for a domain inside a transaction; reports what it did per line
+ * (an entry's line is its index + 1; blank entries, such as a header that splitRecipientText blanked, are skipped).
+ */
 export async function insertRecipients(tx: Tx, domain: { id: string; name: string }, inputs: string[]): Promise<RecipientReport> {
   const report: RecipientReport = { added: [], existing: [], rejected: [] };
   const valid = new Map<string, number>();
   inputs.forEach((raw, index) => {
     const input = raw.trim();
-    if (!input || (index === 0 && /^(e-?mail|address|recipient)s?$/i.test(input))) return; // blank line or CSV header
+    if (!input) return;
     // a bare local part means an address in this domain
     const parsed = parseAddress(input.includes("@") ? input : `${input}@${domain.name}`, { utf8: true });
     if (!parsed) return void report.rejected.push({ line: index + 1, input, reason: "not a valid address" });

@@ -7,35 +7,9 @@ import { dbWork, getDb, type Prisma } from "../db/client.ts";
 import { MailharborError } from "../errors.ts";
 import { parseInput } from "../validation/parse-input.ts";
 import { uuidSchema } from "../validation/schemas.ts";
+import { SESSION_RESULTS, sessionResult, sessionResultWhere } from "./session-result.ts";
 
-/**
- * A session succeeded when its ATRN was answered 250 (mail released) or 453 (authorized, no mail),
- * or its ETRN 250, 252 or 253 (a run started) or 251 (no mail waiting, RFC 1985); every other
- * reply (530, 450, 451, 458, 459, 501 …) is a refusal. A session without a reply ended before ATRN.
- */
-export const SESSION_RESULTS = ["released", "no-mail", "refused", "no-atrn"] as const;
-export type SessionResult = (typeof SESSION_RESULTS)[number];
-
-const RELEASED = ["250", "252", "253"];
-const NO_MAIL = ["453", "251"];
-
-export function sessionResult(reply: string | null): SessionResult {
-  if (!reply) return "no-atrn";
-  if (RELEASED.some((code) => reply.startsWith(code))) return "released";
-  if (NO_MAIL.some((code) => reply.startsWith(code))) return "no-mail";
-  return "refused";
-}
-
-const startsWithAny = (codes: string[]): Prisma.OdmrSessionWhereInput[] => codes.map((code) => ({ reply: { startsWith: code } }));
-
-function resultWhere(result: SessionResult): Prisma.OdmrSessionWhereInput {
-  switch (result) {
-    case "released": return { OR: startsWithAny(RELEASED) };
-    case "no-mail": return { OR: startsWithAny(NO_MAIL) };
-    case "no-atrn": return { reply: null };
-    case "refused": return { NOT: [{ reply: null }, ...startsWithAny(RELEASED), ...startsWithAny(NO_MAIL)] };
-  }
-}
+export { SESSION_RESULTS, type SessionResult } from "./session-result.ts";
 
 const filterSchema = z.object({
   customerId: uuidSchema.optional(),
@@ -57,7 +31,7 @@ export async function listSessions(actor: Actor, filter: SessionFilter = {}) {
   const and: Prisma.OdmrSessionWhereInput[] = [scope];
   if (f.customerId) and.push({ customerId: f.customerId });
   if (f.loginId) and.push({ loginId: f.loginId });
-  if (f.result) and.push(resultWhere(f.result));
+  if (f.result) and.push(sessionResultWhere(f.result));
   if (f.kind) and.push({ kind: f.kind });
   if (f.domain) and.push({ domainsRequested: { has: f.domain } });
   if (f.before) {
@@ -74,7 +48,7 @@ export async function listSessions(actor: Actor, filter: SessionFilter = {}) {
     select: {
       id: true, kind: true, loginId: true, loginName: true, customerId: true, remoteAddress: true, tls: true,
       domainsRequested: true, reply: true, messagesDelivered: true, recipientsDelivered: true, bytesDelivered: true,
-      startedAt: true, endedAt: true, outcome: true,
+      startedAt: true, endedAt: true, outcome: true, releaseFailed: true,
     },
   }));
   const page = rows.slice(0, f.limit);
@@ -84,7 +58,7 @@ export async function listSessions(actor: Actor, filter: SessionFilter = {}) {
     : [];
   const names = new Map(customers.map((c) => [c.id, c.name]));
   const items = page.map((s) => ({
-    ...s, bytesDelivered: Number(s.bytesDelivered), result: sessionResult(s.reply),
+    ...s, bytesDelivered: Number(s.bytesDelivered), result: sessionResult(s),
     customerName: s.customerId ? names.get(s.customerId) ?? null : null,
   }));
   const last = items[items.length - 1];

@@ -7,7 +7,7 @@ import { dbWork, getDb } from "../db/client.ts";
 import { MailharborError } from "../errors.ts";
 import { parseInput } from "../validation/parse-input.ts";
 import { uuidSchema } from "../validation/schemas.ts";
-import { sessionResult } from "./list-sessions.ts";
+import { sessionResult } from "./session-result.ts";
 import { readTranscript } from "./session-transcript.ts";
 
 export async function listLoginTranscripts(actor: Actor, loginId: string, options: { limit?: number } = {}) {
@@ -23,9 +23,9 @@ export async function listLoginTranscripts(actor: Actor, loginId: string, option
       take: limit,
       select: {
         id: true, remoteAddress: true, tls: true, authenticated: true, domainsRequested: true, reply: true,
-        messagesDelivered: true, startedAt: true, endedAt: true, outcome: true, transcript: true,
+        messagesDelivered: true, startedAt: true, endedAt: true, outcome: true, transcript: true, releaseFailed: true,
       },
     });
-    return rows.map((s) => ({ ...s, result: sessionResult(s.reply), transcript: readTranscript(s.transcript) }));
+    return rows.map((s) => ({ ...s, result: sessionResult(s), transcript: readTranscript(s.transcript) }));
   });
 }

@@ -34,6 +34,8 @@ export interface SessionEnd {
   bytesDelivered: number;
   /** how the session ended, e.g. "completed", "customer closed after 250", "timeout waiting for 220" */
   outcome: string;
+  /** the release its reply granted did not take place (see session-result.ts) */
+  releaseFailed?: boolean;
 }
 
 /** Opens the record; an ETRN run's record starts with everything but its totals (who asked, the reply). */
@@ -88,7 +90,7 @@ export async function linkFailedAuth(id: string, attemptedName: string): Promise
 
 /** Closes the record with the session's totals (and any last details, such as TLS after STARTTLS). */
 export async function finishOdmrSession(id: string, end: SessionEnd & SessionUpdate): Promise<void> {
-  const { messagesDelivered, recipientsDelivered, bytesDelivered, outcome, transcript, ...update } = end;
+  const { messagesDelivered, recipientsDelivered, bytesDelivered, outcome, transcript, releaseFailed, ...update } = end;
   await dbWork(() => getDb().odmrSession.update({
     where: { id },
     data: {
@@ -96,6 +98,7 @@ export async function finishOdmrSession(id: string, end: SessionEnd & SessionUpd
       messagesDelivered, recipientsDelivered,
       bytesDelivered: BigInt(bytesDelivered),
       outcome: outcome.slice(0, 500),
+      releaseFailed: releaseFailed ?? false,
       endedAt: new Date(),
     },
   }));

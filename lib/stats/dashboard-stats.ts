@@ -1,14 +1,20 @@
 // The staff dashboard's figures: what is held, what was released, how ODMR sessions went over time,
-// and which customers hold the most mail.
+// which customers hold the most mail, and how far the set-up has come (for a new installation).
+// The held figures are exact up to EXACT_UP_TO held deliveries. Past that, counting them exactly
+// would read the whole queue on every view (over a second with a million held), so they are
+// estimated from a sample of the delivery table's pages (TABLESAMPLE SYSTEM) and marked as such.
 import type { Actor } from "../actor.ts";
 import { requireOperator } from "../actor.ts";
 import { dbWork, getDb, Prisma } from "../db/client.ts";
+import { SUCCESSFUL_SESSION_SQL } from "../sessions/session-result.ts";
 
 const HELD = Prisma.sql`state IN ('queued', 'delivering')`;
 /** Timestamps are stored as UTC without a zone. */
 const NOW_UTC = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
-/** ATRN answered 250 (released) or 453 (nothing to release): the session did what it came for. */
-const SUCCESSFUL = Prisma.sql`(reply LIKE '250%' OR reply LIKE '453%')`;
+/** Held deliveries counted exactly; past this the held figures are estimates. */
+export const EXACT_UP_TO = 10_000;
+/** Delivery rows an estimate reads, about: enough for figures within a few per cent. */
+const SAMPLE_ROWS = 20_000;
 
 export interface SessionBucket {
   start: Date;
@@ -20,10 +26,71 @@ export interface DashboardStats {
   heldMessages: number;
   heldDeliveries: number;
   heldBytes: number;
+  /** the held figures (and topCustomers' counts) are estimates: more than EXACT_UP_TO deliveries are held */
+  heldEstimated: boolean;
   oldestHeld: { id: string; receivedAt: Date } | null;
   releasedLast24h: { messages: number; sessions: number };
   sessions: { bucket: "hour" | "day"; buckets: SessionBucket[] };
   topCustomers: { id: string; name: string; held: number }[];
+  /** what exists yet, for the first steps on an empty installation */
+  setup: { customers: number; logins: number; domains: number; mailReceived: boolean };
+}
+
+interface HeldFigures {
+  messages: number;
+  deliveries: number;
+  bytes: number;
+  top: { customerId: string; held: number }[];
+}
+
+type Db = ReturnType<typeof getDb>;
+
+async function exactHeld(db: Db): Promise<HeldFigures> {
+  const [held, top] = await Promise.all([
+    db.$queryRaw<{ messages: bigint; bytes: bigint | null; deliveries: bigint }[]>`
+      SELECT count(*) AS messages, sum(m.size) AS bytes,
+             (SELECT count(*) FROM delivery WHERE ${HELD}) AS deliveries
+      FROM message m WHERE m.id IN (SELECT message_id FROM delivery WHERE ${HELD})`,
+    db.$queryRaw<{ customer_id: string; held: bigint }[]>`
+      SELECT customer_id::text, count(*) AS held FROM delivery WHERE ${HELD} GROUP BY customer_id ORDER BY held DESC LIMIT 5`,
+  ]);
+  return {
+    messages: Number(held[0]?.messages ?? 0), deliveries: Number(held[0]?.deliveries ?? 0), bytes: Number(held[0]?.bytes ?? 0),
+    top: top.map((t) => ({ customerId: t.customer_id, held: Number(t.held) })),
+  };
+}
+
+/**
+ * The held figures scaled up from a sample of about SAMPLE_ROWS delivery rows: whole pages picked
+ * at random (REPEATABLE, so the figures stay put between views while the table does not change).
+ */
+async function estimatedHeld(db: Db): Promise<HeldFigures> {
+  const [size] = await db.$queryRaw<{ rows: number }[]>`
+    SELECT (CASE WHEN c.reltuples > 0 AND c.relpages > 0 THEN c.reltuples / c.relpages ELSE 50 END
+            * greatest(pg_relation_size(c.oid) / current_setting('block_size')::int, 1))::float8 AS rows
+    FROM pg_class c WHERE c.oid = 'delivery'::regclass`;
+  const percent = Math.min(100, Math.max(0.001, (100 * SAMPLE_ROWS) / Math.max(1, size?.rows ?? 0)));
+  const scale = 100 / percent;
+  const sample = Prisma.sql`SELECT message_id, customer_id FROM delivery TABLESAMPLE SYSTEM (${percent}) REPEATABLE (0) WHERE ${HELD}`;
+  const [held, top] = await Promise.all([
+    // a message with k held recipients is reached by each of them: each sampled delivery counts
+    // for 1/k of its message (and of its size), so messages spread over many pages are not over-counted
+    db.$queryRaw<{ deliveries: bigint; messages: number | null; bytes: number | null }[]>`
+      WITH s AS MATERIALIZED (${sample}),
+      k AS (SELECT message_id, count(*) AS k FROM delivery WHERE message_id IN (SELECT message_id FROM s) AND ${HELD} GROUP BY message_id)
+      SELECT (SELECT count(*) FROM s) AS deliveries, sum(1.0 / k.k)::float8 AS messages, sum(m.size::float8 / k.k) AS bytes
+      FROM s JOIN k USING (message_id) JOIN message m ON m.id = s.message_id`,
+    db.$queryRaw<{ customer_id: string; held: bigint }[]>`
+      SELECT customer_id::text, count(*) AS held FROM (${sample}) s GROUP BY customer_id ORDER BY held DESC LIMIT 5`,
+  ]);
+  // never below what the exact count already saw
+  const deliveries = Math.max(EXACT_UP_TO + 1, Math.round(Number(held[0]?.deliveries ?? 0) * scale));
+  return {
+    deliveries,
+    messages: Math.round(Number(held[0]?.messages ?? 0) * scale),
+    bytes: Math.round(Number(held[0]?.bytes ?? 0) * scale),
+    top: top.map((t) => ({ customerId: t.customer_id, held: Math.round(Number(t.held) * scale) })),
+  };
 }
 
 /** `range` "day": the last 24 hours by hour; "fortnight": the last 14 days by day. */
@@ -33,11 +100,9 @@ export async function getDashboardStats(actor: Actor, range: "day" | "fortnight"
   const bucket = range === "day" ? "hour" : "day";
   const count = range === "day" ? 24 : 14;
   return dbWork(async () => {
-    const [held, oldest, released, sessions, top] = await Promise.all([
-      db.$queryRaw<{ messages: bigint; bytes: bigint | null; deliveries: bigint }[]>`
-        SELECT count(*) AS messages, sum(m.size) AS bytes,
-               (SELECT count(*) FROM delivery WHERE ${HELD}) AS deliveries
-        FROM message m WHERE m.id IN (SELECT message_id FROM delivery WHERE ${HELD})`,
+    const [probe, oldest, released, sessions, setup] = await Promise.all([
+      // stops reading at the bound: a million held rows cost no more than EXACT_UP_TO + 1
+      db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM (SELECT 1 FROM delivery WHERE ${HELD} LIMIT ${EXACT_UP_TO + 1}) held`,
       db.$queryRaw<{ id: string; received_at: Date }[]>`
         SELECT m.id, m.received_at FROM message m
         WHERE m.id IN (
@@ -49,16 +114,21 @@ export async function getDashboardStats(actor: Actor, range: "day" | "fortnight"
         FROM odmr_session WHERE started_at >= ${NOW_UTC} - interval '24 hours'`,
       db.$queryRaw<{ start: Date; successful: bigint; refused: bigint }[]>`
         SELECT date_trunc(${bucket}, started_at) AS start,
-               count(*) FILTER (WHERE ${SUCCESSFUL}) AS successful,
-               count(*) FILTER (WHERE NOT ${SUCCESSFUL} OR reply IS NULL) AS refused
+               count(*) FILTER (WHERE ${SUCCESSFUL_SESSION_SQL}) AS successful,
+               count(*) FILTER (WHERE NOT ${SUCCESSFUL_SESSION_SQL} OR reply IS NULL) AS refused
         FROM odmr_session
         WHERE started_at >= date_trunc(${bucket}, ${NOW_UTC}) - ${`${count - 1} ${bucket}s`}::interval
         GROUP BY 1 ORDER BY 1`,
-      db.$queryRaw<{ id: string; name: string; held: bigint }[]>`
-        SELECT c.id, c.name, h.held FROM (
-          SELECT customer_id, count(*) AS held FROM delivery WHERE ${HELD} GROUP BY customer_id ORDER BY held DESC LIMIT 5
-        ) h JOIN customer c ON c.id = h.customer_id ORDER BY h.held DESC, c.name`,
+      db.$queryRaw<{ customers: number; logins: number; domains: number; mail: boolean }[]>`
+        SELECT (SELECT count(*)::int FROM customer) AS customers, (SELECT count(*)::int FROM odmr_login) AS logins,
+               (SELECT count(*)::int FROM domain) AS domains, EXISTS (SELECT 1 FROM message) AS mail`,
     ]);
+    const heldEstimated = (probe[0]?.n ?? 0) > EXACT_UP_TO;
+    const held = heldEstimated ? await estimatedHeld(db) : await exactHeld(db);
+    const names = held.top.length
+      ? await db.customer.findMany({ where: { id: { in: held.top.map((t) => t.customerId) } }, select: { id: true, name: true } })
+      : [];
+    const nameOf = new Map(names.map((c) => [c.id, c.name]));
     const now = new Date();
     const step = bucket === "hour" ? 3600_000 : 86_400_000;
     const first = bucket === "hour"
@@ -70,14 +140,18 @@ export async function getDashboardStats(actor: Actor, range: "day" | "fortnight"
       const row = found.get(start);
       return { start: new Date(start), successful: Number(row?.successful ?? 0), refused: Number(row?.refused ?? 0) };
     });
+    const s = setup[0];
     return {
-      heldMessages: Number(held[0]?.messages ?? 0),
-      heldDeliveries: Number(held[0]?.deliveries ?? 0),
-      heldBytes: Number(held[0]?.bytes ?? 0),
+      heldMessages: held.messages,
+      heldDeliveries: held.deliveries,
+      heldBytes: held.bytes,
+      heldEstimated,
       oldestHeld: oldest[0] ? { id: oldest[0].id, receivedAt: oldest[0].received_at } : null,
       releasedLast24h: { messages: Number(released[0]?.messages ?? 0), sessions: Number(released[0]?.sessions ?? 0) },
       sessions: { bucket, buckets },
-      topCustomers: top.map((t) => ({ id: t.id, name: t.name, held: Number(t.held) })),
+      topCustomers: held.top.flatMap((t) => (nameOf.has(t.customerId) ? [{ id: t.customerId, name: nameOf.get(t.customerId)!, held: t.held }] : []))
+        .sort((a, b) => b.held - a.held || a.name.localeCompare(b.name)),
+      setup: { customers: s?.customers ?? 0, logins: s?.logins ?? 0, domains: s?.domains ?? 0, mailReceived: s?.mail ?? false },
     };
   });
 }

@@ -1,7 +1,7 @@
 // Domain names as RFC 5321 §4.1.2 and RFC 1035 §2.3.1 allow them: LDH labels of 1-63
 // octets, no leading or trailing hyphen, 255 octets at most. Internationalised names are
 // stored in their ASCII (A-label) form.
-import { domainToASCII } from "node:url";
+import { domainToASCII, domainToUnicode } from "node:url";
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
@@ -32,4 +32,13 @@ export function normalizeDomainName(input: string, options: DomainNameOptions = 
 
 export function isDomainName(input: string, options: DomainNameOptions = {}): boolean {
   return normalizeDomainName(input, options) !== null;
+}
+
+/**
+ * How people read a stored (ASCII) name: its U-labels (RFC 5890 §2.3.2.1), e.g. "bücher.example" for
+ * "xn--bcher-kva.example"; the name itself when it has no A-label or does not decode.
+ */
+export function unicodeDomainName(ascii: string): string {
+  if (!/(^|\.)xn--/i.test(ascii)) return ascii;
+  return domainToUnicode(ascii) || ascii;
 }

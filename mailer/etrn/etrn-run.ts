@@ -17,6 +17,8 @@ export interface RunEnd extends SessionEnd {
   tls: boolean;
   /** the target could not be reached or refused to take mail */
   targetFailed?: boolean;
+  /** nothing was delivered because the run could not take place: the target failed, or the run did not start or broke off */
+  releaseFailed?: boolean;
 }
 
 export class EtrnRun {
@@ -31,7 +33,7 @@ export class EtrnRun {
     deadline.unref();
     this.done = this.execute().catch((error: unknown) => {
       log.error({ code: errorCode(error), err: error }, "ETRN run failed");
-      return { messagesDelivered: 0, recipientsDelivered: 0, bytesDelivered: 0, outcome: `failed: ${(error as Error)?.message ?? error}`, tls: false };
+      return { messagesDelivered: 0, recipientsDelivered: 0, bytesDelivered: 0, outcome: `failed: ${(error as Error)?.message ?? error}`, tls: false, releaseFailed: true };
     }).finally(() => clearTimeout(deadline));
   }
 
@@ -47,8 +49,9 @@ export class EtrnRun {
     this.session?.abort(reason);
   }
 
+  /** A run that delivered nothing because it could not take place. */
   private nothing(outcome: string): RunEnd {
-    return { messagesDelivered: 0, recipientsDelivered: 0, bytesDelivered: 0, outcome, tls: false };
+    return { messagesDelivered: 0, recipientsDelivered: 0, bytesDelivered: 0, outcome, tls: false, releaseFailed: true };
   }
 
   private async execute(): Promise<RunEnd> {

@@ -171,6 +171,8 @@ export class EtrnRunner {
       bytesDelivered: sum(ends.map((e) => e.bytesDelivered)),
       outcome: ends.length === 1 ? ends[0].outcome : ends.map((e, i) => `${domains[i].name}: ${e.outcome}`).join("; "),
       tls: ends.every((e) => e.tls),
+      // the request's record says "failed" only when no domain's run could take place; the outcome names each
+      releaseFailed: ends.every((e) => e.releaseFailed),
     }));
   }
 

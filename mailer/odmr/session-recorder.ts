@@ -7,7 +7,7 @@
 import { errorCode } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { odmrSessions } from "../../lib/metrics/metrics.ts";
-import { sessionResult } from "../../lib/sessions/list-sessions.ts";
+import { sessionResult } from "../../lib/sessions/session-result.ts";
 import { finishOdmrSession, linkFailedAuth, startOdmrSession, updateOdmrSession, type SessionEnd, type SessionUpdate } from "../../lib/sessions/record-session.ts";
 import { Transcript } from "../../lib/sessions/session-transcript.ts";
 
@@ -56,7 +56,7 @@ export class SessionRecorder {
   finish(end: SessionEnd & SessionUpdate): Promise<void> {
     if (!this.finished) {
       this.finished = true;
-      odmrSessions.inc({ result: sessionResult(end.reply ?? this.reply) });
+      odmrSessions.inc({ result: sessionResult({ reply: end.reply ?? this.reply, releaseFailed: false }) });
       this.transcript.add("end", end.outcome);
       this.chain = this.chain.then(() => this.guard(() => finishOdmrSession(this.id, this.withTranscript(end))));
     }

@@ -182,6 +182,8 @@ describe("targets", () => {
     const [failed] = await endedRuns(moving);
     expect(failed.remoteAddress).toBe("staff: ops@isp.example");
     expect(failed.outcome).toBe(`not delivered: could not connect to 127.0.0.1:${downPort}: ECONNREFUSED`);
+    // the reply said "started"; the record says what happened
+    expect(failed).toMatchObject({ reply: expect.stringMatching(/^253 /), releaseFailed: true, messagesDelivered: 0 });
     const [held] = await deliveriesOf(moving, "moving.example");
     expect(held).toMatchObject({ state: "queued", lastError: `could not connect to 127.0.0.1:${downPort}: ECONNREFUSED` });
 
@@ -192,6 +194,7 @@ describe("targets", () => {
     await target.waitForMessages(1);
     expect(target.messages[0].raw.equals(raw)).toBe(true);
     await expect.poll(async () => (await deliveriesOf(moving, "moving.example")).map((d) => d.state)).toEqual(["delivered"]);
+    await expect.poll(async () => (await endedRuns(moving)).map((r) => r.releaseFailed)).toEqual([true, false]);
     const audit = await getDb().auditEvent.findMany({ where: { action: "domain.etrn_release", objectId: moving.domains.get("moving.example") } });
     expect(audit.map((a) => a.actorLabel)).toEqual(["ops@isp.example", "ops@isp.example"]);
   });

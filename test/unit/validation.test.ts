@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { normalizeDomainName } from "../../lib/validation/domain-name.ts";
+import { z } from "zod";
+import { normalizeDomainName, unicodeDomainName } from "../../lib/validation/domain-name.ts";
+import { parseInput } from "../../lib/validation/parse-input.ts";
 import { parseAddress } from "../../lib/validation/address.ts";
 import { normalizeLoginName } from "../../lib/validation/login-name.ts";
 import { hostPortSchema, parseHostPort } from "../../lib/validation/host-port.ts";
@@ -105,5 +107,22 @@ describe("queue ids", () => {
   it("accepts the ids newQueueId issues and refuses anything else", () => {
     expect(isQueueId(newQueueId())).toBe(true);
     for (const bad of ["", "abc", "0123456789ABCDEF0123456789ABCDEFG", "../etc", "01ARZ3NDEK TSV4"]) expect(isQueueId(bad)).toBe(false);
+  });
+});
+
+describe("internationalized domain names for display (RFC 5890)", () => {
+  it("shows the U-labels of an A-label name and leaves other names alone", () => {
+    expect(unicodeDomainName("xn--bcher-kva.example")).toBe("bücher.example");
+    expect(unicodeDomainName("mail.xn--mnchen-3ya.example")).toBe("mail.münchen.example");
+    expect(unicodeDomainName("plain.example")).toBe("plain.example");
+  });
+});
+
+describe("input problems in words", () => {
+  it("says a missing field is required instead of zod's type message; a schema's own message wins", () => {
+    const schema = z.object({ name: z.string(), role: z.enum(["a", "b"], { message: "choose a or b" }), n: z.coerce.number().min(1, "at least 1") });
+    expect(() => parseInput(schema, { role: "a", n: "2" })).toThrow("name: this field is required");
+    expect(() => parseInput(schema, { name: "x", n: "2" })).toThrow("role: choose a or b");
+    expect(() => parseInput(schema, { name: "x", role: "a", n: "0" })).toThrow("n: at least 1");
   });
 });

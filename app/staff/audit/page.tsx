@@ -25,11 +25,36 @@ function objectHref(type: string, id: string | null): string | null {
   }
 }
 
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+function value(v: Json | undefined): string {
+  if (v === null || v === undefined || v === "") return "—";
+  if (Array.isArray(v)) return v.length ? v.map((x) => value(x)).join(", ") : "none";
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+/** An event's details as people read them: an update as "field: before → after", anything else as "field: value". */
+function Details({ details }: { details: Json }) {
+  if (!details || typeof details !== "object" || Array.isArray(details)) return details === null ? null : <>{value(details)}</>;
+  const { changes, ...rest } = details;
+  const shown = Object.entries(rest).filter(([key]) => key !== "name");
+  return (
+    <ul className="space-y-0.5">
+      {changes && typeof changes === "object" && !Array.isArray(changes)
+        ? Object.entries(changes).map(([field, change]) => {
+          const c = (change ?? {}) as { from?: Json; to?: Json };
+          return <li key={field} data-testid="audit-change"><span className="text-slate-500">{field}:</span> {value(c.from)} → {value(c.to)}</li>;
+        })
+        : null}
+      {shown.map(([key, v]) => <li key={key}><span className="text-slate-500">{key}:</span> {value(v)}</li>)}
+    </ul>
+  );
+}
+
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const actor = await requireStaff();
   const params = queryParams(await searchParams);
   const customers = await listCustomers(actor, { take: 500 });
-  const names = new Map(customers.items.map((c) => [c.id, c.name]));
   const filter = pickParams(params, FILTERS);
   const { result: events, problem } = await orProblem(listAuditEvents(actor, { ...filter, before: params.before }));
   return (
@@ -71,9 +96,12 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
                         <td className="whitespace-nowrap">{formatTime(e.createdAt)}</td>
                         <td className="break-all"><Badge>{e.actorType}</Badge> {e.actorLabel}</td>
                         <td className="font-mono text-xs">{e.action}</td>
-                        <td className="text-xs break-all">{e.objectType}{e.objectId ? <> {href ? <Link href={href}>{e.objectId}</Link> : e.objectId}</> : null}</td>
-                        <td>{e.customerId ? names.get(e.customerId) ?? e.customerId : "—"}</td>
-                        <td className="max-w-96 font-mono text-xs break-all">{e.details ? JSON.stringify(e.details) : ""}</td>
+                        <td className="text-xs break-all">
+                          <span className="text-slate-500">{e.objectType.replace("_", " ")}</span>{" "}
+                          {e.objectId ? (href ? <Link href={href} title={e.objectId}>{e.objectName ?? e.objectId}</Link> : <span title={e.objectId}>{e.objectName ?? e.objectId}</span>) : null}
+                        </td>
+                        <td>{e.customerId ? (e.customerName ? <Link href={`/staff/customers/${e.customerId}`}>{e.customerName}</Link> : <span className="text-slate-500">deleted customer</span>) : "—"}</td>
+                        <td className="max-w-96 text-xs break-words"><Details details={e.details as Json} /></td>
                       </tr>
                     );
                   })}

@@ -4,6 +4,7 @@ import { redirect } from "next/navigation";
 import { z } from "zod";
 import { runAction, type ActionResult } from "@/app/_server/action-result.ts";
 import type { StaffActor } from "@/app/_server/auth.ts";
+import { flash } from "@/app/_server/flash.ts";
 import { parseForm } from "@/app/_server/form-data.ts";
 import { createCustomer, deleteCustomer, setCustomerStatus, updateCustomer } from "@/lib/customers/customers.ts";
 import { customerNameSchema, emailSchema, uuidSchema } from "@/lib/validation/schemas.ts";
@@ -18,7 +19,9 @@ export async function createCustomerAction(_: ActionResult | null, form: FormDat
   let id = "";
   const result = await runAction<StaffActor>("staff", async (actor) => {
     const data = parseForm(detailsSchema, form);
-    id = (await createCustomer(actor, { name: data.name, email: data.email ?? null })).id;
+    const customer = await createCustomer(actor, { name: data.name, email: data.email ?? null });
+    id = customer.id;
+    await flash(`Customer ${customer.name} created. Next: an ODMR login and a domain.`);
   });
   if (result.ok) redirect(`/staff/customers/${id}`);
   return result;
@@ -45,7 +48,8 @@ export async function setCustomerStatusAction(_: ActionResult | null, form: Form
 export async function deleteCustomerAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
   const result = await runAction<StaffActor>("staff", async (actor) => {
     const { id } = parseForm(idSchema, form);
-    await deleteCustomer(actor, id);
+    const { name } = await deleteCustomer(actor, id);
+    await flash(`Customer ${name} deleted.`);
   });
   if (result.ok) redirect("/staff/customers");
   return result;

@@ -4,10 +4,13 @@ import { redirect } from "next/navigation";
 import { z } from "zod";
 import { runAction, type ActionResult } from "@/app/_server/action-result.ts";
 import type { StaffActor } from "@/app/_server/auth.ts";
+import { flash } from "@/app/_server/flash.ts";
 import { checked, parseForm } from "@/app/_server/form-data.ts";
 import { createDomain, deleteDomain, updateDomain } from "@/lib/domains/domains.ts";
 import { MailharborError } from "@/lib/errors.ts";
-import { addRecipients, removeRecipient, splitRecipientText } from "@/lib/recipients/recipients.ts";
+import { addRecipients, removeRecipient } from "@/lib/recipients/recipients.ts";
+import { splitRecipientText } from "@/lib/recipients/recipients-csv.ts";
+import { unicodeDomainName } from "@/lib/validation/domain-name.ts";
 import { domainNameSchema, retentionDaysSchema, uuidSchema } from "@/lib/validation/schemas.ts";
 
 const idSchema = z.object({ id: uuidSchema });
@@ -28,12 +31,14 @@ export async function createDomainAction(_: ActionResult | null, form: FormData)
       maxMessageSizeMb: sizeMbSchema,
       recipients: z.string().optional(),
     }), form);
-    const recipients = data.recipients ? splitRecipientText(data.recipients).filter(Boolean) : undefined;
+    // blank lines stay in, so a refused line is reported by its line in the box
+    const recipients = data.recipients ? splitRecipientText(data.recipients) : undefined;
     const domain = await createDomain(actor, {
       customer: data.customerId, name: data.name, recipientPolicy: data.recipientPolicy,
       retentionDays: data.retentionDays, maxMessageSize: data.maxMessageSizeMb, recipients,
     });
     id = domain.id;
+    await flash(`Domain ${unicodeDomainName(domain.name)} added.`);
   });
   if (result.ok) redirect(`/staff/domains/${id}`);
   return result;
@@ -76,7 +81,8 @@ export async function updateDomainAction(_: ActionResult | null, form: FormData)
 export async function deleteDomainAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
   const result = await runAction<StaffActor>("staff", async (actor) => {
     const { id } = parseForm(idSchema, form);
-    await deleteDomain(actor, id);
+    const { name } = await deleteDomain(actor, id);
+    await flash(`Domain ${unicodeDomainName(name)} deleted.`);
   });
   if (result.ok) redirect("/staff/domains");
   return result;
@@ -99,7 +105,7 @@ export async function addRecipientsAction(_: ActionResult | null, form: FormData
     const report = await addRecipients(actor, id, lines);
     revalidatePath(`/staff/domains/${id}`);
     return {
-      message: report.rejected.length ? "Some lines were not added; see below." : "Recipients added.",
+      message: report.rejected.length ? "Some lines were not added; see below." : report.added.length ? "Recipients added." : "Nothing new to add: every address is already listed.",
       report: {
         added: report.added.length,
         existing: report.existing.length,

@@ -4,6 +4,7 @@ import { requireStaff } from "@/app/_server/auth.ts";
 import { queryParams } from "@/app/_server/load.ts";
 import { formatNumber } from "@/app/_ui/format.ts";
 import { CustomerSelect } from "@/app/_ui/customer-select.tsx";
+import { DomainName } from "@/app/_ui/domain-name.tsx";
 import { buttonClass, Card, Empty, InboundBadge, PageHeader, TableWrap } from "@/app/_ui/page-header.tsx";
 import { listCustomers } from "@/lib/customers/customers.ts";
 import { listDomains } from "@/lib/domains/domains.ts";
@@ -40,12 +41,12 @@ export default async function DomainsPage({ searchParams }: { searchParams: Prom
                   <tbody>
                     {shown.map((d) => (
                       <tr key={d.id}>
-                        <td><Link href={`/staff/domains/${d.id}`} className="font-medium">{d.name}</Link></td>
+                        <td><Link href={`/staff/domains/${d.id}`} className="font-medium"><DomainName name={d.name} /></Link></td>
                         <td><Link href={`/staff/customers/${d.customer.id}`}>{d.customer.name}</Link></td>
                         <td>{d.recipientPolicy === "accept_all" ? "all accepted" : `${formatNumber(d._count.recipients)} listed`}</td>
                         <td>{d.retentionDays} d</td>
                         <td className="text-right"><Link href={`/staff/queue?domain=${d.id}`}>{formatNumber(d.held)}</Link></td>
-                        <td><InboundBadge accepting={d.acceptInbound} /></td>
+                        <td><InboundBadge accepting={d.acceptInbound} suspended={d.customer.status === "suspended"} /></td>
                       </tr>
                     ))}
                   </tbody>

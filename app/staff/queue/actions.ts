@@ -4,6 +4,7 @@ import { redirect } from "next/navigation";
 import { z } from "zod";
 import { runAction, type ActionResult } from "@/app/_server/action-result.ts";
 import type { StaffActor } from "@/app/_server/auth.ts";
+import { flash } from "@/app/_server/flash.ts";
 import { parseForm } from "@/app/_server/form-data.ts";
 import { bounceQueuedMessage, deleteQueuedMessage, releaseMessageLease } from "@/lib/queue/queue-actions.ts";
 import { queueIdSchema } from "@/lib/queue/queue-id.ts";
@@ -12,7 +13,9 @@ const schema = z.object({ id: queueIdSchema });
 
 export async function deleteMessageAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
   const result = await runAction<StaffActor>("staff", async (actor) => {
-    await deleteQueuedMessage(actor, parseForm(schema, form).id);
+    const { id } = parseForm(schema, form);
+    await deleteQueuedMessage(actor, id);
+    await flash(`Message ${id} deleted.`);
   });
   if (result.ok) redirect("/staff/queue");
   return result;

@@ -11,7 +11,8 @@ const schema = z.object({
   email: emailSchema,
   role: z.enum(["staff", "customer"], { message: "choose staff or customer" }),
   customerId: uuidSchema.optional(),
-});
+}).refine((data) => data.role !== "customer" || data.customerId, { message: "choose the customer this user administers", path: ["customerId"] })
+  .refine((data) => data.role !== "staff" || !data.customerId, { message: "staff users belong to no customer: set the customer to none", path: ["customerId"] });
 
 /** Creates a portal user with a generated password, shown once. */
 export async function createUserAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {

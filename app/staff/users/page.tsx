@@ -48,11 +48,12 @@ export default async function UsersPage() {
         <Card title="New user">
           <ActionForm action={createUserAction} resetOnSuccess label="New user">
             <Field label="E-mail" name="email" type="email" required />
-            <Select label="Role" name="role" defaultValue="customer" options={[{ value: "customer", label: "Customer" }, { value: "staff", label: "ISP staff" }]} />
+            {/* no role is preselected: staff may do everything, so it is never a default */}
+            <Select label="Role" name="role" defaultValue="" required options={[{ value: "", label: "— choose —" }, { value: "customer", label: "Customer administrator" }, { value: "staff", label: "ISP staff" }]} />
             <Select
               label="Customer"
               name="customerId"
-              hint="For customer users only."
+              hint="For a customer administrator: the customer whose mail they see. Leave it at none for staff."
               options={[{ value: "", label: "— none (staff) —" }, ...customers.items.map((c) => ({ value: c.id, label: c.name }))]}
             />
             <SubmitButton>Create user</SubmitButton>

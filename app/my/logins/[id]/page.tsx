@@ -1,5 +1,4 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { requireCustomer } from "@/app/_server/auth.ts";
 import { orNotFound } from "@/app/_server/load.ts";
 import { LoginFacts, RotateLoginCard } from "@/app/_ui/login-panels.tsx";
@@ -17,7 +16,7 @@ export default async function CustomerLoginPage({ params }: { params: Promise<{ 
   const sessions = await listSessions(actor, { loginId: login.id, limit: 20 });
   return (
     <>
-      <PageHeader title={`Login ${login.login}`} description={<Link href="/my">← Overview</Link>} />
+      <PageHeader title={`Login ${login.login}`} crumbs={[{ href: "/my", label: "Overview" }]} />
       <div className="grid gap-6 lg:grid-cols-2">
         <LoginFacts login={login} />
         <RotateLoginCard loginId={login.id} />

@@ -1,5 +1,4 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { requireCustomer } from "@/app/_server/auth.ts";
 import { orNotFound } from "@/app/_server/load.ts";
 import { MessageView } from "@/app/_ui/message-view.tsx";
@@ -16,7 +15,7 @@ export default async function CustomerMessagePage({ params }: { params: Promise<
     <>
       <PageHeader
         title={message.subject ?? "(no subject)"}
-        description={<Link href="/my/mail">← Held mail</Link>}
+        crumbs={[{ href: "/my", label: "Overview" }, { href: "/my/mail", label: "Held mail" }]}
         actions={message.headers ? <a href={`/my/mail/${message.id}/eml`} className={buttonClass.secondary} download>Download .eml</a> : null}
       />
       <MessageView message={message} staff={false} />

@@ -3,6 +3,7 @@ import Link from "next/link";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { orNotFound } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
+import { DomainName } from "@/app/_ui/domain-name.tsx";
 import { Field } from "@/app/_ui/field.tsx";
 import { formatNumber, formatTime } from "@/app/_ui/format.ts";
 import { Card, Empty, Facts, InboundBadge, PageHeader, StateBadge, TableWrap } from "@/app/_ui/page-header.tsx";
@@ -34,6 +35,7 @@ export default async function CustomerPage({ params }: { params: Promise<{ id: s
     <>
       <PageHeader
         title={customer.name}
+        crumbs={[{ href: "/staff/customers", label: "Customers" }]}
         description={<><StateBadge state={customer.status} /> · {formatNumber(held.get(customer.id) ?? 0)} held deliveries · <Link href={`/staff/queue?customerId=${customer.id}`}>see in the queue</Link></>}
         actions={
           <>
@@ -95,10 +97,10 @@ export default async function CustomerPage({ params }: { params: Promise<{ id: s
                 <tbody>
                   {domains.map((d) => (
                     <tr key={d.id}>
-                      <td><Link href={`/staff/domains/${d.id}`} className="font-medium">{d.name}</Link></td>
+                      <td><Link href={`/staff/domains/${d.id}`} className="font-medium"><DomainName name={d.name} /></Link></td>
                       <td>{d.recipientPolicy === "accept_all" ? "all accepted" : `${d._count.recipients} listed`}</td>
                       <td className="text-right">{formatNumber(d.held)}</td>
-                      <td><InboundBadge accepting={d.acceptInbound} /></td>
+                      <td><InboundBadge accepting={d.acceptInbound} suspended={suspended} /></td>
                     </tr>
                   ))}
                 </tbody>

@@ -11,6 +11,7 @@ import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { getDomain, listDomains } from "@/lib/domains/domains.ts";
 import { listRecipients } from "@/lib/recipients/recipients.ts";
 import { listSessions } from "@/lib/sessions/list-sessions.ts";
+import { unicodeDomainName } from "@/lib/validation/domain-name.ts";
 import { releaseDomainAction } from "@/app/_actions/release-domain.ts";
 import { BounceHoldPanel } from "@/app/_ui/bounce-hold-panel.tsx";
 import { addRecipientsAction, deleteDomainAction, removeRecipientAction, updateDomainAction } from "../actions.ts";
@@ -37,11 +38,17 @@ export default async function DomainPage({ params, searchParams }: {
   const held = siblings.find((d) => d.id === domain.id)?.held ?? 0;
   const q = query.q?.toLowerCase();
   const matching = q ? recipients.filter((r) => r.address.includes(q)) : recipients;
+  const unicode = unicodeDomainName(domain.name);
   return (
     <>
       <PageHeader
-        title={domain.name}
-        description={<>Customer <Link href={`/staff/customers/${domain.customer.id}`}>{domain.customer.name}</Link> · <Link href={`/staff/queue?domain=${domain.id}`}>{formatNumber(held)} held deliveries</Link></>}
+        title={unicode}
+        crumbs={[{ href: "/staff/customers", label: "Customers" }, { href: `/staff/customers/${domain.customer.id}`, label: domain.customer.name }]}
+        description={<>
+          {unicode !== domain.name ? <>A-label <code data-testid="a-label">{domain.name}</code> · </> : null}
+          Customer <Link href={`/staff/customers/${domain.customer.id}`}>{domain.customer.name}</Link> · <Link href={`/staff/queue?domain=${domain.id}`}>{formatNumber(held)} held deliveries</Link>
+          {domain.customer.status === "suspended" ? <> · <Badge tone="red">deferred: customer suspended</Badge></> : null}
+        </>}
         actions={
           <ActionForm action={deleteDomainAction} className="" confirm={`Delete ${domain.name} and its recipient list? Only possible when no mail is held.`}>
             <input type="hidden" name="id" value={domain.id} />
@@ -108,9 +115,9 @@ export default async function DomainPage({ params, searchParams }: {
           </Card>
 
           <Card title="Add recipients">
-            <ActionForm action={addRecipientsAction} label="Add recipients">
+            <ActionForm action={addRecipientsAction} label="Add recipients" resetOnSuccess>
               <input type="hidden" name="id" value={domain.id} />
-              <TextArea label="Addresses" name="recipients" rows={5} hint={`One per line, or CSV with the address first; a bare local part means @${domain.name}.`} />
+              <TextArea label="Addresses" name="recipients" rows={5} hint={`One per line: an address, Name <address>, or a bare local part (@${domain.name}); or CSV with the address in any column (a header row is skipped).`} />
               <div>
                 <label htmlFor="recipient-file">Or upload a file (CSV or text)</label>
                 <input id="recipient-file" name="file" type="file" accept=".csv,.txt,text/csv,text/plain" className="mt-1 block" />

@@ -29,6 +29,7 @@ export default async function StaffLoginPage({ params }: { params: Promise<{ id:
     <>
       <PageHeader
         title={`Login ${login.login}`}
+        crumbs={[{ href: "/staff/customers", label: "Customers" }, { href: `/staff/customers/${login.customer.id}`, label: login.customer.name }]}
         description={<>Customer <Link href={`/staff/customers/${login.customer.id}`}>{login.customer.name}</Link></>}
         actions={
           <ActionForm action={setLoginStatusAction} className="" confirm={disabled ? undefined : `Disable ${login.login}? Its server will no longer be able to collect mail.`}>

@@ -1,5 +1,4 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { orNotFound } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
@@ -15,12 +14,13 @@ export default async function StaffMessagePage({ params }: { params: Promise<{ i
   const actor = await requireStaff();
   const { id } = await params;
   const message = await orNotFound(getMessageDetail(actor, id));
+  const held = message.deliveries.some((d) => d.state === "queued" || d.state === "delivering");
   const leased = message.deliveries.some((d) => (d.state === "queued" || d.state === "delivering") && (d.leaseOwner || d.leaseUntil));
   return (
     <>
       <PageHeader
         title={message.subject ?? "(no subject)"}
-        description={<Link href="/staff/queue">← Queue</Link>}
+        crumbs={[{ href: "/staff/queue", label: "Queue" }]}
         actions={
           <>
             {message.headers ? <a href={`/staff/queue/${message.id}/eml`} className={buttonClass.secondary} download>Download .eml</a> : null}
@@ -32,7 +32,7 @@ export default async function StaffMessagePage({ params }: { params: Promise<{ i
             ) : null}
             <ActionForm action={bounceMessageAction} className="" confirm="Bounce every held recipient of this message now? The sender is told it was not delivered.">
               <input type="hidden" name="id" value={message.id} />
-              <SubmitButton variant="secondary">Bounce now</SubmitButton>
+              <SubmitButton variant="secondary" disabled={!held} title={held ? undefined : "No recipient of this message is held"}>Bounce now</SubmitButton>
             </ActionForm>
             <ActionForm action={deleteMessageAction} className="" confirm="Delete this message for every recipient, without telling the sender? This cannot be undone.">
               <input type="hidden" name="id" value={message.id} />
