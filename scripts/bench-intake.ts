@@ -17,6 +17,9 @@
 //   BENCH_N=3000              messages per run (default: 3000, 1,000 at 1 session, a third of that at 100 KB)
 //   BENCH_POSTFIX=0           Mailharbor only
 //   BENCH_PROFILE=DIR         write a CPU profile of the mailer into DIR (node --cpu-prof)
+//   BENCH_LISTED=LOCAL        the domain lists its recipients (only LOCAL@), instead of accepting all
+//   BENCH_DELIMITER=CHARS     the domain's recipient delimiter (e.g. +)
+//   BENCH_TO=LOCAL            the local part smtp-source sends to (default user; e.g. user+news)
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -33,6 +36,9 @@ const SESSIONS = (process.env.BENCH_SESSIONS ?? (QUICK ? "10" : "1,10,50")).spli
 const MODES = (process.env.BENCH_MODES ?? "conn,d").split(",") as ("conn" | "d")[];
 const WITH_POSTFIX = process.env.BENCH_POSTFIX !== "0";
 const DOMAIN = "bench.example";
+const LISTED = process.env.BENCH_LISTED;
+const DELIMITER = process.env.BENCH_DELIMITER;
+const TO = `${process.env.BENCH_TO ?? "user"}@${DOMAIN}`;
 const ANCHOR = path.resolve(PROJECT_ROOT, "../shared/bench/postfix-anchor.sh");
 /** smtp-source gives up on a run that stalls; no run of this matrix takes nearly this long */
 const RUN_TIMEOUT_MS = 10 * 60_000;
@@ -157,7 +163,9 @@ async function main() {
     log(`PostgreSQL: ${settings.rows.map((r) => `${r.name}=${r.setting}`).join(", ")}`);
     await client.query(`INSERT INTO customer (id, name, updated_at) VALUES (gen_random_uuid(), 'Bench', now())`);
     await client.query(`INSERT INTO domain (id, name, customer_id, recipient_policy, max_message_size, updated_at)
-      SELECT gen_random_uuid(), $1, id, 'accept_all', 1048576, now() FROM customer WHERE name = 'Bench'`, [DOMAIN]);
+      SELECT gen_random_uuid(), $1, id, $2::"RecipientPolicy", 1048576, now() FROM customer WHERE name = 'Bench'`, [DOMAIN, LISTED ? "listed" : "accept_all"]);
+    if (LISTED) await client.query(`INSERT INTO recipient (id, domain_id, address) SELECT gen_random_uuid(), id, $2 FROM domain WHERE name = $1`, [DOMAIN, `${LISTED}@${DOMAIN}`]);
+    if (DELIMITER) await client.query(`UPDATE domain SET recipient_delimiter = $2 WHERE name = $1`, [DOMAIN, DELIMITER]);
     if (WITH_POSTFIX) {
       postfix = await startPostfix(dir);
       log(`Postfix: ${(await run("postconf", ["-dh", "mail_version"])).trim()}, private instance on port ${postfix.port}`);
@@ -170,7 +178,7 @@ async function main() {
       if (postfix) await run("postsuper", ["-c", postfix.conf, "-d", "ALL"]).catch(() => "");
     };
     const warmUp: Load = { sessions: 10, size: 4096, mode: "conn", messages: 300 }; // JIT, pools, caches, Postfix's process pool
-    await smtpSource(started.port, warmUp, `user@${DOMAIN}`);
+    await smtpSource(started.port, warmUp, TO);
     if (postfix) await smtpSource(postfix.port, warmUp, "user@cust.example");
 
     const rates = new Map<Load, { mailharbor: number[]; postfix: number[] }>();
@@ -184,7 +192,7 @@ async function main() {
           const rssAtStart = rssBytes(pid);
           let peak = rssAtStart;
           const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 25);
-          const rate = await smtpSource(started.port, load, `user@${DOMAIN}`).finally(() => clearInterval(sampler));
+          const rate = await smtpSource(started.port, load, TO).finally(() => clearInterval(sampler));
           const stored = Number((await client.query("SELECT count(*) AS n FROM message")).rows[0].n);
           if (stored !== load.messages) throw new Error(`${loadName(load)}: smtp-source sent ${load.messages}, Mailharbor stored ${stored}`);
           if (load.sessions === 50 && load.size >= 102400) peakRss = Math.max(peakRss, peak);

@@ -10,6 +10,7 @@ import { SignOutButton } from "./sign-out-button.tsx";
 const STAFF_NAV = [
   { href: "/staff", label: "Dashboard", exact: true },
   { href: "/staff/queue", label: "Queue" },
+  { href: "/staff/dsns", label: "DSNs" },
   { href: "/staff/customers", label: "Customers" },
   { href: "/staff/domains", label: "Domains" },
   { href: "/staff/sessions", label: "Sessions" },

@@ -120,9 +120,9 @@ export function createRecipientResolver(options: { cacheMs: number; maxEntries?:
       // A paused domain or suspended customer comes back: 450 lets the sender's queue keep the
       // mail (RFC 5321 §4.2.5), where a 5yz would bounce it.
       if (!domain.customerActive || !domain.acceptInbound) return { outcome: "deferred" };
-      // RFC 5321 §4.5.1: every domain takes mail for its postmaster, listed or not
       // The address is accepted (and kept) as sent; only the list lookup may drop its extension.
       const isListed = domain.listed && matchListEntry(key, domain.recipientDelimiter, found ?? new Set()) !== null;
+      // RFC 5321 §4.5.1: every domain takes mail for its postmaster, listed or not
       if (domain.listed && !isListed && address.localPart.toLowerCase() !== "postmaster") return { outcome: "unknown-user" };
       return {
         outcome: "accept",

@@ -218,9 +218,9 @@ describe("domains and recipients", () => {
     expect(created.json).toMatchObject({ name: "shop.alpha.example", customerId: ids.a, recipientPolicy: "listed", retentionDays: 10, etrnEnabled: false, etrnRequestedAt: null });
     expect((await call(t.all, "GET", "/domains/shop.alpha.example")).json.id).toBe(created.json.id);
 
-    const patched = await call(t.all, "PATCH", `/domains/${created.json.id}`, { etrnTarget: "127.0.0.1:2526", etrnEnabled: true, etrnFrom: ["192.0.2.0/24"], acceptInbound: false });
+    const patched = await call(t.all, "PATCH", `/domains/${created.json.id}`, { etrnTarget: "127.0.0.1:2526", etrnEnabled: true, etrnFrom: ["192.0.2.0/24"], acceptInbound: false, recipientDelimiter: "+-" });
     expect(patched.status).toBe(200);
-    expect(patched.json).toMatchObject({ etrnEnabled: true, etrnTarget: "127.0.0.1:2526", etrnFrom: ["192.0.2.0/24"], acceptInbound: false, retentionDays: 10 });
+    expect(patched.json).toMatchObject({ etrnEnabled: true, etrnTarget: "127.0.0.1:2526", etrnFrom: ["192.0.2.0/24"], acceptInbound: false, retentionDays: 10, recipientDelimiter: "+-" });
 
     const list = await call(t.all, "GET", `/domains?customer=${ids.a}`);
     expect(list.json.items.map((d: { name: string; held: number; recipientCount: number }) => [d.name, d.held, d.recipientCount])).toEqual([["alpha.example", 1, 1], ["shop.alpha.example", 0, 2]]);
@@ -235,6 +235,7 @@ describe("domains and recipients", () => {
     expectError(await call(t.all, "PATCH", "/domains/alpha.example", { etrnTarget: "no port" }), 400, "INVALID_INPUT");
     expectError(await call(t.all, "PATCH", "/domains/alpha.example", { retention: 5 }), 400, "INVALID_INPUT");
     expectError(await call(t.all, "PATCH", "/domains/alpha.example", { acceptInbound: "yes" }), 400, "INVALID_INPUT");
+    expectError(await call(t.all, "PATCH", "/domains/alpha.example", { recipientDelimiter: "#" }), 400, "INVALID_INPUT");
     expectError(await call(t.all, "PATCH", "/domains/missing.example", { retentionDays: 5 }), 404, "NOT_FOUND");
     expectError(await call(t.all, "GET", "/domains/missing.example"), 404, "NOT_FOUND");
   });
@@ -405,6 +406,7 @@ describe("OpenAPI document and unknown paths", () => {
       }
     }
     expect(doc.paths["/domains/{id}"].patch.requestBody.content["application/json"].schema.properties.retentionDays).toMatchObject({ type: "integer", minimum: 1, maximum: 3650 });
+    expect(doc.paths["/domains/{id}"].patch.requestBody.content["application/json"].schema.properties.recipientDelimiter).toMatchObject({ type: "string" });
   });
 
   it("answers an unknown path in the API's error format", async () => {

@@ -4,7 +4,9 @@ import { orNotFound } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { MessageView } from "@/app/_ui/message-view.tsx";
 import { buttonClass, PageHeader } from "@/app/_ui/page-header.tsx";
+import { NoSmarthostWarning } from "@/app/_ui/no-smarthost-warning.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
+import { getConfig } from "@/lib/config/config.ts";
 import { getMessageDetail } from "@/lib/queue/message-detail.ts";
 import { bounceMessageAction, deleteMessageAction, releaseLeaseAction } from "../actions.ts";
 
@@ -34,6 +36,7 @@ export default async function StaffMessagePage({ params }: { params: Promise<{ i
               <input type="hidden" name="id" value={message.id} />
               <SubmitButton variant="secondary" disabled={!held} title={held ? undefined : "No recipient of this message is held"}>Bounce now</SubmitButton>
             </ActionForm>
+            {getConfig().SMARTHOST ? null : <NoSmarthostWarning />}
             <ActionForm action={deleteMessageAction} className="" confirm="Delete this message for every recipient, without telling the sender? This cannot be undone.">
               <input type="hidden" name="id" value={message.id} />
               <SubmitButton variant="danger">Delete</SubmitButton>
