@@ -120,7 +120,7 @@ describe("fetchmail as the ODMR customer", () => {
     expect(run.output).toMatch(/535 Authentication credentials invalid/);
     expect(receiver.messages.length).toBe(before);
     await expect.poll(() => getDb().odmrSession.findFirst({ where: { loginName: acme.login, endedAt: { not: null } }, orderBy: { startedAt: "desc" } }))
-      .toMatchObject({ outcome: "authentication failed", reply: null, loginId: null });
+      .toMatchObject({ outcome: "authentication failed", reply: null, authenticated: false, loginId: acme.loginId });
   });
 
   // fetchmail relays one line per select(2) wake-up and OpenSSL reads one record at a time: a
