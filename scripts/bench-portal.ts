@@ -11,6 +11,8 @@ import { CLI_ACTOR } from "../lib/actor.ts";
 import { closeDb, getDb } from "../lib/db/client.ts";
 import { openEmbeddedDatabase } from "../lib/db/embedded-postgres.ts";
 import { migrateDatabase } from "../lib/db/migrate.ts";
+import { queueCsvLines } from "../lib/queue/export-queue.ts";
+import { countBulkQueueAction } from "../lib/queue/queue-actions.ts";
 import { searchQueue, type QueueSearch } from "../lib/queue/search-queue.ts";
 import { getDashboardStats } from "../lib/stats/dashboard-stats.ts";
 import { createPortalUser } from "../lib/users/users.ts";
@@ -172,6 +174,14 @@ async function main() {
       ["customer (300k held): recipient matching nothing", bigActor, { state: "held", recipient: "nobody-here@" }],
     ];
     for (const [label, actor, search] of cases) row(label, await time(() => searchQueue(actor, search)));
+    log("\nbulk confirmation counts (lib/queue/queue-actions.ts countBulkQueueAction: exact) and the CSV export");
+    row("count 'Bounce all matching' recipient 'user17@' (25k)", await time(() => countBulkQueueAction(staff, { action: "bounce", filter: { recipient: "user17@" } })));
+    row("count 'Bounce all matching' one small domain (~2.5k)", await time(() => countBulkQueueAction(staff, { action: "bounce", filter: { domain: normalDomain.name } })));
+    row("count 'Bounce all matching' customer, all 300k held", await time(() => countBulkQueueAction(bigActor, { action: "bounce", filter: {} })));
+    row("CSV export: first 5,000 lines (lib/queue/export-queue.ts)", await time(async () => {
+      let n = 0;
+      for await (const line of queueCsvLines(staff, {})) if (line && ++n > 5000) break;
+    }));
     row("staff dashboard figures (lib/stats/dashboard-stats.ts)", await time(() => getDashboardStats(staff)));
     await closeDb();
 

@@ -15,6 +15,8 @@ export interface ActionResult {
   secret?: { label: string; value: string; snippet?: string; note?: string };
   /** recipients added from a paste or an upload */
   report?: { added: number; existing: number; rejected: { where: string; input: string; reason: string }[] };
+  /** a bulk action's count, for its confirmation: messages, and the newest id counted */
+  bulk?: { count: number; upTo: string | null };
   /** tells two equal results apart */
   at: number;
 }

@@ -1,28 +1,29 @@
 // A page of the queue: for staff every matching message, for a customer its own held mail.
 import Link from "next/link";
 import type { QueuePage } from "@/lib/queue/search-queue.ts";
+import { SelectAll } from "./bulk-actions.tsx";
 import { formatAge, formatBytes, formatNumber, formatTimeLeft } from "./format.ts";
 import { Empty, StateBadge, TableWrap } from "./page-header.tsx";
 
-export const AGE_FILTERS: Record<string, { label: string; olderThanHours?: number; newerThanHours?: number }> = {
-  n1h: { label: "Newer than 1 hour", newerThanHours: 1 },
-  n24h: { label: "Newer than 1 day", newerThanHours: 24 },
-  o1h: { label: "Older than 1 hour", olderThanHours: 1 },
-  o24h: { label: "Older than 1 day", olderThanHours: 24 },
-  o7d: { label: "Older than 7 days", olderThanHours: 24 * 7 },
-  o30d: { label: "Older than 30 days", olderThanHours: 24 * 30 },
-};
+/** A last error is cut to this in the list; the full text is its tooltip and on the message page. */
+const ERROR_SHOWN = 90;
 
-export function QueueTable({ page, hrefFor, pageHref, staff, now = Date.now() }: {
+export function queueCountText(page: QueuePage): string {
+  return page.countCapped ? `more than ${formatNumber(page.count)}` : formatNumber(page.count);
+}
+
+export function QueueTable({ page, hrefFor, pageHref, staff, selectForm, now = Date.now() }: {
   page: QueuePage;
   /** link to one message */
   hrefFor: (id: string) => string;
   /** link to the page older ("before") or newer ("after") than a cursor */
   pageHref: (cursor: { before?: string; after?: string }) => string;
   staff: boolean;
+  /** the bulk form the rows' checkboxes belong to (none: no checkboxes) */
+  selectForm?: string;
   now?: number;
 }) {
-  const countText = page.countCapped ? `more than ${formatNumber(page.count)}` : formatNumber(page.count);
+  const countText = queueCountText(page);
   return (
     <div className="space-y-3">
       <p className="text-sm text-slate-600" data-testid="queue-count">{countText} message{page.count === 1 && !page.countCapped ? "" : "s"}</p>
@@ -32,12 +33,16 @@ export function QueueTable({ page, hrefFor, pageHref, staff, now = Date.now() }:
           <table className="max-sm:block">
             <thead className="max-sm:hidden">
               <tr>
+                {selectForm ? <th className="w-8"><SelectAll form={selectForm} name="ids" label="Select every message on this page" /></th> : null}
                 <th>Received</th><th>Sender</th><th>Subject</th><th>Recipients</th><th className="text-right">Size</th><th>Expires in</th>
               </tr>
             </thead>
             <tbody className="max-sm:block">
               {page.items.map((m) => (
                 <tr key={m.id} className="max-sm:block max-sm:border-b max-sm:border-slate-200 max-sm:py-2 max-sm:[&>td]:block max-sm:[&>td]:border-0 max-sm:[&>td]:py-0.5">
+                  {selectForm ? (
+                    <td className="w-8"><input type="checkbox" form={selectForm} name="ids" value={m.id} aria-label={`Select message ${m.id}`} /></td>
+                  ) : null}
                   <td className="whitespace-nowrap">
                     <Link href={hrefFor(m.id)} className="font-mono text-xs">{m.id}</Link>
                     <div className="text-xs text-slate-500" title={m.receivedAt.toISOString()}>{formatAge(m.receivedAt, now)}</div>
@@ -50,6 +55,11 @@ export function QueueTable({ page, hrefFor, pageHref, staff, now = Date.now() }:
                         <li key={d.id} className="break-all">
                           {d.recipient} <StateBadge state={d.state} />
                           {staff ? <span className="text-xs text-slate-500"> · {d.customerName}</span> : null}
+                          {d.lastError ? (
+                            <span className="block font-mono text-xs break-words text-red-800" title={d.lastError} data-testid="last-error">
+                              {d.lastError.length > ERROR_SHOWN ? `${d.lastError.slice(0, ERROR_SHOWN - 1)}…` : d.lastError}
+                            </span>
+                          ) : null}
                         </li>
                       ))}
                       {m.deliveries.length > 5 ? <li className="text-xs text-slate-500">and {m.deliveries.length - 5} more</li> : null}

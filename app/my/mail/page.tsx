@@ -1,12 +1,21 @@
 import type { Metadata } from "next";
 import { requireCustomer } from "@/app/_server/auth.ts";
 import { orNotFound, pickParams, queryParams } from "@/app/_server/load.ts";
+import { QUEUE_FILTER_PARAMS, queueFilterFromParams } from "@/app/_server/queue-filter.ts";
+import { QueueBulkActions, type BulkChoice } from "@/app/_ui/bulk-actions.tsx";
 import { buttonClass, Card, PageHeader } from "@/app/_ui/page-header.tsx";
-import { QueueTable } from "@/app/_ui/queue-table.tsx";
+import { queueCountText, QueueTable } from "@/app/_ui/queue-table.tsx";
 import { listDomains } from "@/lib/domains/domains.ts";
 import { searchQueue } from "@/lib/queue/search-queue.ts";
+import { countBulkMailFormAction, runBulkMailFormAction } from "./actions.ts";
 
 export const metadata: Metadata = { title: "Held mail" };
+
+const BULK: BulkChoice[] = [
+  { action: "bounce", label: "Bounce", note: "They are returned now; each sender is told the mail was not delivered. Mail your server is collecting right now is left alone." },
+  { action: "release", label: "Release", note: "Mail a broken session left claimed is queued again for your next ATRN. Only when no session of yours is collecting now, or it may arrive twice." },
+  { action: "delete", label: "Delete", note: "They are removed without telling the senders. This cannot be undone.", danger: true },
+];
 
 export default async function HeldMailPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const actor = await requireCustomer();
@@ -14,9 +23,9 @@ export default async function HeldMailPage({ searchParams }: { searchParams: Pro
   const [domains, page] = await Promise.all([
     listDomains(actor, { heldCounts: false }),
     // another customer's domain id is "not found", like one that does not exist
-    orNotFound(searchQueue(actor, { state: "held", domain: params.domain, recipient: params.recipient, q: params.q, before: params.before, after: params.after })),
+    orNotFound(searchQueue(actor, { ...queueFilterFromParams(params, "customer"), before: params.before, after: params.after })),
   ]);
-  const filters = pickParams(params, ["domain", "recipient", "q"]);
+  const filters = pickParams(params, QUEUE_FILTER_PARAMS.customer);
   return (
     <>
       <PageHeader title="Held mail" description="Mail waiting for your server to collect it with ATRN, newest first." />
@@ -41,7 +50,11 @@ export default async function HeldMailPage({ searchParams }: { searchParams: Pro
         </form>
       </Card>
       <Card>
-        <QueueTable page={page} staff={false} hrefFor={(id) => `/my/mail/${id}`} pageHref={(cursor) => `/my/mail?${new URLSearchParams({ ...filters, ...cursor })}`} />
+        <div className="mb-4 flex flex-wrap items-start justify-between gap-3">
+          <QueueBulkActions formId="mail-bulk" filter={filters} matching={queueCountText(page)} choices={BULK} count={countBulkMailFormAction} run={runBulkMailFormAction} />
+          <a href={`/my/mail/export.csv?${new URLSearchParams(filters)}`} className={buttonClass.secondary} download>Export CSV</a>
+        </div>
+        <QueueTable page={page} staff={false} selectForm="mail-bulk" hrefFor={(id) => `/my/mail/${id}`} pageHref={(cursor) => `/my/mail?${new URLSearchParams({ ...filters, ...cursor })}`} />
       </Card>
     </>
   );

@@ -8,7 +8,7 @@ import { flash } from "@/app/_server/flash.ts";
 import { checked, parseForm } from "@/app/_server/form-data.ts";
 import { createDomain, deleteDomain, updateDomain } from "@/lib/domains/domains.ts";
 import { MailharborError } from "@/lib/errors.ts";
-import { addRecipients, removeRecipient } from "@/lib/recipients/recipients.ts";
+import { addRecipients, removeRecipient, removeRecipients } from "@/lib/recipients/recipients.ts";
 import { splitRecipientText } from "@/lib/recipients/recipients-csv.ts";
 import { unicodeDomainName } from "@/lib/validation/domain-name.ts";
 import { domainNameSchema, retentionDaysSchema, uuidSchema } from "@/lib/validation/schemas.ts";
@@ -124,5 +124,17 @@ export async function removeRecipientAction(_: ActionResult | null, form: FormDa
     await removeRecipient(actor, data.id, data.address);
     revalidatePath(`/staff/domains/${data.id}`);
     return { message: `${data.address} removed.` };
+  });
+}
+
+/** "Remove selected" on the recipient list: the ticked addresses (`addresses`, repeated), in one transaction. */
+export async function removeRecipientsAction(form: FormData): Promise<ActionResult> {
+  return runAction<StaffActor>("staff", async (actor) => {
+    const { id } = parseForm(idSchema, form);
+    const addresses = form.getAll("addresses").filter((v): v is string => typeof v === "string" && v.trim() !== "");
+    if (!addresses.length) throw new MailharborError("INVALID_INPUT", "tick the recipients to remove first");
+    const { removed, missing } = await removeRecipients(actor, id, addresses);
+    revalidatePath(`/staff/domains/${id}`);
+    return { message: `Removed ${removed.length} recipient${removed.length === 1 ? "" : "s"}${missing.length ? `; ${missing.length} ${missing.length === 1 ? "was" : "were"} no longer listed` : ""}.` };
   });
 }

@@ -3,6 +3,7 @@ import { revalidatePath } from "next/cache";
 import { redirect } from "next/navigation";
 import { z } from "zod";
 import { runAction, type ActionResult } from "@/app/_server/action-result.ts";
+import { countBulk, runBulk } from "@/app/_server/bulk-queue-actions.ts";
 import type { StaffActor } from "@/app/_server/auth.ts";
 import { flash } from "@/app/_server/flash.ts";
 import { parseForm } from "@/app/_server/form-data.ts";
@@ -37,4 +38,12 @@ export async function releaseLeaseAction(_: ActionResult | null, form: FormData)
     revalidatePath(`/staff/queue/${id}`);
     return { message: `${count} recipient${count === 1 ? "" : "s"} back in the queue.` };
   });
+}
+
+export async function countBulkQueueFormAction(form: FormData): Promise<ActionResult> {
+  return countBulk("staff", form);
+}
+
+export async function runBulkQueueFormAction(form: FormData): Promise<ActionResult> {
+  return runBulk("staff", form, "/staff/queue");
 }

@@ -1,28 +1,33 @@
 import type { Metadata } from "next";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { orProblem, pickParams, queryParams } from "@/app/_server/load.ts";
+import { AGE_FILTERS, QUEUE_FILTER_PARAMS, queueFilterFromParams } from "@/app/_server/queue-filter.ts";
+import { QueueBulkActions, type BulkChoice } from "@/app/_ui/bulk-actions.tsx";
 import { CustomerSelect } from "@/app/_ui/customer-select.tsx";
 import { FilterActions } from "@/app/_ui/filter-actions.tsx";
-import { Card, PageHeader } from "@/app/_ui/page-header.tsx";
+import { buttonClass, Card, PageHeader } from "@/app/_ui/page-header.tsx";
 import { ProblemAlert } from "@/app/_ui/problem-alert.tsx";
-import { AGE_FILTERS, QueueTable } from "@/app/_ui/queue-table.tsx";
+import { queueCountText, QueueTable } from "@/app/_ui/queue-table.tsx";
 import { listCustomers } from "@/lib/customers/customers.ts";
 import { DELIVERY_STATES, searchQueue } from "@/lib/queue/search-queue.ts";
+import { countBulkQueueFormAction, runBulkQueueFormAction } from "./actions.ts";
 
 export const metadata: Metadata = { title: "Queue" };
 
-const FILTERS = ["customerId", "domain", "state", "recipient", "sender", "q", "age"] as const;
+const BULK: BulkChoice[] = [
+  { action: "bounce", label: "Bounce", note: "Their held recipients are bounced now; each sender is told the mail was not delivered. Recipients a session is delivering right now are left alone." },
+  { action: "release", label: "Release", note: "Leases of stuck sessions are dropped and the mail is queued again. Only do this when no session is delivering it now, or it may be delivered twice." },
+  { action: "delete", label: "Delete", note: "Their held recipients are removed without telling the senders. This cannot be undone.", danger: true },
+];
 
 export default async function QueuePageView({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const actor = await requireStaff();
   const params = queryParams(await searchParams);
-  const age = params.age ? AGE_FILTERS[params.age] : undefined;
   const customers = await listCustomers(actor, { take: 500 });
   const { result: page, problem } = await orProblem(searchQueue(actor, {
-    customerId: params.customerId, domain: params.domain, state: params.state as never, recipient: params.recipient, sender: params.sender, q: params.q,
-    olderThanHours: age?.olderThanHours, newerThanHours: age?.newerThanHours, before: params.before, after: params.after,
+    ...queueFilterFromParams(params, "staff"), before: params.before, after: params.after,
   }), `There is no domain "${params.domain}".`);
-  const filters = pickParams(params, FILTERS);
+  const filters = pickParams(params, QUEUE_FILTER_PARAMS.staff);
   const pageHref = (cursor: { before?: string; after?: string }) => `/staff/queue?${new URLSearchParams({ ...filters, ...cursor })}`;
   return (
     <>
@@ -66,7 +71,11 @@ export default async function QueuePageView({ searchParams }: { searchParams: Pr
       <ProblemAlert problem={problem} />
       {page ? (
         <Card>
-          <QueueTable page={page} staff hrefFor={(id) => `/staff/queue/${id}`} pageHref={pageHref} />
+          <div className="mb-4 flex flex-wrap items-start justify-between gap-3">
+            <QueueBulkActions formId="queue-bulk" filter={filters} matching={queueCountText(page)} choices={BULK} count={countBulkQueueFormAction} run={runBulkQueueFormAction} />
+            <a href={`/staff/queue/export.csv?${new URLSearchParams(filters)}`} className={buttonClass.secondary} download>Export CSV</a>
+          </div>
+          <QueueTable page={page} staff selectForm="queue-bulk" hrefFor={(id) => `/staff/queue/${id}`} pageHref={pageHref} />
         </Card>
       ) : null}
     </>

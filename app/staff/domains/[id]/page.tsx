@@ -3,6 +3,7 @@ import Link from "next/link";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { orNotFound, queryParams } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
+import { RecipientBulkRemove, SelectAll } from "@/app/_ui/bulk-actions.tsx";
 import { Checkbox, Field, Select, TextArea } from "@/app/_ui/field.tsx";
 import { formatNumber, formatTime } from "@/app/_ui/format.ts";
 import { Badge, buttonClass, Card, Empty, Facts, PageHeader, TableWrap } from "@/app/_ui/page-header.tsx";
@@ -14,7 +15,7 @@ import { listSessions } from "@/lib/sessions/list-sessions.ts";
 import { unicodeDomainName } from "@/lib/validation/domain-name.ts";
 import { releaseDomainAction } from "@/app/_actions/release-domain.ts";
 import { BounceHoldPanel } from "@/app/_ui/bounce-hold-panel.tsx";
-import { addRecipientsAction, deleteDomainAction, removeRecipientAction, updateDomainAction } from "../actions.ts";
+import { addRecipientsAction, deleteDomainAction, removeRecipientAction, removeRecipientsAction, updateDomainAction } from "../actions.ts";
 
 export const metadata: Metadata = { title: "Domain" };
 
@@ -139,12 +140,15 @@ export default async function DomainPage({ params, searchParams }: {
               <a href={`/staff/domains/${domain.id}/recipients.csv`} className={buttonClass.secondary} download>Export CSV</a>
             </div>
             {matching.length === 0 ? <Empty>{q ? "No address matches." : "No recipients listed."}</Empty> : (
+              <>
+              <div className="mb-2"><RecipientBulkRemove formId="recipients-remove" domainId={domain.id} action={removeRecipientsAction} /></div>
               <TableWrap label="Listed recipients">
                 <table>
-                  <thead><tr><th>Address</th><th className="sr-only">Remove</th></tr></thead>
+                  <thead><tr><th className="w-8"><SelectAll form="recipients-remove" name="addresses" label="Select every address shown" /></th><th>Address</th><th className="sr-only">Remove</th></tr></thead>
                   <tbody>
                     {matching.slice(0, SHOWN).map((r) => (
                       <tr key={r.id}>
+                        <td className="w-8"><input type="checkbox" form="recipients-remove" name="addresses" value={r.address} aria-label={`Select ${r.address}`} /></td>
                         <td className="break-all">{r.address}</td>
                         <td className="w-24 text-right">
                           <ActionForm action={removeRecipientAction} className="" label={`Remove ${r.address}`}>
@@ -158,6 +162,7 @@ export default async function DomainPage({ params, searchParams }: {
                   </tbody>
                 </table>
               </TableWrap>
+              </>
             )}
             {matching.length > SHOWN ? <p className="mt-2 text-sm text-slate-500">Showing {SHOWN} of {formatNumber(matching.length)}; search to find others, or export the whole list.</p> : null}
           </Card>
