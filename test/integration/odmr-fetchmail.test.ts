@@ -119,8 +119,9 @@ describe("fetchmail as the ODMR customer", () => {
     expect(run.code, run.output).not.toBe(0);
     expect(run.output).toMatch(/535 Authentication credentials invalid/);
     expect(receiver.messages.length).toBe(before);
+    // a failed AUTH naming an existing login is recorded against that login (its owner sees it)
     await expect.poll(() => getDb().odmrSession.findFirst({ where: { loginName: acme.login, endedAt: { not: null } }, orderBy: { startedAt: "desc" } }))
-      .toMatchObject({ outcome: "authentication failed", reply: null, loginId: null });
+      .toMatchObject({ outcome: "authentication failed", reply: null, loginId: acme.loginId, authenticated: false });
   });
 
   it("collects over implicit TLS with --ssl", async () => {
