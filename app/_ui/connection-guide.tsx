@@ -28,9 +28,9 @@ export function ConnectionGuidePanel({ guide, staff }: { guide: ConnectionGuide;
           ["TLS port", <span key="t"><code>{guide.odmrsPort}</code>: TLS from the first byte; AUTH {guide.mechanisms.tls.join(", ")}</span>],
           ["Login", <code key="l">{guide.login}</code>],
           ["Domains", guide.domains.length ? guide.domains.join(", ") : "none yet"],
-          ["Certificate", guide.certificate
+          ...(guide.certificate || staff ? [["Certificate", guide.certificate
             ? guide.certificate.selfSigned ? <span key="c">self-signed, MD5 fingerprint <code className="break-all">{guide.certificate.md5Fingerprint}</code></span> : "signed by a certificate authority"
-            : "not readable here"],
+            : "not readable by the portal (TLS_CERT_FILE, or the data directory's tls/cert.pem, is on another machine)"] as [string, React.ReactNode]] : []),
         ]} />
         {staff && !guide.hostConfigured ? (
           <p className="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900">
