@@ -2,7 +2,7 @@
 // A secret shown exactly once, with copy buttons for it and for its ready-made configuration.
 import { useState } from "react";
 
-function CopyButton({ text, label }: { text: string; label: string }) {
+export function CopyButton({ text, label }: { text: string; label: string }) {
   const [copied, setCopied] = useState(false);
   return (
     <button

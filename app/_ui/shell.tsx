@@ -12,6 +12,7 @@ const STAFF_NAV = [
   { href: "/staff/queue", label: "Queue" },
   { href: "/staff/dsns", label: "DSNs" },
   { href: "/staff/customers", label: "Customers" },
+  { href: "/staff/logins", label: "Logins" },
   { href: "/staff/domains", label: "Domains" },
   { href: "/staff/sessions", label: "Sessions" },
   { href: "/staff/audit", label: "Audit log" },

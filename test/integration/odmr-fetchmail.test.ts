@@ -119,6 +119,7 @@ describe("fetchmail as the ODMR customer", () => {
     expect(run.code, run.output).not.toBe(0);
     expect(run.output).toMatch(/535 Authentication credentials invalid/);
     expect(receiver.messages.length).toBe(before);
+    // a failed AUTH naming an existing login is recorded against that login (its owner sees it)
     await expect.poll(() => getDb().odmrSession.findFirst({ where: { loginName: acme.login, endedAt: { not: null } }, orderBy: { startedAt: "desc" } }))
       .toMatchObject({ outcome: "authentication failed", reply: null, authenticated: false, loginId: acme.loginId });
   });

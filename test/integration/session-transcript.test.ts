@@ -8,6 +8,7 @@ import type { Actor } from "../../lib/actor.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { getConnectionGuide } from "../../lib/logins/connection-guide.ts";
 import { SECRET_PLACEHOLDER } from "../../lib/logins/fetchmail-rc.ts";
+import { searchLogins } from "../../lib/logins/search-logins.ts";
 import { listLoginTranscripts } from "../../lib/sessions/login-transcripts.ts";
 import { FAILED_AUTH_SESSIONS_KEPT } from "../../lib/sessions/record-session.ts";
 import { useTestDatabase } from "../helpers/database.ts";
@@ -153,6 +154,18 @@ describe("ODMR session transcripts", () => {
     expect(auth).toHaveLength(codes.filter((c) => c === 535).length);
     expect(newest.transcript.length).toBeLessThanOrEqual(22);
     expect(JSON.stringify(newest.transcript).length).toBeLessThan(8 * 1024);
+  });
+
+  it("keeps the connection guide and the login list within the customer", async () => {
+    expect((await getConnectionGuide(customerActor(acme), acme.loginId)).domains).toEqual(["acme.example"]);
+    await expect(getConnectionGuide(customerActor(beta), acme.loginId)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    const own = await searchLogins(customerActor(beta), {});
+    expect(own.items.map((l) => l.login)).toEqual([beta.login]);
+    expect(await searchLogins(customerActor(beta), { customerId: acme.id })).toMatchObject({ total: 0, items: [] });
+    // staff see both, with each login's newest session
+    const all = await searchLogins(STAFF, {});
+    expect(all.items.map((l) => l.login).sort()).toEqual([acme.login, beta.login].sort());
+    expect(all.items.find((l) => l.login === beta.login)?.lastSession).toMatchObject({ authenticated: false });
   });
 
   it("the portal's fetchmail configuration, plain and ssl, collects the mail when run by the real fetchmail", async () => {

@@ -3,14 +3,18 @@ import Link from "next/link";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { orNotFound } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
+import { ConnectionGuidePanel } from "@/app/_ui/connection-guide.tsx";
 import { Checkbox } from "@/app/_ui/field.tsx";
 import { LoginFacts, RotateLoginCard } from "@/app/_ui/login-panels.tsx";
 import { Card, PageHeader } from "@/app/_ui/page-header.tsx";
+import { SessionTranscripts } from "@/app/_ui/session-transcripts.tsx";
 import { SessionsTable } from "@/app/_ui/sessions-table.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { listDomains } from "@/lib/domains/domains.ts";
+import { getConnectionGuide } from "@/lib/logins/connection-guide.ts";
 import { getLogin } from "@/lib/logins/logins.ts";
 import { listSessions } from "@/lib/sessions/list-sessions.ts";
+import { listLoginTranscripts } from "@/lib/sessions/login-transcripts.ts";
 import { restrictLoginAction, setLoginStatusAction } from "../actions.ts";
 
 export const metadata: Metadata = { title: "ODMR login" };
@@ -19,9 +23,11 @@ export default async function StaffLoginPage({ params }: { params: Promise<{ id:
   const actor = await requireStaff();
   const { id } = await params;
   const login = await orNotFound(getLogin(actor, id));
-  const [domains, sessions] = await Promise.all([
+  const [domains, sessions, guide, transcripts] = await Promise.all([
     listDomains(actor, { customerId: login.customerId }),
     listSessions(actor, { loginId: login.id, limit: 20 }),
+    getConnectionGuide(actor, login.id),
+    listLoginTranscripts(actor, login.id),
   ]);
   const allowed = new Set(login.domains.map((d) => d.domain.id));
   const disabled = login.status === "disabled";
@@ -55,6 +61,8 @@ export default async function StaffLoginPage({ params }: { params: Promise<{ id:
             <SubmitButton>Save</SubmitButton>
           </ActionForm>
         </Card>
+        <ConnectionGuidePanel guide={guide} staff />
+        <SessionTranscripts sessions={transcripts} />
       </div>
       <h2 className="mt-8 mb-3 text-lg font-semibold">Recent sessions</h2>
       <SessionsTable sessions={sessions.items} staff />
