@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Actor } from "../actor.ts";
 import { customerScope } from "../actor.ts";
 import { dbWork, getDb, type Prisma } from "../db/client.ts";
-import { sessionResult } from "../sessions/list-sessions.ts";
+import { sessionResult } from "../sessions/session-result.ts";
 import { parseInput } from "../validation/parse-input.ts";
 import { uuidSchema } from "../validation/schemas.ts";
 
@@ -24,6 +24,7 @@ interface LastSession {
   id: string;
   started_at: Date;
   reply: string | null;
+  release_failed: boolean;
   outcome: string | null;
   authenticated: boolean;
 }
@@ -50,10 +51,10 @@ export async function searchLogins(actor: Actor, filter: LoginSearch = {}) {
   const ids = rows.map((r) => r.id);
   // the newest session of each login on the page: one index probe each (login_id, started_at)
   const last = ids.length ? await dbWork(() => getDb().$queryRaw<LastSession[]>`
-    SELECT s.login_id, s.id, s.started_at, s.reply, s.outcome, s.authenticated
+    SELECT s.login_id, s.id, s.started_at, s.reply, s.outcome, s.authenticated, s.release_failed
     FROM unnest(${ids}::uuid[]) AS l(id)
     CROSS JOIN LATERAL (
-      SELECT login_id, id, started_at, reply, outcome, authenticated FROM odmr_session
+      SELECT login_id, id, started_at, reply, outcome, authenticated, release_failed FROM odmr_session
       WHERE login_id = l.id ORDER BY started_at DESC LIMIT 1
     ) s`) : [];
   const byLogin = new Map(last.map((s) => [s.login_id, s]));
@@ -61,7 +62,7 @@ export async function searchLogins(actor: Actor, filter: LoginSearch = {}) {
     const s = byLogin.get(r.id);
     return {
       ...r,
-      lastSession: s ? { id: s.id, startedAt: s.started_at, reply: s.reply, outcome: s.outcome, authenticated: s.authenticated, result: sessionResult(s.reply) } : null,
+      lastSession: s ? { id: s.id, startedAt: s.started_at, reply: s.reply, outcome: s.outcome, authenticated: s.authenticated, result: sessionResult({ reply: s.reply, releaseFailed: s.release_failed }) } : null,
     };
   });
   return { total, items };
