@@ -31,7 +31,7 @@ describe("one-time passwords and resets", () => {
     expect(short.code).toBe(2);
     expect(short.json.error.message).toMatch(/at least 10 characters/);
     expect(await getDb().portalUser.count({ where: { email: "weak@isp.example" } })).toBe(0);
-  });
+  }, 300_000);
 
   it("mailharbor user reset-password sets a new one-time password, ends sessions and writes an audit row", async () => {
     const before = await getDb().portalUser.findUniqueOrThrow({ where: { email: "ops@isp.example" } });
@@ -55,7 +55,7 @@ describe("one-time passwords and resets", () => {
 
     const missing = await runCli(["user", "reset-password", "--email", "nobody@isp.example", "--json"]);
     expect(missing.code).toBe(3);
-  });
+  }, 300_000);
 
   it("customers cannot reset anyone's password or two-factor sign-in, nor read a user; staff cannot reset their own", async () => {
     const a = await createCustomer(CLI_ACTOR, { name: "Alpha" });
@@ -81,7 +81,7 @@ describe("two-factor sign-in", () => {
     const status = await getTwoFactorStatus(me);
     if (status.state !== "enrolling") throw new Error(`state ${status.state}`);
     // the secret is sealed in the database, not stored in clear
-    const row = await getDb().portalUser.findUniqueOrThrow({ where: { id: user.id } });
+    const row = await getDb().portalUser.findUniqueOrThrow({ where: { id: user.id }, select: { totpSecretEnc: true } });
     expect(row.totpSecretEnc).toMatch(/^v1:/);
     expect(row.totpSecretEnc).not.toContain(status.secret);
     // not active before the confirmation
@@ -93,7 +93,7 @@ describe("two-factor sign-in", () => {
     expect(codes).toHaveLength(10);
     expect(new Set(codes).size).toBe(10);
     expect((await verifyPortalLogin(user.email, "totp-password-1"))?.twoFactor).toBe(true);
-    const stored = await getDb().portalRecoveryCode.findMany({ where: { userId: user.id } });
+    const stored = await getDb().portalRecoveryCode.findMany({ where: { userId: user.id }, select: { codeHash: true } });
     expect(stored.every((c) => c.codeHash.startsWith("$argon2id$") && !codes.some((code) => c.codeHash.includes(code)))).toBe(true);
 
     // the confirmation's code is used up; the next step's code works once
@@ -113,7 +113,7 @@ describe("two-factor sign-in", () => {
     expect(await getDb().portalRecoveryCode.count({ where: { userId: user.id } })).toBe(0);
     expect(await getDb().auditEvent.count({ where: { objectId: user.id, action: { in: ["user.2fa_enable", "user.2fa_reset"] } } })).toBe(2);
     expect((await runCli(["user", "reset-2fa", "--email", user.email, "--json"])).code).toBe(4);
-  });
+  }, 300_000);
 
   it("locks an account's codes after AUTH_LOCK_AFTER wrong ones, from whatever addresses, even for the right code", async () => {
     const { user } = await createPortalUser(CLI_ACTOR, { email: "guessed@isp.example", role: "staff", password: "guess-password-1" });
