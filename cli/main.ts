@@ -12,7 +12,8 @@ import { resolveBounceHold } from "../lib/protection/resolve-bounce-hold.ts";
 import { createLogin, listLogins, restrictLogin, rotateLogin, setLoginStatus } from "../lib/logins/logins.ts";
 import { searchQueue, type QueueSearch } from "../lib/queue/search-queue.ts";
 import { addRecipients } from "../lib/recipients/recipients.ts";
-import { createPortalUser } from "../lib/users/users.ts";
+import { resetTwoFactor } from "../lib/users/two-factor.ts";
+import { createPortalUser, resetPortalUserPassword } from "../lib/users/users.ts";
 
 interface Parsed {
   flags: Map<string, string | true>;
@@ -262,7 +263,7 @@ const COMMANDS: Record<string, Command> = {
   },
   "user add": {
     usage: "user add --email ADDR --role staff|customer [--customer ID|NAME] [--password PW]",
-    summary: "create a portal user (prints a generated password once)",
+    summary: "create a portal user (a generated password is printed once and is one-time; --password must meet the policy)",
     values: ["email", "role", "customer", "password"],
     async run(args) {
       const { user, password } = await createPortalUser(CLI_ACTOR, {
@@ -273,6 +274,24 @@ const COMMANDS: Record<string, Command> = {
         json: { id: user.id, email: user.email, role: user.role, customerId: user.customerId, ...(generated ? { password } : {}) },
         text: `user ${user.email} (${user.role}) created${generated ? `\npassword: ${password}\n(shown once)` : ""}`,
       };
+    },
+  },
+  "user reset-password": {
+    usage: "user reset-password --email ADDR",
+    summary: "give a portal user a new one-time password (printed once); their sessions end",
+    values: ["email"],
+    async run(args) {
+      const { user, password } = await resetPortalUserPassword(CLI_ACTOR, required(args, "email"));
+      return { json: { id: user.id, email: user.email, password }, text: `user ${user.email}: one-time password ${password}\n(shown once; they must change it when they sign in)` };
+    },
+  },
+  "user reset-2fa": {
+    usage: "user reset-2fa --email ADDR",
+    summary: "turn a portal user's two-factor sign-in off (a lost phone)",
+    values: ["email"],
+    async run(args) {
+      await resetTwoFactor(CLI_ACTOR, required(args, "email"));
+      return { json: { email: required(args, "email").toLowerCase(), twoFactor: false }, text: `user ${required(args, "email")}: two-factor sign-in is off` };
     },
   },
   "token add": {

@@ -63,7 +63,7 @@ async function bootstrapStaff(config: Config): Promise<void> {
   if ((await countStaffUsers()) > 0) return;
   const email = process.env.INITIAL_ADMIN_EMAIL || "admin@mailharbor.local";
   const { password } = await createPortalUser(CLI_ACTOR, { email, role: "staff" });
-  say("created the first staff user (shown once; change the password after logging in):");
+  say("created the first staff user (a one-time password, shown once: the portal asks for a new one at the first login):");
   say(`  portal:   http://localhost:${config.PORT}/login`);
   say(`  e-mail:   ${email}`);
   say(`  password: ${password}`);

@@ -2,7 +2,7 @@
 // messages people can act on.
 import { unstable_rethrow } from "next/navigation";
 import type { Actor } from "@/lib/actor.ts";
-import { getPortalActor } from "@/lib/auth/portal-session.ts";
+import { getPortalActor, type PendingStep } from "@/lib/auth/portal-session.ts";
 import { errorCode, isMailharborError } from "@/lib/errors.ts";
 import { logger } from "@/lib/log/logger.ts";
 
@@ -58,11 +58,12 @@ type Role = "staff" | "customer" | "any";
 
 /**
  * Runs a server action for a signed-in user of the given role. Without a session, or with the wrong
- * role, the answer is the same "not found" as for someone else's object.
+ * role, the answer is the same "not found" as for someone else's object. A user with a step to
+ * finish first is sent to its page (`allow`: the action of that step).
  */
-export async function runAction<A extends Actor>(role: Role, work: (actor: A) => Promise<Omit<ActionResult, "ok" | "at"> | void>): Promise<ActionResult> {
+export async function runAction<A extends Actor>(role: Role, work: (actor: A) => Promise<Omit<ActionResult, "ok" | "at"> | void>, allow?: PendingStep): Promise<ActionResult> {
   try {
-    const actor = await getPortalActor();
+    const actor = await getPortalActor(allow);
     if (!actor) return { ok: false, message: "Your session has ended. Please log in again.", at: Date.now() };
     if (role !== "any" && actor.type !== role) return { ok: false, message: NOT_FOUND_MESSAGE, at: Date.now() };
     const result = await work(actor as A);

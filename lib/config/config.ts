@@ -75,6 +75,8 @@ const schema = z.object({
   AUTH_LOCK_AFTER: positiveInt.default(10),
   /** … for this many minutes. */
   AUTH_LOCK_MINUTES: positiveInt.default(15),
+  /** "required": a staff user without two-factor sign-in (TOTP) must enrol before anything else in the portal. */
+  PORTAL_STAFF_TOTP: z.enum(["optional", "required"], { message: "must be optional or required" }).default("optional"),
   /** An ETRN run waits this long for the TCP connection to the domain's target (Postfix's smtp_connect_timeout is 30 s). */
   ETRN_CONNECT_TIMEOUT: positiveInt.default(30),
   /** How often a mailer looks for "deliver now" requests from the portal or the CLI, in seconds. */

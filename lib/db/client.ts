@@ -9,7 +9,8 @@ export { Prisma } from "./generated/client.ts";
 export type * from "./generated/client.ts";
 
 const OMIT = {
-  portalUser: { passwordHash: true },
+  portalUser: { passwordHash: true, totpSecretEnc: true },
+  portalRecoveryCode: { codeHash: true },
   odmrSecret: { passwordHash: true, secretEnc: true },
   messageBody: { raw: true },
   dsn: { raw: true },

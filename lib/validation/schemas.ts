@@ -1,5 +1,6 @@
 // zod schemas shared by the portal's forms, the CLI and the core.
 import { z } from "zod";
+import { passwordProblem } from "../auth/password-policy.ts";
 import { normalizeDomainName } from "./domain-name.ts";
 import { normalizeLoginName } from "./login-name.ts";
 import { parseAddress } from "./address.ts";
@@ -35,7 +36,11 @@ export const emailSchema = z.string().trim().toLowerCase().pipe(addressSchema);
 
 export const customerNameSchema = z.string().trim().min(1, "a name is required").max(200, "at most 200 characters");
 
-export const passwordSchema = z.string().min(10, "at least 10 characters").max(1024, "at most 1024 characters");
+/** A portal password: the policy of lib/auth/password-policy.ts. */
+export const passwordSchema = z.string().superRefine((value, ctx) => {
+  const problem = passwordProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 /** An ODMR secret: CRAM-MD5 needs it in clear at our end, so it is printable ASCII. */
 export const odmrSecretSchema = z.string().min(12, "at least 12 characters").max(256, "at most 256 characters")

@@ -26,7 +26,7 @@ export default async function UsersPage() {
               <tbody>
                 {users.map((u) => (
                   <tr key={u.id}>
-                    <td className="break-all">{u.email}{u.disabled ? <> <Badge>disabled</Badge></> : null}</td>
+                    <td className="break-all"><Link href={`/staff/users/${u.id}`}>{u.email}</Link>{u.disabled ? <> <Badge>disabled</Badge></> : null}</td>
                     <td><Badge tone={u.role === "staff" ? "sky" : "slate"}>{u.role}</Badge></td>
                     <td>{u.customer ? <Link href={`/staff/customers/${u.customer.id}`}>{u.customer.name}</Link> : "—"}</td>
                     <td>{formatTime(u.lastLoginAt)}</td>
