@@ -10,10 +10,14 @@ import { MailharborError, isMailharborError, type ErrorCode } from "../lib/error
 import { requestEtrnRelease } from "../lib/etrn/release-requests.ts";
 import { resolveBounceHold } from "../lib/protection/resolve-bounce-hold.ts";
 import { createLogin, listLogins, restrictLogin, rotateLogin, setLoginStatus } from "../lib/logins/logins.ts";
-import { searchQueue, type QueueSearch } from "../lib/queue/search-queue.ts";
+import { DELIVERY_STATES, searchQueue } from "../lib/queue/search-queue.ts";
 import { addRecipients } from "../lib/recipients/recipients.ts";
 import { resetTwoFactor } from "../lib/users/two-factor.ts";
 import { createPortalUser, resetPortalUserPassword } from "../lib/users/users.ts";
+import {
+  customerJson, customerListJson, domainJson, domainListJson, loginCreatedJson, loginListJson, loginRestrictedJson, loginRotatedJson,
+  loginStatusJson, queueListJson, recipientsAddedJson, releaseJson, tokenCreatedJson, tokenListJson, tokenRevokedJson, userCreatedJson,
+} from "./json-output.ts";
 
 interface Parsed {
   flags: Map<string, string | true>;
@@ -64,6 +68,14 @@ function integer(args: Parsed, name: string): number | undefined {
   return Number(value);
 }
 
+/** A flag that takes one of `choices`, typed as that union. */
+function choice<T extends string>(args: Parsed, name: string, choices: readonly T[]): T | undefined {
+  const value = optional(args, name);
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value)) usageError(`--${name} must be ${choices.length === 2 ? choices.join(" or ") : `one of ${choices.join(", ")}`}, got "${value}"`);
+  return value as T;
+}
+
 function list(value: string | undefined): string[] | undefined {
   return value === undefined ? undefined : value.split(",").map((s) => s.trim()).filter(Boolean);
 }
@@ -75,7 +87,7 @@ const COMMANDS: Record<string, Command> = {
     values: ["name", "email"],
     async run(args) {
       const customer = await createCustomer(CLI_ACTOR, { name: required(args, "name"), email: optional(args, "email") });
-      return { json: customer, text: `customer ${customer.name} created (id ${customer.id})` };
+      return { json: customerJson(customer), text: `customer ${customer.name} created (id ${customer.id})` };
     },
   },
   "customer list": {
@@ -84,7 +96,7 @@ const COMMANDS: Record<string, Command> = {
     values: ["search"],
     async run(args) {
       const result = await listCustomers(CLI_ACTOR, { search: optional(args, "search"), take: 500 });
-      return { json: result, text: result.items.map((c) => `${c.id}  ${c.status.padEnd(9)}  ${c.name}`).join("\n") || "no customers" };
+      return { json: customerListJson(result), text: result.items.map((c) => `${c.id}  ${c.status.padEnd(9)}  ${c.name}`).join("\n") || "no customers" };
     },
   },
   "customer suspend": {
@@ -93,7 +105,7 @@ const COMMANDS: Record<string, Command> = {
     values: ["customer"],
     async run(args) {
       const customer = await setCustomerStatus(CLI_ACTOR, required(args, "customer"), "suspended");
-      return { json: customer, text: `customer ${customer.name} suspended` };
+      return { json: customerJson(customer), text: `customer ${customer.name} suspended` };
     },
   },
   "customer resume": {
@@ -102,7 +114,7 @@ const COMMANDS: Record<string, Command> = {
     values: ["customer"],
     async run(args) {
       const customer = await setCustomerStatus(CLI_ACTOR, required(args, "customer"), "active");
-      return { json: customer, text: `customer ${customer.name} resumed` };
+      return { json: customerJson(customer), text: `customer ${customer.name} resumed` };
     },
   },
   "login add": {
@@ -112,7 +124,7 @@ const COMMANDS: Record<string, Command> = {
     async run(args) {
       const { login, secret } = await createLogin(CLI_ACTOR, { customer: required(args, "customer"), login: required(args, "login"), secret: optional(args, "password") });
       return {
-        json: { id: login.id, login: login.login, customerId: login.customerId, secret },
+        json: loginCreatedJson(login, secret),
         text: `login ${login.login} created\nsecret: ${secret}\n(shown once: store it now)`,
       };
     },
@@ -124,7 +136,7 @@ const COMMANDS: Record<string, Command> = {
     async run(args) {
       const result = await rotateLogin(CLI_ACTOR, required(args, "login"), { keepOldHours: integer(args, "keep-old-hours"), secret: optional(args, "password") });
       return {
-        json: { login: result.login, secret: result.secret, oldSecretsExpireAt: result.oldSecretsExpireAt },
+        json: loginRotatedJson(result),
         text: `login ${result.login} rotated\nsecret: ${result.secret}\nold secrets stop working at ${result.oldSecretsExpireAt.toISOString()}`,
       };
     },
@@ -135,7 +147,7 @@ const COMMANDS: Record<string, Command> = {
     values: ["login"],
     async run(args) {
       const login = await setLoginStatus(CLI_ACTOR, required(args, "login"), "disabled");
-      return { json: { id: login.id, login: login.login, status: login.status }, text: `login ${login.login} disabled` };
+      return { json: loginStatusJson(login), text: `login ${login.login} disabled` };
     },
   },
   "login enable": {
@@ -144,7 +156,7 @@ const COMMANDS: Record<string, Command> = {
     values: ["login"],
     async run(args) {
       const login = await setLoginStatus(CLI_ACTOR, required(args, "login"), "active");
-      return { json: { id: login.id, login: login.login, status: login.status }, text: `login ${login.login} enabled` };
+      return { json: loginStatusJson(login), text: `login ${login.login} enabled` };
     },
   },
   "login restrict": {
@@ -155,7 +167,7 @@ const COMMANDS: Record<string, Command> = {
     async run(args) {
       const domains = args.flags.has("all") ? null : list(required(args, "domains"))!;
       await restrictLogin(CLI_ACTOR, required(args, "login"), domains);
-      return { json: { login: required(args, "login"), domains }, text: domains ? `login may collect ${domains.join(", ")}` : "login may collect all of its customer's domains" };
+      return { json: loginRestrictedJson(required(args, "login"), domains), text: domains ? `login may collect ${domains.join(", ")}` : "login may collect all of its customer's domains" };
     },
   },
   "login list": {
@@ -166,10 +178,7 @@ const COMMANDS: Record<string, Command> = {
       const ref = optional(args, "customer");
       const customerId = ref ? (await getCustomer(CLI_ACTOR, ref)).id : undefined;
       const logins = await listLogins(CLI_ACTOR, { customerId });
-      const json = logins.map((l) => ({
-        id: l.id, login: l.login, customer: l.customer.name, status: l.status, lastUsedAt: l.lastUsedAt, lastUsedIp: l.lastUsedIp,
-        domains: l.allDomains ? "all" : l.domains.map((d) => d.domain.name),
-      }));
+      const json = loginListJson(logins);
       return { json, text: json.map((l) => `${l.login.padEnd(24)} ${l.status.padEnd(8)} ${l.customer}`).join("\n") || "no logins" };
     },
   },
@@ -188,7 +197,7 @@ const COMMANDS: Record<string, Command> = {
         retentionDays: integer(args, "retention-days"),
         maxMessageSize: integer(args, "max-size"),
       });
-      return { json: domain, text: `domain ${domain.name} added (${domain.recipientPolicy === "accept_all" ? "accepts any local part" : "listed recipients only"})` };
+      return { json: domainJson(domain), text: `domain ${domain.name} added (${domain.recipientPolicy === "accept_all" ? "accepts any local part" : "listed recipients only"})` };
     },
   },
   "domain set": {
@@ -203,7 +212,7 @@ const COMMANDS: Record<string, Command> = {
         atrnEnabled: onOff(args, "atrn"),
         etrnTarget: target === undefined ? undefined : target === "" || target === "none" ? null : target,
         etrnFrom: list(optional(args, "etrn-from")),
-        etrnTls: optional(args, "etrn-tls") as DomainSettings["etrnTls"],
+        etrnTls: choice(args, "etrn-tls", ["opportunistic", "required", "none"] as const),
         recipientPolicy: acceptAll === undefined ? undefined : acceptAll ? "accept_all" : "listed",
         recipientDelimiter: optional(args, "recipient-delimiter"),
         acceptInbound: onOff(args, "accepting"),
@@ -212,7 +221,7 @@ const COMMANDS: Record<string, Command> = {
         bounceProtectionPercent: optional(args, "bounce-protection") === "off" ? null : integer(args, "bounce-protection"),
       };
       const domain = await updateDomain(CLI_ACTOR, required(args, "domain"), settings);
-      return { json: domain, text: `domain ${domain.name} updated` };
+      return { json: domainJson(domain), text: `domain ${domain.name} updated` };
     },
   },
   "domain release": {
@@ -221,7 +230,7 @@ const COMMANDS: Record<string, Command> = {
     values: ["domain"],
     async run(args) {
       const request = await requestEtrnRelease(CLI_ACTOR, required(args, "domain"));
-      return { json: request, text: `release of ${request.domain} requested; a mailer takes it within seconds (see the session list for the run)` };
+      return { json: releaseJson(request), text: `release of ${request.domain} requested; a mailer takes it within seconds (see the session list for the run)` };
     },
   },
   "domain hold": {
@@ -244,7 +253,7 @@ const COMMANDS: Record<string, Command> = {
       const ref = optional(args, "customer");
       const customerId = ref ? (await getCustomer(CLI_ACTOR, ref)).id : undefined;
       const domains = await listDomains(CLI_ACTOR, { customerId });
-      return { json: domains, text: domains.map((d) => `${d.name.padEnd(32)} ${String(d.held).padStart(7)} held  ${d.customer.name}`).join("\n") || "no domains" };
+      return { json: domainListJson(domains), text: domains.map((d) => `${d.name.padEnd(32)} ${String(d.held).padStart(7)} held  ${d.customer.name}`).join("\n") || "no domains" };
     },
   },
   "recipient add": {
@@ -258,7 +267,7 @@ const COMMANDS: Record<string, Command> = {
       if (report.rejected.length) {
         throw new MailharborError("INVALID_INPUT", `rejected: ${report.rejected.map((r) => `${r.input} (${r.reason})`).join("; ")}`, { report });
       }
-      return { json: report, text: `${report.added.length} added, ${report.existing.length} already listed` };
+      return { json: recipientsAddedJson(report), text: `${report.added.length} added, ${report.existing.length} already listed` };
     },
   },
   "user add": {
@@ -267,11 +276,11 @@ const COMMANDS: Record<string, Command> = {
     values: ["email", "role", "customer", "password"],
     async run(args) {
       const { user, password } = await createPortalUser(CLI_ACTOR, {
-        email: required(args, "email"), role: required(args, "role") as "staff", customer: optional(args, "customer"), password: optional(args, "password"),
+        email: required(args, "email"), role: choice(args, "role", ["staff", "customer"] as const) ?? usageError("--role is required"), customer: optional(args, "customer"), password: optional(args, "password"),
       });
       const generated = optional(args, "password") === undefined;
       return {
-        json: { id: user.id, email: user.email, role: user.role, customerId: user.customerId, ...(generated ? { password } : {}) },
+        json: userCreatedJson(user, generated ? password : undefined),
         text: `user ${user.email} (${user.role}) created${generated ? `\npassword: ${password}\n(shown once)` : ""}`,
       };
     },
@@ -303,7 +312,7 @@ const COMMANDS: Record<string, Command> = {
         name: required(args, "name"), scopes: list(required(args, "scopes"))!, customer: optional(args, "customer"),
       });
       return {
-        json: { id: token.id, name: token.name, scopes: token.scopes, customerId: token.customerId, token: secret },
+        json: tokenCreatedJson(token, secret),
         text: `API token ${token.name} created (${token.scopes.join(", ")}${token.customer ? `, customer ${token.customer.name}` : ", all customers"})\ntoken: ${secret}\n(shown once: store it now)`,
       };
     },
@@ -314,10 +323,7 @@ const COMMANDS: Record<string, Command> = {
     values: [],
     async run() {
       const tokens = await listApiTokens(CLI_ACTOR);
-      const json = tokens.map((t) => ({
-        id: t.id, name: t.name, prefix: t.prefix, scopes: t.scopes, customer: t.customer?.name ?? null,
-        createdAt: t.createdAt, lastUsedAt: t.lastUsedAt, revokedAt: t.revokedAt,
-      }));
+      const json = tokenListJson(tokens);
       const text = json.map((t) => `${t.name.padEnd(24)} ${t.prefix}…  ${t.scopes.join(",").padEnd(20)} ${(t.customer ?? "all customers").padEnd(20)} ${t.revokedAt ? "revoked" : `last used ${t.lastUsedAt?.toISOString() ?? "never"}`}`);
       return { json, text: text.join("\n") || "no API tokens" };
     },
@@ -328,7 +334,7 @@ const COMMANDS: Record<string, Command> = {
     values: ["token"],
     async run(args) {
       const token = await revokeApiToken(CLI_ACTOR, required(args, "token"));
-      return { json: { id: token.id, name: token.name, revokedAt: token.revokedAt }, text: `API token ${token.name} revoked` };
+      return { json: tokenRevokedJson(token), text: `API token ${token.name} revoked` };
     },
   },
   "queue list": {
@@ -336,14 +342,9 @@ const COMMANDS: Record<string, Command> = {
     summary: "held messages, newest first",
     values: ["domain", "state", "limit"],
     async run(args) {
-      const page = await searchQueue(CLI_ACTOR, { domain: optional(args, "domain"), state: optional(args, "state") as QueueSearch["state"], limit: integer(args, "limit") ?? 50, exactCount: true });
-      const result = {
-        total: page.count,
-        items: page.items.map((m) => ({
-          id: m.id, mailFrom: m.mailFrom, size: m.size, receivedAt: m.receivedAt, fromHeader: m.fromHeader, subject: m.subject, expiresAt: m.expiresAt,
-          deliveries: m.deliveries.map((d) => ({ recipient: d.recipient, domain: d.domainName, customer: d.customerName, state: d.state, attempts: d.attempts, lastError: d.lastError })),
-        })),
-      };
+      const state = choice(args, "state", ["held", ...DELIVERY_STATES] as const);
+      const page = await searchQueue(CLI_ACTOR, { domain: optional(args, "domain"), state, limit: integer(args, "limit") ?? 50, exactCount: true });
+      const result = queueListJson(page);
       const text = [`${result.total} messages`, ...result.items.map((m) => `${m.id}  ${m.receivedAt.toISOString()}  ${String(m.size).padStart(8)}  <${m.mailFrom}>  ${m.deliveries.map((d) => `${d.recipient}[${d.state}]`).join(" ")}`)].join("\n");
       return { json: result, text };
     },

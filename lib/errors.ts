@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   DB_UNAVAILABLE: "the database is not available",
   CONFIG_INVALID: "the configuration is not valid",
   DATA_DIR_IN_USE: "the data directory is in use",
+  SECRET_KEY_MISMATCH: "a sealed secret does not open with this server key (MAILHARBOR_SECRET_KEY)",
   INTERNAL: "internal error",
 } as const;
 

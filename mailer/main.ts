@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const log = logger.child({ component: "mailer" });
   // before anything listens: the listeners rely on smtp-server internals of the tested versions
   checkSmtpServerVersion(log);
-  const database = await openDatabase({ dataDir: config.dataDir });
+  const database = await openDatabase(config);
   const ctx: MailerContext = {
     config,
     log,

@@ -648,7 +648,6 @@ async function main(): Promise<void> {
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-bench-"));
   fs.chmodSync(dataDir, 0o755);
-  process.env.MAILHARBOR_DATA_DIR = dataDir;
   const { openEmbeddedDatabase } = await import("../lib/db/embedded-postgres.ts");
   const { migrateDatabase } = await import("../lib/db/migrate.ts");
   say(`bench:drain ${quick ? "(quick) " : ""}— ${rttOnly ? `${rttMessages} messages of 4 KB at 50 ms RTT` : `${messages} messages of 4 KB`}; PostgreSQL with default durability in ${dataDir}`);
@@ -656,7 +655,8 @@ async function main(): Promise<void> {
   let mailer: ChildProcess | null = null;
   try {
     await migrateDatabase(database.url);
-    process.env.DATABASE_URL = database.url;
+    const { useConfig } = await import("../lib/config/config.ts");
+    useConfig({ ...process.env, MAILHARBOR_DATA_DIR: dataDir, DATABASE_URL: database.url });
     const { CLI_ACTOR } = await import("../lib/actor.ts");
     const { createCustomer } = await import("../lib/customers/customers.ts");
     const { createDomain } = await import("../lib/domains/domains.ts");

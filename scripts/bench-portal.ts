@@ -8,6 +8,7 @@ import path from "node:path";
 import pg from "pg";
 import type { Actor } from "../lib/actor.ts";
 import { CLI_ACTOR } from "../lib/actor.ts";
+import { useConfig } from "../lib/config/config.ts";
 import { closeDb, getDb } from "../lib/db/client.ts";
 import { openEmbeddedDatabase } from "../lib/db/embedded-postgres.ts";
 import { migrateDatabase } from "../lib/db/migrate.ts";
@@ -125,8 +126,7 @@ async function main() {
   let portal: Portal | undefined;
   try {
     await migrateDatabase(server.url);
-    process.env.DATABASE_URL = server.url;
-    process.env.MAILHARBOR_DATA_DIR = dir;
+    useConfig({ ...process.env, DATABASE_URL: server.url, MAILHARBOR_DATA_DIR: dir });
     const client = new pg.Client({ connectionString: server.url });
     client.on("error", () => undefined); // a failure surfaces from the query itself
     await client.connect();

@@ -61,7 +61,7 @@ function authSecret(config: Config): string {
 
 async function bootstrapStaff(config: Config): Promise<void> {
   if ((await countStaffUsers()) > 0) return;
-  const email = process.env.INITIAL_ADMIN_EMAIL || "admin@mailharbor.local";
+  const email = config.INITIAL_ADMIN_EMAIL;
   const { password } = await createPortalUser(CLI_ACTOR, { email, role: "staff" });
   say("created the first staff user (a one-time password, shown once: the portal asks for a new one at the first login):");
   say(`  portal:   http://localhost:${config.PORT}/login`);
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
   let env: NodeJS.ProcessEnv;
   try {
-    database = await openDatabase({ dataDir: config.dataDir, adopt: true });
+    database = await openDatabase(config, { adopt: true });
     say(database.server ? `embedded PostgreSQL in ${database.server.cluster}` : "using DATABASE_URL");
     await bootstrapStaff(config);
     await closeDb();
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       DATABASE_URL: database.url,
       MAILHARBOR_DATA_DIR: config.dataDir,
       NEXTAUTH_SECRET: authSecret(config),
-      NEXTAUTH_URL: process.env.NEXTAUTH_URL || `http://localhost:${config.PORT}`,
+      NEXTAUTH_URL: config.NEXTAUTH_URL ?? `http://localhost:${config.PORT}`,
       NEXT_TELEMETRY_DISABLED: "1",
     };
     if (portal && !fs.existsSync(path.join(PROJECT_ROOT, ".next", "BUILD_ID"))) {

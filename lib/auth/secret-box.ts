@@ -27,7 +27,8 @@ export function decryptSecret(sealed: string, key: Buffer): string {
     decipher.setAuthTag(Buffer.from(tag, "base64"));
     return Buffer.concat([decipher.update(Buffer.from(body, "base64")), decipher.final()]).toString("utf8");
   } catch {
-    throw new MailharborError("INTERNAL", "sealed secret failed its integrity check (wrong key or tampered)");
+    // AES-GCM cannot tell a wrong key from a changed ciphertext; a wrong key is by far the likelier
+    throw new MailharborError("SECRET_KEY_MISMATCH", "sealed secret failed its integrity check (wrong key or tampered)");
   }
 }
 

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { MailharborError } from "../errors.ts";
 import { isDomainName } from "../validation/domain-name.ts";
 import { hostPortSchema } from "../validation/host-port.ts";
+import { emailSchema } from "../validation/schemas.ts";
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().min(1);
@@ -35,6 +36,14 @@ const schema = z.object({
   MAILHARBOR_COMPONENTS: z.string().default("mailer,portal").transform((v) => v.split(",").map((c) => c.trim()).filter(Boolean))
     .refine((list) => list.length > 0 && list.every((c) => c === "mailer" || c === "portal"), "a comma-separated list of mailer, portal"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** the `service` field of every log line: set by `npm start` for each process it runs (mailer, portal) */
+  MAILHARBOR_COMPONENT: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "lower-case letters, digits and -").default("mailharbor"),
+  /** Connections each database client of a process opens at most (the Prisma client and the queue pool each). */
+  DATABASE_POOL_SIZE: positiveInt.max(1000).default(10),
+  /** The staff user `npm start` creates when there is none yet. */
+  INITIAL_ADMIN_EMAIL: emailSchema.default("admin@mailharbor.local"),
+  /** The portal's public URL (next-auth's callbacks); unset: http://localhost:PORT. */
+  NEXTAUTH_URL: z.string().url("must be a URL").regex(/^https?:\/\//, "must be an http:// or https:// URL").optional(),
   MX_MAX_CONNECTIONS: positiveInt.default(1000),
   MX_MAX_CONNECTIONS_PER_IP: positiveInt.default(50),
   /** How long the MX waits for a client's next command or data block, in seconds (RFC 5321 §4.5.3.2.7: at least 5 minutes). */
@@ -120,4 +129,26 @@ let cached: Config | undefined;
 export function getConfig(): Config {
   cached ??= loadConfig();
   return cached;
+}
+
+/**
+ * Makes `env` the process's configuration (a tool that sets up its own database and data
+ * directory, a test), instead of writing process.env for getConfig to find.
+ */
+export function useConfig(env: Record<string, string | undefined>): Config {
+  cached = loadConfig(env);
+  return cached;
+}
+
+const logSchema = schema.pick({ LOG_LEVEL: true, MAILHARBOR_COMPONENT: true });
+
+/**
+ * The logger's two settings, read when the logger is made (before the rest of the configuration
+ * is). A wrong value falls back to the default here; loadConfig names it when the process loads
+ * its configuration, and stops the start.
+ */
+export function logSettings(env: Record<string, string | undefined> = process.env): z.infer<typeof logSchema> {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  const parsed = logSchema.safeParse(cleaned);
+  return parsed.success ? parsed.data : logSchema.parse({});
 }

@@ -2,8 +2,8 @@
 // omitted from every query unless a query asks for them by name.
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/client.ts";
-import { MailharborError } from "../errors.ts";
 import { classifyCountedDbError } from "../metrics/metrics.ts";
+import { databasePoolSize, databaseUrl } from "./database-url.ts";
 
 export { Prisma } from "./generated/client.ts";
 export type * from "./generated/client.ts";
@@ -26,12 +26,10 @@ export type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
 
 const globalForDb = globalThis as unknown as { mailharborDb?: Db };
 
-/** The process-wide client for DATABASE_URL (which the start script, the CLI or the tests set). */
+/** The process-wide client for the process's database (database-url.ts). */
 export function getDb(): Db {
   if (!globalForDb.mailharborDb) {
-    const url = process.env.DATABASE_URL;
-    if (!url) throw new MailharborError("DB_UNAVAILABLE", "DATABASE_URL is not set");
-    globalForDb.mailharborDb = createDb(url, Number(process.env.DATABASE_POOL_SIZE) || 10);
+    globalForDb.mailharborDb = createDb(databaseUrl(), databasePoolSize());
   }
   return globalForDb.mailharborDb;
 }

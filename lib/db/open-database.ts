@@ -1,4 +1,6 @@
 // Where the data lives: DATABASE_URL when set, else the embedded PostgreSQL in the data directory.
+import type { Config } from "../config/config.ts";
+import { useDatabaseUrl } from "./database-url.ts";
 import { openEmbeddedDatabase } from "./embedded-postgres.ts";
 import { migrateDatabase } from "./migrate.ts";
 
@@ -11,15 +13,16 @@ export interface OpenDatabase {
   stop(): Promise<void>;
 }
 
-export async function openDatabase(options: { dataDir: string; adopt?: boolean; migrate?: boolean }): Promise<OpenDatabase> {
+/** Opens the database `config` names (migrated unless `migrate: false`); this process's clients then use it. */
+export async function openDatabase(config: Pick<Config, "dataDir" | "DATABASE_URL">, options: { adopt?: boolean; migrate?: boolean } = {}): Promise<OpenDatabase> {
   let result: OpenDatabase;
-  if (process.env.DATABASE_URL) {
-    result = { url: process.env.DATABASE_URL, embedded: false, stop: async () => undefined };
+  if (config.DATABASE_URL) {
+    result = { url: config.DATABASE_URL, embedded: false, stop: async () => undefined };
   } else {
-    const embedded = await openEmbeddedDatabase(options.dataDir, { adopt: options.adopt });
+    const embedded = await openEmbeddedDatabase(config.dataDir, { adopt: options.adopt });
     result = { url: embedded.url, embedded: true, server: { pid: embedded.pid, cluster: embedded.cluster }, stop: embedded.stop };
   }
   if (options.migrate !== false) await migrateDatabase(result.url);
-  process.env.DATABASE_URL = result.url;
+  useDatabaseUrl(result.url);
   return result;
 }

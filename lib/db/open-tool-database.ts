@@ -6,8 +6,9 @@ import { openDatabase } from "./open-database.ts";
 import { runningServicePid } from "./service-lock.ts";
 
 export async function openToolDatabase(): Promise<{ close(): Promise<void> }> {
-  const { dataDir } = getConfig();
-  const database = await openDatabase({ dataDir });
+  const config = getConfig();
+  const { dataDir } = config;
+  const database = await openDatabase(config);
   return {
     async close() {
       await closeDb();

@@ -13,7 +13,7 @@
 // those deliveries are simply offered again (a customer may get a message twice; nothing is lost).
 // A mailer crash loses nothing either way (the server has the commit).
 import pg from "pg";
-import { MailharborError } from "../errors.ts";
+import { databasePoolSize, databaseUrl } from "../db/database-url.ts";
 import { classifyCountedDbError } from "../metrics/metrics.ts";
 
 // Timestamps are `timestamp(3)` without time zone holding UTC (Prisma's convention): read them
@@ -31,15 +31,14 @@ export type Durability = "durable" | "relaxed";
 const globalForPool = globalThis as unknown as { mailharborQueuePools?: { url: string; pools: Partial<Record<Durability, pg.Pool>> } };
 
 function pool(durability: Durability): pg.Pool {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new MailharborError("DB_UNAVAILABLE", "DATABASE_URL is not set");
+  const url = databaseUrl();
   if (globalForPool.mailharborQueuePools?.url !== url) globalForPool.mailharborQueuePools = { url, pools: {} };
   const pools = globalForPool.mailharborQueuePools.pools;
   const existing = pools[durability];
   if (existing) return existing;
   const created = new pg.Pool({
     connectionString: url,
-    max: Number(process.env.DATABASE_POOL_SIZE) || 10,
+    max: databasePoolSize(),
     options: durability === "relaxed" ? "-c TimeZone=UTC -c synchronous_commit=off" : "-c TimeZone=UTC",
     types,
     // idle connections must not keep a CLI or test process alive

@@ -88,7 +88,7 @@ export class MxServer extends AdaptedServer {
     this.budget = new MemoryBudget(MEMORY_BUDGET, ctx.config.MX_MEMORY_PER_IP_MB * 1024 * 1024);
     this.log = ctx.log.child({ component: "mx" });
     this.etrnOffered = facts.etrnInUse;
-    this.authenticator = new OdmrAuthenticator(ctx.config, this.log.child({ component: "mx-auth" }));
+    this.authenticator = new OdmrAuthenticator(ctx.config, this.log.child({ component: "mx-auth" }), "MX");
     this.resolver = createRecipientResolver({ cacheMs: ctx.config.MX_LOOKUP_CACHE_SECONDS * 1000 });
   }
 

@@ -33,7 +33,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class OdmrAuthenticator {
   private readonly throttle: AuthThrottle;
 
-  constructor(config: Config, private readonly log: Logger) {
+  /** `listener`: the prefix of its log codes (ODMR_AUTH_FAILED, MX_AUTH_FAILED …), so an alert names the listener */
+  constructor(config: Config, private readonly log: Logger, private readonly listener: "ODMR" | "MX") {
     this.throttle = smtpAuthThrottle(config);
   }
 
@@ -42,7 +43,7 @@ export class OdmrAuthenticator {
     // counted before the secret is checked, so parallel attempts cannot all pass the lock check
     const attempt = this.throttle.begin(remoteAddress, name.toLowerCase());
     if (!attempt) {
-      this.log.warn({ code: "ODMR_AUTH_LOCKED", login: name }, "authentication refused: too many failures from this address");
+      this.log.warn({ code: `${this.listener}_AUTH_LOCKED`, login: name }, "authentication refused: too many failures from this address");
       return { ok: false, code: 454, message: "Temporary authentication failure: too many failed attempts, try again later", reason: "this address is locked out after too many failures" };
     }
     if (attempt.delayMs > 0) await sleep(attempt.delayMs);
@@ -58,7 +59,7 @@ export class OdmrAuthenticator {
     }
     if (!result.ok) {
       attempt.settle("failure");
-      this.log.info({ code: "ODMR_AUTH_FAILED", login: name, method: auth.method, reason: result.reason }, "authentication failed");
+      this.log.info({ code: `${this.listener}_AUTH_FAILED`, login: name, method: auth.method, reason: result.reason }, "authentication failed");
       return { ok: false, code: 535, message: "Authentication credentials invalid", reason: result.reason };
     }
     // clears the login's counter only: the address keeps its record (see AuthThrottle)

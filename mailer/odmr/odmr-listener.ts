@@ -29,7 +29,7 @@ export class OdmrListener {
   private stopping: Promise<void> | null = null;
 
   constructor(readonly ctx: MailerContext) {
-    this.authenticator = new OdmrAuthenticator(ctx.config, ctx.log.child({ listener: "odmr-auth" }));
+    this.authenticator = new OdmrAuthenticator(ctx.config, ctx.log.child({ listener: "odmr-auth" }), "ODMR");
     this.atrnRate = new AtrnRateLimiter(ctx.config.ATRN_RATE_PER_MINUTE);
     this.slots = new ConnectionSlots(ctx.config.ODMR_MAX_CONNECTIONS, ctx.config.ODMR_MAX_CONNECTIONS_PER_IP);
   }

@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, inject } from "vitest";
+import { useConfig } from "../../lib/config/config.ts";
 import { closeDb } from "../../lib/db/client.ts";
 
 export async function createTestDatabase(): Promise<string> {
@@ -36,6 +37,8 @@ export function useTestDatabase(): TestEnvironment {
     env.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-test-data-"));
     process.env.DATABASE_URL = env.url;
     process.env.MAILHARBOR_DATA_DIR = env.dataDir;
+    // the core reads these through the configuration, which may have been loaded before
+    useConfig(process.env);
   });
   afterAll(async () => {
     await closeDb();

@@ -121,6 +121,9 @@ describe("what the MX offers", () => {
     const dialog = await SmtpDialog.open(mailer.mxPort);
     await ehlo(dialog);
     expect((await dialog.authCramMd5(acme.login, "not-the-secret")).last).toMatch(/^535 5\.7\.8 /);
+    // logged under the MX's own code, so an alert on ODMR_AUTH_* does not fire for the MX
+    const logged = await mailer.waitForLog((l) => l.msg === "authentication failed" && l.login === acme.login, 10_000);
+    expect(logged.code).toBe("MX_AUTH_FAILED");
     dialog.close();
   });
 });

@@ -37,6 +37,8 @@ describe("AES-256-GCM secret box", () => {
     flipped[0] ^= 1;
     expect(() => decryptSecret([v, iv, tag, flipped.toString("base64")].join(":"), key)).toThrow(/integrity/);
     expect(() => decryptSecret(sealed, crypto.randomBytes(32))).toThrow(/integrity/);
+    // a wrong MAILHARBOR_SECRET_KEY has its own code, so an operator sees it is the key, not a fault
+    expect(() => decryptSecret(sealed, crypto.randomBytes(32))).toThrow(expect.objectContaining({ code: "SECRET_KEY_MISMATCH" }));
     expect(() => decryptSecret("garbage", key)).toThrow(/format/);
   });
 
