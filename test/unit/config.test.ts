@@ -6,6 +6,7 @@ describe("configuration", () => {
     const c = loadConfig({ MAIL_HOSTNAME: "mx.isp.example" });
     expect([c.MX_PORT, c.ODMR_PORT, c.ODMRS_PORT, c.PORT]).toEqual([25, 366, 1366, 3000]);
     expect(c.dataDir).toMatch(/\/data$/);
+    expect([c.STAFF_NOTIFY_EMAIL, c.NOTIFY_RETRY_BASE_SECONDS]).toEqual([undefined, 60]);
   });
 
   it.each([
@@ -16,6 +17,8 @@ describe("configuration", () => {
     [{ SMARTHOST: "relay.example" }, /^SMARTHOST: /],
     [{ TLS_CERT_FILE: "/x.pem" }, /^TLS_KEY_FILE: /],
     [{ MAILHARBOR_SECRET_KEY: "short" }, /^MAILHARBOR_SECRET_KEY: /],
+    [{ STAFF_NOTIFY_EMAIL: "noc" }, /^STAFF_NOTIFY_EMAIL: /],
+    [{ NOTIFY_RETRY_BASE_SECONDS: "0" }, /^NOTIFY_RETRY_BASE_SECONDS: /],
   ])("names the variable of a wrong value: %j", (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
