@@ -24,6 +24,7 @@ const CUSTOMER_NAV = [
   { href: "/my", label: "Overview", exact: true },
   { href: "/my/mail", label: "Held mail" },
   { href: "/my/sessions", label: "Sessions" },
+  { href: "/my/notifications", label: "Notifications" },
 ];
 
 export function Shell({ actor, children }: { actor: Actor | null; children: ReactNode }) {

@@ -99,6 +99,10 @@ const schema = z.object({
   /** Hours after arrival at which senders are told their mail is still held; 0 = never. */
   DELAY_WARNING_HOURS: nonNegativeInt.default(0),
   SHUTDOWN_GRACE_SECONDS: nonNegativeInt.default(30),
+  /** Where staff notifications (the daily digest) go by e-mail, through SMARTHOST; unset: shown in the portal only. */
+  STAFF_NOTIFY_EMAIL: z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/, "must be an e-mail address").optional(),
+  /** A failed notification (webhook or e-mail) is tried again after this many seconds, doubling each time, 8 attempts in all. */
+  NOTIFY_RETRY_BASE_SECONDS: positiveInt.max(86400).default(60),
   /** The mailer's Prometheus endpoint (GET /metrics); unset: no endpoint. */
   METRICS_PORT: port.optional(),
   /** Where METRICS_PORT listens; the loopback address unless the scraper is on another machine. */

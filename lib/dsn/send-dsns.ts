@@ -64,6 +64,16 @@ function send(connection: SMTPConnection, rcptTo: string, raw: Buffer): Promise<
   });
 }
 
+/** One message through the smarthost with MAIL FROM:<> (notifications too: nothing may bounce back to us). */
+export async function sendThroughSmarthost(smarthost: Smarthost, clientName: string, rcptTo: string, raw: Buffer, timeoutMs = 60_000): Promise<void> {
+  const connection = await connect(smarthost, clientName, timeoutMs);
+  try {
+    await send(connection, rcptTo, raw);
+  } finally {
+    connection.quit();
+  }
+}
+
 /**
  * Sends what is waiting: pending DSNs, and held ones that were never tried (stored while no
  * smarthost was configured); or, with `ids`, exactly those DSNs that are not sent yet, whatever

@@ -1,7 +1,8 @@
 // The housekeeping loop, every HOUSEKEEPING_INTERVAL_SECONDS: claims whose lease ran out go back
 // to the queue; held mail past its domain's retention is expired with a DSN; optional delay
 // warnings are stored; stored DSNs leave through the smarthost; session records a dead mailer
-// left open are closed; finished history older than HISTORY_DAYS is removed. With several mailers
+// left open are closed; finished history older than HISTORY_DAYS is removed; notifications are
+// opened, closed and sent (lib/notifications/run-notifications.ts). With several mailers
 // on one database only one does a run at a time.
 import { sendStoredDsns, initialDsnState } from "../../lib/dsn/send-dsns.ts";
 import { errorCode } from "../../lib/errors.ts";
@@ -11,6 +12,7 @@ import { withAdvisoryLock } from "../../lib/queue/queue-pool.ts";
 import { requeueExpiredLeases } from "../../lib/queue/release-leases.ts";
 import { warnDelayedMail } from "../../lib/queue/warn-delayed-mail.ts";
 import { closeAbandonedSessions } from "../../lib/sessions/record-session.ts";
+import { runNotifications } from "../../lib/notifications/run-notifications.ts";
 import { parseHostPort } from "../../lib/validation/host-port.ts";
 import type { MailerContext, Service } from "../service.ts";
 
@@ -51,6 +53,9 @@ export function startHousekeeping(ctx: MailerContext): Service {
     const cap = config.ODMR_SESSION_MAX_SECONDS * 1000 + 3600_000;
     await step("sessions", () => closeAbandonedSessions(new Date(Date.now() - cap - 86_400_000), new Date(Date.now() - cap)));
     await step("history", () => purgeHistory(config.HISTORY_DAYS));
+    await step("notifications", () => runNotifications({
+      smarthost, hostname: config.MAIL_HOSTNAME, staffEmail: config.STAFF_NOTIFY_EMAIL, retryBaseSeconds: config.NOTIFY_RETRY_BASE_SECONDS,
+    }));
   });
 
   let timer: NodeJS.Timeout | null = null;

@@ -8,6 +8,7 @@ describe("configuration", () => {
     expect(c.dataDir).toMatch(/\/data$/);
     expect(c.PORTAL_STAFF_TOTP).toBe("optional");
     expect(loadConfig({ MAIL_HOSTNAME: "mx.isp.example", PORTAL_STAFF_TOTP: "required" }).PORTAL_STAFF_TOTP).toBe("required");
+    expect([c.STAFF_NOTIFY_EMAIL, c.NOTIFY_RETRY_BASE_SECONDS]).toEqual([undefined, 60]);
   });
 
   it.each([
@@ -26,6 +27,8 @@ describe("configuration", () => {
     [{ INITIAL_ADMIN_EMAIL: "admin" }, /^INITIAL_ADMIN_EMAIL: /],
     [{ NEXTAUTH_URL: "portal.example" }, /^NEXTAUTH_URL: /],
     [{ NEXTAUTH_URL: "ftp://portal.example" }, /^NEXTAUTH_URL: /],
+    [{ STAFF_NOTIFY_EMAIL: "noc" }, /^STAFF_NOTIFY_EMAIL: /],
+    [{ NOTIFY_RETRY_BASE_SECONDS: "0" }, /^NOTIFY_RETRY_BASE_SECONDS: /],
   ])("names the variable of a wrong value: %j", (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

@@ -13,6 +13,9 @@ import { listDomains } from "@/lib/domains/domains.ts";
 import { listLogins } from "@/lib/logins/logins.ts";
 import { countHeldByCustomer } from "@/lib/queue/count-held.ts";
 import { listPortalUsers } from "@/lib/users/users.ts";
+import { NotificationLog, NotificationSettingsForm } from "@/app/_ui/notification-panels.tsx";
+import { getConfig } from "@/lib/config/config.ts";
+import { getNotificationSettings, listNotificationDeliveries, listNotifications } from "@/lib/notifications/notification-settings.ts";
 import { DomainCreateForm } from "../../domains/domain-create-form.tsx";
 import { createLoginAction } from "../../logins/actions.ts";
 import { createUserAction } from "../../users/actions.ts";
@@ -125,7 +128,22 @@ export default async function CustomerPage({ params }: { params: Promise<{ id: s
             <SubmitButton>Create user</SubmitButton>
           </ActionForm>
         </Card>
+
+        <NotificationsCard actor={actor} customerId={customer.id} />
       </div>
     </>
+  );
+}
+
+/** The customer's notification settings and what was sent to it. */
+async function NotificationsCard({ actor, customerId }: { actor: Awaited<ReturnType<typeof requireStaff>>; customerId: string }) {
+  const [settings, notifications, deliveries] = await Promise.all([
+    getNotificationSettings(actor, customerId), listNotifications(actor, customerId, 20), listNotificationDeliveries(actor, customerId, 20),
+  ]);
+  return (
+    <Card title="Notifications">
+      <NotificationSettingsForm settings={settings} smarthost={Boolean(getConfig().SMARTHOST)} />
+      <div className="mt-5"><NotificationLog notifications={notifications} deliveries={deliveries} /></div>
+    </Card>
   );
 }
