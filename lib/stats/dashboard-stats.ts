@@ -114,13 +114,13 @@ export async function getDashboardStats(actor: Actor, range: "day" | "fortnight"
       db.$queryRaw<{ messages: bigint | null; sessions: bigint }[]>`
         SELECT sum(messages_delivered) AS messages, count(*) FILTER (WHERE messages_delivered > 0) AS sessions
         FROM odmr_session WHERE started_at >= ${NOW_UTC} - interval '24 hours'`,
+      // the rule is evaluated once per row: every session that is not successful counts as refused
       db.$queryRaw<{ start: Date; successful: bigint; refused: bigint }[]>`
-        SELECT date_trunc(${bucket}, started_at) AS start,
-               count(*) FILTER (WHERE ${SUCCESSFUL_SESSION_SQL}) AS successful,
-               count(*) FILTER (WHERE NOT ${SUCCESSFUL_SESSION_SQL} OR reply IS NULL) AS refused
-        FROM odmr_session
-        WHERE started_at >= date_trunc(${bucket}, ${NOW_UTC}) - ${`${count - 1} ${bucket}s`}::interval
-        GROUP BY 1 ORDER BY 1`,
+        SELECT start, successful, total - successful AS refused FROM (
+          SELECT date_trunc(${bucket}, started_at) AS start, count(*) FILTER (WHERE ${SUCCESSFUL_SESSION_SQL}) AS successful, count(*) AS total
+          FROM odmr_session
+          WHERE started_at >= date_trunc(${bucket}, ${NOW_UTC}) - ${`${count - 1} ${bucket}s`}::interval
+          GROUP BY 1) buckets ORDER BY 1`,
       db.$queryRaw<{ customers: number; logins: number; domains: number; mail: boolean }[]>`
         SELECT (SELECT count(*)::int FROM customer) AS customers, (SELECT count(*)::int FROM odmr_login) AS logins,
                (SELECT count(*)::int FROM domain) AS domains, EXISTS (SELECT 1 FROM message) AS mail`,
