@@ -15,7 +15,7 @@ useTestDatabase();
 
 const STAFF: Actor = { type: "staff", id: "00000000-0000-0000-0000-0000000000aa", label: "ops@isp.example" };
 
-/** Held mail straight into the tables (storeMessage per message would take minutes for this many). */
+/** Held mail straight into the tables (storeMessage per message would take minutes for this many), a message's recipients together as storeMessage writes them. */
 async function bulkHold(customer: TestCustomer, domain: string, messages: number, recipientsEach: number): Promise<void> {
   const db = getDb();
   await db.$executeRaw`
@@ -23,7 +23,7 @@ async function bulkHold(customer: TestCustomer, domain: string, messages: number
   await db.$executeRaw`
     INSERT INTO delivery (message_id, domain_id, customer_id, recipient)
     SELECT 'BULK' || lpad(i::text, 12, '0'), ${customer.domains.get(domain)}::uuid, ${customer.id}::uuid, 'r' || r || '@' || ${domain}
-    FROM generate_series(1, ${messages}::int) i, generate_series(1, ${recipientsEach}::int) r`;
+    FROM generate_series(1, ${messages}::int) i, generate_series(1, ${recipientsEach}::int) r ORDER BY i, r`;
   await db.$executeRaw`ANALYZE delivery`;
 }
 
