@@ -62,6 +62,9 @@ interface DomainRow {
   etrnTarget: string | null;
   etrnTls: "opportunistic" | "required" | "none";
   etrnFrom: string[];
+  recipientDelimiter: string;
+  bounceProtectionPercent: number | null;
+  bounceHeldAt: Date | null;
   createdAt: Date;
 }
 
@@ -70,7 +73,8 @@ export function domainJson(d: DomainRow) {
   return {
     id: d.id, name: d.name, customerId: d.customerId, recipientPolicy: d.recipientPolicy, retentionDays: d.retentionDays,
     maxMessageSize: d.maxMessageSize, acceptInbound: d.acceptInbound, atrnEnabled: d.atrnEnabled, etrnEnabled: d.etrnEnabled,
-    etrnTarget: d.etrnTarget, etrnTls: d.etrnTls, etrnFrom: d.etrnFrom, createdAt: d.createdAt,
+    etrnTarget: d.etrnTarget, etrnTls: d.etrnTls, etrnFrom: d.etrnFrom, recipientDelimiter: d.recipientDelimiter,
+    bounceProtectionPercent: d.bounceProtectionPercent, bounceHeldAt: d.bounceHeldAt, createdAt: d.createdAt,
   };
 }
 
@@ -89,6 +93,21 @@ export function recipientsAddedJson(r: { added: string[]; existing: string[]; re
 
 export function userCreatedJson(u: { id: string; email: string; role: "staff" | "customer"; customerId: string | null }, password: string | undefined) {
   return { id: u.id, email: u.email, role: u.role, customerId: u.customerId, ...(password === undefined ? {} : { password }) };
+}
+
+/** `domain hold`: what ending a bounce-protection hold did. */
+export function bounceHoldJson(h: { domain: string; action: "bounce" | "retry"; deliveries: number; dsns: number }) {
+  return { domain: h.domain, action: h.action, deliveries: h.deliveries, dsns: h.dsns };
+}
+
+/** `user reset-password`: the new one-time password, shown once. */
+export function passwordResetJson(u: { id: string; email: string }, password: string) {
+  return { id: u.id, email: u.email, password };
+}
+
+/** `user reset-2fa`. */
+export function twoFactorResetJson(email: string) {
+  return { email, twoFactor: false };
 }
 
 export function tokenCreatedJson(t: { id: string; name: string; scopes: string[]; customerId: string | null }, token: string) {

@@ -15,8 +15,8 @@ import { addRecipients } from "../lib/recipients/recipients.ts";
 import { resetTwoFactor } from "../lib/users/two-factor.ts";
 import { createPortalUser, resetPortalUserPassword } from "../lib/users/users.ts";
 import {
-  customerJson, customerListJson, domainJson, domainListJson, loginCreatedJson, loginListJson, loginRestrictedJson, loginRotatedJson,
-  loginStatusJson, queueListJson, recipientsAddedJson, releaseJson, tokenCreatedJson, tokenListJson, tokenRevokedJson, userCreatedJson,
+  bounceHoldJson, customerJson, customerListJson, domainJson, domainListJson, loginCreatedJson, loginListJson, loginRestrictedJson, loginRotatedJson,
+  loginStatusJson, passwordResetJson, queueListJson, recipientsAddedJson, releaseJson, tokenCreatedJson, tokenListJson, tokenRevokedJson, twoFactorResetJson, userCreatedJson,
 } from "./json-output.ts";
 
 interface Parsed {
@@ -242,7 +242,7 @@ const COMMANDS: Record<string, Command> = {
       const bounce = args.flags.has("bounce");
       if (bounce === args.flags.has("retry")) usageError("give one of --bounce or --retry");
       const done = await resolveBounceHold(CLI_ACTOR, required(args, "domain"), bounce ? "bounce" : "retry");
-      return { json: done, text: bounce ? `${done.deliveries} held refusals of ${done.domain} bounced, ${done.dsns} DSNs` : `${done.domain}: hold cleared, ${done.deliveries} refusals are retried at the next session` };
+      return { json: bounceHoldJson(done), text: bounce ? `${done.deliveries} held refusals of ${done.domain} bounced, ${done.dsns} DSNs` : `${done.domain}: hold cleared, ${done.deliveries} refusals are retried at the next session` };
     },
   },
   "domain list": {
@@ -291,7 +291,7 @@ const COMMANDS: Record<string, Command> = {
     values: ["email"],
     async run(args) {
       const { user, password } = await resetPortalUserPassword(CLI_ACTOR, required(args, "email"));
-      return { json: { id: user.id, email: user.email, password }, text: `user ${user.email}: one-time password ${password}\n(shown once; they must change it when they sign in)` };
+      return { json: passwordResetJson(user, password), text: `user ${user.email}: one-time password ${password}\n(shown once; they must change it when they sign in)` };
     },
   },
   "user reset-2fa": {
@@ -300,7 +300,7 @@ const COMMANDS: Record<string, Command> = {
     values: ["email"],
     async run(args) {
       await resetTwoFactor(CLI_ACTOR, required(args, "email"));
-      return { json: { email: required(args, "email").toLowerCase(), twoFactor: false }, text: `user ${required(args, "email")}: two-factor sign-in is off` };
+      return { json: twoFactorResetJson(required(args, "email").toLowerCase()), text: `user ${required(args, "email")}: two-factor sign-in is off` };
     },
   },
   "token add": {

@@ -18,7 +18,7 @@ async function json(args: string[]) {
 const keys = (value: object) => Object.keys(value).sort();
 
 const CUSTOMER = ["createdAt", "email", "id", "name", "status"];
-const DOMAIN = ["acceptInbound", "atrnEnabled", "createdAt", "customerId", "etrnEnabled", "etrnFrom", "etrnTarget", "etrnTls", "id", "maxMessageSize", "name", "recipientPolicy", "retentionDays"];
+const DOMAIN = ["acceptInbound", "atrnEnabled", "bounceHeldAt", "bounceProtectionPercent", "createdAt", "customerId", "etrnEnabled", "etrnFrom", "etrnTarget", "etrnTls", "id", "maxMessageSize", "name", "recipientDelimiter", "recipientPolicy", "retentionDays"];
 
 describe("mailharbor --json shapes", () => {
   it("customers, logins, domains, recipients, users, tokens and the queue each print their projection", async () => {
