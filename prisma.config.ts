@@ -1,8 +1,8 @@
 // Prisma CLI configuration. The CLI runs its schema engine as WebAssembly through the
 // pg driver adapter, because the native engine cannot be downloaded on offline machines.
-import { defineConfig } from "prisma/config";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
+import { defineConfig } from "prisma/config";
 
 // The schema engine reads catalog columns of types "char" (oid 18) and name (oid 19),
 // which the adapter cannot deserialize: present them as text (oid 25).

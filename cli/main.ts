@@ -1,6 +1,10 @@
 // The `mailharbor` command: provisioning and inspection for scripts and the ISP's billing system.
 // Every command takes --json and then prints exactly one JSON document; errors exit non-zero
 // with one line on stderr.
+import {
+  bounceHoldJson, customerJson, customerListJson, domainJson, domainListJson, loginCreatedJson, loginListJson, loginRestrictedJson, loginRotatedJson,
+  loginStatusJson, passwordResetJson, queueListJson, recipientsAddedJson, releaseJson, tokenCreatedJson, tokenListJson, tokenRevokedJson, twoFactorResetJson, userCreatedJson,
+} from "./json-output.ts";
 import { CLI_ACTOR } from "../lib/actor.ts";
 import { createApiToken, listApiTokens, revokeApiToken } from "../lib/api-tokens/api-tokens.ts";
 import { createCustomer, getCustomer, listCustomers, setCustomerStatus } from "../lib/customers/customers.ts";
@@ -8,16 +12,12 @@ import { openToolDatabase } from "../lib/db/open-tool-database.ts";
 import { createDomain, listDomains, updateDomain, type DomainSettings } from "../lib/domains/domains.ts";
 import { MailharborError, isMailharborError, type ErrorCode } from "../lib/errors.ts";
 import { requestEtrnRelease } from "../lib/etrn/release-requests.ts";
-import { resolveBounceHold } from "../lib/protection/resolve-bounce-hold.ts";
 import { createLogin, listLogins, restrictLogin, rotateLogin, setLoginStatus } from "../lib/logins/logins.ts";
+import { resolveBounceHold } from "../lib/protection/resolve-bounce-hold.ts";
 import { DELIVERY_STATES, searchQueue } from "../lib/queue/search-queue.ts";
 import { addRecipients } from "../lib/recipients/recipients.ts";
 import { resetTwoFactor } from "../lib/users/two-factor.ts";
 import { createPortalUser, resetPortalUserPassword } from "../lib/users/users.ts";
-import {
-  bounceHoldJson, customerJson, customerListJson, domainJson, domainListJson, loginCreatedJson, loginListJson, loginRestrictedJson, loginRotatedJson,
-  loginStatusJson, passwordResetJson, queueListJson, recipientsAddedJson, releaseJson, tokenCreatedJson, tokenListJson, tokenRevokedJson, twoFactorResetJson, userCreatedJson,
-} from "./json-output.ts";
 
 interface Parsed {
   flags: Map<string, string | true>;

@@ -2,12 +2,9 @@
 // Run by `npm start` (beside the portal) or alone with `npm run mailer`.
 import crypto from "node:crypto";
 import os from "node:os";
-import { loadConfig } from "../lib/config/config.ts";
 import { closeDb } from "../lib/db/client.ts";
 import { openDatabase } from "../lib/db/open-database.ts";
 import { isMailharborError } from "../lib/errors.ts";
-import { logger } from "../lib/log/logger.ts";
-import { loadTls } from "../lib/tls/load-tls.ts";
 import { startEtrn } from "./etrn/start-etrn.ts";
 import { startHousekeeping } from "./housekeeping/start-housekeeping.ts";
 import { startMetrics } from "./metrics/start-metrics.ts";
@@ -15,6 +12,9 @@ import { startMx } from "./mx/start-mx.ts";
 import { startOdmr } from "./odmr/start-odmr.ts";
 import type { MailerContext, Service } from "./service.ts";
 import { checkSmtpServerVersion } from "./smtp-server-adapter/smtp-server-version.ts";
+import { loadConfig } from "../lib/config/config.ts";
+import { logger } from "../lib/log/logger.ts";
+import { loadTls } from "../lib/tls/load-tls.ts";
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -33,9 +33,9 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import tls from "node:tls";
 import { cramMd5Digest } from "../lib/auth/cram-md5.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -552,31 +552,6 @@ function runChild(args: string[], env: NodeJS.ProcessEnv, netns?: string): Promi
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-const TICKS_PER_SECOND = 100;
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
-/** CPU seconds used by the PostgreSQL server: the postmaster and its live children. */
-function postgresCpuSeconds(postmaster: number): number {
-  let total = cpuSeconds(postmaster);
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
 }
 
 /** Resident memory (VmRSS) or its peak so far (VmHWM), in MB. */

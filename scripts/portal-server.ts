@@ -3,8 +3,8 @@
 // client sent none, so a client could name any address it liked and slip past the per-address
 // login throttle; here the header is replaced by the peer's address, unless TRUST_PROXY says a
 // reverse proxy in front of the portal sets it.
-import http from "node:http";
 import next from "next";
+import http from "node:http";
 import { loadConfig } from "../lib/config/config.ts";
 import { PROJECT_ROOT } from "../lib/db/migrate.ts";
 import { isMailharborError } from "../lib/errors.ts";

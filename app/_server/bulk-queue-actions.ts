@@ -2,11 +2,11 @@
 // what the action would change (the confirmation states it), then do it up to the newest message
 // counted. The core checks the tenant; the role here only picks which filter fields count.
 import { revalidatePath } from "next/cache";
-import type { Actor } from "@/lib/actor.ts";
-import { countBulkQueueAction, runBulkQueueAction, type BulkQueueAction } from "@/lib/queue/queue-actions.ts";
-import { formatNumber } from "@/app/_ui/format.ts";
 import { runAction, type ActionResult } from "./action-result.ts";
 import { bulkQueueInputFromForm, type QueueRole } from "./queue-filter.ts";
+import { formatNumber } from "@/app/_ui/format.ts";
+import type { Actor } from "@/lib/actor.ts";
+import { countBulkQueueAction, runBulkQueueAction, type BulkQueueAction } from "@/lib/queue/queue-actions.ts";
 
 const DONE: Record<BulkQueueAction, string> = { delete: "Deleted", bounce: "Bounced", release: "Released" };
 

@@ -1,11 +1,11 @@
 // The filtered queue as a CSV download (lib/queue/export-queue.ts), streamed as it is read. The
 // filter is tried once before the first byte, so a wrong one answers 404/400, not a broken file.
+import { queryParams } from "./load.ts";
+import { queueFilterFromParams, type QueueRole } from "./queue-filter.ts";
 import type { Actor } from "@/lib/actor.ts";
 import { isMailharborError } from "@/lib/errors.ts";
 import { queueCsvLines } from "@/lib/queue/export-queue.ts";
 import { searchQueue } from "@/lib/queue/search-queue.ts";
-import { queryParams } from "./load.ts";
-import { queueFilterFromParams, type QueueRole } from "./queue-filter.ts";
 
 const CHUNK = 64 * 1024;
 

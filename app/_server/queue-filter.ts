@@ -2,9 +2,9 @@
 // hidden fields of the bulk form), turned into the core's QueueFilter: one mapping for all three,
 // so the export and "all matching" take exactly the list's filter. A customer's filter is always
 // its own held mail; the core adds the tenant itself.
+import { formFields } from "./form-data.ts";
 import type { BulkQueueInput } from "@/lib/queue/queue-actions.ts";
 import type { QueueFilter } from "@/lib/queue/search-queue.ts";
-import { formFields } from "./form-data.ts";
 
 export const AGE_FILTERS: Record<string, { label: string; olderThanHours?: number; newerThanHours?: number }> = {
   n1h: { label: "Newer than 1 hour", newerThanHours: 1 },

@@ -5,8 +5,8 @@
 // A message is only shown while it is current: editing the form, submitting it again or submitting
 // another form on the page takes it away (a secret shown once stays).
 import { startTransition, useActionState, useEffect, useId, useRef, useState, type ReactNode } from "react";
-import type { ActionResult } from "@/app/_server/action-result.ts";
 import { SecretReveal } from "./secret-reveal.tsx";
+import type { ActionResult } from "@/app/_server/action-result.ts";
 
 type Action = (previous: ActionResult | null, form: FormData) => Promise<ActionResult>;
 

@@ -1,9 +1,9 @@
 // A domain held by bounce protection (lib/protection/bounce-protection.ts): why, with the customer
 // server's replies, and the two ways out. Shown to staff and to the domain's own customer.
-import { resolveBounceHoldAction } from "@/app/_actions/resolve-bounce-hold.ts";
 import { ActionForm } from "./action-form.tsx";
 import { formatTime } from "./format.ts";
 import { SubmitButton } from "./submit-button.tsx";
+import { resolveBounceHoldAction } from "@/app/_actions/resolve-bounce-hold.ts";
 import type { BounceEvidence } from "@/lib/protection/bounce-protection.ts";
 
 export function BounceHoldPanel({ domain }: { domain: { id: string; name: string; bounceHeldAt: Date | null; bounceHeldEvidence: unknown } }) {

@@ -4,18 +4,21 @@
 // will change: for the queue that number comes from the server (it counts "all matching" itself),
 // for a recipient list it is the ticked rows.
 import { useRouter } from "next/navigation";
-import { useEffect, useRef, useState, useTransition } from "react";
-import type { ActionResult } from "@/app/_server/action-result.ts";
+import { useRef, useState, useSyncExternalStore, useTransition } from "react";
 import { formatNumber } from "./format.ts";
 import { buttonClass } from "./page-header.tsx";
+import type { ActionResult } from "@/app/_server/action-result.ts";
 
 type Submit = (form: FormData) => Promise<ActionResult>;
 
 /** False until the page is interactive: the buttons stay disabled, so an early click is not lost. */
 function useHydrated(): boolean {
-  const [hydrated, setHydrated] = useState(false);
-  useEffect(() => setHydrated(true), []);
-  return hydrated;
+  // the server's snapshot is false, the browser's true: React switches after hydration
+  return useSyncExternalStore(subscribeNever, () => true, () => false);
+}
+
+function subscribeNever(): () => void {
+  return () => undefined;
 }
 
 /** Ticks or clears every row checkbox of a bulk form on this page. */

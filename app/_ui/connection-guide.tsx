@@ -1,9 +1,9 @@
 // "How to connect": what a customer's server needs to collect its mail (lib/logins/connection-guide.ts),
 // the same for staff and for the customer; staff also see what in the configuration shapes it.
-import type { ConnectionGuide } from "@/lib/logins/connection-guide.ts";
-import { NO_DOMAIN_YET } from "@/lib/logins/connection-guide.ts";
 import { Card, Facts } from "./page-header.tsx";
 import { CopyButton } from "./secret-reveal.tsx";
+import type { ConnectionGuide } from "@/lib/logins/connection-guide.ts";
+import { NO_DOMAIN_YET } from "@/lib/logins/connection-guide.ts";
 
 function Snippet({ title, text, testId, children }: { title: string; text: string; testId: string; children?: React.ReactNode }) {
   return (

@@ -22,6 +22,7 @@ export function FlashNotice() {
   useEffect(() => {
     const text = takeNotice();
     // the cookie can only be read here, after the page has rendered
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- the notice is in a cookie the server already cleared: it exists only after mount
     if (text) setNotice({ text, path: pathname });
   }, [pathname]);
   if (!notice || notice.path !== pathname) return null;

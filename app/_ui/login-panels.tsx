@@ -1,11 +1,11 @@
 // What staff and customers both see of an ODMR login: its facts, its secrets, and the rotation form.
-import { rotateLoginAction } from "@/app/_actions/rotate-login.ts";
 import { ActionForm } from "./action-form.tsx";
 import { DomainName } from "./domain-name.tsx";
 import { Field } from "./field.tsx";
 import { formatTime } from "./format.ts";
 import { Badge, Card, Facts, StateBadge } from "./page-header.tsx";
 import { SubmitButton } from "./submit-button.tsx";
+import { rotateLoginAction } from "@/app/_actions/rotate-login.ts";
 
 interface LoginView {
   id: string;
@@ -19,6 +19,7 @@ interface LoginView {
   secrets: { id: string; createdAt: Date; expiresAt: Date | null }[];
 }
 
+// eslint-disable-next-line react-hooks/purity -- a server component renders once per request: "now" is that request's time
 export function LoginFacts({ login, now = Date.now() }: { login: LoginView; now?: number }) {
   return (
     <Card title="Login">

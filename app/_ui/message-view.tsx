@@ -1,9 +1,10 @@
 // One message: envelope, header summary, deliveries and the raw header block. Everything here came
 // from the sender and is untrusted: it is only ever rendered as escaped text, never as HTML.
-import type { MessageDetail } from "@/lib/queue/message-detail.ts";
 import { formatAge, formatBytes, formatTime, formatTimeLeft } from "./format.ts";
 import { Card, Facts, StateBadge, TableWrap } from "./page-header.tsx";
+import type { MessageDetail } from "@/lib/queue/message-detail.ts";
 
+// eslint-disable-next-line react-hooks/purity -- a server component renders once per request: "now" is that request's time
 export function MessageView({ message, staff, now = Date.now() }: { message: MessageDetail; staff: boolean; now?: number }) {
   const envelope: [string, React.ReactNode][] = [
     ["Queue id", <code key="id">{message.id}</code>],

@@ -1,11 +1,11 @@
 // Notification settings and what was sent (lib/notifications), for the staff customer page and the
 // customer's own settings page: the same form and log, the core decides whose.
-import { updateNotificationSettingsAction } from "@/app/_actions/update-notification-settings.ts";
 import { ActionForm } from "./action-form.tsx";
 import { Checkbox, Field } from "./field.tsx";
 import { formatTime } from "./format.ts";
 import { Empty, StateBadge, TableWrap } from "./page-header.tsx";
 import { SubmitButton } from "./submit-button.tsx";
+import { updateNotificationSettingsAction } from "@/app/_actions/update-notification-settings.ts";
 import type { NotificationSettingsView } from "@/lib/notifications/notification-settings.ts";
 import type { listNotificationDeliveries, listNotifications } from "@/lib/notifications/notification-settings.ts";
 

@@ -1,9 +1,9 @@
 // Layout of the signed-in areas. The pages below still check the session and role themselves.
 import { redirect } from "next/navigation";
 import type { ReactNode } from "react";
+import { Shell } from "./shell.tsx";
 import { loginPathForThisRequest } from "@/app/_server/return-path.ts";
 import { getPortalActor } from "@/lib/auth/portal-session.ts";
-import { Shell } from "./shell.tsx";
 
 export async function PortalLayout({ children }: { children: ReactNode }) {
   const actor = await getPortalActor();

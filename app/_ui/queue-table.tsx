@@ -1,9 +1,9 @@
 // A page of the queue: for staff every matching message, for a customer its own held mail.
 import Link from "next/link";
-import type { QueuePage } from "@/lib/queue/search-queue.ts";
 import { SelectAll } from "./bulk-actions.tsx";
 import { formatAge, formatBytes, formatNumber, formatTimeLeft } from "./format.ts";
 import { Empty, StateBadge, TableWrap } from "./page-header.tsx";
+import type { QueuePage } from "@/lib/queue/search-queue.ts";
 
 /** A last error is cut to this in the list; the full text is its tooltip and on the message page. */
 const ERROR_SHOWN = 90;
@@ -12,6 +12,7 @@ export function queueCountText(page: QueuePage): string {
   return page.countCapped ? `more than ${formatNumber(page.count)}` : formatNumber(page.count);
 }
 
+// eslint-disable-next-line react-hooks/purity -- a server component renders once per request: "now" is that request's time
 export function QueueTable({ page, hrefFor, pageHref, staff, selectForm, now = Date.now() }: {
   page: QueuePage;
   /** link to one message */

@@ -1,9 +1,9 @@
 // "Test my connection": a login's recent sessions as readable transcripts (lib/sessions/login-transcripts.ts),
 // the newest open, for the customer and for staff alike.
-import type { listLoginTranscripts } from "@/lib/sessions/login-transcripts.ts";
-import { FAILED_AUTH_SESSIONS_KEPT } from "@/lib/sessions/record-session.ts";
 import { formatTime } from "./format.ts";
 import { Badge, Card, Empty, StateBadge } from "./page-header.tsx";
+import type { listLoginTranscripts } from "@/lib/sessions/login-transcripts.ts";
+import { FAILED_AUTH_SESSIONS_KEPT } from "@/lib/sessions/record-session.ts";
 
 type Session = Awaited<ReturnType<typeof listLoginTranscripts>>[number];
 

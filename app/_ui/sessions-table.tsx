@@ -1,9 +1,9 @@
 // ODMR/ETRN sessions with their outcome, for staff and for a customer's own.
 import Link from "next/link";
-import type { listSessions } from "@/lib/sessions/list-sessions.ts";
-import { formatBytes, formatDuration, formatTime } from "./format.ts";
 import { DomainName } from "./domain-name.tsx";
+import { formatBytes, formatDuration, formatTime } from "./format.ts";
 import { Badge, Empty, StateBadge, TableWrap } from "./page-header.tsx";
+import type { listSessions } from "@/lib/sessions/list-sessions.ts";
 
 type Session = Awaited<ReturnType<typeof listSessions>>["items"][number];
 

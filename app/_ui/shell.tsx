@@ -2,10 +2,10 @@
 // who is signed in, log out. It only displays; each page checks the session and role itself.
 import Link from "next/link";
 import type { ReactNode } from "react";
-import type { Actor } from "@/lib/actor.ts";
 import { FlashNotice } from "./flash-notice.tsx";
 import { NavLink } from "./nav-link.tsx";
 import { SignOutButton } from "./sign-out-button.tsx";
+import type { Actor } from "@/lib/actor.ts";
 
 const STAFF_NAV = [
   { href: "/staff", label: "Dashboard", exact: true },

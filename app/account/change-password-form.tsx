@@ -1,8 +1,8 @@
+import { changePasswordAction } from "./actions.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { Field } from "@/app/_ui/field.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { PASSWORD_MIN_LENGTH } from "@/lib/auth/password-policy.ts";
-import { changePasswordAction } from "./actions.ts";
 
 /** The account page's password change, and the forced one after a one-time password. */
 export function ChangePasswordForm({ currentLabel = "Current password" }: { currentLabel?: string }) {

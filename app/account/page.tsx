@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
-import { requireUser } from "@/app/_server/auth.ts";
-import { Card, Facts, PageHeader } from "@/app/_ui/page-header.tsx";
 import { ChangePasswordForm } from "./change-password-form.tsx";
 import { TwoFactorCard } from "./two-factor-card.tsx";
+import { requireUser } from "@/app/_server/auth.ts";
+import { Card, Facts, PageHeader } from "@/app/_ui/page-header.tsx";
 
 export const metadata: Metadata = { title: "Your account" };
 

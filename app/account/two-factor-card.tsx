@@ -3,6 +3,7 @@
 // confirm with a first code and keep the recovery codes; or, when on, turn it off.
 import QRCode from "qrcode";
 import type { ReactNode } from "react";
+import { confirmTwoFactorAction, disableTwoFactorAction, startTwoFactorAction } from "./actions.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { Field } from "@/app/_ui/field.tsx";
 import { formatTime } from "@/app/_ui/format.ts";
@@ -10,7 +11,6 @@ import { Card, Facts } from "@/app/_ui/page-header.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import type { Actor } from "@/lib/actor.ts";
 import { getTwoFactorStatus, RECOVERY_CODE_COUNT } from "@/lib/users/two-factor.ts";
-import { confirmTwoFactorAction, disableTwoFactorAction, startTwoFactorAction } from "./actions.ts";
 
 export async function TwoFactorCard({ actor, after }: { actor: Actor; after?: ReactNode }) {
   const status = await getTwoFactorStatus(actor);

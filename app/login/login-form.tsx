@@ -1,6 +1,6 @@
 "use client";
-import { signIn } from "next-auth/react";
 import { useRouter } from "next/navigation";
+import { signIn } from "next-auth/react";
 import { useId, useState } from "react";
 
 /** next-auth error codes (and the ones our authorize throws) in words people can act on. */

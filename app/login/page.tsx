@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
+import { LoginForm } from "./login-form.tsx";
 import { safeReturnPath } from "@/app/_server/return-path.ts";
 import { getPortalActor } from "@/lib/auth/portal-session.ts";
-import { LoginForm } from "./login-form.tsx";
 
 export const metadata: Metadata = { title: "Log in" };
 

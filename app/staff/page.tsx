@@ -1,12 +1,12 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { SessionChart } from "./session-chart.tsx";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { queryParams } from "@/app/_server/load.ts";
 import { formatAge, formatBytes, formatNumber, formatTime } from "@/app/_ui/format.ts";
 import { Card, Empty, PageHeader } from "@/app/_ui/page-header.tsx";
 import { getConfig } from "@/lib/config/config.ts";
 import { EXACT_UP_TO, getDashboardStats, type DashboardStats } from "@/lib/stats/dashboard-stats.ts";
-import { SessionChart } from "./session-chart.tsx";
 
 export const metadata: Metadata = { title: "Dashboard" };
 
@@ -23,9 +23,9 @@ function Stat({ label, value, sub }: { label: string; value: string; sub?: React
 /** What a new installation needs, in order; shown until every step is done. */
 function GettingStarted({ setup, mailHost }: { setup: DashboardStats["setup"]; mailHost: string }) {
   const steps: { done: boolean; title: string; body: React.ReactNode }[] = [
-    { done: setup.customers > 0, title: "Create a customer", body: <><Link href="/staff/customers">Customers</Link> → New customer: the ISP's client whose mail is held here.</> },
-    { done: setup.logins > 0, title: "Create an ODMR login", body: <>On the customer's page → New login. Its secret is shown once, with a ready fetchmail configuration for the customer's server.</> },
-    { done: setup.domains > 0, title: "Add a domain", body: <>On the customer's page (or under <Link href="/staff/domains">Domains</Link>) → Add a domain, with its recipients unless it accepts every address.</> },
+    { done: setup.customers > 0, title: "Create a customer", body: <><Link href="/staff/customers">Customers</Link> → New customer: the ISP’s client whose mail is held here.</> },
+    { done: setup.logins > 0, title: "Create an ODMR login", body: <>On the customer’s page → New login. Its secret is shown once, with a ready fetchmail configuration for the customer’s server.</> },
+    { done: setup.domains > 0, title: "Add a domain", body: <>On the customer’s page (or under <Link href="/staff/domains">Domains</Link>) → Add a domain, with its recipients unless it accepts every address.</> },
     {
       done: setup.mailReceived, title: "Point the domain's MX here",
       body: <>Publish <code className="break-all">example.com. IN MX 10 {mailHost}.</code> for each domain (this step is done when the first message arrives).</>,

@@ -7,18 +7,18 @@
 // change, or for staff under PORTAL_STAFF_TOTP=required two-factor sign-in to set up): then
 // getPortalActor, which every page, server action and route handler goes through, sends them to
 // that step's page, and only that page, its form and signing out work.
+import { redirect } from "next/navigation";
 import type { AuthOptions, RequestInternal, User } from "next-auth";
 import { getServerSession } from "next-auth";
-import { redirect } from "next/navigation";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { cache } from "react";
 import type { Actor } from "../actor.ts";
+import { portalThrottle } from "./portal-throttle.ts";
 import { getConfig } from "../config/config.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { logger } from "../log/logger.ts";
 import { verifySecondFactor } from "../users/two-factor.ts";
 import { recordPortalSignIn, verifyPortalLogin } from "../users/users.ts";
-import { portalThrottle } from "./portal-throttle.ts";
 
 /** next-auth turns an error thrown in `authorize` into `?error=<message>`; the login page maps these. */
 export const SIGN_IN_ERRORS = {

@@ -7,8 +7,8 @@ import { auditChanges } from "../audit/audit-changes.ts";
 import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { MailharborError } from "../errors.ts";
-import { customerNameSchema, emailSchema, uuidSchema } from "../validation/schemas.ts";
 import { parseInput } from "../validation/parse-input.ts";
+import { customerNameSchema, emailSchema, uuidSchema } from "../validation/schemas.ts";
 
 const createSchema = z.object({
   name: customerNameSchema,

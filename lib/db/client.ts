@@ -1,9 +1,9 @@
 // The Prisma client. Secret columns (password hashes, sealed secrets, raw message bytes) are
 // omitted from every query unless a query asks for them by name.
 import { PrismaPg } from "@prisma/adapter-pg";
+import { databasePoolSize, databaseUrl } from "./database-url.ts";
 import { PrismaClient } from "./generated/client.ts";
 import { classifyCountedDbError } from "../metrics/metrics.ts";
-import { databasePoolSize, databaseUrl } from "./database-url.ts";
 
 export { Prisma } from "./generated/client.ts";
 export type * from "./generated/client.ts";

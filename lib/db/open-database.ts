@@ -1,8 +1,8 @@
 // Where the data lives: DATABASE_URL when set, else the embedded PostgreSQL in the data directory.
-import type { Config } from "../config/config.ts";
 import { useDatabaseUrl } from "./database-url.ts";
 import { openEmbeddedDatabase } from "./embedded-postgres.ts";
 import { migrateDatabase } from "./migrate.ts";
+import type { Config } from "../config/config.ts";
 
 export interface OpenDatabase {
   url: string;

@@ -1,9 +1,9 @@
 // For the CLI and the test tools: use the running service's database, or start the embedded one
 // for the duration of the command and stop it afterwards (unless a service has come up meanwhile).
-import { getConfig } from "../config/config.ts";
 import { closeDb } from "./client.ts";
 import { openDatabase } from "./open-database.ts";
 import { runningServicePid } from "./service-lock.ts";
+import { getConfig } from "../config/config.ts";
 
 export async function openToolDatabase(): Promise<{ close(): Promise<void> }> {
   const config = getConfig();

@@ -8,11 +8,11 @@ import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { getCustomer } from "../customers/customers.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { MailharborError } from "../errors.ts";
+import { insertRecipients } from "../recipients/recipients.ts";
 import { parseCidr } from "../validation/cidr.ts";
 import { hostPortSchema } from "../validation/host-port.ts";
 import { parseInput } from "../validation/parse-input.ts";
 import { domainNameSchema, maxMessageSizeSchema, recipientDelimiterSchema, retentionDaysSchema, uuidSchema } from "../validation/schemas.ts";
-import { insertRecipients } from "../recipients/recipients.ts";
 
 const HELD = ["queued", "delivering"] as const;
 

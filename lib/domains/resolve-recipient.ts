@@ -8,11 +8,11 @@
 // By default every RCPT asks, so a suspension, a paused domain or a new recipient counts at once;
 // a busy site may let answers be reused for a few seconds (MX_LOOKUP_CACHE_SECONDS), trading that
 // immediacy for one lookup per domain (and per listed address) per period.
+import { lookupCandidates, matchListEntry } from "./recipient-delimiter.ts";
 import { queueQuery } from "../queue/queue-pool.ts";
 import type { ResolvedRecipient } from "../queue/store-message.ts";
 import type { ParsedAddress } from "../validation/address.ts";
 import { recipientKey } from "../validation/address.ts";
-import { lookupCandidates, matchListEntry } from "./recipient-delimiter.ts";
 
 export type RecipientDecision =
   | { outcome: "accept"; recipient: ResolvedRecipient; maxMessageSize: number }

@@ -69,14 +69,14 @@ export function rfc5322Date(date: Date): string {
 }
 
 function oneLine(value: string): string {
-  // eslint-disable-next-line no-control-regex
+   
   const flat = value.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
   return flat.length > MAX_FIELD ? flat.slice(0, MAX_FIELD) + "…" : flat;
 }
 
 /** RFC 3464 §2.3.2 / RFC 6533 §3: the address type is rfc822, or utf-8 for an internationalised address. */
 function addressField(address: string): string {
-  // eslint-disable-next-line no-control-regex
+   
   return /[^\x00-\x7f]/.test(address) ? `utf-8; ${address}` : `rfc822; ${address}`;
 }
 

@@ -2,10 +2,10 @@
 // so a customer never sees them (FORBIDDEN, shown as "not found" by the portal).
 import type { Actor } from "../actor.ts";
 import { requireOperator } from "../actor.ts";
+import { DSN_STATUSES, dsnStatus, dsnStatusWhere, type DsnStatus } from "./dsn-status.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { MailharborError } from "../errors.ts";
 import { uuidSchema } from "../validation/schemas.ts";
-import { DSN_STATUSES, dsnStatus, dsnStatusWhere, type DsnStatus } from "./dsn-status.ts";
 
 /** A DSN's text shown on its page is cut here: it carries at most the returned headers anyway. */
 const TEXT_LIMIT = 256 * 1024;

@@ -3,13 +3,13 @@
 // Without a SMARTHOST there is nowhere to send it: CONFLICT.
 import type { Actor } from "../actor.ts";
 import { requireOperator } from "../actor.ts";
+import { sendStoredDsns } from "./send-dsns.ts";
 import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { getConfig } from "../config/config.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { MailharborError } from "../errors.ts";
 import { getDsn } from "./list-dsns.ts";
 import { parseHostPort } from "../validation/host-port.ts";
-import { sendStoredDsns } from "./send-dsns.ts";
 
 /** A staff member waits for the answer: shorter than housekeeping's minute per step. */
 const SEND_TIMEOUT_MS = 20_000;

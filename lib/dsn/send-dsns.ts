@@ -5,9 +5,9 @@
 // "send now" both send through here, one sender at a time across all processes (an advisory lock),
 // so no DSN goes out twice.
 import SMTPConnection from "nodemailer/lib/smtp-connection";
+import { UNTRIED_HELD_SQL } from "./dsn-status.ts";
 import { queueQuery, withAdvisoryLock } from "../queue/queue-pool.ts";
 import type { HostPort } from "../validation/host-port.ts";
-import { UNTRIED_HELD_SQL } from "./dsn-status.ts";
 
 /** A DSN still undelivered this long after it was made is held for staff instead of retried. */
 const DSN_RETRY_DAYS = 5;

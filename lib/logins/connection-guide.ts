@@ -4,14 +4,14 @@
 // the caller has it just now (creation, rotation); otherwise the snippets carry a marked
 // placeholder, so the guide can be shown again at any time.
 import type { Actor } from "../actor.ts";
-import { getConfig } from "../config/config.ts";
-import { dbWork, getDb } from "../db/client.ts";
-import { readCertificateFacts, type CertificateFacts } from "../tls/certificate-fingerprint.ts";
 import { authMechanisms } from "./auth-mechanisms.ts";
 import { collectableDomainsWhere } from "./collectable-domains.ts";
 import { eximAtrnConfig, type EximAtrnConfig } from "./exim-atrn-config.ts";
 import { fetchmailRc } from "./fetchmail-rc.ts";
 import { getLogin } from "./logins.ts";
+import { getConfig } from "../config/config.ts";
+import { dbWork, getDb } from "../db/client.ts";
+import { readCertificateFacts, type CertificateFacts } from "../tls/certificate-fingerprint.ts";
 
 /** What stands in for the configuration while a login has nothing to collect. */
 export const NO_DOMAIN_YET = "This login has no domain to collect yet: a domain must be assigned to it first (or to its customer, when the login collects all of them). Then the ready configuration appears on the login's page.";

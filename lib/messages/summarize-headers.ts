@@ -13,7 +13,7 @@ export interface HeaderSummary {
 
 const MAX_LENGTH = 998; // RFC 5322 §2.1.1 line limit: plenty for a summary
 
-// eslint-disable-next-line no-control-regex
+ 
 const CONTROL = /[\x00-\x1f\x7f]+/g;
 
 function clean(value: string | undefined, decode: boolean): string | null {

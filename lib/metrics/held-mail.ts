@@ -2,9 +2,9 @@
 // over the held deliveries, its answer reused for CACHE_MS so that several scrapers (or a short
 // scrape interval) cannot turn into a stream of queries.
 import client from "prom-client";
+import { registry } from "./metrics.ts";
 import { queueQuery } from "../queue/queue-pool.ts";
 import { HELD_STATES } from "../queue/search-queue.ts";
-import { registry } from "./metrics.ts";
 
 const CACHE_MS = 5000;
 

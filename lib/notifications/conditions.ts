@@ -8,9 +8,9 @@
 // - bounce-held:   bounce protection holds the domain (lib/protection/bounce-protection.ts);
 // - secret-expiring: a login's rotated-out secret expires within a day.
 // For staff, once a day: a digest (domains not collected, protection holds, DSNs held for want of SMARTHOST).
+import { NOTIFICATION_DEFAULTS } from "./notification-settings.ts";
 import { BOUNCE_HELD_SQL } from "../protection/bounce-protection.ts";
 import { queueQuery } from "../queue/queue-pool.ts";
-import { NOTIFICATION_DEFAULTS } from "./notification-settings.ts";
 
 export type ConditionKind = "uncollected" | "held-volume" | "expiring" | "bounce-held" | "secret-expiring" | "staff-digest";
 

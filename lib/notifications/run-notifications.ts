@@ -8,12 +8,12 @@
 // Auto-Submitted: auto-generated (RFC 3834 §5); a failure is tried again after
 // NOTIFY_RETRY_BASE_SECONDS, doubling, MAX_ATTEMPTS in all, and then marked failed.
 import crypto from "node:crypto";
+import { findActiveConditions, type ActiveCondition } from "./conditions.ts";
+import { SIGNATURE_HEADER, signWebhook } from "./webhook-signature.ts";
 import { decryptSecret, getServerKey } from "../auth/secret-box.ts";
 import { rfc5322Date } from "../dsn/build-dsn.ts";
 import { sendThroughSmarthost, type Smarthost } from "../dsn/send-dsns.ts";
 import { queueQuery, queueTransaction } from "../queue/queue-pool.ts";
-import { findActiveConditions, type ActiveCondition } from "./conditions.ts";
-import { SIGNATURE_HEADER, signWebhook } from "./webhook-signature.ts";
 
 export const MAX_ATTEMPTS = 8;
 const WEBHOOK_TIMEOUT_MS = 10_000;

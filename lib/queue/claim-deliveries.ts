@@ -3,8 +3,8 @@
 // never take the same recipient, and the claims of a mailer that dies come back once the lease
 // has run out (see release-leases.ts). A message's recipients in the requested domains are claimed
 // together, so the customer gets each message once with all of them (one SMTP transaction).
-import { claimSeconds } from "../metrics/metrics.ts";
 import { queueQuery } from "./queue-pool.ts";
+import { claimSeconds } from "../metrics/metrics.ts";
 
 export interface ClaimedDelivery {
   /** delivery.id (bigint, as text) */

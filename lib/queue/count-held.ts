@@ -1,8 +1,8 @@
 // Held deliveries per customer, for lists that show a few customers at a time.
 import type { Actor } from "../actor.ts";
 import { customerScope } from "../actor.ts";
-import { dbWork, getDb } from "../db/client.ts";
 import { HELD_STATES } from "./search-queue.ts";
+import { dbWork, getDb } from "../db/client.ts";
 
 export async function countHeldByCustomer(actor: Actor, customerIds: string[]): Promise<Map<string, number>> {
   const scope = customerScope(actor);

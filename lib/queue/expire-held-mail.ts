@@ -1,10 +1,10 @@
 // Held mail that its customer has not collected within the domain's retention is expired: the
 // deliveries become `expired`, the sender gets a DSN (Action: failed, Status: 5.4.7, RFC 3463
 // "delivery time expired") and the bytes are purged once no recipient needs them.
-import { buildDsn, HEADER_BYTES, type DsnRecipient } from "../dsn/build-dsn.ts";
-import { deliveries } from "../metrics/metrics.ts";
 import { queueQuery, queueTransaction } from "./queue-pool.ts";
 import { purgeUnneededBodies } from "./record-delivery-results.ts";
+import { buildDsn, HEADER_BYTES, type DsnRecipient } from "../dsn/build-dsn.ts";
+import { deliveries } from "../metrics/metrics.ts";
 
 const BATCH = 500;
 const SMTP_REPLY = /^[245]\d\d[ -]/;

@@ -3,8 +3,8 @@
 // rows stream without being held in memory. Cells go through csvCell, the recipient export's rule
 // against spreadsheet formulas (CSV injection).
 import type { Actor } from "../actor.ts";
-import { csvCell } from "../recipients/recipients-csv.ts";
 import { searchQueue, type QueueFilter } from "./search-queue.ts";
+import { csvCell } from "../recipients/recipients-csv.ts";
 
 const PAGE = 500;
 

@@ -5,11 +5,11 @@
 // matches now, by the same rule the MX applied at RCPT.
 import type { Actor } from "../actor.ts";
 import { customerScope } from "../actor.ts";
+import { HELD_STATES } from "./search-queue.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { recipientBase, matchListEntry } from "../domains/recipient-delimiter.ts";
 import { MailharborError } from "../errors.ts";
 import { recipientKey } from "../validation/address.ts";
-import { HELD_STATES } from "./search-queue.ts";
 
 /** Header blocks longer than this are cut: the page shows headers, never a body. */
 const HEADER_LIMIT = 64 * 1024;

@@ -2,8 +2,8 @@
 // expired) for longer than HISTORY_DAYS go, with their delivery rows and any bytes left; so do
 // DSNs sent that long ago and ODMR/ETRN session records that ended that long ago. Held mail is
 // never touched here (its own retention expires it, with a DSN). The audit log is kept.
-import { queueQuery } from "./queue-pool.ts";
 import { queueIdAt } from "./queue-id.ts";
+import { queueQuery } from "./queue-pool.ts";
 
 const BATCH = 5000;
 

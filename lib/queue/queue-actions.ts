@@ -5,6 +5,8 @@
 import { z } from "zod";
 import type { Actor } from "../actor.ts";
 import { customerScope, requireOperator } from "../actor.ts";
+import { queueIdSchema } from "./queue-id.ts";
+import { compileQueueFilter, HELD_STATES, matchingMessagesWhere, queueFilterSchema, type CompiledQueueFilter, type QueueFilter } from "./search-queue.ts";
 import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { getConfig } from "../config/config.ts";
 import { dbWork, getDb, Prisma, type Tx } from "../db/client.ts";
@@ -12,8 +14,6 @@ import { buildDsn } from "../dsn/build-dsn.ts";
 import { initialDsnState } from "../dsn/send-dsns.ts";
 import { MailharborError } from "../errors.ts";
 import { parseInput } from "../validation/parse-input.ts";
-import { queueIdSchema } from "./queue-id.ts";
-import { compileQueueFilter, HELD_STATES, matchingMessagesWhere, queueFilterSchema, type CompiledQueueFilter, type QueueFilter } from "./search-queue.ts";
 
 async function heldDeliveries(tx: Tx, actor: Actor, messageId: string) {
   const deliveries = await tx.delivery.findMany({

@@ -5,11 +5,11 @@
 import { z } from "zod";
 import type { Actor } from "../actor.ts";
 import { customerScope } from "../actor.ts";
+import { queueIdAt, queueIdSchema } from "./queue-id.ts";
 import { dbWork, getDb, Prisma } from "../db/client.ts";
 import { getDomain } from "../domains/domains.ts";
 import { parseInput } from "../validation/parse-input.ts";
 import { uuidSchema } from "../validation/schemas.ts";
-import { queueIdAt, queueIdSchema } from "./queue-id.ts";
 
 export const DELIVERY_STATES = ["queued", "delivering", "delivered", "bounced", "expired"] as const;
 export type DeliveryStateName = (typeof DELIVERY_STATES)[number];

@@ -3,11 +3,11 @@
 // Messages arriving together share a commit (group commit), which is what lets the MX keep up
 // with many sessions while PostgreSQL still flushes every commit to disk.
 import { MailharborError } from "../errors.ts";
-import type { HeaderSummary } from "../messages/summarize-headers.ts";
-import { commitSeconds } from "../metrics/metrics.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { newQueueId } from "./queue-id.ts";
 import { queueQuery } from "./queue-pool.ts";
+import type { HeaderSummary } from "../messages/summarize-headers.ts";
+import { commitSeconds } from "../metrics/metrics.ts";
 
 export interface ResolvedRecipient {
   address: string;

@@ -5,9 +5,9 @@ import type { Actor } from "../actor.ts";
 import { customerScope } from "../actor.ts";
 import { dbWork, getDb, type Prisma } from "../db/client.ts";
 import { MailharborError } from "../errors.ts";
+import { SESSION_RESULTS, sessionResult, sessionResultWhere } from "./session-result.ts";
 import { parseInput } from "../validation/parse-input.ts";
 import { uuidSchema } from "../validation/schemas.ts";
-import { SESSION_RESULTS, sessionResult, sessionResultWhere } from "./session-result.ts";
 
 export { SESSION_RESULTS, type SessionResult } from "./session-result.ts";
 

@@ -5,10 +5,10 @@ import type { Actor } from "../actor.ts";
 import { customerScope } from "../actor.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { MailharborError } from "../errors.ts";
-import { parseInput } from "../validation/parse-input.ts";
-import { uuidSchema } from "../validation/schemas.ts";
 import { sessionResult } from "./session-result.ts";
 import { readTranscript } from "./session-transcript.ts";
+import { parseInput } from "../validation/parse-input.ts";
+import { uuidSchema } from "../validation/schemas.ts";
 
 export async function listLoginTranscripts(actor: Actor, loginId: string, options: { limit?: number } = {}) {
   const scope = customerScope(actor);

@@ -2,9 +2,9 @@
 // as it authenticates and asks for its domains, and closed with what was delivered and how it
 // ended. An ETRN (RFC 1985) run has one too (kind "etrn"): who asked, the reply, and what the
 // run delivered to the domain's target. The mailer writes these; the portal lists them (list-sessions.ts).
+import type { TranscriptEvent } from "./session-transcript.ts";
 import { dbWork, getDb, type Prisma } from "../db/client.ts";
 import { normalizeLoginName } from "../validation/login-name.ts";
-import type { TranscriptEvent } from "./session-transcript.ts";
 
 export interface SessionStart {
   id: string;

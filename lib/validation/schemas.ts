@@ -1,9 +1,9 @@
 // zod schemas shared by the portal's forms, the CLI and the core.
 import { z } from "zod";
-import { passwordProblem } from "../auth/password-policy.ts";
+import { parseAddress } from "./address.ts";
 import { normalizeDomainName } from "./domain-name.ts";
 import { normalizeLoginName } from "./login-name.ts";
-import { parseAddress } from "./address.ts";
+import { passwordProblem } from "../auth/password-policy.ts";
 
 export const domainNameSchema = z.string().transform((value, ctx) => {
   const name = normalizeDomainName(value);

@@ -8,9 +8,9 @@
 // Runs hold their delivery leases under an owner of their own, so the ODMR listener's shutdown
 // (which gives back its own leases) never takes a lease from a run still delivering.
 import crypto from "node:crypto";
+import { errorCode } from "../../lib/errors.ts";
 import { decideEtrnRelease, type EtrnDecision, type EtrnDomain } from "../../lib/etrn/decide-etrn.ts";
 import { claimEtrnRuns, ETRN_RUN_MARKER_SECONDS, finishEtrnRun, renewEtrnRuns } from "../../lib/etrn/etrn-run-marker.ts";
-import { errorCode } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 import { releaseLeases } from "../../lib/queue/release-leases.ts";

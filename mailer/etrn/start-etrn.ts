@@ -1,8 +1,8 @@
 // The ETRN service: the runner that ETRN on the MX hands its requests to, and a loop that takes
 // "deliver now" requests from the portal and the CLI every ETRN_REQUEST_POLL_SECONDS.
+import { errorCode } from "../../lib/errors.ts";
 import { decideEtrnRelease } from "../../lib/etrn/decide-etrn.ts";
 import { takeEtrnReleaseRequests } from "../../lib/etrn/release-requests.ts";
-import { errorCode } from "../../lib/errors.ts";
 import type { MailerContext, Service } from "../service.ts";
 import { EtrnRunner } from "./etrn-runner.ts";
 

@@ -6,13 +6,13 @@
 // on one database only one does a run at a time.
 import { sendStoredDsns, initialDsnState } from "../../lib/dsn/send-dsns.ts";
 import { errorCode } from "../../lib/errors.ts";
+import { runNotifications } from "../../lib/notifications/run-notifications.ts";
 import { expireHeldMail } from "../../lib/queue/expire-held-mail.ts";
 import { purgeHistory } from "../../lib/queue/purge-history.ts";
 import { withAdvisoryLock } from "../../lib/queue/queue-pool.ts";
 import { requeueExpiredLeases } from "../../lib/queue/release-leases.ts";
 import { warnDelayedMail } from "../../lib/queue/warn-delayed-mail.ts";
 import { closeAbandonedSessions } from "../../lib/sessions/record-session.ts";
-import { runNotifications } from "../../lib/notifications/run-notifications.ts";
 import { parseHostPort } from "../../lib/validation/host-port.ts";
 import type { MailerContext, Service } from "../service.ts";
 

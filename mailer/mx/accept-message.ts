@@ -2,10 +2,6 @@
 // store it with one delivery per recipient. The reply is decided only once the store has
 // committed (design: queue semantics); any failure to store is 451 4.3.0 with nothing stored.
 import type { SMTPServerDataStream, SMTPServerSession } from "smtp-server";
-import { headerSection } from "../../lib/messages/header-fields.ts";
-import { summarizeHeaders } from "../../lib/messages/summarize-headers.ts";
-import { newQueueId } from "../../lib/queue/queue-id.ts";
-import { storeMessage, type ResolvedRecipient } from "../../lib/queue/store-message.ts";
 import { inspectMessage } from "./inspect-message.ts";
 import type { MemoryBudget } from "./memory-budget.ts";
 import { MessageCollector } from "./message-collector.ts";
@@ -13,6 +9,10 @@ import { MESSAGE_SIZE_CAP } from "./mx-limits.ts";
 import { REPLIES, replyText, type Reply } from "./mx-replies.ts";
 import { mxState, type MxRecipientAddress } from "./mx-session.ts";
 import { receivedHeader } from "./received-header.ts";
+import { headerSection } from "../../lib/messages/header-fields.ts";
+import { summarizeHeaders } from "../../lib/messages/summarize-headers.ts";
+import { newQueueId } from "../../lib/queue/queue-id.ts";
+import { storeMessage, type ResolvedRecipient } from "../../lib/queue/store-message.ts";
 
 export type DataOutcome = { queued: string } | { refusal: Reply };
 

@@ -1,13 +1,13 @@
 // RCPT TO: the address's syntax, then the shared recipient policy (lib/domains/resolve-recipient.ts),
 // turned into SMTP replies. Returns null when the recipient is accepted (and records it on the address).
 import type { SMTPServerSession } from "smtp-server";
-import type { RecipientResolver } from "../../lib/domains/resolve-recipient.ts";
-import { parseAddress } from "../../lib/validation/address.ts";
 import { MESSAGE_SIZE_CAP } from "./mx-limits.ts";
 import { REPLIES, type Reply } from "./mx-replies.ts";
 import { mxState, type MxRecipientAddress } from "./mx-session.ts";
+import type { RecipientResolver } from "../../lib/domains/resolve-recipient.ts";
+import { parseAddress } from "../../lib/validation/address.ts";
 
-// eslint-disable-next-line no-control-regex
+ 
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** RFC 6531 §3.4: without SMTPUTF8 at MAIL FROM, an address with a UTF-8 local part is refused. */

@@ -1,9 +1,9 @@
 // Checks a received message before it is stored: line endings, NUL bytes, line length
 // (RFC 5321 §2.3.8, §4.5.3.1.6) and the Received count that reveals a mail loop (RFC 5321 §6.3).
 // A message that passes is stored byte for byte; one that fails is refused whole, never repaired.
-import { headerSection, readHeaderFields } from "../../lib/messages/header-fields.ts";
 import { MAX_RECEIVED_HEADERS, MAX_TEXT_LINE } from "./mx-limits.ts";
 import { REPLIES, type Reply } from "./mx-replies.ts";
+import { headerSection, readHeaderFields } from "../../lib/messages/header-fields.ts";
 
 export function inspectMessage(body: Buffer): Reply | null {
   if (body.indexOf(0x00) >= 0) return REPLIES.dataNul;

@@ -8,14 +8,14 @@ import type net from "node:net";
 import type { Readable } from "node:stream";
 import type tls from "node:tls";
 import type { SMTPServerAddress } from "smtp-server";
-import { authKeyword, needsEncryption } from "../odmr/odmr-auth.ts";
-import { AdaptedConnection, type LineProblem, type SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 import { answerEtrn } from "./etrn-command.ts";
 import { MAX_ERRORS } from "./mx-limits.ts";
 import { LIBRARY_REPLY_CODES, REPLIES, hasEnhancedCode, replyText, type Reply } from "./mx-replies.ts";
 import type { MxServer } from "./mx-server.ts";
 import type { MxSession } from "./mx-session.ts";
 import type { Logger } from "../../lib/log/logger.ts";
+import { authKeyword, needsEncryption } from "../odmr/odmr-auth.ts";
+import { AdaptedConnection, type LineProblem, type SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 
 const LINE_PROBLEM_REPLIES: Record<LineProblem, Reply> = {
   "too-long": REPLIES.commandTooLong,

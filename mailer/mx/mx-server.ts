@@ -4,22 +4,22 @@
 // thin adapter over a function in this folder or in lib/.
 import type net from "node:net";
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
-import type { SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
-import { createRecipientResolver, largestMessageSize, type RecipientResolver } from "../../lib/domains/resolve-recipient.ts";
-import { etrnInUse } from "../../lib/etrn/etrn-target.ts";
-import type { Logger } from "../../lib/log/logger.ts";
 import type { EtrnRunner } from "../etrn/etrn-runner.ts";
 import { AUTH_METHODS, OdmrAuthenticator } from "../odmr/odmr-auth.ts";
-import { AdaptedServer } from "../smtp-server-adapter/adapted-server.ts";
 import type { MailerContext } from "../service.ts";
 import { acceptMessage } from "./accept-message.ts";
 import { checkRecipient, needsSmtpUtf8 } from "./check-recipient.ts";
 import { MemoryBudget } from "./memory-budget.ts";
 import { MxConnection } from "./mx-connection.ts";
 import { DEFAULT_MESSAGE_SIZE, MAX_RECIPIENTS, MEMORY_BUDGET, MESSAGE_SIZE_CAP } from "./mx-limits.ts";
-import { doorRefusals, intakeReplies, replyClass } from "../../lib/metrics/metrics.ts";
 import { REPLIES, replyError, replyText, type Reply } from "./mx-replies.ts";
 import { mxState, type MxRecipientAddress } from "./mx-session.ts";
+import { createRecipientResolver, largestMessageSize, type RecipientResolver } from "../../lib/domains/resolve-recipient.ts";
+import { etrnInUse } from "../../lib/etrn/etrn-target.ts";
+import type { Logger } from "../../lib/log/logger.ts";
+import { doorRefusals, intakeReplies, replyClass } from "../../lib/metrics/metrics.ts";
+import type { SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
+import { AdaptedServer } from "../smtp-server-adapter/adapted-server.ts";
 
 /** Commands smtp-server knows that the MX does not offer: they get 500 like any unknown verb. */
 const DISABLED_COMMANDS = ["XCLIENT", "XFORWARD", "WIZ", "SHELL", "KILL"];

@@ -1,6 +1,6 @@
 // Starts the MX listener on MX_PORT (design: the MX intake of held mail, and ETRN).
-import type { EtrnRunner } from "../etrn/etrn-runner.ts";
 import { trackConnections } from "../../lib/metrics/metrics.ts";
+import type { EtrnRunner } from "../etrn/etrn-runner.ts";
 import { listenOn, type MailerContext, type Service } from "../service.ts";
 import { MxServer, readMxFacts } from "./mx-server.ts";
 

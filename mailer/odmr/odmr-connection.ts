@@ -14,23 +14,23 @@
 // through AdaptedConnection (mailer/smtp-server-adapter/), with a contract test per member.
 import crypto from "node:crypto";
 import type net from "node:net";
-import { errorCode } from "../../lib/errors.ts";
-import type { Logger } from "../../lib/log/logger.ts";
-import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
-import { decideAtrn, recheckAtrn } from "../../lib/queue/decide-atrn.ts";
 import { parseAtrnArgument } from "./atrn-argument.ts";
-import { atrnDecisionSeconds, doorRefusals } from "../../lib/metrics/metrics.ts";
 import { authKeyword, needsEncryption, type AuthOutcome } from "./odmr-auth.ts";
 import type { OdmrServer } from "./odmr-listener.ts";
-import { AdaptedConnection, type SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 import { REPLIES, type OdmrReply } from "./replies.ts";
 import { ReverseSession } from "./reverse-session.ts";
 import { SessionRecorder } from "./session-recorder.ts";
+import { errorCode } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/log/logger.ts";
+import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
+import { atrnDecisionSeconds, doorRefusals } from "../../lib/metrics/metrics.ts";
+import { decideAtrn, recheckAtrn } from "../../lib/queue/decide-atrn.ts";
+import { AdaptedConnection, type SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 
 /** Transaction and other commands outside the ODMR profile (RFC 2645 §4.2: 502). */
 const NOT_IN_PROFILE = new Set(["MAIL", "RCPT", "DATA", "BDAT", "TURN", "ETRN", "VRFY", "EXPN", "HELP", "SEND", "SOML", "SAML"]);
 const MAX_OUT_OF_PROFILE = 10;
-// eslint-disable-next-line no-control-regex
+ 
 const CONTROL = /[\x00-\x1f\x7f]/;
 
 /** How an ATRN reads in the transcript: the domains it asked for (or, for a bare ATRN, was given). */

@@ -4,18 +4,18 @@
 import type net from "node:net";
 import type tls from "node:tls";
 import type { SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerOptions, SMTPServerSession } from "smtp-server";
-import type { SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 import { errorCode } from "../../lib/errors.ts";
 import { releaseLeases } from "../../lib/queue/release-leases.ts";
 import type { MailerContext } from "../service.ts";
 import { AtrnRateLimiter } from "./atrn-rate-limiter.ts";
-import { doorRefusals } from "../../lib/metrics/metrics.ts";
 import { ConnectionSlots, type SlotRefusal } from "./connection-slots.ts";
 import { AUTH_METHODS, OdmrAuthenticator } from "./odmr-auth.ts";
-import { AdaptedServer } from "../smtp-server-adapter/adapted-server.ts";
 import { OdmrConnection } from "./odmr-connection.ts";
 import { REPLIES } from "./replies.ts";
 import type { ReverseSession } from "./reverse-session.ts";
+import { doorRefusals } from "../../lib/metrics/metrics.ts";
+import type { SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
+import { AdaptedServer } from "../smtp-server-adapter/adapted-server.ts";
 
 /** How long a refused connection may linger for its 421 to be read. */
 const REFUSAL_LINGER_MS = 2000;

@@ -14,21 +14,21 @@
 // recorded once, after its last one: all of its transactions are "in flight" together.
 import crypto from "node:crypto";
 import type net from "node:net";
+import { DeliveryFeed, type FeedItem } from "./delivery-feed.ts";
+import { ReverseClientError, ReverseSmtpClient, type Capabilities, type EnvelopeReplies, type Limits, type Reply } from "./reverse-smtp-client.ts";
 import { buildDsn, statusFromReply, type DsnRecipient } from "../../lib/dsn/build-dsn.ts";
 import { initialDsnState } from "../../lib/dsn/send-dsns.ts";
 import { errorCode } from "../../lib/errors.ts";
-import { BounceGuard } from "../../lib/protection/bounce-protection.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
+import { BounceGuard } from "../../lib/protection/bounce-protection.ts";
 import type { ClaimedDelivery, ClaimedMessage } from "../../lib/queue/claim-deliveries.ts";
 import { releaseDeliveries } from "../../lib/queue/claim-deliveries.ts";
-import { sessionLeaseOwner } from "../../lib/queue/release-leases.ts";
 import { recordDeliveryResults, type DeliveryOutcome } from "../../lib/queue/record-delivery-results.ts";
+import { sessionLeaseOwner } from "../../lib/queue/release-leases.ts";
 import type { SessionEnd } from "../../lib/sessions/record-session.ts";
 import { messageLine, type TranscriptSink } from "../../lib/sessions/session-transcript.ts";
 import type { MailerContext } from "../service.ts";
-import { DeliveryFeed, type FeedItem } from "./delivery-feed.ts";
-import { ReverseClientError, ReverseSmtpClient, type Capabilities, type EnvelopeReplies, type Limits, type Reply } from "./reverse-smtp-client.ts";
 
 export interface ReverseSessionOptions {
   ctx: MailerContext;

@@ -7,8 +7,8 @@
 import { errorCode } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { odmrSessions } from "../../lib/metrics/metrics.ts";
-import { sessionResult } from "../../lib/sessions/session-result.ts";
 import { finishOdmrSession, linkFailedAuth, startOdmrSession, updateOdmrSession, type SessionEnd, type SessionUpdate } from "../../lib/sessions/record-session.ts";
+import { sessionResult } from "../../lib/sessions/session-result.ts";
 import { Transcript } from "../../lib/sessions/session-transcript.ts";
 
 export class SessionRecorder {

@@ -10,6 +10,7 @@ export interface CliResult {
   stdout: string;
   stderr: string;
   /** stdout parsed as JSON (for --json calls) */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed output whose shape each test asserts
   json: any;
 }
 

@@ -3,8 +3,8 @@
 // the protocol line by line and, after a 250 to ATRN, hands its socket to a real SMTP receiver.
 import net from "node:net";
 import tls from "node:tls";
-import { cramMd5Digest } from "../../lib/auth/cram-md5.ts";
 import type { SmtpReceiver } from "./smtp-receiver.ts";
+import { cramMd5Digest } from "../../lib/auth/cram-md5.ts";
 
 export interface Reply {
   code: number;

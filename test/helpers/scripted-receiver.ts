@@ -4,8 +4,8 @@
 // waiting for a reply), CHUNKING (RFC 3030) and LIMITS (RFC 9422) in its EHLO reply, and replies
 // written as one write per read (like Postfix's smtp-sink) or one write per reply.
 import net from "node:net";
-import type { ReceivedMessage, SmtpReceiver } from "./smtp-receiver.ts";
 import { MessageWaiters } from "./message-waiters.ts";
+import type { ReceivedMessage, SmtpReceiver } from "./smtp-receiver.ts";
 
 export interface ScriptedOptions {
   /** EHLO extension lines, e.g. ["PIPELINING", "CHUNKING", "LIMITS MAILMAX=3 RCPTMAX=2"] */

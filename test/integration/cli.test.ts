@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { useTestDatabase } from "../helpers/database.ts";
-import { runCli } from "../helpers/cli.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { verifyOdmrPassword } from "../../lib/logins/verify-odmr-login.ts";
 import { storeMessage } from "../../lib/queue/store-message.ts";
+import { runCli } from "../helpers/cli.ts";
+import { useTestDatabase } from "../helpers/database.ts";
 
 useTestDatabase();
 

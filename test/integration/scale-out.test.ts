@@ -20,9 +20,9 @@ import { createPortalUser } from "../../lib/users/users.ts";
 import { runCli } from "../helpers/cli.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
-import { signInOverHttp, startPortal, type Portal } from "../helpers/portal.ts";
 import { loggedInCustomer } from "../helpers/odmr-customer.ts";
 import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { signInOverHttp, startPortal, type Portal } from "../helpers/portal.ts";
 import { startSmtpReceiver, type ReceivedMessage, type SmtpReceiver } from "../helpers/smtp-receiver.ts";
 
 // one key for the test process (which seals the logins' CRAM-MD5 secrets) and every mailer

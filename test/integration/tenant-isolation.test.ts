@@ -1,13 +1,13 @@
 import { describe, expect, it, beforeAll } from "vitest";
-import { useTestDatabase } from "../helpers/database.ts";
 import type { Actor } from "../../lib/actor.ts";
 import { CLI_ACTOR } from "../../lib/actor.ts";
 import { createCustomer, getCustomer, updateCustomer } from "../../lib/customers/customers.ts";
 import { createDomain, getDomain, listDomains } from "../../lib/domains/domains.ts";
 import { createLogin, getLogin, listLogins, rotateLogin } from "../../lib/logins/logins.ts";
-import { listRecipients } from "../../lib/recipients/recipients.ts";
 import { searchQueue } from "../../lib/queue/search-queue.ts";
 import { storeMessage } from "../../lib/queue/store-message.ts";
+import { listRecipients } from "../../lib/recipients/recipients.ts";
+import { useTestDatabase } from "../helpers/database.ts";
 
 useTestDatabase();
 

@@ -3,10 +3,10 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { openEmbeddedDatabase } from "../../lib/db/embedded-postgres.ts";
 import { migrateDatabase } from "../../lib/db/migrate.ts";
-import pg from "pg";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -1,8 +1,8 @@
 // The bounce-protection rule and the webhook signature as functions: the threshold's edges and
 // the minimum, and a signature that fails on any change of body, secret or age.
 import { describe, expect, it } from "vitest";
-import { MIN_OFFERED, protectionTrips } from "../../lib/protection/bounce-protection.ts";
 import { signWebhook, verifyWebhook } from "../../lib/notifications/webhook-signature.ts";
+import { MIN_OFFERED, protectionTrips } from "../../lib/protection/bounce-protection.ts";
 
 describe("bounce protection rule", () => {
   it("trips only above the share, once the minimum was offered, and never when off", () => {

@@ -3,11 +3,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { AttemptThrottle } from "../../lib/auth/attempt-throttle.ts";
 import { cramMd5Digest, cramMd5Matches } from "../../lib/auth/cram-md5.ts";
 import { generateSecret } from "../../lib/auth/generate-secret.ts";
 import { hashPassword, verifyPassword } from "../../lib/auth/password.ts";
 import { decryptSecret, encryptSecret, loadOrCreateKeyFile } from "../../lib/auth/secret-box.ts";
-import { AttemptThrottle } from "../../lib/auth/attempt-throttle.ts";
 
 describe("argon2id password hashing", () => {
   it("round-trips and rejects a wrong password", async () => {

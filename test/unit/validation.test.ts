@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { normalizeDomainName, unicodeDomainName } from "../../lib/validation/domain-name.ts";
-import { parseInput } from "../../lib/validation/parse-input.ts";
-import { parseAddress } from "../../lib/validation/address.ts";
-import { normalizeLoginName } from "../../lib/validation/login-name.ts";
-import { hostPortSchema, parseHostPort } from "../../lib/validation/host-port.ts";
 import { isQueueId, newQueueId } from "../../lib/queue/queue-id.ts";
+import { parseAddress } from "../../lib/validation/address.ts";
+import { normalizeDomainName, unicodeDomainName } from "../../lib/validation/domain-name.ts";
+import { hostPortSchema, parseHostPort } from "../../lib/validation/host-port.ts";
+import { normalizeLoginName } from "../../lib/validation/login-name.ts";
+import { parseInput } from "../../lib/validation/parse-input.ts";
 
 describe("domain names (RFC 5321 §4.1.2, RFC 1035 §2.3.1)", () => {
   it.each([

@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { countBulkMailFormAction, runBulkMailFormAction } from "./actions.ts";
 import { requireCustomer } from "@/app/_server/auth.ts";
 import { orNotFound, pickParams, queryParams } from "@/app/_server/load.ts";
 import { QUEUE_FILTER_PARAMS, queueFilterFromParams } from "@/app/_server/queue-filter.ts";
@@ -7,7 +8,6 @@ import { buttonClass, Card, PageHeader } from "@/app/_ui/page-header.tsx";
 import { queueCountText, QueueTable } from "@/app/_ui/queue-table.tsx";
 import { listDomains } from "@/lib/domains/domains.ts";
 import { searchQueue } from "@/lib/queue/search-queue.ts";
-import { countBulkMailFormAction, runBulkMailFormAction } from "./actions.ts";
 
 export const metadata: Metadata = { title: "Held mail" };
 

@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { ChangePasswordForm } from "@/app/account/change-password-form.tsx";
 import { requirePendingStep } from "@/app/_server/auth.ts";
 import { Card, PageHeader } from "@/app/_ui/page-header.tsx";
+import { ChangePasswordForm } from "@/app/account/change-password-form.tsx";
 
 export const metadata: Metadata = { title: "Choose your password" };
 

@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { TwoFactorCard } from "@/app/account/two-factor-card.tsx";
 import { requirePendingStep } from "@/app/_server/auth.ts";
 import { PageHeader } from "@/app/_ui/page-header.tsx";
+import { TwoFactorCard } from "@/app/account/two-factor-card.tsx";
 
 export const metadata: Metadata = { title: "Set up two-factor sign-in" };
 

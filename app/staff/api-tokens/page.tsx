@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { createApiTokenAction, revokeApiTokenAction } from "./actions.ts";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { Checkbox, Field, Select } from "@/app/_ui/field.tsx";
@@ -8,7 +9,6 @@ import { Badge, Card, Empty, PageHeader, TableWrap } from "@/app/_ui/page-header
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { listApiTokens } from "@/lib/api-tokens/api-tokens.ts";
 import { listCustomers } from "@/lib/customers/customers.ts";
-import { createApiTokenAction, revokeApiTokenAction } from "./actions.ts";
 
 export const metadata: Metadata = { title: "API tokens" };
 

@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { createCustomerAction } from "./actions.ts";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { queryParams } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
@@ -9,7 +10,6 @@ import { buttonClass, Card, Empty, PageHeader, StateBadge, TableWrap } from "@/a
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { listCustomers } from "@/lib/customers/customers.ts";
 import { countHeldByCustomer } from "@/lib/queue/count-held.ts";
-import { createCustomerAction } from "./actions.ts";
 
 export const metadata: Metadata = { title: "Customers" };
 

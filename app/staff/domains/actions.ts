@@ -8,8 +8,8 @@ import { flash } from "@/app/_server/flash.ts";
 import { checked, parseForm } from "@/app/_server/form-data.ts";
 import { createDomain, deleteDomain, updateDomain } from "@/lib/domains/domains.ts";
 import { MailharborError } from "@/lib/errors.ts";
-import { addRecipients, removeRecipient, removeRecipients } from "@/lib/recipients/recipients.ts";
 import { splitRecipientText } from "@/lib/recipients/recipients-csv.ts";
+import { addRecipients, removeRecipient, removeRecipients } from "@/lib/recipients/recipients.ts";
 import { unicodeDomainName } from "@/lib/validation/domain-name.ts";
 import { domainNameSchema, retentionDaysSchema, uuidSchema } from "@/lib/validation/schemas.ts";
 

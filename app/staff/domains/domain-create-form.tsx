@@ -1,7 +1,7 @@
+import { createDomainAction } from "./actions.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { Field, Select, TextArea } from "@/app/_ui/field.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
-import { createDomainAction } from "./actions.ts";
 
 /** Adds a domain for one given customer, or for one chosen from a list. */
 export function DomainCreateForm({ customerId, customers }: { customerId?: string; customers?: { id: string; name: string }[] }) {

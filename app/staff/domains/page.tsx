@@ -1,15 +1,15 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { DomainCreateForm } from "./domain-create-form.tsx";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { queryParams } from "@/app/_server/load.ts";
-import { formatNumber } from "@/app/_ui/format.ts";
 import { CustomerSelect } from "@/app/_ui/customer-select.tsx";
 import { DomainName } from "@/app/_ui/domain-name.tsx";
+import { formatNumber } from "@/app/_ui/format.ts";
 import { buttonClass, Card, Empty, InboundBadge, PageHeader, TableWrap } from "@/app/_ui/page-header.tsx";
 import { listCustomers } from "@/lib/customers/customers.ts";
 import { listDomains } from "@/lib/domains/domains.ts";
 import { uuidSchema } from "@/lib/validation/schemas.ts";
-import { DomainCreateForm } from "./domain-create-form.tsx";
 
 export const metadata: Metadata = { title: "Domains" };
 

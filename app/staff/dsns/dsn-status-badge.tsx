@@ -1,5 +1,5 @@
-import type { DsnStatus } from "@/lib/dsn/dsn-status.ts";
 import { Badge } from "@/app/_ui/page-header.tsx";
+import type { DsnStatus } from "@/lib/dsn/dsn-status.ts";
 
 const TONE = { held: "amber", failed: "red", pending: "sky", sent: "green" } as const;
 

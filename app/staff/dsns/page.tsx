@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { DsnStatusBadge } from "./dsn-status-badge.tsx";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { orProblem, queryParams } from "@/app/_server/load.ts";
 import { formatNumber, formatTime } from "@/app/_ui/format.ts";
@@ -8,7 +9,6 @@ import { ProblemAlert } from "@/app/_ui/problem-alert.tsx";
 import { getConfig } from "@/lib/config/config.ts";
 import { DSN_STATUSES, type DsnStatus } from "@/lib/dsn/dsn-status.ts";
 import { listDsns } from "@/lib/dsn/list-dsns.ts";
-import { DsnStatusBadge } from "./dsn-status-badge.tsx";
 
 export const metadata: Metadata = { title: "DSNs" };
 

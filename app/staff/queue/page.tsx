@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { countBulkQueueFormAction, runBulkQueueFormAction } from "./actions.ts";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { orProblem, pickParams, queryParams } from "@/app/_server/load.ts";
 import { AGE_FILTERS, QUEUE_FILTER_PARAMS, queueFilterFromParams } from "@/app/_server/queue-filter.ts";
@@ -10,7 +11,6 @@ import { ProblemAlert } from "@/app/_ui/problem-alert.tsx";
 import { queueCountText, QueueTable } from "@/app/_ui/queue-table.tsx";
 import { listCustomers } from "@/lib/customers/customers.ts";
 import { DELIVERY_STATES, searchQueue } from "@/lib/queue/search-queue.ts";
-import { countBulkQueueFormAction, runBulkQueueFormAction } from "./actions.ts";
 
 export const metadata: Metadata = { title: "Queue" };
 

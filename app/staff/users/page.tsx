@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { createUserAction, setUserDisabledAction } from "./actions.ts";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { Field, Select } from "@/app/_ui/field.tsx";
@@ -8,7 +9,6 @@ import { Badge, Card, PageHeader, TableWrap } from "@/app/_ui/page-header.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { listCustomers } from "@/lib/customers/customers.ts";
 import { listPortalUsers } from "@/lib/users/users.ts";
-import { createUserAction, setUserDisabledAction } from "./actions.ts";
 
 export const metadata: Metadata = { title: "Portal users" };
 

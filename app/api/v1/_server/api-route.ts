@@ -5,6 +5,9 @@
 // Authorization header, never in cookies, so a browser cannot be made to send one cross-site
 // (no CSRF); the portal's next-auth session is not looked at here at all.
 import type { z } from "zod";
+import { httpStatusFor } from "./http-status.ts";
+import type { Operation } from "./operations.ts";
+import { project } from "./resources.ts";
 import type { Actor } from "@/lib/actor.ts";
 import { authenticateApiToken, type ApiCaller } from "@/lib/api-tokens/authenticate-api-token.ts";
 import { recordAuditEvent } from "@/lib/audit/record-audit-event.ts";
@@ -12,9 +15,6 @@ import { getDb } from "@/lib/db/client.ts";
 import { MailharborError, isMailharborError } from "@/lib/errors.ts";
 import { logger } from "@/lib/log/logger.ts";
 import { parseInput } from "@/lib/validation/parse-input.ts";
-import { httpStatusFor } from "./http-status.ts";
-import type { Operation } from "./operations.ts";
-import { project } from "./resources.ts";
 
 const log = logger.child({ component: "api" });
 

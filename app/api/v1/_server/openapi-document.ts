@@ -1,9 +1,9 @@
 // The OpenAPI 3.1 document of the API, written from the operation table and its zod schemas
 // (OpenAPI 3.1 schemas are JSON Schema 2020-12, which z.toJSONSchema writes).
 import { z } from "zod";
-import { API_SCOPES } from "@/lib/api-tokens/api-tokens.ts";
 import { operations, type Operation } from "./operations.ts";
 import { errorSchema } from "./resources.ts";
+import { API_SCOPES } from "@/lib/api-tokens/api-tokens.ts";
 
 function schemaOf(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
   const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io, target: "draft-2020-12", unrepresentable: "any" }) as Record<string, unknown>;

@@ -2,13 +2,13 @@
 // it answers. The route handlers take their checks from it and the OpenAPI document is written
 // from it, so the document cannot leave out a route or describe one differently.
 import { z } from "zod";
+import * as out from "./resources.ts";
 import type { ApiScopeName } from "@/lib/api-tokens/api-tokens.ts";
 import { customerCreateSchema } from "@/lib/customers/customers.ts";
 import { domainCreateSchema, domainSettingsSchema } from "@/lib/domains/domains.ts";
 import { loginCreateSchema, loginRotateSchema } from "@/lib/logins/logins.ts";
 import { DELIVERY_STATES } from "@/lib/queue/search-queue.ts";
 import { SESSION_RESULTS } from "@/lib/sessions/list-sessions.ts";
-import * as out from "./resources.ts";
 
 export interface Operation {
   operationId: string;

@@ -1,8 +1,8 @@
-import { getCustomer } from "@/lib/customers/customers.ts";
-import { createLogin, getLogin, listLogins } from "@/lib/logins/logins.ts";
 import { apiRoute } from "../_server/api-route.ts";
 import { operations } from "../_server/operations.ts";
 import { loginView } from "../_server/resources.ts";
+import { getCustomer } from "@/lib/customers/customers.ts";
+import { createLogin, getLogin, listLogins } from "@/lib/logins/logins.ts";
 
 export const GET = apiRoute(operations.listLogins, async ({ actor, query }) => {
   const customerId = query.customer ? (await getCustomer(actor, query.customer)).id : undefined;

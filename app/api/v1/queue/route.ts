@@ -1,6 +1,6 @@
-import { searchQueue } from "@/lib/queue/search-queue.ts";
 import { apiRoute } from "../_server/api-route.ts";
 import { operations } from "../_server/operations.ts";
+import { searchQueue } from "@/lib/queue/search-queue.ts";
 
 // the same projection as `mailharbor queue list --json`, with the page cursors added
 export const GET = apiRoute(operations.listQueue, async ({ actor, query }) => {

@@ -1,25 +1,25 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { DomainCreateForm } from "../../domains/domain-create-form.tsx";
+import { createLoginAction } from "../../logins/actions.ts";
+import { createUserAction } from "../../users/actions.ts";
+import { deleteCustomerAction, setCustomerStatusAction, updateCustomerAction } from "../actions.ts";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { orNotFound } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { DomainName } from "@/app/_ui/domain-name.tsx";
 import { Field } from "@/app/_ui/field.tsx";
 import { formatNumber, formatTime } from "@/app/_ui/format.ts";
+import { NotificationLog, NotificationSettingsForm } from "@/app/_ui/notification-panels.tsx";
 import { Card, Empty, Facts, InboundBadge, PageHeader, StateBadge, TableWrap } from "@/app/_ui/page-header.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
+import { getConfig } from "@/lib/config/config.ts";
 import { getCustomer } from "@/lib/customers/customers.ts";
 import { listDomains } from "@/lib/domains/domains.ts";
 import { listLogins } from "@/lib/logins/logins.ts";
+import { getNotificationSettings, listNotificationDeliveries, listNotifications } from "@/lib/notifications/notification-settings.ts";
 import { countHeldByCustomer } from "@/lib/queue/count-held.ts";
 import { listPortalUsers } from "@/lib/users/users.ts";
-import { NotificationLog, NotificationSettingsForm } from "@/app/_ui/notification-panels.tsx";
-import { getConfig } from "@/lib/config/config.ts";
-import { getNotificationSettings, listNotificationDeliveries, listNotifications } from "@/lib/notifications/notification-settings.ts";
-import { DomainCreateForm } from "../../domains/domain-create-form.tsx";
-import { createLoginAction } from "../../logins/actions.ts";
-import { createUserAction } from "../../users/actions.ts";
-import { deleteCustomerAction, setCustomerStatusAction, updateCustomerAction } from "../actions.ts";
 
 export const metadata: Metadata = { title: "Customer" };
 
@@ -54,7 +54,7 @@ export default async function CustomerPage({ params }: { params: Promise<{ id: s
           </>
         }
       />
-      {suspended ? <p className="mb-6 rounded-md bg-red-50 px-4 py-3 text-sm text-red-900">Suspended: ATRN is refused and inbound mail for this customer's domains is deferred (450).</p> : null}
+      {suspended ? <p className="mb-6 rounded-md bg-red-50 px-4 py-3 text-sm text-red-900">Suspended: ATRN is refused and inbound mail for this customer’s domains is deferred (450).</p> : null}
       <div className="grid gap-6 lg:grid-cols-2">
         <Card title="Details">
           <ActionForm action={updateCustomerAction} label="Customer details">
@@ -67,7 +67,7 @@ export default async function CustomerPage({ params }: { params: Promise<{ id: s
         </Card>
 
         <Card title="ODMR logins">
-          {logins.length === 0 ? <Empty>No login yet: the customer's server cannot collect mail.</Empty> : (
+          {logins.length === 0 ? <Empty>No login yet: the customer’s server cannot collect mail.</Empty> : (
             <TableWrap label="ODMR logins">
               <table>
                 <thead><tr><th>Login</th><th>Status</th><th>Domains</th><th>Last used</th></tr></thead>

@@ -1,8 +1,11 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { addRecipientsAction, deleteDomainAction, removeRecipientAction, removeRecipientsAction, updateDomainAction } from "../actions.ts";
+import { releaseDomainAction } from "@/app/_actions/release-domain.ts";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { orNotFound, queryParams } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
+import { BounceHoldPanel } from "@/app/_ui/bounce-hold-panel.tsx";
 import { RecipientBulkRemove, SelectAll } from "@/app/_ui/bulk-actions.tsx";
 import { Checkbox, Field, Select, TextArea } from "@/app/_ui/field.tsx";
 import { formatNumber, formatTime } from "@/app/_ui/format.ts";
@@ -13,9 +16,6 @@ import { getDomain, listDomains } from "@/lib/domains/domains.ts";
 import { listRecipients } from "@/lib/recipients/recipients.ts";
 import { listSessions } from "@/lib/sessions/list-sessions.ts";
 import { unicodeDomainName } from "@/lib/validation/domain-name.ts";
-import { releaseDomainAction } from "@/app/_actions/release-domain.ts";
-import { BounceHoldPanel } from "@/app/_ui/bounce-hold-panel.tsx";
-import { addRecipientsAction, deleteDomainAction, removeRecipientAction, removeRecipientsAction, updateDomainAction } from "../actions.ts";
 
 export const metadata: Metadata = { title: "Domain" };
 

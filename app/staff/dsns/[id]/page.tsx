@@ -1,5 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { sendDsnNowAction } from "../actions.ts";
+import { DsnStatusBadge } from "../dsn-status-badge.tsx";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { orNotFound } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
@@ -8,8 +10,6 @@ import { Card, Facts, PageHeader } from "@/app/_ui/page-header.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { getConfig } from "@/lib/config/config.ts";
 import { getDsn } from "@/lib/dsn/list-dsns.ts";
-import { sendDsnNowAction } from "../actions.ts";
-import { DsnStatusBadge } from "../dsn-status-badge.tsx";
 
 export const metadata: Metadata = { title: "DSN" };
 

@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { restrictLoginAction, setLoginStatusAction } from "../actions.ts";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { orNotFound } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
@@ -15,7 +16,6 @@ import { getConnectionGuide } from "@/lib/logins/connection-guide.ts";
 import { getLogin } from "@/lib/logins/logins.ts";
 import { listSessions } from "@/lib/sessions/list-sessions.ts";
 import { listLoginTranscripts } from "@/lib/sessions/login-transcripts.ts";
-import { restrictLoginAction, setLoginStatusAction } from "../actions.ts";
 
 export const metadata: Metadata = { title: "ODMR login" };
 

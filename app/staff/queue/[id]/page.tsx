@@ -1,14 +1,14 @@
 import type { Metadata } from "next";
+import { bounceMessageAction, deleteMessageAction, releaseLeaseAction } from "../actions.ts";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { orNotFound } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { MessageView } from "@/app/_ui/message-view.tsx";
-import { buttonClass, PageHeader } from "@/app/_ui/page-header.tsx";
 import { NoSmarthostWarning } from "@/app/_ui/no-smarthost-warning.tsx";
+import { buttonClass, PageHeader } from "@/app/_ui/page-header.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { getConfig } from "@/lib/config/config.ts";
 import { getMessageDetail } from "@/lib/queue/message-detail.ts";
-import { bounceMessageAction, deleteMessageAction, releaseLeaseAction } from "../actions.ts";
 
 export const metadata: Metadata = { title: "Message" };
 

@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { resetPasswordAction, resetTwoFactorAction } from "../actions.ts";
 import { requireStaff } from "@/app/_server/auth.ts";
 import { orNotFound } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
@@ -7,7 +8,6 @@ import { formatTime } from "@/app/_ui/format.ts";
 import { Badge, Card, Facts, PageHeader } from "@/app/_ui/page-header.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { getPortalUser } from "@/lib/users/users.ts";
-import { resetPasswordAction, resetTwoFactorAction } from "../actions.ts";
 
 export const metadata: Metadata = { title: "Portal user" };
 

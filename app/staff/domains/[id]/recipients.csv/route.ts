@@ -1,10 +1,10 @@
 // The recipient list of a domain as CSV (lib/recipients/recipients-csv.ts: one address per line under
 // an "address" header, cells a spreadsheet would run as a formula neutralised).
 import { getPortalActor } from "@/lib/auth/portal-session.ts";
-import { isMailharborError } from "@/lib/errors.ts";
 import { getDomain } from "@/lib/domains/domains.ts";
-import { listRecipients } from "@/lib/recipients/recipients.ts";
+import { isMailharborError } from "@/lib/errors.ts";
 import { recipientsCsv } from "@/lib/recipients/recipients-csv.ts";
+import { listRecipients } from "@/lib/recipients/recipients.ts";
 
 export async function GET(_request: Request, { params }: { params: Promise<{ id: string }> }) {
   const actor = await getPortalActor();

@@ -1,5 +1,5 @@
-import { setCustomerStatus } from "@/lib/customers/customers.ts";
 import { apiRoute } from "../../../_server/api-route.ts";
 import { operations } from "../../../_server/operations.ts";
+import { setCustomerStatus } from "@/lib/customers/customers.ts";
 
 export const POST = apiRoute(operations.suspendCustomer, ({ actor, id }) => setCustomerStatus(actor, id, "suspended"));

@@ -1,7 +1,7 @@
-import { getLogin, setLoginStatus } from "@/lib/logins/logins.ts";
 import { apiRoute } from "../../../_server/api-route.ts";
 import { operations } from "../../../_server/operations.ts";
 import { loginView } from "../../../_server/resources.ts";
+import { getLogin, setLoginStatus } from "@/lib/logins/logins.ts";
 
 export const POST = apiRoute(operations.enableLogin, async ({ actor, id }) => {
   const login = await setLoginStatus(actor, id, "active");
