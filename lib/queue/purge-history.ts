@@ -1,6 +1,8 @@
 // History does not grow forever: messages all of whose recipients are final (delivered, bounced,
 // expired) for longer than HISTORY_DAYS go, with their delivery rows and any bytes left; so do
-// DSNs sent that long ago and ODMR/ETRN session records that ended that long ago. Held mail is
+// DSNs sent that long ago, ODMR/ETRN session records that ended that long ago, and notifications
+// made that long ago (with their delivery log; none still being delivered) and episodes closed that
+// long ago. Held mail is
 // never touched here (its own retention expires it, with a DSN). The audit log is kept.
 import { queueIdAt } from "./queue-id.ts";
 import { queueQuery } from "./queue-pool.ts";
@@ -11,6 +13,7 @@ export interface PurgeReport {
   messages: number;
   dsns: number;
   sessions: number;
+  notifications: number;
 }
 
 export async function purgeHistory(days: number, now = Date.now()): Promise<PurgeReport> {
@@ -33,5 +36,10 @@ export async function purgeHistory(days: number, now = Date.now()): Promise<Purg
   }
   const dsns = await queueQuery(`DELETE FROM dsn WHERE state = 'sent' AND sent_at < $1 RETURNING id`, [cutoff]);
   const sessions = await queueQuery(`DELETE FROM odmr_session WHERE ended_at < $1 RETURNING id`, [cutoff]);
-  return { messages, dsns: dsns.length, sessions: sessions.length };
+  const notifications = await queueQuery(`
+    DELETE FROM notification n WHERE n.created_at < $1
+      AND NOT EXISTS (SELECT 1 FROM notification_delivery d WHERE d.notification_id = n.id AND d.state = 'pending')
+    RETURNING id`, [cutoff]);
+  await queueQuery(`DELETE FROM notification_episode WHERE closed_at < $1`, [cutoff]);
+  return { messages, dsns: dsns.length, sessions: sessions.length, notifications: notifications.length };
 }
