@@ -10,7 +10,7 @@ import { createCustomer } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { createDomain } from "../../lib/domains/domains.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
-import { launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
+import { choosePassword, launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
 
@@ -38,14 +38,6 @@ async function createUser(email: string, role: "staff" | "customer"): Promise<st
   if (role === "customer") await form.getByLabel("Customer").selectOption({ label: "Alpha" });
   await form.getByRole("button", { name: "Create user" }).click();
   return (await form.getByTestId("secret-value").textContent())!.trim();
-}
-
-async function choosePassword(page: Page, current: string, next: string): Promise<void> {
-  const form = page.getByRole("form", { name: "Change password" });
-  await form.getByLabel(/^(One-time|Current) password$/).fill(current);
-  await form.getByLabel("New password", { exact: true }).fill(next);
-  await form.getByLabel("Repeat the new password", { exact: true }).fill(next);
-  await form.getByRole("button", { name: "Change password" }).click();
 }
 
 beforeAll(async () => {

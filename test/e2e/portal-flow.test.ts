@@ -11,13 +11,14 @@ import { cramMd5Digest } from "../../lib/auth/cram-md5.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { verifyOdmrCramMd5 } from "../../lib/logins/verify-odmr-login.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
-import { ARTIFACTS, launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
+import { ARTIFACTS, choosePassword, launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
 
 const env = useTestDatabase();
 const STAFF = { email: "ops@isp.example", password: "staff-password-1" };
+const CUSTOMER_PASSWORD = "harbour-lights-at-dusk";
 const CHALLENGE = "<1896.697170952@postoffice.reston.mci.net>";
 
 async function cramWorks(login: string, secret: string): Promise<boolean> {
@@ -87,9 +88,9 @@ describe("portal: staff set-up, held mail, customer rotation", () => {
     await newLogin.getByRole("button", { name: "Create login" }).click();
     oldSecret = (await staff.getByTestId("secret-value").textContent()) ?? "";
     expect(oldSecret).toMatch(/^[A-Za-z0-9]{24}$/);
-    const rc = (await staff.getByTestId("rc-snippet").textContent()) ?? "";
-    expect(rc).toContain(`poll ${mailer.hostname} with protocol ODMR service ${mailer.odmrPort} auth cram-md5`);
-    expect(rc).toContain(`user "acme" there with password "${oldSecret}"`);
+    // no domain yet: no configuration with a made-up domain, but a note that one must be assigned
+    await expect.poll(() => staff.getByTestId("secret-reveal").textContent()).toContain("a domain must be assigned to it first");
+    expect(await staff.getByTestId("rc-snippet").count()).toBe(0);
     expect(await cramWorks("acme", oldSecret)).toBe(true);
 
     const newUser = staff.getByRole("form", { name: "New customer user" });
@@ -141,7 +142,14 @@ describe("portal: staff set-up, held mail, customer rotation", () => {
     });
     transport.close();
 
-    customer = await logIn(customerContext, portal.url, "admin@acme.example", customerPassword);
+    // the password staff were shown is one-time: the customer chooses their own first
+    const first = await customerContext.newPage();
+    await submitLogin(first, portal.url, "admin@acme.example", customerPassword);
+    await first.waitForURL((u) => u.pathname === "/setup/password");
+    await choosePassword(first, customerPassword, CUSTOMER_PASSWORD);
+    await first.getByText("Your password has been changed.").waitFor();
+    await first.close();
+    customer = await logIn(customerContext, portal.url, "admin@acme.example", CUSTOMER_PASSWORD);
     expect(new URL(customer.url()).pathname).toBe("/my");
     await customer.goto(`${portal.url}/my/mail`);
     await customer.getByText(subject).waitFor();
@@ -175,7 +183,10 @@ describe("portal: staff set-up, held mail, customer rotation", () => {
     const newSecret = (await customer.getByTestId("secret-value").textContent()) ?? "";
     expect(newSecret).toMatch(/^[A-Za-z0-9]{24}$/);
     expect(newSecret).not.toBe(oldSecret);
-    expect(await customer.getByTestId("rc-snippet").textContent()).toContain("fetchdomains acme.example");
+    const rc = (await customer.getByTestId("rc-snippet").textContent()) ?? "";
+    expect(rc).toContain("fetchdomains acme.example");
+    expect(rc).toContain(`poll ${mailer.hostname} with protocol ODMR service ${mailer.odmrPort} auth cram-md5`);
+    expect(rc).toContain(`user "acme" there with password "${newSecret}"`);
     await screenshot(customer, "customer-rotate");
 
     expect(await cramWorks("acme", oldSecret)).toBe(true);

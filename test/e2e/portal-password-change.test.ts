@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR } from "../../lib/actor.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
-import { launchChromium, submitLogin } from "../helpers/browser.ts";
+import { choosePassword, launchChromium, submitLogin } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
 
@@ -27,11 +27,7 @@ async function signedIn(password: string): Promise<{ context: BrowserContext; pa
 
 async function changePassword(page: Page, current: string, next: string): Promise<void> {
   await page.goto(`${portal.url}/account`);
-  const form = page.getByRole("form", { name: "Change password" });
-  await form.getByLabel("Current password", { exact: true }).fill(current);
-  await form.getByLabel("New password", { exact: true }).fill(next);
-  await form.getByLabel("Repeat the new password", { exact: true }).fill(next);
-  await form.getByRole("button", { name: "Change password" }).click();
+  await choosePassword(page, current, next);
 }
 
 /** What the portal answers to a request with exactly this cookie header (no browser involved). */

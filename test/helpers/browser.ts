@@ -26,3 +26,12 @@ export async function submitLogin(page: Page, portalUrl: string, email: string, 
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
 }
+
+/** Fills in and submits the "Change password" form (a one-time password's forced change, or the account page's). */
+export async function choosePassword(page: Page, current: string, next: string): Promise<void> {
+  const form = page.getByRole("form", { name: "Change password" });
+  await form.getByLabel(/^(One-time|Current) password$/).fill(current);
+  await form.getByLabel("New password", { exact: true }).fill(next);
+  await form.getByLabel("Repeat the new password", { exact: true }).fill(next);
+  await form.getByRole("button", { name: "Change password" }).click();
+}

@@ -191,12 +191,13 @@ describe("a mailer that dies or stops in the middle of a delivery", () => {
     const capped = await makeCustomer("Capped", ["capped.example"]);
     const domainId = capped.domains.get("capped.example")!;
     await holdMany(capped, "capped.example", "cap", 30);
-    const mailer = await startMailer({ ODMR_SESSION_MAX_SECONDS: "1" });
+    // 3 s: room for two logins and the turn-around on a busy machine; 30 messages at 200 ms take 6 s
+    const mailer = await startMailer({ ODMR_SESSION_MAX_SECONDS: "3" });
     try {
       const idle = await loggedInCustomer(mailer.odmrPort, capped.login, capped.secret);
       const customer = await loggedInCustomer(mailer.odmrPort, capped.login, capped.secret);
       expect((await customer.atrn(["capped.example"])).code).toBe(250);
-      const receiver = await startSmtpReceiver({ beforeReply: () => sleep(100) }, { listen: false });
+      const receiver = await startSmtpReceiver({ beforeReply: () => sleep(200) }, { listen: false });
       await customer.serveWith(receiver);
       const delivered = receiver.messages.length;
       expect(delivered).toBeGreaterThan(0);
