@@ -73,7 +73,7 @@ describe("mailharbor CLI", () => {
     expect(customers.json.items.map((c: { name: string }) => c.name)).toEqual(["Acme Ltd"]);
     const audit = (await getDb().auditEvent.findMany({ where: { actorType: "cli", action: { in: ["customer.suspend", "customer.resume", "login.disable", "login.enable", "login.restrict"] } } })).length;
     expect(audit).toBe(6);
-  });
+  }, 300_000); // a dozen CLI processes: seconds each on a busy machine
 
   it("lists the queue with the total and the newest items first", async () => {
     const domain = await getDb().domain.findUniqueOrThrow({ where: { name: "acme.example" } });

@@ -163,5 +163,5 @@ describe("who may set the delimiter", () => {
     const bad = await runCli(["domain", "set", "--domain", "cli.example", "--recipient-delimiter", "x"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/recipientDelimiter/);
-  });
+  }, 300_000); // four CLI processes: seconds each on a busy machine
 });
