@@ -10,7 +10,7 @@ import { createCustomer } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { createDomain } from "../../lib/domains/domains.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
-import { choosePassword, launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
+import { type CapturedAction, captureServerAction, choosePassword, launchChromium, replayServerAction, screenshot, submitLogin } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
 
@@ -78,28 +78,12 @@ describe("first login with a one-time password", () => {
       expect(new URL(response.headers()["location"], portal.url).pathname, path).toBe("/setup/password");
     }
     // a server action: the "create user" post of a signed-in staff member, replayed with this session
-    let captured: { headers: Record<string, string>; body: Buffer } | null = null;
     await staff.goto(`${portal.url}/staff/users`);
-    await staff.route(`${portal.url}/staff/users`, async (route) => {
-      const request = route.request();
-      if (request.method() === "POST" && request.headers()["next-action"]) {
-        captured = { headers: request.headers(), body: request.postDataBuffer()! };
-        await route.abort();
-      } else {
-        await route.continue();
-      }
-    });
     const form = staff.getByRole("form", { name: "New user" });
     await form.getByLabel("E-mail").fill("replayed@isp.example");
     await form.getByLabel("Role").selectOption("staff");
-    await form.getByRole("button", { name: "Create user" }).click();
-    await expect.poll(() => captured !== null).toBe(true);
-    await staff.unroute(`${portal.url}/staff/users`);
-    const replay = (as: BrowserContext) => as.request.post(`${portal.url}/staff/users`, {
-      headers: Object.fromEntries(Object.entries(captured!.headers).filter(([k]) => !["cookie", "content-length", "host"].includes(k))),
-      data: captured!.body,
-      maxRedirects: 0,
-    });
+    const captured = await captureServerAction(staff, `${portal.url}/staff/users`, () => form.getByRole("button", { name: "Create user" }).click());
+    const replay = (as: BrowserContext) => replayServerAction(as, `${portal.url}/staff/users`, captured);
     const pending = await replay(context);
     expect(pending.headers()["x-action-redirect"] ?? pending.headers()["location"] ?? "").toContain("/setup/password");
     expect(await getDb().portalUser.count({ where: { email: "replayed@isp.example" } })).toBe(0);
@@ -150,30 +134,15 @@ describe("password reset by staff", () => {
       expect(response.status(), path).toBe(404);
     }
     // staff's reset posts for A, captured (one per page load: an aborted post ends the page's actions) and replayed with B's session
-    const posts: { headers: Record<string, string>; body: Buffer }[] = [];
+    const userUrl = `${portal.url}/staff/users/${ids.alphaUser}`;
+    const posts: CapturedAction[] = [];
     for (const button of ["Reset password", "Reset two-factor sign-in"]) {
-      await staff.goto(`${portal.url}/staff/users/${ids.alphaUser}`);
-      await staff.route(`${portal.url}/staff/users/${ids.alphaUser}`, async (route) => {
-        const request = route.request();
-        if (request.method() === "POST" && request.headers()["next-action"]) {
-          posts.push({ headers: request.headers(), body: request.postDataBuffer()! });
-          await route.abort();
-        } else {
-          await route.continue();
-        }
-      });
-      const count = posts.length;
-      await staff.getByRole("button", { name: button }).click();
-      await expect.poll(() => posts.length).toBe(count + 1);
-      await staff.unroute(`${portal.url}/staff/users/${ids.alphaUser}`);
+      await staff.goto(userUrl);
+      posts.push(await captureServerAction(staff, userUrl, () => staff.getByRole("button", { name: button }).click()));
     }
     const before = await getDb().portalUser.findUniqueOrThrow({ where: { id: ids.alphaUser }, select: { passwordHash: true, sessionVersion: true, mustChangePassword: true } });
     for (const post of posts) {
-      const response = await beta.request.post(`${portal.url}/staff/users/${ids.alphaUser}`, {
-        headers: Object.fromEntries(Object.entries(post.headers).filter(([k]) => !["cookie", "content-length", "host"].includes(k))),
-        data: post.body,
-        maxRedirects: 0,
-      });
+      const response = await replayServerAction(beta, userUrl, post);
       expect(await response.text()).toContain("Not found.");
     }
     const after = await getDb().portalUser.findUniqueOrThrow({ where: { id: ids.alphaUser }, select: { passwordHash: true, sessionVersion: true, mustChangePassword: true } });

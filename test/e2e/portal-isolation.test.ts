@@ -11,7 +11,7 @@ import { createLogin } from "../../lib/logins/logins.ts";
 import { verifyOdmrCramMd5 } from "../../lib/logins/verify-odmr-login.ts";
 import { storeMessage } from "../../lib/queue/store-message.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
-import { launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
+import { captureServerAction, launchChromium, replayServerAction, screenshot, submitLogin } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
 
@@ -121,23 +121,9 @@ describe("portal: one customer cannot reach another's objects", () => {
     staff.on("dialog", (d) => void d.accept());
     await staff.goto(`${portal.url}/staff/customers/${ids.b}`);
     // capture the browser's server-action post for "Suspend Beta" without letting it through
-    let captured: { headers: Record<string, string>; body: Buffer } | null = null;
-    await staff.route(`${portal.url}/staff/customers/${ids.b}`, async (route) => {
-      const request = route.request();
-      if (request.method() === "POST" && request.headers()["next-action"]) {
-        captured = { headers: request.headers(), body: request.postDataBuffer()! };
-        await route.abort();
-      } else {
-        await route.continue();
-      }
-    });
-    await staff.getByRole("button", { name: "Suspend" }).click();
-    await expect.poll(() => captured !== null).toBe(true);
-    const replay = (context: BrowserContext) => context.request.post(`${portal.url}/staff/customers/${ids.b}`, {
-      headers: Object.fromEntries(Object.entries(captured!.headers).filter(([k]) => !["cookie", "content-length", "host"].includes(k))),
-      data: captured!.body,
-      maxRedirects: 0,
-    });
+    const url = `${portal.url}/staff/customers/${ids.b}`;
+    const captured = await captureServerAction(staff, url, () => staff.getByRole("button", { name: "Suspend" }).click());
+    const replay = (context: BrowserContext) => replayServerAction(context, url, captured);
 
     const asAlpha = await (await replay(alpha)).text();
     expect(asAlpha).toContain("Not found.");

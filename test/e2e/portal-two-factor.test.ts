@@ -10,7 +10,7 @@ import { totpCode } from "../../lib/auth/totp.ts";
 import { createCustomer } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
-import { launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
+import { captureServerAction, launchChromium, replayServerAction, screenshot, submitLogin } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
 
@@ -126,28 +126,13 @@ describe("two-factor sign-in", () => {
     await staff.waitForURL((u) => u.pathname === "/staff");
     await staff.goto(`${portal.url}/staff/users/${ids.alphaUser}`);
     await staff.getByText(/^on since .*\(9 recovery codes left\)$/).waitFor();
-    let captured: { headers: Record<string, string>; body: Buffer } | null = null;
-    await staff.route(`${portal.url}/staff/users/${ids.alphaUser}`, async (route) => {
-      const request = route.request();
-      if (request.method() === "POST" && request.headers()["next-action"]) {
-        captured = { headers: request.headers(), body: request.postDataBuffer()! };
-        await route.abort();
-      } else {
-        await route.continue();
-      }
-    });
-    await staff.getByRole("button", { name: "Reset two-factor sign-in" }).click();
-    await expect.poll(() => captured !== null).toBe(true);
-    await staff.unroute(`${portal.url}/staff/users/${ids.alphaUser}`);
+    const userUrl = `${portal.url}/staff/users/${ids.alphaUser}`;
+    const captured = await captureServerAction(staff, userUrl, () => staff.getByRole("button", { name: "Reset two-factor sign-in" }).click());
 
     const beta = await freshPage();
     await submitLogin(beta.page, portal.url, "admin@beta.example", PASSWORD);
     await beta.page.waitForURL((u) => u.pathname === "/my");
-    const replay = await beta.context.request.post(`${portal.url}/staff/users/${ids.alphaUser}`, {
-      headers: Object.fromEntries(Object.entries(captured!.headers).filter(([k]) => !["cookie", "content-length", "host"].includes(k))),
-      data: captured!.body,
-      maxRedirects: 0,
-    });
+    const replay = await replayServerAction(beta.context, userUrl, captured);
     expect(await replay.text()).toContain("Not found.");
     expect((await getDb().portalUser.findUniqueOrThrow({ where: { id: ids.alphaUser } })).totpEnabledAt).not.toBeNull();
     await beta.context.close();

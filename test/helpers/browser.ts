@@ -2,7 +2,8 @@
 // launch() gives every browser a fresh temporary profile (--user-data-dir) and removes it on close.
 import fs from "node:fs";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type APIResponse, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { expect } from "vitest";
 
 export const ARTIFACTS = path.resolve("test-artifacts");
 
@@ -34,4 +35,40 @@ export async function choosePassword(page: Page, current: string, next: string):
   await form.getByLabel("New password", { exact: true }).fill(next);
   await form.getByLabel("Repeat the new password", { exact: true }).fill(next);
   await form.getByRole("button", { name: "Change password" }).click();
+}
+
+/** A server-action post as the browser sent it, kept from reaching the portal. */
+export interface CapturedAction {
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/**
+ * Runs `act` (a click that posts a server action to `url`) and returns that post, stopped before
+ * it reaches the portal, so that a test can replay it with another session (replayServerAction).
+ */
+export async function captureServerAction(page: Page, url: string, act: () => Promise<void>): Promise<CapturedAction> {
+  let captured: CapturedAction | null = null;
+  await page.route(url, async (route) => {
+    const request = route.request();
+    if (request.method() === "POST" && request.headers()["next-action"]) {
+      captured = { headers: request.headers(), body: request.postDataBuffer()! };
+      await route.abort();
+    } else {
+      await route.continue();
+    }
+  });
+  await act();
+  await expect.poll(() => captured !== null).toBe(true);
+  await page.unroute(url);
+  return captured!;
+}
+
+/** Posts a captured server action again, with `context`'s session instead of the one it was made with. */
+export function replayServerAction(context: BrowserContext, url: string, action: CapturedAction): Promise<APIResponse> {
+  return context.request.post(url, {
+    headers: Object.fromEntries(Object.entries(action.headers).filter(([k]) => !["cookie", "content-length", "host"].includes(k))),
+    data: action.body,
+    maxRedirects: 0,
+  });
 }
