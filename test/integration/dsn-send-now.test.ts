@@ -5,6 +5,7 @@
 import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR, type Actor } from "../../lib/actor.ts";
+import { useConfig } from "../../lib/config/config.ts";
 import { createCustomer } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { listDsns, getDsn } from "../../lib/dsn/list-dsns.ts";
@@ -33,9 +34,10 @@ async function storeDsn(to: string, data: { state?: "held" | "pending" | "sent";
 
 beforeAll(async () => {
   receiver = await startSmtpReceiver({ rcpt: (address) => (refuse && address.startsWith("refused") ? { code: 550, text: "5.1.1 no such sender" } : undefined) }, { name: "smarthost.test.example" });
-  // before the first getConfig() of this process
+  // this process's configuration, with the receiver as the smarthost
   process.env.SMARTHOST = `127.0.0.1:${receiver.port}`;
   process.env.MAIL_HOSTNAME = "mx.test.example";
+  useConfig(process.env);
   const c = await createCustomer(CLI_ACTOR, { name: "Somebody" });
   customer = { type: "customer", id: "00000000-0000-0000-0000-0000000000bb", label: "admin@somebody.example", customerId: c.id };
 });
