@@ -7,6 +7,7 @@ import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { Field } from "@/app/_ui/field.tsx";
 import { formatNumber } from "@/app/_ui/format.ts";
 import { buttonClass, Card, Empty, PageHeader, StateBadge, TableWrap } from "@/app/_ui/page-header.tsx";
+import { PageLinks } from "@/app/_ui/page-links.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { listCustomers } from "@/lib/customers/customers.ts";
 import { countHeldByCustomer } from "@/lib/queue/count-held.ts";
@@ -53,10 +54,7 @@ export default async function CustomersPage({ searchParams }: { searchParams: Pr
                   </tbody>
                 </table>
               </TableWrap>
-              <nav aria-label="Pages" className="mt-4 flex justify-between text-sm">
-                {page > 1 ? <Link href={link(page - 1)}>← Previous</Link> : <span />}
-                {page * PAGE < total ? <Link href={link(page + 1)}>Next →</Link> : <span />}
-              </nav>
+              <PageLinks page={page} pageSize={PAGE} total={total} href={link} />
             </Card>
           )}
         </div>

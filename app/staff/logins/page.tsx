@@ -6,6 +6,7 @@ import { CustomerSelect } from "@/app/_ui/customer-select.tsx";
 import { FilterActions } from "@/app/_ui/filter-actions.tsx";
 import { formatNumber, formatTime } from "@/app/_ui/format.ts";
 import { Badge, Card, Empty, PageHeader, StateBadge, TableWrap } from "@/app/_ui/page-header.tsx";
+import { PageLinks } from "@/app/_ui/page-links.tsx";
 import { ProblemAlert } from "@/app/_ui/problem-alert.tsx";
 import { listCustomers } from "@/lib/customers/customers.ts";
 import { searchLogins } from "@/lib/logins/search-logins.ts";
@@ -81,10 +82,7 @@ export default async function StaffLoginsPage({ searchParams }: { searchParams: 
               </tbody>
             </table>
           </TableWrap>
-          <nav aria-label="Pages" className="mt-4 flex justify-between text-sm">
-            {page > 1 ? <Link href={link(page - 1)}>← Previous</Link> : <span />}
-            {page * PAGE < result.total ? <Link href={link(page + 1)}>Next →</Link> : <span />}
-          </nav>
+          <PageLinks page={page} pageSize={PAGE} total={result.total} href={link} />
         </Card>
       ) : null}
     </>
