@@ -37,6 +37,7 @@ import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { cramMd5Digest } from "../lib/auth/cram-md5.ts";
+import { freePort } from "../lib/system/free-port.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -525,17 +526,6 @@ function median(values: number[]): number {
 
 // ---------------------------------------------------------------------------------------------
 // The harness.
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A tsx child (the customer); `netns`: inside that network namespace. */
 function runChild(args: string[], env: NodeJS.ProcessEnv, netns?: string): Promise<string> {
