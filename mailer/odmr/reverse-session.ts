@@ -7,11 +7,13 @@
 // protection holds it (lib/protection/bounce-protection.ts judges every result before it is
 // written). A connection lost before the final reply leaves the message held and sends no DSN.
 //
-// A message's result is committed before the next message's final dot (or BDAT LAST) is sent (its
-// envelope and data go out meanwhile). So if the mailer dies, at most one message can have been
-// accepted by the customer without that being on record: the one in flight, the only possible
-// duplicate. A message split over several transactions by the customer's LIMITS (RFC 9422) is
-// recorded once, after its last one: all of its transactions are "in flight" together.
+// A message's result is committed before the next message's final dot is sent (its envelope and
+// data go out meanwhile). So if the mailer dies, at most one message can have been accepted by
+// the customer without that being on record: the one in flight, the only possible duplicate. To
+// a customer with CHUNKING and PIPELINING up to ODMR_BDAT_WINDOW transactions are in flight
+// (deliverInWindow), and as many messages are the most a crash can duplicate. A message split
+// over several transactions by the customer's LIMITS (RFC 9422) is recorded once, after its last
+// one: all of its transactions are "in flight" together.
 import crypto from "node:crypto";
 import type net from "node:net";
 import { DeliveryFeed, type FeedItem } from "./delivery-feed.ts";
@@ -79,6 +81,8 @@ interface Outgoing {
   results: RecipientResult[];
   /** how many of its recipients are offered in this session (fewer when MAILMAX cuts it short) */
   offered: number;
+  /** its results are queued for the record (see recordOutgoing) */
+  recorded?: boolean;
 }
 
 /** One SMTP transaction: some or all of a message's recipients; `envelope` is set once its MAIL/RCPT/DATA went out. */
@@ -132,6 +136,8 @@ export class ReverseSession {
   private readonly client: ReverseSmtpClient;
   private readonly feed: DeliveryFeed;
   private stopReason: string | null = null;
+  /** the customer's 421: it is closing the connection */
+  private closing: string | null = null;
   /** the previous message's result being committed; awaited before the next final dot */
   private recording: Promise<void> = Promise.resolve();
   /** results queued and not yet committed */
@@ -255,14 +261,99 @@ export class ReverseSession {
 
   /** Sends transaction after transaction until none is left, the session is stopped or the customer closes. */
   private async deliverAll(capabilities: Capabilities): Promise<string> {
+    if (capabilities.chunking && capabilities.pipelining) return this.deliverInWindow(capabilities);
     let current = await this.nextTransaction(capabilities);
     while (current) {
-      const { closing, next } = await this.transact(current, capabilities);
-      if (closing) return `the customer is closing (${closing})`;
+      const next = await this.transact(current, capabilities);
+      if (this.closing) break;
       // a next transaction whose envelope already went out is finished even when stopping
       current = next ?? (await this.nextTransaction(capabilities));
     }
-    return this.stopReason ?? "completed";
+    return this.ending();
+  }
+
+  private ending(): string {
+    return this.closing ? `the customer is closing (${this.closing})` : this.stopReason ?? "completed";
+  }
+
+  /**
+   * CHUNKING with PIPELINING: BDAT has no 354 to wait for (RFC 3030 §2), so neither need the
+   * transactions wait for each other. Up to ODMR_BDAT_WINDOW of them are in flight, each in one
+   * write; a slot frees when the oldest one's results are committed, so a crash can leave at
+   * most that many messages accepted by the customer and not on record.
+   *
+   * A transaction whose predecessor is unanswered, or was not accepted, starts with RSET (RFC
+   * 5321 §4.1.1.5; RFC 2920 §3.1 allows it anywhere in a group): after a refused BDAT or an
+   * envelope without an accepted recipient the customer may still hold that transaction open
+   * (RFC 3030 §2), and a MAIL sent into it would be refused as nested while its RCPTs joined the
+   * old transaction.
+   */
+  private async deliverInWindow(capabilities: Capabilities): Promise<string> {
+    const window = this.options.ctx.config.ODMR_BDAT_WINDOW;
+    const inFlight: Promise<void>[] = [];
+    let failure: unknown = null;
+    let unclean = false;
+    for (;;) {
+      while (inFlight.length >= window) await inFlight.shift();
+      if (failure || this.closing) break;
+      const tx = await this.nextTransaction(capabilities);
+      if (!tx) break;
+      if (failure || this.closing) {
+        // claimed, not sent: the feed gives it back; its message's earlier answers are kept
+        this.parts.unshift(tx);
+        break;
+      }
+      const { queued, done } = this.startChunked(tx, capabilities, unclean || inFlight.length > 0);
+      inFlight.push(done.then((clean) => {
+        unclean = !clean;
+      }, (error) => {
+        failure ??= error;
+      }));
+      await queued;
+    }
+    await Promise.all(inFlight);
+    for (const { outgoing } of this.parts.splice(0)) {
+      if (outgoing.results.length > 0) this.recordOutgoing(outgoing, capabilities, false);
+    }
+    if (failure) throw failure;
+    return this.ending();
+  }
+
+  /**
+   * Queues one transaction of the window: RSET when `reset`, MAIL, RCPT…, BDAT. `queued` settles
+   * once all of it is queued (another may follow it on the wire); `done` once its results are
+   * taken (and, for a message's last transaction, committed), true when its data was accepted.
+   */
+  private startChunked(tx: Transaction, capabilities: Capabilities, reset: boolean): { queued: Promise<unknown>; done: Promise<boolean> } {
+    const rset = reset ? this.client.reset() : Promise.resolve(null);
+    rset.catch(() => undefined);
+    const envelope = this.sendEnvelope(tx, capabilities);
+    const bdat = this.client.bdat(tx.outgoing.raw, true);
+    const queued = bdat.catch(() => undefined);
+    const done = (async () => {
+      try {
+        const cleared = await rset;
+        const replies = await envelope;
+        const final = await (await bdat).verdict;
+        [cleared, replies.mail, ...replies.rcpt, final].forEach((reply) => this.note(reply));
+        if (cleared && cleared.code >= 400) {
+          // what the customer answered inside a transaction it would not clear cannot be trusted
+          this.stop(`the customer refused RSET: ${cleared.text}`);
+          tx.outgoing.results.push(...tx.deliveries.map((delivery) => ({ delivery, outcome: "deferred" as const, error: `our RSET was refused: ${cleared.text}` })));
+        } else {
+          tx.outgoing.results.push(...this.resultsOf(tx, replies, final));
+        }
+        if (tx.last || this.closing) {
+          this.recordOutgoing(tx.outgoing, capabilities, !this.closing);
+          await this.recording;
+        }
+        return final.code < 400 && !(cleared && cleared.code >= 400);
+      } catch (error) {
+        if (error instanceof ReverseClientError) await this.giveBack(tx, capabilities, error);
+        throw error;
+      }
+    })();
+    return { queued, done };
   }
 
   /**
@@ -338,29 +429,17 @@ export class ReverseSession {
    * MAIL, RCPT and the BDAT chunk leave together (PIPELINING) or the chunk follows the RCPT
    * replies: there is no 354 to wait for.
    */
-  private async transact(tx: Transaction, capabilities: Capabilities): Promise<{ closing: string | null; next: Transaction | null }> {
+  private async transact(tx: Transaction, capabilities: Capabilities): Promise<Transaction | null> {
     const { outgoing } = tx;
     const { raw } = outgoing;
-    let closing: string | null = null;
     let next: Transaction | null = null;
-    const note = (reply: Reply | null) => {
-      if (reply?.code === 421) closing ??= reply.text;
-    };
     try {
       let envelope: EnvelopeReplies;
       let final: Reply | null = null;
       if (capabilities.chunking) {
         await this.recording;
-        const sent = this.sendEnvelope(tx, capabilities);
-        if (capabilities.pipelining) {
-          const bdat = this.client.bdat(raw, true);
-          bdat.catch(() => undefined);
-          envelope = await sent;
-          final = await bdat;
-        } else {
-          envelope = await sent;
-          if (accepts(envelope)) final = await this.client.bdat(raw, false);
-        }
+        envelope = await this.sendEnvelope(tx, capabilities);
+        if (accepts(envelope)) final = await (await this.client.bdat(raw, false)).verdict;
       } else {
         envelope = await (tx.envelope ?? this.sendEnvelope(tx, capabilities));
         if (envelope.data?.code === 354 && accepts(envelope)) {
@@ -376,40 +455,58 @@ export class ReverseSession {
           final = await dot;
         }
       }
-      note(envelope.mail);
-      envelope.rcpt.forEach(note);
-      note(envelope.data);
-      note(final);
-      const results: RecipientResult[] = tx.deliveries.map((delivery, i) => {
-        const reply = envelope.mail.code >= 400 ? envelope.mail : envelope.rcpt[i]!;
-        if (reply.code >= 400) return { delivery, outcome: outcomeOf(reply.code), error: reply.text };
-        // the recipient was taken; the data decides (RFC 3030 §2: a refused chunk fails the whole
-        // transaction). Without a final reply the data was refused (its reply) or never sent.
-        const decided = final ?? (envelope.data && envelope.data.code >= 400 ? envelope.data : null);
-        if (!decided) return { delivery, outcome: "deferred", error: envelope.data ? `${envelope.data.text} (no data was sent)` : "no recipient was accepted" };
-        return { delivery, outcome: outcomeOf(decided.code), error: decided.code < 400 ? null : decided.text, reply: decided.text };
-      });
-      outgoing.results.push(...results);
+      [envelope.mail, ...envelope.rcpt, envelope.data, final].forEach((reply) => this.note(reply));
+      outgoing.results.push(...this.resultsOf(tx, envelope, final));
       // a reply to the final dot ends the transaction either way (RFC 5321 §4.1.1.4); a refused
       // BDAT does not (RFC 3030 §2), nor does an envelope without data
-      if (!final || (capabilities.chunking && final.code >= 400)) note(await this.endFailedTransaction(envelope, capabilities, closing !== null));
-      if (tx.last || closing) this.queueRecord(outgoing.message, raw, outgoing.results, capabilities.serverName, outgoing.offered === outgoing.message.deliveries.length && !closing);
+      if (!final || (capabilities.chunking && final.code >= 400)) this.note(await this.endFailedTransaction(envelope, capabilities, this.closing !== null));
+      if (tx.last || this.closing) this.recordOutgoing(outgoing, capabilities, !this.closing);
     } catch (error) {
-      if (error instanceof ReverseClientError) {
-        // lost or timed out before the final reply: this transaction's recipients stay held, no
-        // DSN; earlier transactions of the message keep their replies (a next transaction whose
-        // envelope went out is still the feed's, which gives it back untouched)
-        if (outgoing.results.length > 0) this.queueRecord(outgoing.message, raw, outgoing.results, capabilities.serverName, false);
-        const answered = new Set(outgoing.results.map((r) => r.delivery.id));
-        const ids = tx.deliveries.map((d) => d.id).filter((id) => !answered.has(id));
-        this.feed.settle(ids);
-        const why = error.kind === "timeout" ? error.message : `${error.kind === "protocol" ? "protocol error" : "connection lost"}: ${error.message}`;
-        await releaseDeliveries(this.owner, ids, { error: why })
-          .catch((e) => this.options.log.error({ code: errorCode(e), err: e }, "could not give the message in flight back; its lease will expire"));
-      }
+      if (error instanceof ReverseClientError) await this.giveBack(tx, capabilities, error);
       throw error;
     }
-    return { closing, next: closing ? null : next };
+    return this.closing ? null : next;
+  }
+
+  /** A 421 means the customer is closing the connection (RFC 5321 §3.8): nothing more is sent. */
+  private note(reply: Reply | null): void {
+    if (reply?.code === 421) this.closing ??= reply.text;
+  }
+
+  /** Each recipient's outcome from the replies to its transaction. */
+  private resultsOf(tx: Transaction, envelope: EnvelopeReplies, final: Reply | null): RecipientResult[] {
+    return tx.deliveries.map((delivery, i) => {
+      const reply = envelope.mail.code >= 400 ? envelope.mail : envelope.rcpt[i]!;
+      if (reply.code >= 400) return { delivery, outcome: outcomeOf(reply.code), error: reply.text };
+      // the recipient was taken; the data decides (RFC 3030 §2: a refused chunk fails the whole
+      // transaction). Without a final reply the data was refused (its reply) or never sent.
+      const decided = final ?? (envelope.data && envelope.data.code >= 400 ? envelope.data : null);
+      if (!decided) return { delivery, outcome: "deferred", error: envelope.data ? `${envelope.data.text} (no data was sent)` : "no recipient was accepted" };
+      return { delivery, outcome: outcomeOf(decided.code), error: decided.code < 400 ? null : decided.text, reply: decided.text };
+    });
+  }
+
+  /**
+   * Lost or timed out before the final reply: this transaction's recipients stay held, no DSN;
+   * earlier transactions of the message keep their replies (a next transaction whose envelope
+   * went out is still the feed's, which gives it back untouched).
+   */
+  private async giveBack(tx: Transaction, capabilities: Capabilities, error: ReverseClientError): Promise<void> {
+    const { outgoing } = tx;
+    if (outgoing.results.length > 0) this.recordOutgoing(outgoing, capabilities, false);
+    const answered = new Set(outgoing.results.map((r) => r.delivery.id));
+    const ids = tx.deliveries.map((d) => d.id).filter((id) => !answered.has(id));
+    this.feed.settle(ids);
+    const why = error.kind === "timeout" ? error.message : `${error.kind === "protocol" ? "protocol error" : "connection lost"}: ${error.message}`;
+    await releaseDeliveries(this.owner, ids, { error: why })
+      .catch((e) => this.options.log.error({ code: errorCode(e), err: e }, "could not give the message in flight back; its lease will expire"));
+  }
+
+  /** Queues a message's results for the record, once; `complete`: every recipient it has here was answered. */
+  private recordOutgoing(outgoing: Outgoing, capabilities: Capabilities, complete: boolean): void {
+    if (outgoing.recorded) return;
+    outgoing.recorded = true;
+    this.queueRecord(outgoing.message, outgoing.raw, outgoing.results, capabilities.serverName, complete && outgoing.offered === outgoing.message.deliveries.length);
   }
 
   /**

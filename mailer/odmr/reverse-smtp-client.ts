@@ -366,9 +366,10 @@ export class ReverseSmtpClient {
    * RFC 3030 §2: the message as BDAT chunks of WRITE_CHUNK, the last one `BDAT <n> LAST`, not
    * dot-stuffed. The first chunk is queued in this tick (after an envelope queued before it).
    * With PIPELINING the chunks do not wait for each other's replies; without it each waits, and
-   * a refused chunk ends the transfer. The reply that decides: the first refusal, else LAST's.
+   * a refused chunk ends the transfer. Resolves once the last chunk is queued (so that another
+   * transaction may follow it on the wire) to the verdict: the first refusal, else LAST's reply.
    */
-  async bdat(raw: Buffer, pipelining: boolean): Promise<Reply> {
+  async bdat(raw: Buffer, pipelining: boolean): Promise<{ verdict: Promise<Reply> }> {
     const replies: Promise<Reply>[] = [];
     let offset = 0;
     for (;;) {
@@ -377,24 +378,22 @@ export class ReverseSmtpClient {
       this.queue(`BDAT ${size}${last ? " LAST" : ""}\r\n`);
       this.queue(raw.subarray(offset, offset + size));
       const reply = this.expect(last ? "BDAT LAST" : "BDAT", last ? this.timeouts.finalDotMs : this.timeouts.dataBlockMs);
-      if (last) {
-        replies.push(reply);
-        break;
-      }
+      reply.catch(() => undefined); // observed by settleAll below
+      replies.push(reply);
+      if (last) break;
       offset += size;
       if (pipelining) {
-        replies.push(reply);
-        reply.catch(() => undefined); // observed by settleAll below
         await this.flushBlock();
       } else {
         this.flush();
         const answer = await reply;
         // RFC 3030 §2: after a refused chunk no further chunk may be sent
-        if (answer.code >= 400) return answer;
+        if (answer.code >= 400) return { verdict: reply };
       }
     }
-    const values = await settleAll(replies);
-    return values.find((r) => r.code >= 400) ?? values[values.length - 1];
+    const verdict = settleAll(replies).then((values) => values.find((r) => r.code >= 400) ?? values[values.length - 1]);
+    verdict.catch(() => undefined); // awaited by the caller
+    return { verdict };
   }
 
   /** Writes what is queued; the write must drain within the data block timeout. */

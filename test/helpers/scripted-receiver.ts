@@ -16,6 +16,13 @@ export interface ScriptedOptions {
   final?: (message: ReceivedMessage) => string;
   /** the reply to RCPT TO for this address, default "250 2.1.5 ok" */
   rcpt?: (address: string) => string;
+  /** replies from the first BDAT on are held back this many ms, then written together (a long round trip) */
+  holdFirstBdatMs?: number;
+  /**
+   * a transaction stays open until a 2yz to its data or RSET, as RFC 3030 §2 lets a server keep
+   * it after a refused BDAT: a MAIL inside it gets 503, and a RCPT joins it
+   */
+  strictTransactions?: boolean;
 }
 
 export interface Read {
@@ -48,8 +55,16 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
     let mailFrom = "";
     let rcptTo: string[] = [];
     let chain = Promise.resolve();
+    let open = false;
+    let holdUntil = 0;
+    const held: string[] = [];
     const send = (replies: string[]) => {
       if (!replies.length) return;
+      if (Date.now() < holdUntil) {
+        if (held.length === 0) setTimeout(() => send(held.splice(0)), holdUntil - Date.now());
+        held.push(...replies);
+        return;
+      }
       writes += options.splitRepliesMs ? replies.length : 1;
       if (!options.splitRepliesMs) return void socket.write(replies.join(""));
       // one write per reply, each after the previous one
@@ -60,15 +75,18 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
         }, options.splitRepliesMs)));
       }
     };
-    const finish = (): string => {
+    const finish = (chunked: boolean): string => {
       const message: ReceivedMessage = { mailFrom, rcptTo, raw: Buffer.concat(body), secure: false };
       body = [];
-      const reply = options.final?.(message) ?? "250 2.0.0 ok";
+      // RFC 3030 §2: data for a transaction without an accepted recipient is refused
+      const reply = rcptTo.length === 0 ? "554 5.5.1 no valid recipients" : options.final?.(message) ?? "250 2.0.0 ok";
       if (reply.startsWith("2")) {
         messages.push(message);
         waiters.arrived();
       }
-      rcptTo = [];
+      // a reply to the final dot ends the transaction either way (RFC 5321 §4.1.1.4)
+      if (reply.startsWith("2") || !chunked) open = false;
+      if (!open || !options.strictTransactions) rcptTo = [];
       return `${reply}\r\n`;
     };
     const process = (): string[] => {
@@ -80,7 +98,7 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
           body.push(buffer.subarray(0, take));
           buffer = buffer.subarray(take);
           bdatLeft -= take;
-          if (bdatLeft === 0) replies.push(bdatLast ? finish() : "250 2.0.0 chunk ok\r\n");
+          if (bdatLeft === 0) replies.push(bdatLast ? finish(true) : "250 2.0.0 chunk ok\r\n");
           continue;
         }
         if (mode === "data") {
@@ -90,7 +108,7 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
           if (!empty) body.push(buffer.subarray(0, end + 2));
           buffer = buffer.subarray(empty ? 3 : end + 5);
           mode = "command";
-          replies.push(finish());
+          replies.push(finish(false));
           continue;
         }
         const nl = buffer.indexOf("\r\n");
@@ -100,8 +118,10 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
         commands.push(line);
         const verb = line.split(" ")[0].toUpperCase();
         if (verb === "EHLO") replies.push(["scripted.customer.example", ...options.extensions].map((l, i, all) => `250${i === all.length - 1 ? " " : "-"}${l}\r\n`).join(""));
+        else if (verb === "MAIL" && open && options.strictTransactions) replies.push("503 5.5.1 nested MAIL command\r\n");
         else if (verb === "MAIL") {
           mailFrom = /<([^>]*)>/.exec(line)?.[1] ?? "";
+          open = true;
           replies.push("250 2.1.0 ok\r\n");
         } else if (verb === "RCPT") {
           const address = /<([^>]*)>/.exec(line)?.[1] ?? "";
@@ -116,11 +136,13 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
             replies.push("354 go ahead\r\n");
           }
         } else if (verb === "BDAT") {
+          if (options.holdFirstBdatMs && holdUntil === 0) holdUntil = Date.now() + options.holdFirstBdatMs;
           const [, size, last] = line.split(" ");
           bdatLeft = Number(size);
           bdatLast = last?.toUpperCase() === "LAST";
-          if (bdatLeft === 0) replies.push(bdatLast ? finish() : "250 2.0.0 chunk ok\r\n");
+          if (bdatLeft === 0) replies.push(bdatLast ? finish(true) : "250 2.0.0 chunk ok\r\n");
         } else if (verb === "RSET") {
+          open = false;
           rcptTo = [];
           body = [];
           replies.push("250 2.0.0 reset\r\n");

@@ -80,17 +80,20 @@ describe("reversed session toward a scripted customer", () => {
     const cId = await holdMessage([{ address: "t1@chunky.example", customer: c }], testMessage("third"));
     const options = { extensions: ["PIPELINING", "CHUNKING", "LIMITS MAILMAX=3 RCPTMAX=2", ""] };
     const first = await drain(c, "chunky.example", options);
+    // the transactions go out without waiting for each other (ODMR_BDAT_WINDOW), so each one
+    // after the first starts with RSET
     expect(first.commands.filter((l) => l !== "EHLO mx.test.example")).toEqual([
       "MAIL FROM:<sender@origin.example>", "RCPT TO:<r1@chunky.example>", "RCPT TO:<r2@chunky.example>", `BDAT ${big.length} LAST`,
-      "MAIL FROM:<sender@origin.example>", "RCPT TO:<r3@chunky.example>", `BDAT ${big.length} LAST`,
-      "MAIL FROM:<sender@origin.example>", "RCPT TO:<s1@chunky.example>", `BDAT ${bRaw.length} LAST`,
+      "RSET", "MAIL FROM:<sender@origin.example>", "RCPT TO:<r3@chunky.example>", `BDAT ${big.length} LAST`,
+      "RSET", "MAIL FROM:<sender@origin.example>", "RCPT TO:<s1@chunky.example>", `BDAT ${bRaw.length} LAST`,
       "QUIT",
     ]);
     // not dot-stuffed: BDAT carries the bytes as they are
     expect(first.messages[2].raw.equals(bRaw)).toBe(true);
-    expect(readsWithoutReply(first.reads)).toEqual([]);
-    // MAIL, RCPT, BDAT and the chunk in one read
-    expect(first.reads.filter((r) => r.text.startsWith("MAIL") && r.text.includes(" LAST\r\n"))).toHaveLength(3);
+    // each transaction's MAIL, RCPT, BDAT and chunk in one read
+    const transactionReads = first.reads.filter((r) => r.text.includes("MAIL FROM"));
+    for (const read of transactionReads) expect(read.text.split("MAIL FROM").length - 1).toBe(read.text.split(" LAST\r\n").length - 1);
+    expect(transactionReads.reduce((n, r) => n + r.text.split("MAIL FROM").length - 1, 0)).toBe(3);
     expect(await statesOf(a)).toEqual(["delivered", "delivered", "delivered"]);
     expect(await statesOf(b)).toEqual(["delivered"]);
     await expect.poll(() => statesOf(cId)).toEqual(["queued"]);
@@ -101,6 +104,40 @@ describe("reversed session toward a scripted customer", () => {
     const second = await drain(c, "chunky.example", options);
     expect(second.messages.map((m) => m.rcptTo)).toEqual([["t1@chunky.example"]]);
     expect(await statesOf(cId)).toEqual(["delivered"]);
+  });
+
+  it("with CHUNKING + PIPELINING, keeps ODMR_BDAT_WINDOW transactions in flight over a long round trip, no more", async () => {
+    const c = await makeCustomer("Window", ["window.example"]);
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push(await holdMessage([{ address: `u${i}@window.example`, customer: c }], testMessage(`window ${i}`, BODY_4K)));
+    // the customer answers nothing for 500 ms after the first BDAT
+    const receiver = await drain(c, "window.example", { extensions: ["PIPELINING", "CHUNKING"], holdFirstBdatMs: 500 });
+    // what arrived before any reply after the EHLO reply (the greeting and EHLO are two writes)
+    const unanswered = receiver.reads.filter((r) => r.repliesBefore === 2).map((r) => r.text).join("");
+    expect(unanswered.split(" LAST\r\n").length - 1).toBe(8);
+    expect(receiver.messages).toHaveLength(20);
+    expect(receiver.commands.filter((l) => l === "RSET")).toHaveLength(19);
+    for (const id of ids) expect(await statesOf(id)).toEqual(["delivered"]);
+  });
+
+  it("a refused BDAT inside the window leaves no open transaction behind: the next ones are not refused as nested", async () => {
+    const c = await makeCustomer("Strict", ["strict.example"]);
+    const refused = await holdMessage([{ address: "a@strict.example", customer: c }], testMessage("refuse me"), "first@origin.example");
+    const nobody = await holdMessage([{ address: "gone@strict.example", customer: c }], testMessage("no recipient"), "second@origin.example");
+    const taken = [];
+    for (let i = 0; i < 4; i++) taken.push(await holdMessage([{ address: `t${i}@strict.example`, customer: c }], testMessage(`take ${i}`), `take${i}@origin.example`));
+    const receiver = await drain(c, "strict.example", {
+      extensions: ["PIPELINING", "CHUNKING"], strictTransactions: true,
+      final: (m) => (m.raw.includes("refuse me") ? "554 5.7.1 content refused" : "250 2.0.0 ok"),
+      rcpt: (address) => (address.startsWith("gone@") ? "550 5.1.1 no such user" : "250 2.1.5 ok"),
+    });
+    // each message arrived with its own envelope sender
+    expect(receiver.messages.map((m) => [m.mailFrom, m.rcptTo])).toEqual([0, 1, 2, 3].map((i) => [`take${i}@origin.example`, [`t${i}@strict.example`]]));
+    expect(await statesOf(refused)).toEqual(["bounced"]);
+    expect(await statesOf(nobody)).toEqual(["bounced"]);
+    for (const id of taken) expect(await statesOf(id)).toEqual(["delivered"]);
+    const [bounce] = await getDb().delivery.findMany({ where: { messageId: refused } });
+    expect(bounce.lastError).toBe("554 5.7.1 content refused");
   });
 
   it("with CHUNKING without PIPELINING, waits for RCPT, and a refused BDAT fails the transaction and is followed by RSET", async () => {
