@@ -19,7 +19,8 @@
 // At 50 ms round-trip time (as root, with `ip` and python3): a network namespace mhbench-<pid>
 // joined to the host by two TUN devices on a /30 of 169.254.0.0/16 and a delay line holding each
 // packet 25 ms each way (see DELAY_LINE: this kernel has no netem). The
-// customer process and its smtp-sink run inside it, a second mailer listens on the host end of the
+// customer process, its smtp-sinks and a receiving Postfix (smtpd with CHUNKING, which smtp-sink
+// lacks) run inside it, a second mailer listens on the host end of the
 // link; Postfix's ETRN flush goes to an smtp-sink inside the namespace across the same link (its
 // transport and smtp_bind_address are switched for the part and put back after it). The namespace
 // is removed at the end, on errors and on SIGINT/SIGTERM too.
@@ -308,6 +309,77 @@ async function startDatabaseFreeProvider(count: number): Promise<{ port: number;
   return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
 }
 
+/** Files in a Postfix queue's incoming, active and deferred queues: the messages it still holds. */
+function queueFiles(spool: string): number {
+  let n = 0;
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(path.join(dir, entry.name));
+      else n++;
+    }
+  };
+  for (const queue of ["incoming", "active", "deferred"]) if (fs.existsSync(path.join(spool, queue))) walk(path.join(spool, queue));
+  return n;
+}
+
+/**
+ * The customer's own MTA where a row needs a receiver offering CHUNKING (smtp-sink 3.7 does not):
+ * a private Postfix instance inside the namespace, whose smtpd announces PIPELINING and CHUNKING
+ * (Postfix's defaults since 3.4) and queues each message before its 250, relaying the bench
+ * domains to discard(8). Its own directory under the temporary directory; no file outside it.
+ */
+class PostfixReceiver {
+  private readonly base = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-bench-receiver-"));
+  private readonly conf = path.join(this.base, "etc");
+
+  constructor(private readonly netns: string, readonly host: string, readonly port: number) {}
+
+  async start(): Promise<void> {
+    const spool = path.join(this.base, "spool");
+    const data = path.join(this.base, "data");
+    fs.chmodSync(this.base, 0o755);
+    fs.mkdirSync(this.conf);
+    fs.mkdirSync(spool, { mode: 0o755 });
+    fs.mkdirSync(data, { mode: 0o700 });
+    const id = (flag: string) => Number(spawnSync("id", [flag, "postfix"]).stdout.toString().trim());
+    fs.chownSync(data, id("-u"), id("-g"));
+    fs.writeFileSync(path.join(this.conf, "main.cf"), [
+      "compatibility_level = 3.6", `queue_directory = ${spool}`, `data_directory = ${data}`,
+      "myhostname = customer.bench.example", "mydestination =", "local_recipient_maps =", "alias_maps =", "alias_database =", "biff = no",
+      `inet_interfaces = ${this.host}`, "inet_protocols = ipv4", "mynetworks = 127.0.0.0/8",
+      "relay_domains = bench.example, cust.example", "relay_transport = discard:", "default_transport = discard:",
+      "smtpd_peername_lookup = no", "smtp_dns_support_level = disabled", "",
+    ].join("\n"));
+    fs.copyFileSync("/etc/postfix/master.cf.proto", path.join(this.conf, "master.cf"));
+    const steps: [string, string[]][] = [
+      ["postconf", ["-c", this.conf, "-M#", "smtp/inet"]],
+      ["postconf", ["-c", this.conf, "-Me", `${this.host}:${this.port}/inet = ${this.host}:${this.port} inet n - n - - smtpd`]],
+      ["postconf", ["-c", this.conf, "-F", "*/*/chroot = n"]],
+      ["ip", ["netns", "exec", this.netns, "postfix", "-c", this.conf, "start"]],
+    ];
+    for (const [command, args] of steps) {
+      const result = spawnSync(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+      if (result.status !== 0) throw new Error(`${command} ${args.join(" ")}: ${result.stderr.toString().slice(-300)}`);
+    }
+    for (let i = 0; i < 100; i++) {
+      const up = await new Promise<boolean>((resolve) => {
+        const probe = net.connect(this.port, this.host, () => {
+          probe.destroy();
+          resolve(true);
+        }).once("error", () => resolve(false));
+      });
+      if (up) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the receiving Postfix does not listen on ${this.host}:${this.port}`);
+  }
+
+  stop(): void {
+    spawnSync("postfix", ["-c", this.conf, "stop"], { stdio: "ignore" });
+    fs.rmSync(this.base, { recursive: true, force: true });
+  }
+}
+
 const ANCHOR = path.resolve(ROOT, "..", "shared", "bench", "postfix-anchor.sh");
 
 /** Postfix set up by postfix-anchor.sh: an ETRN-flushed domain delivering to its own smtp-sink. */
@@ -364,22 +436,61 @@ class PostfixAnchor {
     return path.join(this.base, "log", `${name}.out`);
   }
 
-  /**
-   * Queues `count` 4 KB messages (smtp-source, 10 sessions) and flushes them with ETRN; messages/s
-   * into the sink (the anchor's own, or `sink`: the counter file and port of another).
-   */
-  drain(count: number, sink?: { counts: string; port: number }): number {
-    const helper = path.join(this.base, "bin", "pfb.py");
-    const common = ["--results", path.join(this.base, "results.jsonl"), "--conf", path.join(this.base, "etc"), "--spool", path.join(this.base, "spool"),
-      "--port", this.env.IN_PORT!, "--domain", "cust.example", "--size", "4096"];
+  private helperArgs(): { helper: string; common: string[] } {
+    return {
+      helper: path.join(this.base, "bin", "pfb.py"),
+      common: ["--results", path.join(this.base, "results.jsonl"), "--conf", path.join(this.base, "etc"), "--spool", path.join(this.base, "spool"),
+        "--port", this.env.IN_PORT!, "--domain", "cust.example", "--size", "4096"],
+    };
+  }
+
+  /** Queues `count` 4 KB messages for the ETRN domain (smtp-source, 10 sessions). */
+  private intake(count: number): void {
+    const { helper, common } = this.helperArgs();
     const intake = spawnSync("python3", [helper, "intake", ...common, "--tmp", this.base, "--sessions", "10", "--msgs", String(count), "--extra="], { env: this.env });
     if (intake.status !== 0 && intake.status !== 3) throw new Error(`postfix intake: ${intake.stderr.toString().slice(-300)}`);
+  }
+
+  /**
+   * Queues `count` messages and flushes them with ETRN; messages/s into the sink (the anchor's
+   * own, or `sink`: the counter file and port of another).
+   */
+  drain(count: number, sink?: { counts: string; port: number }): number {
+    this.intake(count);
+    const { helper, common } = this.helperArgs();
     const drain = spawnSync("python3", [helper, "drain", ...common, "--method", "etrn", "--sinkout", sink?.counts ?? path.join(this.base, "log", "sink.out"), "--sinkport", String(sink?.port ?? this.env.SINK_PORT!)], { env: this.env });
     if (drain.status !== 0 && drain.status !== 3) throw new Error(`postfix drain: ${drain.stderr.toString().slice(-300)}`);
     // timed from the ETRN command, as our figures are timed from the ATRN command
     const record = JSON.parse(drain.stdout.toString().trim().split("\n").pop()!) as { sink_rate_from_trigger: number; delivered_to_sink: number };
     if (record.delivered_to_sink < count) throw new Error(`postfix delivered ${record.delivered_to_sink} of ${count}`);
     return record.sink_rate_from_trigger;
+  }
+
+  /**
+   * For a receiver that keeps no smtp-sink counters (a real MTA): queues `count` messages, sends
+   * ETRN and times until the anchor's queue is empty, i.e. the receiver answered the last one.
+   */
+  async drainUntilEmpty(count: number): Promise<number> {
+    this.intake(count);
+    const spool = path.join(this.base, "spool");
+    if (queueFiles(spool) !== count) throw new Error(`postfix holds ${queueFiles(spool)} messages, not ${count}`);
+    const socket = net.connect(Number(this.env.IN_PORT), "127.0.0.1");
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    const reader = lineReader(socket);
+    await reader.reply();
+    socket.write("EHLO anchor.bench.example\r\n");
+    await reader.reply();
+    const start = performance.now();
+    socket.write("ETRN cust.example\r\n");
+    const reply = await reader.reply();
+    if (!reply.startsWith("250")) throw new Error(`postfix ETRN: ${reply}`);
+    socket.end("QUIT\r\n");
+    const deadline = start + 900_000;
+    while (queueFiles(spool) > 0) {
+      if (performance.now() > deadline) throw new Error(`postfix still holds ${queueFiles(spool)} messages after 900 s`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return count / ((performance.now() - start) / 1000);
   }
 
   stop(): void {
@@ -689,16 +800,25 @@ async function main(): Promise<void> {
     } : null;
     // the 50 ms part: made inside the try below, read by its rows' closures
     const link = skipRtt ? null : new RttLink();
-    let far: { mailer: ChildProcess; odmr: number; sinks: Record<"pipelining" | "plain" | "anchorPipelining" | "anchorPlain", { port: number; stop(): void }> } | null = null;
-    // smtp-sink ports inside the namespace, where nothing else listens
-    const farPorts = { pipelining: 2525, plain: 2526, anchorPipelining: 2527, anchorPlain: 2528 };
-    const overRtt = (sessions: number, sink: "pipelining" | "plain") => () =>
+    let far: { mailer: ChildProcess; odmr: number; sinks: Record<"pipelining" | "plain" | "anchorPipelining" | "anchorPlain", { port: number; stop(): void }>; receiver: PostfixReceiver } | null = null;
+    // smtp-sink and receiving Postfix ports inside the namespace, where nothing else listens
+    const farPorts = { pipelining: 2525, plain: 2526, anchorPipelining: 2527, anchorPlain: 2528, receiver: 2529 };
+    const overRtt = (sessions: number, sink: "pipelining" | "plain" | "receiver") => () =>
       drainRelayed(sessions, { port: far!.odmr, host: link!.hostAddress, sinkPort: farPorts[sink], sinkHost: link!.nsAddress, noDelay: false }, rttMessages, link!.netns);
     const postfixOverRtt = (limit: number | "default", sink: "anchorPipelining" | "anchorPlain") => anchor ? () => {
       anchor.concurrency(limit);
       anchor.route({ host: link!.nsAddress, port: farPorts[sink], bindAddress: link!.hostAddress });
       try {
         return anchor.drain(rttMessages, { counts: anchor.sinkCounts(sink), port: farPorts[sink] });
+      } finally {
+        anchor.route();
+      }
+    } : null;
+    const postfixIntoReceiver = (limit: number | "default") => anchor ? async () => {
+      anchor.concurrency(limit);
+      anchor.route({ host: link!.nsAddress, port: farPorts.receiver, bindAddress: link!.hostAddress });
+      try {
+        return await anchor.drainUntilEmpty(rttMessages);
       } finally {
         anchor.route();
       }
@@ -714,6 +834,7 @@ async function main(): Promise<void> {
       ]),
       ...(link ? [
         { work: `1 session at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink (PIPELINING) (${rttMessages} messages)`, ourRun: overRtt(1, "pipelining"), anchorLabel: "Postfix ETRN flush at 50 ms RTT, concurrency 1", anchorRun: postfixOverRtt(1, "anchorPipelining") },
+        { work: `1 session at 50 ms RTT, relay without TCP_NODELAY -> Postfix smtpd (PIPELINING, CHUNKING) (${rttMessages} messages)`, ourRun: overRtt(1, "receiver"), anchorLabel: "Postfix ETRN flush at 50 ms RTT into the same smtpd, concurrency 1", anchorRun: postfixIntoReceiver(1) },
         { work: `1 session at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink -p (no PIPELINING) (${rttMessages} messages)`, ourRun: overRtt(1, "plain"), anchorLabel: "Postfix ETRN flush at 50 ms RTT, concurrency 1", anchorRun: postfixOverRtt(1, "anchorPlain") },
         { work: `4 sessions at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink (${rttMessages} messages)`, ourRun: overRtt(4, "pipelining"), anchorLabel: "Postfix ETRN flush at 50 ms RTT, default concurrency", anchorRun: postfixOverRtt("default", "anchorPipelining") },
       ] : []),
@@ -725,6 +846,7 @@ async function main(): Promise<void> {
       link?.down();
       anchor?.stop();
       for (const child of [far?.mailer, mailer]) child?.kill("SIGKILL");
+      far?.receiver.stop();
       for (const sink of [...Object.values(far?.sinks ?? {}), sinks.pipelining, sinks.plain]) sink.stop();
       void database.stop().finally(() => {
         if (!argv.includes("--keep")) fs.rmSync(dataDir, { recursive: true, force: true });
@@ -749,7 +871,9 @@ async function main(): Promise<void> {
             anchorPipelining: await startSmtpSink(true, sinkAt(farPorts.anchorPipelining, anchor?.sinkCounts("anchorPipelining") ?? undefined)),
             anchorPlain: await startSmtpSink(false, sinkAt(farPorts.anchorPlain, anchor?.sinkCounts("anchorPlain") ?? undefined)),
           },
+          receiver: new PostfixReceiver(link.netns, link.nsAddress, farPorts.receiver),
         };
+        await far.receiver.start();
         const rtt = await link.measure(farPorts.pipelining);
         say(`  round-trip time across it (TCP connect from the host end, ${rtt.length} samples): median ${median(rtt).toFixed(1)} ms, min ${Math.min(...rtt).toFixed(1)}, max ${Math.max(...rtt).toFixed(1)}`);
         if (median(rtt) < 45 || median(rtt) > 100) throw new Error(`the link's round-trip time is ${median(rtt).toFixed(1)} ms, not about 50`);
@@ -765,6 +889,7 @@ async function main(): Promise<void> {
       if (far) {
         await stopMailer(far.mailer);
         for (const sink of Object.values(far.sinks)) sink.stop();
+        far.receiver.stop();
       }
       link?.down();
       process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
