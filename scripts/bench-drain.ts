@@ -39,6 +39,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { cramMd5Digest } from "../lib/auth/cram-md5.ts";
 import { freePort } from "../lib/system/free-port.ts";
+import { PostfixReceiver } from "../test/helpers/postfix-receiver.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -320,64 +321,6 @@ function queueFiles(spool: string): number {
   };
   for (const queue of ["incoming", "active", "deferred"]) if (fs.existsSync(path.join(spool, queue))) walk(path.join(spool, queue));
   return n;
-}
-
-/**
- * The customer's own MTA where a row needs a receiver offering CHUNKING (smtp-sink 3.7 does not):
- * a private Postfix instance inside the namespace, whose smtpd announces PIPELINING and CHUNKING
- * (Postfix's defaults since 3.4) and queues each message before its 250, relaying the bench
- * domains to discard(8). Its own directory under the temporary directory; no file outside it.
- */
-class PostfixReceiver {
-  private readonly base = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-bench-receiver-"));
-  private readonly conf = path.join(this.base, "etc");
-
-  constructor(private readonly netns: string, readonly host: string, readonly port: number) {}
-
-  async start(): Promise<void> {
-    const spool = path.join(this.base, "spool");
-    const data = path.join(this.base, "data");
-    fs.chmodSync(this.base, 0o755);
-    fs.mkdirSync(this.conf);
-    fs.mkdirSync(spool, { mode: 0o755 });
-    fs.mkdirSync(data, { mode: 0o700 });
-    const id = (flag: string) => Number(spawnSync("id", [flag, "postfix"]).stdout.toString().trim());
-    fs.chownSync(data, id("-u"), id("-g"));
-    fs.writeFileSync(path.join(this.conf, "main.cf"), [
-      "compatibility_level = 3.6", `queue_directory = ${spool}`, `data_directory = ${data}`,
-      "myhostname = customer.bench.example", "mydestination =", "local_recipient_maps =", "alias_maps =", "alias_database =", "biff = no",
-      `inet_interfaces = ${this.host}`, "inet_protocols = ipv4", "mynetworks = 127.0.0.0/8",
-      "relay_domains = bench.example, cust.example", "relay_transport = discard:", "default_transport = discard:",
-      "smtpd_peername_lookup = no", "smtp_dns_support_level = disabled", "",
-    ].join("\n"));
-    fs.copyFileSync("/etc/postfix/master.cf.proto", path.join(this.conf, "master.cf"));
-    const steps: [string, string[]][] = [
-      ["postconf", ["-c", this.conf, "-M#", "smtp/inet"]],
-      ["postconf", ["-c", this.conf, "-Me", `${this.host}:${this.port}/inet = ${this.host}:${this.port} inet n - n - - smtpd`]],
-      ["postconf", ["-c", this.conf, "-F", "*/*/chroot = n"]],
-      ["ip", ["netns", "exec", this.netns, "postfix", "-c", this.conf, "start"]],
-    ];
-    for (const [command, args] of steps) {
-      const result = spawnSync(command, args, { stdio: ["ignore", "ignore", "pipe"] });
-      if (result.status !== 0) throw new Error(`${command} ${args.join(" ")}: ${result.stderr.toString().slice(-300)}`);
-    }
-    for (let i = 0; i < 100; i++) {
-      const up = await new Promise<boolean>((resolve) => {
-        const probe = net.connect(this.port, this.host, () => {
-          probe.destroy();
-          resolve(true);
-        }).once("error", () => resolve(false));
-      });
-      if (up) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`the receiving Postfix does not listen on ${this.host}:${this.port}`);
-  }
-
-  stop(): void {
-    spawnSync("postfix", ["-c", this.conf, "stop"], { stdio: "ignore" });
-    fs.rmSync(this.base, { recursive: true, force: true });
-  }
 }
 
 const ANCHOR = path.resolve(ROOT, "..", "shared", "bench", "postfix-anchor.sh");
@@ -871,7 +814,7 @@ async function main(): Promise<void> {
             anchorPipelining: await startSmtpSink(true, sinkAt(farPorts.anchorPipelining, anchor?.sinkCounts("anchorPipelining") ?? undefined)),
             anchorPlain: await startSmtpSink(false, sinkAt(farPorts.anchorPlain, anchor?.sinkCounts("anchorPlain") ?? undefined)),
           },
-          receiver: new PostfixReceiver(link.netns, link.nsAddress, farPorts.receiver),
+          receiver: new PostfixReceiver({ netns: link.netns, host: link.nsAddress, port: farPorts.receiver, domains: ["bench.example", "cust.example"] }),
         };
         await far.receiver.start();
         const rtt = await link.measure(farPorts.pipelining);
