@@ -8,7 +8,7 @@ import type { EtrnDomain } from "../../lib/etrn/decide-etrn.ts";
 import { loadEtrnTarget, recordEtrnTargetFailure } from "../../lib/etrn/etrn-target.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { SessionEnd } from "../../lib/sessions/record-session.ts";
-import { ReverseSession } from "../odmr/reverse-session.ts";
+import { ReverseSession } from "../delivery/reverse-session.ts";
 import type { MailerContext } from "../service.ts";
 import { connectToTarget, TargetError } from "./connect-to-target.ts";
 
