@@ -23,7 +23,7 @@ import { errorCode } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 import { atrnDecisionSeconds, doorRefusals } from "../../lib/metrics/metrics.ts";
-import { decideAtrn, recheckAtrn } from "../../lib/queue/decide-atrn.ts";
+import { decideAtrn, recheckAtrn } from "../../lib/release/decide-atrn.ts";
 import { ReverseSession } from "../delivery/reverse-session.ts";
 import { AdaptedConnection, type SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 
