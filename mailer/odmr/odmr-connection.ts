@@ -15,7 +15,6 @@
 import crypto from "node:crypto";
 import type net from "node:net";
 import { parseAtrnArgument } from "./atrn-argument.ts";
-import { authKeyword, needsEncryption, type AuthOutcome } from "./odmr-auth.ts";
 import type { OdmrServer } from "./odmr-listener.ts";
 import { REPLIES, type OdmrReply } from "./replies.ts";
 import { SessionRecorder } from "./session-recorder.ts";
@@ -24,6 +23,7 @@ import type { Logger } from "../../lib/log/logger.ts";
 import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 import { atrnDecisionSeconds, doorRefusals } from "../../lib/metrics/metrics.ts";
 import { decideAtrn, recheckAtrn } from "../../lib/release/decide-atrn.ts";
+import { authKeyword, needsEncryption, type AuthOutcome } from "../auth/smtp-auth.ts";
 import { ReverseSession } from "../delivery/reverse-session.ts";
 import { AdaptedConnection, type SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 
