@@ -2,7 +2,7 @@
 // Run by `npm start` (beside the portal) or alone with `npm run mailer`.
 import crypto from "node:crypto";
 import os from "node:os";
-import { closeDb } from "../lib/db/client.ts";
+import { closeDatabase } from "../lib/db/close-database.ts";
 import { openDatabase } from "../lib/db/open-database.ts";
 import { isMailharborError } from "../lib/errors.ts";
 import { startEtrn } from "./etrn/start-etrn.ts";
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     log.info({ signal }, "mailer stopping");
     const grace = config.SHUTDOWN_GRACE_SECONDS * 1000;
     await Promise.allSettled(services.map((s) => s.close(grace)));
-    await closeDb();
+    await closeDatabase();
     await database.stop();
     log.info("mailer stopped");
     process.exit(0);
@@ -66,6 +66,6 @@ async function main(): Promise<void> {
 main().catch(async (error) => {
   const message = isMailharborError(error) ? error.message : (error as Error)?.stack ?? String(error);
   process.stderr.write(`mailharbor mailer: ${message}\n`);
-  await closeDb().catch(() => undefined);
+  await closeDatabase().catch(() => undefined);
   process.exit(1);
 });

@@ -680,12 +680,12 @@ async function main(): Promise<void> {
     const { createCustomer } = await import("../lib/customers/customers.ts");
     const { createDomain } = await import("../lib/domains/domains.ts");
     const { createLogin } = await import("../lib/logins/logins.ts");
-    const { closeDb } = await import("../lib/db/client.ts");
+    const { closeDatabase } = await import("../lib/db/close-database.ts");
     const customer = await createCustomer(CLI_ACTOR, { name: "Bench" });
     const domain = await createDomain(CLI_ACTOR, { customer: customer.id, name: "bench.example", recipientPolicy: "accept_all" });
     const secret = "bench-secret-0123456789";
     await createLogin(CLI_ACTOR, { customer: customer.id, login: "bench", secret });
-    await closeDb();
+    await closeDatabase();
 
     const client = new pg.Client({ connectionString: database.url });
     // the database is stopped at the end while this client may still be open

@@ -9,7 +9,8 @@ import pg from "pg";
 import type { Actor } from "../lib/actor.ts";
 import { CLI_ACTOR } from "../lib/actor.ts";
 import { useConfig } from "../lib/config/config.ts";
-import { closeDb, getDb } from "../lib/db/client.ts";
+import { getDb } from "../lib/db/client.ts";
+import { closeDatabase } from "../lib/db/close-database.ts";
 import { openEmbeddedDatabase } from "../lib/db/embedded-postgres.ts";
 import { migrateDatabase } from "../lib/db/migrate.ts";
 import { queueCsvLines } from "../lib/queue/export-queue.ts";
@@ -183,7 +184,7 @@ async function main() {
       for await (const line of queueCsvLines(staff, {})) if (line && ++n > 5000) break;
     }));
     row("staff dashboard figures (lib/stats/dashboard-stats.ts)", await time(() => getDashboardStats(staff)));
-    await closeDb();
+    await closeDatabase();
 
     log("\npages served by `next start` (time to the last byte, logged in)");
     portal = await startPortal({ databaseUrl: server.url, dataDir: dir });
@@ -206,7 +207,7 @@ async function main() {
     for (const [label, p, cookie] of pages) row(label, await time(() => page(`${portal!.url}${p}`, cookie)));
   } finally {
     await portal?.stop();
-    await closeDb();
+    await closeDatabase();
     await server.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }

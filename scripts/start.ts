@@ -16,7 +16,7 @@ import path from "node:path";
 import { CLI_ACTOR } from "../lib/actor.ts";
 import { getServerKey, loadOrCreateSecretFile } from "../lib/auth/secret-box.ts";
 import { loadConfig, type Config } from "../lib/config/config.ts";
-import { closeDb } from "../lib/db/client.ts";
+import { closeDatabase } from "../lib/db/close-database.ts";
 import { openEmbeddedDatabase, serverAlive } from "../lib/db/embedded-postgres.ts";
 import { PROJECT_ROOT } from "../lib/db/migrate.ts";
 import { openDatabase } from "../lib/db/open-database.ts";
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     database = await openDatabase(config, { adopt: true });
     say(database.server ? `embedded PostgreSQL in ${database.server.cluster}` : "using DATABASE_URL");
     await bootstrapStaff(config);
-    await closeDb();
+    await closeDatabase();
     env = {
       ...process.env,
       DATABASE_URL: database.url,

@@ -1,8 +1,8 @@
 // What a server action gives back to its form, and the one place that turns core errors into
 // messages people can act on.
 import { unstable_rethrow } from "next/navigation";
+import { getPortalActor, type PendingStep } from "./portal-session.ts";
 import type { Actor } from "@/lib/actor.ts";
-import { getPortalActor, type PendingStep } from "@/lib/auth/portal-session.ts";
 import { errorCode, isMailharborError } from "@/lib/errors.ts";
 import { logger } from "@/lib/log/logger.ts";
 

@@ -3,9 +3,9 @@
 // Through getPortalActor, a user with a step to finish first (a one-time password, a required
 // two-factor set-up) is sent to that step's page from all of them.
 import { notFound, redirect } from "next/navigation";
+import { getPortalActor, getPortalSession, PENDING_STEPS, type PendingStep } from "./portal-session.ts";
 import { loginPathForThisRequest } from "./return-path.ts";
 import type { Actor } from "@/lib/actor.ts";
-import { getPortalActor, getPortalSession, PENDING_STEPS, type PendingStep } from "@/lib/auth/portal-session.ts";
 
 export type StaffActor = Extract<Actor, { type: "staff" }>;
 export type CustomerActor = Extract<Actor, { type: "customer" }>;

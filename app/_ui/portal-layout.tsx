@@ -2,8 +2,8 @@
 import { redirect } from "next/navigation";
 import type { ReactNode } from "react";
 import { Shell } from "./shell.tsx";
+import { getPortalActor } from "@/app/_server/portal-session.ts";
 import { loginPathForThisRequest } from "@/app/_server/return-path.ts";
-import { getPortalActor } from "@/lib/auth/portal-session.ts";
 
 export async function PortalLayout({ children }: { children: ReactNode }) {
   const actor = await getPortalActor();

@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { LoginForm } from "./login-form.tsx";
+import { getPortalActor } from "@/app/_server/portal-session.ts";
 import { safeReturnPath } from "@/app/_server/return-path.ts";
-import { getPortalActor } from "@/lib/auth/portal-session.ts";
 
 export const metadata: Metadata = { title: "Log in" };
 

@@ -1,6 +1,6 @@
 // For the CLI and the test tools: use the running service's database, or start the embedded one
 // for the duration of the command and stop it afterwards (unless a service has come up meanwhile).
-import { closeDb } from "./client.ts";
+import { closeDatabase } from "./close-database.ts";
 import { openDatabase } from "./open-database.ts";
 import { runningServicePid } from "./service-lock.ts";
 import { getConfig } from "../config/config.ts";
@@ -11,7 +11,7 @@ export async function openToolDatabase(): Promise<{ close(): Promise<void> }> {
   const database = await openDatabase(config);
   return {
     async close() {
-      await closeDb();
+      await closeDatabase();
       if (!runningServicePid(dataDir)) await database.stop();
     },
   };

@@ -9,7 +9,7 @@
 // a busy site may let answers be reused for a few seconds (MX_LOOKUP_CACHE_SECONDS), trading that
 // immediacy for one lookup per domain (and per listed address) per period.
 import { lookupCandidates, matchListEntry } from "./recipient-delimiter.ts";
-import { queueQuery } from "../queue/queue-pool.ts";
+import { queueQuery } from "../db/pg-pool.ts";
 import type { ResolvedRecipient } from "../queue/store-message.ts";
 import type { ParsedAddress } from "../validation/address.ts";
 import { recipientKey } from "../validation/address.ts";

@@ -6,7 +6,7 @@
 // so no DSN goes out twice.
 import SMTPConnection from "nodemailer/lib/smtp-connection";
 import { UNTRIED_HELD_SQL } from "./dsn-status.ts";
-import { queueQuery, withAdvisoryLock } from "../queue/queue-pool.ts";
+import { queueQuery, withAdvisoryLock } from "../db/pg-pool.ts";
 import type { HostPort } from "../validation/host-port.ts";
 
 /** A DSN still undelivered this long after it was made is held for staff instead of retried. */

@@ -3,7 +3,7 @@
 // it goes is answered 250 and only asks for one more run when it ends (a follow-up), however
 // many requests come. The marker is a row per domain with an expiry that the owning mailer
 // renews while the run goes: the marker of a mailer that died lapses by itself.
-import { queueQuery } from "../queue/queue-pool.ts";
+import { queueQuery } from "../db/pg-pool.ts";
 
 /** How long a marker lives without renewal; the owner renews it at a third of this. */
 export const ETRN_RUN_MARKER_SECONDS = 60;

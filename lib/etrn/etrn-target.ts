@@ -3,7 +3,7 @@
 // next run and no mail is stranded at the old one. A run that cannot reach its target leaves the
 // mail held and puts the reason on each held delivery, where staff and the customer see it.
 import { dbWork, getDb } from "../db/client.ts";
-import { queueQuery } from "../queue/queue-pool.ts";
+import { queueQuery } from "../db/pg-pool.ts";
 import { parseHostPort } from "../validation/host-port.ts";
 
 export type EtrnTlsPolicy = "opportunistic" | "required" | "none";

@@ -3,7 +3,7 @@
 // MX, with ETRN (RFC 1985). A login with allDomains collects all of its customer's domains,
 // otherwise only its LoginDomain rows; either way only domains of an active customer, through an
 // active login whose secret used at AUTH is still live, that have the asked-for release (ATRN or
-// ETRN) enabled. Asked at ATRN and again while an ATRN session runs (lib/queue/decide-atrn.ts).
+// ETRN) enabled. Asked at ATRN and again while an ATRN session runs (lib/release/decide-atrn.ts).
 import { liveSecretWhere, loginProblem, type AuthenticatedLogin } from "./verify-odmr-login.ts";
 import { dbWork, getDb, type Prisma } from "../db/client.ts";
 

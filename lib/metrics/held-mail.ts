@@ -3,7 +3,7 @@
 // scrape interval) cannot turn into a stream of queries.
 import client from "prom-client";
 import { registry } from "./metrics.ts";
-import { queueQuery } from "../queue/queue-pool.ts";
+import { queueQuery } from "../db/pg-pool.ts";
 import { HELD_STATES } from "../queue/search-queue.ts";
 
 const CACHE_MS = 5000;

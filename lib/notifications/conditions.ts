@@ -9,8 +9,8 @@
 // - secret-expiring: a login's rotated-out secret expires within a day.
 // For staff, once a day: a digest (domains not collected, protection holds, DSNs held for want of SMARTHOST).
 import { NOTIFICATION_DEFAULTS } from "./notification-settings.ts";
+import { queueQuery } from "../db/pg-pool.ts";
 import { BOUNCE_HELD_SQL } from "../protection/bounce-protection.ts";
-import { queueQuery } from "../queue/queue-pool.ts";
 
 export type ConditionKind = "uncollected" | "held-volume" | "expiring" | "bounce-held" | "secret-expiring" | "staff-digest";
 

@@ -11,9 +11,9 @@ import crypto from "node:crypto";
 import { findActiveConditions, type ActiveCondition } from "./conditions.ts";
 import { SIGNATURE_HEADER, signWebhook } from "./webhook-signature.ts";
 import { decryptSecret, getServerKey } from "../auth/secret-box.ts";
+import { queueQuery, queueTransaction } from "../db/pg-pool.ts";
 import { rfc5322Date } from "../dsn/build-dsn.ts";
 import { sendThroughSmarthost, type Smarthost } from "../dsn/send-dsns.ts";
-import { queueQuery, queueTransaction } from "../queue/queue-pool.ts";
 
 export const MAX_ATTEMPTS = 8;
 const WEBHOOK_TIMEOUT_MS = 10_000;

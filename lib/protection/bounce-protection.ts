@@ -19,7 +19,7 @@
 // While a domain is marked, every 5yz for it is held (the customer's server is known to refuse
 // wrongly until someone looks); the counts still run, so a session toward a still-broken server
 // stops early again. Our own refusals (SMTPUTF8, size: not the customer's reply) are not counted.
-import { queueQuery } from "../queue/queue-pool.ts";
+import { queueQuery } from "../db/pg-pool.ts";
 import type { DeliveryOutcome } from "../queue/record-delivery-results.ts";
 
 /** Recipients a session must have offered before the share counts. */

@@ -10,11 +10,11 @@ import type { Actor } from "../actor.ts";
 import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { getConfig } from "../config/config.ts";
 import { dbWork, getDb, Prisma, type Tx } from "../db/client.ts";
+import type { QueryFn } from "../db/pg-pool.ts";
 import { getDomain } from "../domains/domains.ts";
 import { buildDsn, statusFromReply } from "../dsn/build-dsn.ts";
 import { initialDsnState } from "../dsn/send-dsns.ts";
 import { MailharborError } from "../errors.ts";
-import type { QueryFn } from "../queue/queue-pool.ts";
 import { purgeUnneededBodies } from "../queue/record-delivery-results.ts";
 
 /** Messages bounced per transaction: a weekend of held mail is done in steps, each one short. */

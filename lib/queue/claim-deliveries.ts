@@ -3,7 +3,7 @@
 // never take the same recipient, and the claims of a mailer that dies come back once the lease
 // has run out (see release-leases.ts). A message's recipients in the requested domains are claimed
 // together, so the customer gets each message once with all of them (one SMTP transaction).
-import { queueQuery } from "./queue-pool.ts";
+import { queueQuery } from "../db/pg-pool.ts";
 import { claimSeconds } from "../metrics/metrics.ts";
 
 export interface ClaimedDelivery {

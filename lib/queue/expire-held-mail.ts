@@ -1,8 +1,8 @@
 // Held mail that its customer has not collected within the domain's retention is expired: the
 // deliveries become `expired`, the sender gets a DSN (Action: failed, Status: 5.4.7, RFC 3463
 // "delivery time expired") and the bytes are purged once no recipient needs them.
-import { queueQuery, queueTransaction } from "./queue-pool.ts";
 import { purgeUnneededBodies } from "./record-delivery-results.ts";
+import { queueQuery, queueTransaction } from "../db/pg-pool.ts";
 import { buildDsn, HEADER_BYTES, type DsnRecipient } from "../dsn/build-dsn.ts";
 import { deliveries } from "../metrics/metrics.ts";
 

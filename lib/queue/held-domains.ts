@@ -1,7 +1,7 @@
 // The ATRN decision (RFC 2645 §4.2.3: 250 or 453): which of the requested domains hold mail.
 // One probe of the delivery(domain_id, state, id) index per domain, so the answer takes
 // milliseconds however much mail other domains hold.
-import { queueQuery } from "./queue-pool.ts";
+import { queueQuery } from "../db/pg-pool.ts";
 
 export async function domainsWithHeldMail(domainIds: string[]): Promise<Set<string>> {
   if (domainIds.length === 0) return new Set();

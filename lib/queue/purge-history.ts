@@ -5,7 +5,7 @@
 // long ago. Held mail is
 // never touched here (its own retention expires it, with a DSN). The audit log is kept.
 import { queueIdAt } from "./queue-id.ts";
-import { queueQuery } from "./queue-pool.ts";
+import { queueQuery } from "../db/pg-pool.ts";
 
 const BATCH = 5000;
 

@@ -4,7 +4,7 @@
 // recipient still needs the message, its bytes are purged in that transaction too. Held: a 5yz
 // that bounce protection (lib/protection/bounce-protection.ts) keeps back: queued again with the
 // reply, marked as refused while protected, and no DSN.
-import { queueQuery, queueTransaction, type QueryFn } from "./queue-pool.ts";
+import { queueQuery, queueTransaction, type QueryFn } from "../db/pg-pool.ts";
 import { commitSeconds, deliveries } from "../metrics/metrics.ts";
 
 export type DeliveryOutcome = "delivered" | "deferred" | "bounced" | "held";

@@ -1,6 +1,6 @@
 // Leases that end: on shutdown a mailer gives back what it still holds; the claims of a mailer
 // that died (or stalled past its lease) return to the queue once their lease has run out.
-import { queueQuery } from "./queue-pool.ts";
+import { queueQuery } from "../db/pg-pool.ts";
 
 /**
  * The lease owner of one session's claims: `<owner>/<session>`. A session owns its leases, not

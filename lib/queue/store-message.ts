@@ -5,7 +5,7 @@
 import { MailharborError } from "../errors.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { newQueueId } from "./queue-id.ts";
-import { queueQuery } from "./queue-pool.ts";
+import { queueQuery } from "../db/pg-pool.ts";
 import type { HeaderSummary } from "../messages/summarize-headers.ts";
 import { commitSeconds } from "../metrics/metrics.ts";
 

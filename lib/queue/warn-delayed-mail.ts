@@ -1,7 +1,7 @@
 // Optional delay warnings (RFC 3464 Action: delayed): senders of mail still held `hours` after
 // arrival are told once that it waits for collection. Held mail is normal for ODMR, so this is
 // off unless DELAY_WARNING_HOURS is set, and each message is warned about only once.
-import { queueQuery } from "./queue-pool.ts";
+import { queueQuery } from "../db/pg-pool.ts";
 import { buildDsn, HEADER_BYTES } from "../dsn/build-dsn.ts";
 
 const BATCH = 200;

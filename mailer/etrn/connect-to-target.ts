@@ -9,7 +9,7 @@ import net from "node:net";
 import tls from "node:tls";
 import type { EtrnTarget } from "../../lib/etrn/etrn-target.ts";
 import type { Logger } from "../../lib/log/logger.ts";
-import { ReverseClientError, ReverseSmtpClient, type Reply, type ReverseTimeouts } from "../odmr/reverse-smtp-client.ts";
+import { ReverseClientError, ReverseSmtpClient, type Reply, type ReverseTimeouts } from "../delivery/reverse-smtp-client.ts";
 
 /** Why the target could not be given mail; the text is what staff see on the held deliveries. */
 export class TargetError extends Error {

@@ -3,14 +3,14 @@
 // a turned-around ATRN session (ReverseSession): each recipient once under a lease, 2yz
 // delivered, 4yz held with the reply, 5yz bounced with a DSN. If the target cannot take mail,
 // everything stays held and each held delivery shows why.
+import { connectToTarget, TargetError } from "./connect-to-target.ts";
 import { errorCode } from "../../lib/errors.ts";
-import type { EtrnDomain } from "../../lib/etrn/decide-etrn.ts";
 import { loadEtrnTarget, recordEtrnTargetFailure } from "../../lib/etrn/etrn-target.ts";
 import type { Logger } from "../../lib/log/logger.ts";
+import type { EtrnDomain } from "../../lib/release/decide-etrn.ts";
 import type { SessionEnd } from "../../lib/sessions/record-session.ts";
-import { ReverseSession } from "../odmr/reverse-session.ts";
+import { ReverseSession } from "../delivery/reverse-session.ts";
 import type { MailerContext } from "../service.ts";
-import { connectToTarget, TargetError } from "./connect-to-target.ts";
 
 export interface RunEnd extends SessionEnd {
   /** the delivery went over TLS */

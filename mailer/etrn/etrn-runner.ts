@@ -8,17 +8,17 @@
 // Runs hold their delivery leases under an owner of their own, so the ODMR listener's shutdown
 // (which gives back its own leases) never takes a lease from a run still delivering.
 import crypto from "node:crypto";
+import { ETRN_REPLIES, replyLine, type EtrnReply } from "./etrn-replies.ts";
+import { EtrnRun, type RunEnd } from "./etrn-run.ts";
 import { errorCode } from "../../lib/errors.ts";
-import { decideEtrnRelease, type EtrnDecision, type EtrnDomain } from "../../lib/etrn/decide-etrn.ts";
 import { claimEtrnRuns, ETRN_RUN_MARKER_SECONDS, finishEtrnRun, renewEtrnRuns } from "../../lib/etrn/etrn-run-marker.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 import { releaseLeases } from "../../lib/queue/release-leases.ts";
+import { decideEtrnRelease, type EtrnDecision, type EtrnDomain } from "../../lib/release/decide-etrn.ts";
 import { finishOdmrSession, startOdmrSession } from "../../lib/sessions/record-session.ts";
 import { AtrnRateLimiter } from "../odmr/atrn-rate-limiter.ts";
 import type { MailerContext } from "../service.ts";
-import { ETRN_REPLIES, replyLine, type EtrnReply } from "./etrn-replies.ts";
-import { EtrnRun, type RunEnd } from "./etrn-run.ts";
 
 /** Who asked for a run. */
 export interface EtrnOrigin {

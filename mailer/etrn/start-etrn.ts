@@ -1,10 +1,10 @@
 // The ETRN service: the runner that ETRN on the MX hands its requests to, and a loop that takes
 // "deliver now" requests from the portal and the CLI every ETRN_REQUEST_POLL_SECONDS.
-import { errorCode } from "../../lib/errors.ts";
-import { decideEtrnRelease } from "../../lib/etrn/decide-etrn.ts";
-import { takeEtrnReleaseRequests } from "../../lib/etrn/release-requests.ts";
-import type { MailerContext, Service } from "../service.ts";
 import { EtrnRunner } from "./etrn-runner.ts";
+import { errorCode } from "../../lib/errors.ts";
+import { takeEtrnReleaseRequests } from "../../lib/etrn/release-requests.ts";
+import { decideEtrnRelease } from "../../lib/release/decide-etrn.ts";
+import type { MailerContext, Service } from "../service.ts";
 
 export interface EtrnService extends Service {
   runner: EtrnRunner;

@@ -4,12 +4,12 @@
 // left open are closed; finished history older than HISTORY_DAYS is removed; notifications are
 // opened, closed and sent (lib/notifications/run-notifications.ts). With several mailers
 // on one database only one does a run at a time.
+import { withAdvisoryLock } from "../../lib/db/pg-pool.ts";
 import { sendStoredDsns, initialDsnState } from "../../lib/dsn/send-dsns.ts";
 import { errorCode } from "../../lib/errors.ts";
 import { runNotifications } from "../../lib/notifications/run-notifications.ts";
 import { expireHeldMail } from "../../lib/queue/expire-held-mail.ts";
 import { purgeHistory } from "../../lib/queue/purge-history.ts";
-import { withAdvisoryLock } from "../../lib/queue/queue-pool.ts";
 import { requeueExpiredLeases } from "../../lib/queue/release-leases.ts";
 import { warnDelayedMail } from "../../lib/queue/warn-delayed-mail.ts";
 import { closeAbandonedSessions } from "../../lib/sessions/record-session.ts";

@@ -2,7 +2,7 @@
 // name; "@" (§5.1) asks for the domain and every domain below it; "#" (§5.2) names a queue,
 // which this host has none of (every queue here is a domain's). Exactly one argument: Postfix
 // answers anything else with 500, and a node that is not a domain name with 501.
-import type { EtrnNode } from "../../lib/etrn/decide-etrn.ts";
+import type { EtrnNode } from "../../lib/release/decide-etrn.ts";
 import { normalizeDomainName } from "../../lib/validation/domain-name.ts";
 import { ETRN_REPLIES, type EtrnReply } from "../etrn/etrn-replies.ts";
 

@@ -1,11 +1,11 @@
 // ETRN on the MX (RFC 1985): the client's argument, then the shared decision
-// (lib/etrn/decide-etrn.ts) with what the client proved: its address, and the ODMR login it
+// (lib/release/decide-etrn.ts) with what the client proved: its address, and the ODMR login it
 // authenticated as, if any. The run itself goes on after the reply (mailer/etrn).
 import type { SMTPServerSession } from "smtp-server";
 import { parseEtrnArgument } from "./etrn-argument.ts";
 import { mxState } from "./mx-session.ts";
-import { decideEtrn } from "../../lib/etrn/decide-etrn.ts";
 import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
+import { decideEtrn } from "../../lib/release/decide-etrn.ts";
 import { ETRN_REPLIES, type EtrnReply } from "../etrn/etrn-replies.ts";
 import type { EtrnRunner } from "../etrn/etrn-runner.ts";
 

@@ -14,7 +14,7 @@ import { LIBRARY_REPLY_CODES, REPLIES, hasEnhancedCode, replyText, type Reply } 
 import type { MxServer } from "./mx-server.ts";
 import type { MxSession } from "./mx-session.ts";
 import type { Logger } from "../../lib/log/logger.ts";
-import { authKeyword, needsEncryption } from "../odmr/odmr-auth.ts";
+import { authKeyword, needsEncryption } from "../auth/smtp-auth.ts";
 import { AdaptedConnection, type LineProblem, type SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 
 const LINE_PROBLEM_REPLIES: Record<LineProblem, Reply> = {

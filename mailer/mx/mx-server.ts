@@ -4,8 +4,7 @@
 // thin adapter over a function in this folder or in lib/.
 import type net from "node:net";
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
-import type { EtrnRunner } from "../etrn/etrn-runner.ts";
-import { AUTH_METHODS, OdmrAuthenticator } from "../odmr/odmr-auth.ts";
+import { AUTH_METHODS, OdmrAuthenticator } from "../auth/smtp-auth.ts";
 import type { MailerContext } from "../service.ts";
 import { acceptMessage } from "./accept-message.ts";
 import { checkRecipient, needsSmtpUtf8 } from "./check-recipient.ts";
@@ -18,6 +17,7 @@ import { createRecipientResolver, largestMessageSize, type RecipientResolver } f
 import { etrnInUse } from "../../lib/etrn/etrn-target.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { doorRefusals, intakeReplies, replyClass } from "../../lib/metrics/metrics.ts";
+import type { EtrnRunner } from "../etrn/etrn-runner.ts";
 import type { SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 import { AdaptedServer } from "../smtp-server-adapter/adapted-server.ts";
 

@@ -15,16 +15,16 @@
 import crypto from "node:crypto";
 import type net from "node:net";
 import { parseAtrnArgument } from "./atrn-argument.ts";
-import { authKeyword, needsEncryption, type AuthOutcome } from "./odmr-auth.ts";
 import type { OdmrServer } from "./odmr-listener.ts";
 import { REPLIES, type OdmrReply } from "./replies.ts";
-import { ReverseSession } from "./reverse-session.ts";
 import { SessionRecorder } from "./session-recorder.ts";
 import { errorCode } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 import { atrnDecisionSeconds, doorRefusals } from "../../lib/metrics/metrics.ts";
-import { decideAtrn, recheckAtrn } from "../../lib/queue/decide-atrn.ts";
+import { decideAtrn, recheckAtrn } from "../../lib/release/decide-atrn.ts";
+import { authKeyword, needsEncryption, type AuthOutcome } from "../auth/smtp-auth.ts";
+import { ReverseSession } from "../delivery/reverse-session.ts";
 import { AdaptedConnection, type SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 
 /** Transaction and other commands outside the ODMR profile (RFC 2645 §4.2: 502). */

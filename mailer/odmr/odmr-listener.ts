@@ -9,11 +9,11 @@ import { releaseLeases } from "../../lib/queue/release-leases.ts";
 import type { MailerContext } from "../service.ts";
 import { AtrnRateLimiter } from "./atrn-rate-limiter.ts";
 import { ConnectionSlots, type SlotRefusal } from "./connection-slots.ts";
-import { AUTH_METHODS, OdmrAuthenticator } from "./odmr-auth.ts";
 import { OdmrConnection } from "./odmr-connection.ts";
 import { REPLIES } from "./replies.ts";
-import type { ReverseSession } from "./reverse-session.ts";
 import { doorRefusals } from "../../lib/metrics/metrics.ts";
+import { AUTH_METHODS, OdmrAuthenticator } from "../auth/smtp-auth.ts";
+import type { ReverseSession } from "../delivery/reverse-session.ts";
 import type { SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 import { AdaptedServer } from "../smtp-server-adapter/adapted-server.ts";
 

@@ -7,7 +7,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, inject } from "vitest";
 import { useConfig } from "../../lib/config/config.ts";
-import { closeDb } from "../../lib/db/client.ts";
+import { closeDatabase } from "../../lib/db/close-database.ts";
 
 export async function createTestDatabase(): Promise<string> {
   const admin = inject("pgAdminUrl");
@@ -41,7 +41,7 @@ export function useTestDatabase(): TestEnvironment {
     useConfig(process.env);
   });
   afterAll(async () => {
-    await closeDb();
+    await closeDatabase();
     fs.rmSync(env.dataDir, { recursive: true, force: true });
   });
   return env;

@@ -1,7 +1,7 @@
 // The MX's 250 promises the message is on disk: intake must commit with synchronous_commit on.
 // Only the delivery hot path may commit asynchronously (a lost result means a re-delivery).
 import { expect, it } from "vitest";
-import { queueQuery, queueTransaction } from "../../lib/queue/queue-pool.ts";
+import { queueQuery, queueTransaction } from "../../lib/db/pg-pool.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 
 useTestDatabase();

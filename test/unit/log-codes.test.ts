@@ -73,7 +73,7 @@ describe("log codes", () => {
   it("MX AUTH failures carry MX codes, not ODMR ones", () => {
     const logged = loggedCodes();
     // the authenticator both listeners share writes its listener's prefix (test/integration/etrn-command.test.ts sees MX_AUTH_FAILED from the MX)
-    expect(logged.get("MX_AUTH_FAILED")).toBe("mailer/odmr/odmr-auth.ts");
-    expect(logged.get("ODMR_AUTH_FAILED")).toBe("mailer/odmr/odmr-auth.ts");
+    expect(logged.get("MX_AUTH_FAILED")).toBe("mailer/auth/smtp-auth.ts");
+    expect(logged.get("ODMR_AUTH_FAILED")).toBe("mailer/auth/smtp-auth.ts");
   });
 });

@@ -1,8 +1,8 @@
 // Pieces of the turned-around SMTP client: dot-stuffing (RFC 5321 §4.5.2), EHLO parsing (CHUNKING,
 // LIMITS) and the split of a message's recipients over transactions (RFC 9422).
 import { describe, expect, it } from "vitest";
-import { splitRecipients } from "../../mailer/odmr/reverse-session.ts";
-import { dotStuff, parseEhlo } from "../../mailer/odmr/reverse-smtp-client.ts";
+import { splitRecipients } from "../../mailer/delivery/reverse-session.ts";
+import { dotStuff, parseEhlo } from "../../mailer/delivery/reverse-smtp-client.ts";
 
 const stuffed = (text: string) => Buffer.concat(dotStuff(Buffer.from(text))).toString();
 

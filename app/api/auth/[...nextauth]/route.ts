@@ -1,5 +1,5 @@
 import NextAuth from "next-auth";
-import { authOptions } from "@/lib/auth/portal-session.ts";
+import { authOptions } from "@/app/_server/portal-session.ts";
 
 const handler = NextAuth(authOptions);
 

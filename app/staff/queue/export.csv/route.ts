@@ -1,6 +1,6 @@
 // The staff queue, filtered like the list (same query parameters), as CSV.
+import { getPortalActor } from "@/app/_server/portal-session.ts";
 import { queueCsvResponse } from "@/app/_server/queue-csv-response.ts";
-import { getPortalActor } from "@/lib/auth/portal-session.ts";
 
 export async function GET(request: Request) {
   return queueCsvResponse(await getPortalActor(), "staff", request);

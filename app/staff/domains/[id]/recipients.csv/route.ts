@@ -1,6 +1,6 @@
 // The recipient list of a domain as CSV (lib/recipients/recipients-csv.ts: one address per line under
 // an "address" header, cells a spreadsheet would run as a formula neutralised).
-import { getPortalActor } from "@/lib/auth/portal-session.ts";
+import { getPortalActor } from "@/app/_server/portal-session.ts";
 import { getDomain } from "@/lib/domains/domains.ts";
 import { isMailharborError } from "@/lib/errors.ts";
 import { recipientsCsv } from "@/lib/recipients/recipients-csv.ts";

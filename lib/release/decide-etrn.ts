@@ -4,9 +4,9 @@
 // one of the domain's listed networks (etrnFrom). Staff and the CLI ("deliver now") need only the
 // first part. Database failures throw DB_UNAVAILABLE, which the MX answers with 458.
 import { dbWork, getDb } from "../db/client.ts";
+import { queueQuery } from "../db/pg-pool.ts";
 import { listCollectableDomains } from "../logins/collectable-domains.ts";
 import type { AuthenticatedLogin } from "../logins/verify-odmr-login.ts";
-import { queueQuery } from "../queue/queue-pool.ts";
 import { requeueExpiredLeases } from "../queue/release-leases.ts";
 import { addressInNetworks } from "../validation/cidr.ts";
 

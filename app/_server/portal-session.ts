@@ -12,13 +12,13 @@ import type { AuthOptions, RequestInternal, User } from "next-auth";
 import { getServerSession } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { cache } from "react";
-import type { Actor } from "../actor.ts";
-import { portalThrottle } from "./portal-throttle.ts";
-import { getConfig } from "../config/config.ts";
-import { dbWork, getDb } from "../db/client.ts";
-import { logger } from "../log/logger.ts";
-import { verifySecondFactor } from "../users/two-factor.ts";
-import { recordPortalSignIn, verifyPortalLogin } from "../users/users.ts";
+import type { Actor } from "@/lib/actor.ts";
+import { portalThrottle } from "@/lib/auth/portal-throttle.ts";
+import { getConfig } from "@/lib/config/config.ts";
+import { dbWork, getDb } from "@/lib/db/client.ts";
+import { logger } from "@/lib/log/logger.ts";
+import { verifySecondFactor } from "@/lib/users/two-factor.ts";
+import { recordPortalSignIn, verifyPortalLogin } from "@/lib/users/users.ts";
 
 /** next-auth turns an error thrown in `authorize` into `?error=<message>`; the login page maps these. */
 export const SIGN_IN_ERRORS = {

@@ -6,10 +6,10 @@
 // The same rule holds for as long as the session runs: recheckAtrn re-applies it to the domains
 // released, so a login disabled, a customer suspended, a login restricted, a domain's ATRN turned
 // off or the secret used at AUTH revoked ends the session (see mailer/odmr/odmr-connection.ts).
-import { domainsWithHeldMail } from "./held-domains.ts";
-import { requeueExpiredLeases } from "./release-leases.ts";
 import { checkCollector, listCollectableDomains, type CollectableDomain } from "../logins/collectable-domains.ts";
 import type { AuthenticatedLogin } from "../logins/verify-odmr-login.ts";
+import { domainsWithHeldMail } from "../queue/held-domains.ts";
+import { requeueExpiredLeases } from "../queue/release-leases.ts";
 
 export type AtrnDecision =
   | { kind: "release"; domains: CollectableDomain[] }

@@ -1,8 +1,23 @@
-// The delivery hot path (claims, per-message results, lease renewal, the ATRN decision) and
-// housekeeping speak to PostgreSQL through pg directly. Measured on the development machine, a
-// Prisma raw query costs about 0.4 ms more than the same query through pg, and an interactive
-// transaction about 2 ms: with one result statement per delivered message that alone would hold
-// an ATRN session below 1,000 messages per second. Everything else in the core keeps using Prisma.
+// The second way to PostgreSQL: pg directly, beside the Prisma client (client.ts). The rule for
+// which one a core function uses:
+// - Prisma's model API is the default: typed rows, the secret columns omitted (client.ts), the
+//   tenant in every `where` through customerScope (lib/actor.ts).
+// - Prisma's tagged raw SQL ($queryRaw) where the query builder cannot say it (FOR UPDATE SKIP
+//   LOCKED, unnest, one set-based UPDATE … RETURNING) and the statement is not on a hot path:
+//   portal searches, bulk queue actions, the dashboard.
+// - This pool, for three kinds of work only: (1) the per-message and per-recipient statements of
+//   intake and delivery (storing a message, the recipient check, claims, per-message results and
+//   bounce protection's judgement of them, lease renewal, the ATRN and ETRN decisions, ETRN run
+//   markers and targets), where cost per statement is throughput: measured
+//   on the development machine, a Prisma raw query costs about 0.4 ms more than the same query
+//   through pg and an interactive transaction about 2 ms, which alone would hold an ATRN session
+//   below 1,000 messages per second; (2) what needs a connection of its own: a session-level
+//   advisory lock (withAdvisoryLock) or synchronous_commit=off (the "relaxed" pool below);
+//   (3) housekeeping's set-based batches over many rows (expiry, purge, delayed-mail warnings,
+//   notifications, DSN sending) and the held-mail metrics.
+//   SQL here has no customerScope: a function reachable from the portal or the CLI takes the Actor
+//   and writes the customer condition into its own WHERE.
+// closeDatabase() (close-database.ts) closes both clients; a process that ends closes it there.
 //
 // Two pools. "durable" (the default) commits as the server is configured (synchronous_commit on):
 // the MX's 250 to DATA promises the sender the message is on disk, so intake uses it. "relaxed"
@@ -13,7 +28,7 @@
 // those deliveries are simply offered again (a customer may get a message twice; nothing is lost).
 // A mailer crash loses nothing either way (the server has the commit).
 import pg from "pg";
-import { databasePoolSize, databaseUrl } from "../db/database-url.ts";
+import { databasePoolSize, databaseUrl } from "./database-url.ts";
 import { classifyCountedDbError } from "../metrics/metrics.ts";
 
 // Timestamps are `timestamp(3)` without time zone holding UTC (Prisma's convention): read them
@@ -109,7 +124,7 @@ export async function queueTransaction<T>(work: (query: QueryFn) => Promise<T>, 
   }
 }
 
-export async function closeQueuePool(): Promise<void> {
+export async function closePgPools(): Promise<void> {
   const current = globalForPool.mailharborQueuePools;
   globalForPool.mailharborQueuePools = undefined;
   await Promise.all(Object.values(current?.pools ?? {}).map((p) => p.end()));
