@@ -4,7 +4,8 @@
 // Starts its own embedded PostgreSQL (default durability: fsync on) and the real mailer, holds
 // 4 KB messages for one domain and drains them with ATRN from a separate customer process. The
 // customer is an ODMR client (AUTH CRAM-MD5, ATRN) that after the 250 relays byte for byte
-// between the mailer and a real Postfix `smtp-sink` (with PIPELINING, and with `-p` without it).
+// between the mailer and a real Postfix `smtp-sink` (with PIPELINING, and with `-p` without it),
+// or a receiving Postfix smtpd (PIPELINING and CHUNKING, as root: test/helpers/postfix-receiver.ts).
 // Node's sockets leave Nagle on unless told otherwise (`noDelay` defaults to false), so the
 // relay's "no TCP_NODELAY" case is the default of any socket program; the "direct" case is the
 // same relay with setNoDelay(true) on both sockets (smtp-sink cannot dial ODMR itself). Also one
@@ -39,7 +40,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { cramMd5Digest } from "../lib/auth/cram-md5.ts";
 import { freePort } from "../lib/system/free-port.ts";
-import { PostfixReceiver } from "../test/helpers/postfix-receiver.ts";
+import { PostfixReceiver, postfixUnavailable } from "../test/helpers/postfix-receiver.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -731,6 +732,8 @@ async function main(): Promise<void> {
     };
 
     const sinks = { pipelining: await startSmtpSink(true), plain: await startSmtpSink(false) };
+    // a real MTA as the customer's receiver, with CHUNKING (only as root: Postfix)
+    const receiver = postfixUnavailable() ? null : new PostfixReceiver({ host: "127.0.0.1", port: await freePort(), domains: ["bench.example", "cust.example"] });
     const fetchmailMessages = Math.min(messages, quick ? 200 : 300);
     const provider = await startDatabaseFreeProvider(fetchmailMessages);
     const skipAnchor = argv.includes("--no-anchor") ? "--no-anchor" : PostfixAnchor.available();
@@ -757,11 +760,12 @@ async function main(): Promise<void> {
         anchor.route();
       }
     } : null;
-    const postfixIntoReceiver = (limit: number | "default") => anchor ? async () => {
+    /** Postfix's flush into a receiving Postfix (`to` is read when the row runs), timed to its empty queue. */
+    const postfixIntoReceiver = (limit: number | "default", to: () => { host: string; port: number; bindAddress: string }, count: number) => anchor ? async () => {
       anchor.concurrency(limit);
-      anchor.route({ host: link!.nsAddress, port: farPorts.receiver, bindAddress: link!.hostAddress });
+      anchor.route(to());
       try {
-        return await anchor.drainUntilEmpty(rttMessages);
+        return await anchor.drainUntilEmpty(count);
       } finally {
         anchor.route();
       }
@@ -772,12 +776,14 @@ async function main(): Promise<void> {
         { work: "1 session, relay without TCP_NODELAY, smtp-sink -p (no PIPELINING)", ourRun: () => drainRelayed(1, { sinkPort: sinks.plain.port, noDelay: false }), anchorLabel: "Postfix ETRN flush, concurrency 1", anchorRun: postfixAt(1) },
         { work: "1 session, \"direct\" (relay with TCP_NODELAY), smtp-sink", ourRun: () => drainRelayed(1, { sinkPort: sinks.pipelining.port, noDelay: true }), anchorLabel: "Postfix ETRN flush, concurrency 1", anchorRun: postfixAt(1) },
         { work: "1 session over implicit TLS, relay without TCP_NODELAY, smtp-sink", ourRun: () => drainRelayed(1, { sinkPort: sinks.pipelining.port, noDelay: false, tls: true }), anchorLabel: "Postfix ETRN flush, concurrency 1 (plain)", anchorRun: postfixAt(1) },
+        ...(receiver ? [{ work: "1 session, relay without TCP_NODELAY, Postfix smtpd (PIPELINING, CHUNKING)", ourRun: () => drainRelayed(1, { sinkPort: receiver.port, noDelay: false }), anchorLabel: "Postfix ETRN flush into the same smtpd, concurrency 1",
+          anchorRun: postfixIntoReceiver(1, () => ({ host: "127.0.0.1", port: receiver.port, bindAddress: "127.0.0.1" }), messages) }] : []),
         { work: "4 sessions on one domain, relay without TCP_NODELAY, smtp-sink", ourRun: () => drainRelayed(4, { sinkPort: sinks.pipelining.port, noDelay: false }), anchorLabel: "Postfix ETRN flush, default concurrency", anchorRun: postfixAt("default") },
         { work: `fetchmail 6.4 into smtp-sink (${fetchmailMessages} messages)`, ourRun: () => drainByFetchmail(fetchmailMessages, sinks.pipelining.port), anchorLabel: "database-free provider through the same fetchmail", anchorRun: async () => fetchmailMessages / (await timeFetchmail(provider.port, "any", "any", "bench.example", sinks.pipelining.port)) },
       ]),
       ...(link ? [
         { work: `1 session at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink (PIPELINING) (${rttMessages} messages)`, ourRun: overRtt(1, "pipelining"), anchorLabel: "Postfix ETRN flush at 50 ms RTT, concurrency 1", anchorRun: postfixOverRtt(1, "anchorPipelining") },
-        { work: `1 session at 50 ms RTT, relay without TCP_NODELAY -> Postfix smtpd (PIPELINING, CHUNKING) (${rttMessages} messages)`, ourRun: overRtt(1, "receiver"), anchorLabel: "Postfix ETRN flush at 50 ms RTT into the same smtpd, concurrency 1", anchorRun: postfixIntoReceiver(1) },
+        { work: `1 session at 50 ms RTT, relay without TCP_NODELAY -> Postfix smtpd (PIPELINING, CHUNKING) (${rttMessages} messages)`, ourRun: overRtt(1, "receiver"), anchorLabel: "Postfix ETRN flush at 50 ms RTT into the same smtpd, concurrency 1", anchorRun: postfixIntoReceiver(1, () => ({ host: link!.nsAddress, port: farPorts.receiver, bindAddress: link!.hostAddress }), rttMessages) },
         { work: `1 session at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink -p (no PIPELINING) (${rttMessages} messages)`, ourRun: overRtt(1, "plain"), anchorLabel: "Postfix ETRN flush at 50 ms RTT, concurrency 1", anchorRun: postfixOverRtt(1, "anchorPlain") },
         { work: `4 sessions at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink (${rttMessages} messages)`, ourRun: overRtt(4, "pipelining"), anchorLabel: "Postfix ETRN flush at 50 ms RTT, default concurrency", anchorRun: postfixOverRtt("default", "anchorPipelining") },
       ] : []),
@@ -791,6 +797,7 @@ async function main(): Promise<void> {
       for (const child of [far?.mailer, mailer]) child?.kill("SIGKILL");
       far?.receiver.stop();
       for (const sink of [...Object.values(far?.sinks ?? {}), sinks.pipelining, sinks.plain]) sink.stop();
+      receiver?.stop();
       void database.stop().finally(() => {
         if (!argv.includes("--keep")) fs.rmSync(dataDir, { recursive: true, force: true });
         process.exit(signal === "SIGINT" ? 130 : 143);
@@ -799,6 +806,7 @@ async function main(): Promise<void> {
     process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
     try {
       await anchor?.start();
+      await receiver?.start();
       if (link) {
         await link.up();
         say(`  50 ms link: namespace ${link.netns}, host end ${link.hostAddress}, namespace end ${link.nsAddress} (/30), 25 ms each way`);
@@ -839,6 +847,7 @@ async function main(): Promise<void> {
       anchor?.stop();
       sinks.pipelining.stop();
       sinks.plain.stop();
+      receiver?.stop();
       provider.close();
     }
     say("");
