@@ -3,8 +3,8 @@
 // scrape interval) cannot turn into a stream of queries.
 import client from "prom-client";
 import { registry } from "./metrics.ts";
+import { HELD_STATES } from "../queue/delivery-state.ts";
 import { queueQuery } from "../queue/queue-pool.ts";
-import { HELD_STATES } from "../queue/search-queue.ts";
 
 const CACHE_MS = 5000;
 
