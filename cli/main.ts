@@ -14,7 +14,8 @@ import { MailharborError, isMailharborError, type ErrorCode } from "../lib/error
 import { requestEtrnRelease } from "../lib/etrn/release-requests.ts";
 import { createLogin, listLogins, restrictLogin, rotateLogin, setLoginStatus } from "../lib/logins/logins.ts";
 import { resolveBounceHold } from "../lib/protection/resolve-bounce-hold.ts";
-import { DELIVERY_STATES, searchQueue } from "../lib/queue/search-queue.ts";
+import { DELIVERY_STATES } from "../lib/queue/delivery-state.ts";
+import { searchQueue } from "../lib/queue/search-queue.ts";
 import { addRecipients } from "../lib/recipients/recipients.ts";
 import { resetTwoFactor } from "../lib/users/two-factor.ts";
 import { createPortalUser, resetPortalUserPassword } from "../lib/users/users.ts";

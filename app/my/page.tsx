@@ -10,6 +10,7 @@ import { Badge, Card, Empty, InboundBadge, PageHeader, StateBadge, TableWrap } f
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { getCustomer } from "@/lib/customers/customers.ts";
 import { listDomains } from "@/lib/domains/domains.ts";
+import { etrnReady } from "@/lib/etrn/etrn-ready.ts";
 import { listLogins } from "@/lib/logins/logins.ts";
 
 export const metadata: Metadata = { title: "Overview" };
@@ -39,7 +40,7 @@ export default async function CustomerHome() {
                       <td><InboundBadge accepting={d.acceptInbound} suspended={customer.status === "suspended"} /></td>
                       <td>{d.bounceProtectionPercent === null ? "off" : `over ${d.bounceProtectionPercent} % refused`}{d.bounceHeldAt ? <> · <Badge tone="amber">held</Badge></> : null}</td>
                       <td>
-                        {d.etrnEnabled && d.etrnTarget ? (
+                        {etrnReady(d) ? (
                           <ActionForm action={releaseDomainAction} label={`Deliver ${d.name} now`}>
                             <input type="hidden" name="id" value={d.id} />
                             <SubmitButton variant="secondary">Deliver now</SubmitButton>

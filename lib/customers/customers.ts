@@ -7,6 +7,7 @@ import { auditChanges } from "../audit/audit-changes.ts";
 import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { MailharborError } from "../errors.ts";
+import { HELD_WHERE } from "../queue/delivery-state.ts";
 import { parseInput } from "../validation/parse-input.ts";
 import { customerNameSchema, emailSchema, uuidSchema } from "../validation/schemas.ts";
 
@@ -94,7 +95,7 @@ export async function deleteCustomer(actor: Actor, id: string) {
   requireOperator(actor);
   const customer = await getCustomer(actor, id);
   return dbWork(() => getDb().$transaction(async (tx) => {
-    const held = await tx.delivery.count({ where: { customerId: customer.id, state: { in: ["queued", "delivering"] } } });
+    const held = await tx.delivery.count({ where: { customerId: customer.id, ...HELD_WHERE } });
     if (held > 0) throw new MailharborError("HAS_HELD_MAIL", `customer "${customer.name}" still has ${held} held deliveries`);
     await tx.delivery.deleteMany({ where: { customerId: customer.id } });
     await tx.domain.deleteMany({ where: { customerId: customer.id } });

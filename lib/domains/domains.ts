@@ -8,13 +8,13 @@ import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { getCustomer } from "../customers/customers.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { MailharborError } from "../errors.ts";
+import { HELD_WHERE } from "../queue/delivery-state.ts";
 import { insertRecipients } from "../recipients/recipients.ts";
 import { parseCidr } from "../validation/cidr.ts";
 import { hostPortSchema } from "../validation/host-port.ts";
 import { parseInput } from "../validation/parse-input.ts";
 import { domainNameSchema, maxMessageSizeSchema, recipientDelimiterSchema, retentionDaysSchema, uuidSchema } from "../validation/schemas.ts";
 
-const HELD = ["queued", "delivering"] as const;
 
 const cidrSchema = z.string().trim().refine((v) => parseCidr(v) !== null, "must be an IP address or CIDR network");
 
@@ -100,7 +100,7 @@ export async function listDomains(actor: Actor, options: { customerId?: string; 
     });
     if (options.heldCounts === false) return domains.map((d) => ({ ...d, held: 0 }));
     const held = await getDb().delivery.groupBy({
-      by: ["domainId"], where: { domainId: { in: domains.map((d) => d.id) }, state: { in: [...HELD] } }, _count: { _all: true },
+      by: ["domainId"], where: { domainId: { in: domains.map((d) => d.id) }, ...HELD_WHERE }, _count: { _all: true },
     });
     const heldBy = new Map(held.map((h) => [h.domainId, h._count._all]));
     return domains.map((d) => ({ ...d, held: heldBy.get(d.id) ?? 0 }));
@@ -126,7 +126,7 @@ export async function deleteDomain(actor: Actor, ref: string) {
   requireOperator(actor);
   const domain = await getDomain(actor, ref);
   return dbWork(() => getDb().$transaction(async (tx) => {
-    const held = await tx.delivery.count({ where: { domainId: domain.id, state: { in: [...HELD] } } });
+    const held = await tx.delivery.count({ where: { domainId: domain.id, ...HELD_WHERE } });
     if (held > 0) throw new MailharborError("HAS_HELD_MAIL", `domain "${domain.name}" still has ${held} held deliveries`);
     await tx.delivery.deleteMany({ where: { domainId: domain.id } });
     await tx.domain.delete({ where: { id: domain.id } });

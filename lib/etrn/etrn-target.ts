@@ -2,6 +2,7 @@
 // TLS policy, read when the run starts, so a target changed while mail is held applies to the
 // next run and no mail is stranded at the old one. A run that cannot reach its target leaves the
 // mail held and puts the reason on each held delivery, where staff and the customer see it.
+import { ETRN_CONFIGURED_WHERE, etrnReady } from "./etrn-ready.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { queueQuery } from "../db/pg-pool.ts";
 import { parseHostPort } from "../validation/host-port.ts";
@@ -23,7 +24,7 @@ export async function loadEtrnTarget(domainId: string): Promise<EtrnTarget | nul
     where: { id: domainId },
     select: { id: true, name: true, customerId: true, etrnEnabled: true, etrnTarget: true, etrnTls: true, customer: { select: { status: true } } },
   }));
-  if (!domain?.etrnEnabled || !domain.etrnTarget || domain.customer.status !== "active") return null;
+  if (!domain || !etrnReady(domain)) return null;
   return {
     domainId: domain.id, domain: domain.name, customerId: domain.customerId,
     ...parseHostPort(domain.etrnTarget), tls: domain.etrnTls,
@@ -60,6 +61,6 @@ export async function recordEtrnTargetFailure(domainId: string, error: string): 
 
 /** Whether any domain has ETRN enabled: the MX advertises ETRN (and AUTH, which exists for it) only then. */
 export async function etrnInUse(): Promise<boolean> {
-  const domain = await dbWork(() => getDb().domain.findFirst({ where: { etrnEnabled: true, etrnTarget: { not: null } }, select: { id: true } }));
+  const domain = await dbWork(() => getDb().domain.findFirst({ where: ETRN_CONFIGURED_WHERE, select: { id: true } }));
   return domain !== null;
 }

@@ -7,6 +7,7 @@ import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { getDomain } from "../domains/domains.ts";
 import { MailharborError } from "../errors.ts";
+import { etrnConfigured, etrnReady } from "./etrn-ready.ts";
 
 export interface ReleaseRequest {
   domainId: string;
@@ -22,10 +23,12 @@ function requesterLabel(actor: Actor): string {
 /** Staff and the CLI for any domain; a customer for its own (getDomain scopes it: NOT_FOUND otherwise). */
 export async function requestEtrnRelease(actor: Actor, ref: string): Promise<ReleaseRequest> {
   const domain = await getDomain(actor, ref);
-  if (!domain.etrnEnabled || !domain.etrnTarget) {
-    throw new MailharborError("INVALID_INPUT", `ETRN is not enabled for ${domain.name}: give it a target and turn ETRN on first`, { field: "etrn" });
+  if (!etrnReady(domain)) {
+    if (!etrnConfigured(domain)) {
+      throw new MailharborError("INVALID_INPUT", `ETRN is not enabled for ${domain.name}: give it a target and turn ETRN on first`, { field: "etrn" });
+    }
+    throw new MailharborError("INVALID_INPUT", `the customer of ${domain.name} is suspended`);
   }
-  if (domain.customer.status !== "active") throw new MailharborError("INVALID_INPUT", `the customer of ${domain.name} is suspended`);
   const requestedAt = new Date();
   await dbWork(() => getDb().$transaction(async (tx) => {
     // not through update(): the request is no change of the domain's settings (updatedAt stays)

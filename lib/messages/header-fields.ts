@@ -1,6 +1,10 @@
 // The header section of a message (RFC 5322 §2.1: header fields, an empty line, the body) and its
 // fields, unfolded (§2.2.3). Header text is UTF-8 where it is valid (RFC 6532), else Latin-1, so
 // that no byte is lost or refused.
+// Lines end with CRLF only (RFC 5322 §2.1, §2.3: CR and LF occur only together): the MX refuses a
+// message with a bare CR or LF (mailer/mx/inspect-message.ts, RFC 5321 §2.3.8), so what is stored
+// has no other line end, and a bare LF here is a byte within a line, never the empty line that
+// ends the header section. Every reader of a header section (intake, the portal, DSNs) uses this one.
 
 const CRLF_CRLF = Buffer.from("\r\n\r\n");
 

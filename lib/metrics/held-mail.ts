@@ -4,7 +4,7 @@
 import client from "prom-client";
 import { registry } from "./metrics.ts";
 import { queueQuery } from "../db/pg-pool.ts";
-import { HELD_STATES } from "../queue/search-queue.ts";
+import { HELD_STATES } from "../queue/delivery-state.ts";
 
 const CACHE_MS = 5000;
 

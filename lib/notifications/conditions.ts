@@ -11,6 +11,7 @@
 import { NOTIFICATION_DEFAULTS } from "./notification-settings.ts";
 import { queueQuery } from "../db/pg-pool.ts";
 import { BOUNCE_HELD_SQL } from "../protection/bounce-protection.ts";
+import { heldSql } from "../queue/delivery-state.ts";
 
 export type ConditionKind = "uncollected" | "held-volume" | "expiring" | "bounce-held" | "secret-expiring" | "staff-digest";
 
@@ -57,7 +58,7 @@ WITH s AS (
     -- expiry (expire-held-mail.ts) takes what arrived more than retention_days ago
     (count(*) FILTER (WHERE d.created_at < now() - make_interval(days => s.retention_days - s.warn_days)))::int AS expiring
   FROM delivery d JOIN s ON s.id = d.domain_id JOIN message m ON m.id = d.message_id
-  WHERE d.state IN ('queued', 'delivering')
+  WHERE ${heldSql("d")}
   GROUP BY s.id, s.name, s.customer_id, s.hours, s.count_limit, s.mb_limit, s.warn_days
 )
 SELECT h.*, oldest < now() - make_interval(hours => hours) AS uncollected,

@@ -10,10 +10,11 @@ import type { Actor } from "../actor.ts";
 import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { getConfig } from "../config/config.ts";
 import { dbWork, getDb, Prisma, type Tx } from "../db/client.ts";
-import type { QueryFn } from "../db/pg-pool.ts";
+import { txQuery } from "../db/tx-query.ts";
 import { getDomain } from "../domains/domains.ts";
 import { buildDsn, statusFromReply } from "../dsn/build-dsn.ts";
 import { initialDsnState } from "../dsn/send-dsns.ts";
+import { storeDsns } from "../dsn/store-dsn.ts";
 import { MailharborError } from "../errors.ts";
 import { purgeUnneededBodies } from "../queue/record-delivery-results.ts";
 
@@ -43,7 +44,7 @@ async function bounceStep(tx: Tx, domainId: string, now: Date): Promise<{ delive
   if (rows.length === 0) return { deliveries: 0, dsns: 0 };
   const messageIds = [...new Set(rows.map((r) => r.messageId))].slice(0, BATCH_MESSAGES);
   const taken = rows.filter((r) => messageIds.includes(r.messageId));
-  const query: QueryFn = async (sql, params = []) => tx.$queryRawUnsafe(sql, ...params);
+  const query = txQuery(tx);
   // purgeUnneededBodies wants the messages locked, like a session recording its results
   await query("SELECT 1 FROM message WHERE id = ANY($1::text[]) FOR NO KEY UPDATE", [messageIds]);
   const updated = await tx.delivery.updateMany({
@@ -63,9 +64,9 @@ async function bounceStep(tx: Tx, domainId: string, now: Date): Promise<{ delive
         recipient: r.recipient, action: "failed" as const, status: statusFromReply(r.lastError ?? "550"), diagnostic: r.lastError, lastAttempt: now,
       })),
     });
-    return { messageId: m.id, rcptTo: m.mailFrom, raw: new Uint8Array(raw), reason: "bounced", state: initialDsnState(config.SMARTHOST) };
+    return { messageId: m.id, rcptTo: m.mailFrom, raw, reason: "bounced" as const, state: initialDsnState(config.SMARTHOST) };
   });
-  if (dsns.length) await tx.dsn.createMany({ data: dsns });
+  await storeDsns(query, dsns);
   await purgeUnneededBodies(query, messageIds);
   return { deliveries: updated.count, dsns: dsns.length };
 }

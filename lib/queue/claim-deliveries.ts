@@ -3,6 +3,8 @@
 // never take the same recipient, and the claims of a mailer that dies come back once the lease
 // has run out (see release-leases.ts). A message's recipients in the requested domains are claimed
 // together, so the customer gets each message once with all of them (one SMTP transaction).
+import { heldSql } from "./delivery-state.ts";
+import { requeueDeliveries } from "./requeue-deliveries.ts";
 import { queueQuery } from "../db/pg-pool.ts";
 import { claimSeconds } from "../metrics/metrics.ts";
 
@@ -78,7 +80,7 @@ WITH picked AS (
 SELECT c.id::text AS id, c.message_id, c.recipient, m.mail_from, m.size, m.received_at, m.body_type, m.smtputf8,
   NOT EXISTS (
     SELECT 1 FROM delivery o
-    WHERE o.message_id = c.message_id AND o.state IN ('queued', 'delivering')
+    WHERE o.message_id = c.message_id AND ${heldSql("o")}
       AND o.id NOT IN (SELECT id FROM claimed)
   ) AS exclusive
 FROM claimed c JOIN message m ON m.id = c.message_id
@@ -132,16 +134,10 @@ export async function renewLeases(owner: string, deliveryIds: string[], leaseSec
  */
 export async function releaseDeliveries(owner: string, deliveryIds: string[], attempt?: { error: string }): Promise<void> {
   if (deliveryIds.length === 0) return;
+  const mine = "id = ANY($1::bigint[]) AND lease_owner = $2 AND state = 'delivering'";
   if (attempt) {
-    await queueQuery(
-      `UPDATE delivery SET state = 'queued', lease_owner = NULL, lease_until = NULL,
-         attempts = attempts + 1, last_attempt_at = now(), last_error = $3
-       WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND state = 'delivering'`,
-      [deliveryIds, owner, attempt.error]);
+    await requeueDeliveries(mine, [deliveryIds, owner, attempt.error], "attempts = attempts + 1, last_attempt_at = now(), last_error = $3");
   } else {
-    await queueQuery(
-      `UPDATE delivery SET state = 'queued', lease_owner = NULL, lease_until = NULL
-       WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND state = 'delivering'`,
-      [deliveryIds, owner]);
+    await requeueDeliveries(mine, [deliveryIds, owner]);
   }
 }

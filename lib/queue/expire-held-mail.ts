@@ -4,6 +4,7 @@
 import { purgeUnneededBodies } from "./record-delivery-results.ts";
 import { queueQuery, queueTransaction } from "../db/pg-pool.ts";
 import { buildDsn, HEADER_BYTES, type DsnRecipient } from "../dsn/build-dsn.ts";
+import { storeDsns } from "../dsn/store-dsn.ts";
 import { deliveries } from "../metrics/metrics.ts";
 
 const BATCH = 500;
@@ -69,9 +70,7 @@ async function expireBatch(retentionDays: number, options: ExpiryOptions, report
         original: { queueId: message.id, mailFrom: message.mail_from, receivedAt: message.received_at, raw: message.raw },
         recipients,
       });
-      await query(`INSERT INTO dsn (id, message_id, rcpt_to, raw, reason, state) VALUES (gen_random_uuid(), $1, $2, $3, 'expired', $4::"DsnState")`,
-        [message.id, message.mail_from, raw, options.dsnState]);
-      report.dsns++;
+      report.dsns += await storeDsns(query, [{ messageId: message.id, rcptTo: message.mail_from, raw, reason: "expired", state: options.dsnState }]);
     }
     await purgeUnneededBodies(query, messageIds);
     report.expired += rows.length;

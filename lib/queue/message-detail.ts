@@ -5,20 +5,19 @@
 // matches now, by the same rule the MX applied at RCPT.
 import type { Actor } from "../actor.ts";
 import { customerScope } from "../actor.ts";
-import { HELD_STATES } from "./search-queue.ts";
+import { expiryTime } from "./expiry-time.ts";
 import { dbWork, getDb } from "../db/client.ts";
 import { recipientBase, matchListEntry } from "../domains/recipient-delimiter.ts";
 import { MailharborError } from "../errors.ts";
+import { headerSection } from "../messages/header-fields.ts";
 import { recipientKey } from "../validation/address.ts";
 
 /** Header blocks longer than this are cut: the page shows headers, never a body. */
 const HEADER_LIMIT = 64 * 1024;
 
-/** The header block of a raw message: everything before the first empty line. */
+/** The header block of a raw message as the page shows it: its header section without the last line end. */
 export function headerBlock(raw: Buffer): { text: string; truncated: boolean } {
-  const text = raw.toString("utf8");
-  const end = text.search(/\r?\n\r?\n/);
-  const block = end >= 0 ? text.slice(0, end) : text;
+  const block = headerSection(raw).toString("utf8").replace(/\r\n$/, "");
   return block.length > HEADER_LIMIT ? { text: block.slice(0, HEADER_LIMIT), truncated: true } : { text: block, truncated: false };
 }
 
@@ -69,14 +68,12 @@ export async function getMessageDetail(actor: Actor, id: string) {
   const head = await dbWork(() => db.$queryRaw<{ head: Uint8Array | null }[]>`
     SELECT substring(raw FROM 1 FOR ${HEADER_LIMIT + 4}) AS head FROM message_body WHERE message_id = ${message.id}`);
   const headers = head[0]?.head ? headerBlock(Buffer.from(head[0].head)) : null;
-  const held = message.deliveries.filter((d) => (HELD_STATES as string[]).includes(d.state));
-  const retention = held.length ? Math.min(...held.map((d) => d.domain.retentionDays)) : null;
   const listedAs = await extendedListEntries(message.deliveries);
   return {
     ...message,
     deliveries: message.deliveries.map((d) => ({ ...d, id: String(d.id), listedAs: listedAs.get(d.recipient) ?? null })),
     headers,
-    expiresAt: retention === null ? null : new Date(message.receivedAt.getTime() + retention * 86_400_000),
+    expiresAt: expiryTime(message.receivedAt, message.deliveries.map((d) => ({ state: d.state, retentionDays: d.domain.retentionDays }))),
   };
 }
 

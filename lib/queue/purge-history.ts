@@ -4,6 +4,7 @@
 // made that long ago (with their delivery log; none still being delivered) and episodes closed that
 // long ago. Held mail is
 // never touched here (its own retention expires it, with a DSN). The audit log is kept.
+import { heldSql } from "./delivery-state.ts";
 import { queueIdAt } from "./queue-id.ts";
 import { queueQuery } from "../db/pg-pool.ts";
 
@@ -28,7 +29,7 @@ export async function purgeHistory(days: number, now = Date.now()): Promise<Purg
         WHERE m.id < $1
           AND NOT EXISTS (
             SELECT 1 FROM delivery d WHERE d.message_id = m.id
-              AND (d.state IN ('queued', 'delivering') OR coalesce(d.delivered_at, d.last_attempt_at, d.created_at) >= $2))
+              AND (${heldSql("d")} OR coalesce(d.delivered_at, d.last_attempt_at, d.created_at) >= $2))
         ORDER BY m.id LIMIT $3)
       RETURNING id`, [beforeId, cutoff, BATCH]);
     messages += rows.length;

@@ -5,13 +5,17 @@
 import { z } from "zod";
 import type { Actor } from "../actor.ts";
 import { customerScope, requireOperator } from "../actor.ts";
+import { HELD_WHERE, heldPrismaSql, isHeld } from "./delivery-state.ts";
 import { queueIdSchema } from "./queue-id.ts";
-import { compileQueueFilter, HELD_STATES, matchingMessagesWhere, queueFilterSchema, type CompiledQueueFilter, type QueueFilter } from "./search-queue.ts";
+import { REQUEUE_DATA, REQUEUE_SET } from "./requeue-deliveries.ts";
+import { compileQueueFilter, matchingMessagesWhere, queueFilterSchema, type CompiledQueueFilter, type QueueFilter } from "./search-queue.ts";
 import { recordAuditEvent } from "../audit/record-audit-event.ts";
 import { getConfig } from "../config/config.ts";
 import { dbWork, getDb, Prisma, type Tx } from "../db/client.ts";
+import { txQuery } from "../db/tx-query.ts";
 import { buildDsn } from "../dsn/build-dsn.ts";
 import { initialDsnState } from "../dsn/send-dsns.ts";
+import { storeDsns } from "../dsn/store-dsn.ts";
 import { MailharborError } from "../errors.ts";
 import { parseInput } from "../validation/parse-input.ts";
 
@@ -50,17 +54,17 @@ async function storeReturnedDsns(tx: Tx, bounced: { messageId: string; recipient
     // RFC 5321 §6.1: never a DSN to the null sender
     .filter((message) => message.mailFrom)
     .map((message) => ({
-      messageId: message.id, rcptTo: message.mailFrom, reason: "returned", state: initialDsnState(config.SMARTHOST),
-      raw: new Uint8Array(buildDsn({
+      messageId: message.id, rcptTo: message.mailFrom, reason: "returned" as const, state: initialDsnState(config.SMARTHOST),
+      raw: buildDsn({
         kind: "returned",
         reportingMta: config.MAIL_HOSTNAME,
         original: { queueId: message.id, mailFrom: message.mailFrom, receivedAt: message.receivedAt, raw: message.body ? Buffer.from(message.body.raw) : null },
         // RFC 3463 5.0.0: a permanent failure with no more specific code (returned by the provider's staff)
         recipients: (recipientsOf.get(message.id) ?? []).map((recipient) => ({ recipient, action: "failed" as const, status: "5.0.0", lastAttempt: now })),
         now,
-      })),
+      }),
     }));
-  if (rows.length) await tx.dsn.createMany({ data: rows });
+  await storeDsns(txQuery(tx), rows);
 }
 
 /** Deletes the message with all its deliveries; refused while a session is delivering it. */
@@ -90,10 +94,10 @@ export async function bounceQueuedMessage(actor: Actor, messageId: string) {
     if (beingDelivered(deliveries, now)) {
       throw new MailharborError("CONFLICT", "a session is delivering this message now; wait for it, or release its lease first");
     }
-    const held = deliveries.filter((d) => (HELD_STATES as string[]).includes(d.state));
+    const held = deliveries.filter((d) => isHeld(d.state));
     if (!held.length) throw new MailharborError("CONFLICT", "nothing of this message is held any more");
     await tx.delivery.updateMany({
-      where: { id: { in: held.map((d) => d.id) }, state: { in: HELD_STATES } },
+      where: { id: { in: held.map((d) => d.id) }, ...HELD_WHERE },
       data: { state: "bounced", lastError: `bounced by ${actor.label}`, lastAttemptAt: now, leaseOwner: null, leaseUntil: null },
     });
     await storeReturnedDsns(tx, [{ messageId, recipients: held.map((d) => d.recipient) }], now);
@@ -109,11 +113,11 @@ export async function releaseMessageLease(actor: Actor, messageId: string) {
   requireOperator(actor);
   return dbWork(() => getDb().$transaction(async (tx) => {
     const deliveries = await heldDeliveries(tx, actor, messageId);
-    const leased = deliveries.filter((d) => (HELD_STATES as string[]).includes(d.state) && (d.leaseOwner !== null || d.leaseUntil !== null));
+    const leased = deliveries.filter((d) => isHeld(d.state) && (d.leaseOwner !== null || d.leaseUntil !== null));
     if (!leased.length) throw new MailharborError("CONFLICT", "no delivery of this message holds a lease");
     await tx.delivery.updateMany({
-      where: { id: { in: leased.map((d) => d.id) }, state: { in: HELD_STATES } },
-      data: { state: "queued", leaseOwner: null, leaseUntil: null },
+      where: { id: { in: leased.map((d) => d.id) }, ...HELD_WHERE },
+      data: REQUEUE_DATA,
     });
     for (const [customerId, recipients] of byCustomer(leased)) {
       await recordAuditEvent(tx, actor, { action: "queue.release", objectType: "message", objectId: messageId, customerId, details: { recipients, owners: [...new Set(leased.map((d) => d.leaseOwner))] } });
@@ -155,7 +159,7 @@ export interface BulkQueueInput {
  * session holds under a live lease (it is on the wire now), release takes only leased ones.
  */
 function actionable(action: BulkQueueAction): Prisma.Sql[] {
-  const held = Prisma.sql`d.state = ANY(${HELD_STATES}::"DeliveryState"[])`;
+  const held = heldPrismaSql("d");
   if (action === "release") return [held, Prisma.sql`(d.lease_owner IS NOT NULL OR d.lease_until IS NOT NULL)`];
   return [held, Prisma.sql`(d.state <> 'delivering' OR d.lease_until IS NULL OR d.lease_until <= now())`];
 }
@@ -216,7 +220,7 @@ type Changed = { message_id: string; recipient: string; customer_id: string };
 async function applyBatch(tx: Tx, actor: Actor, action: BulkQueueAction, where: Prisma.Sql, ids: string[]): Promise<Changed[]> {
   if (action === "release") {
     return tx.$queryRaw<Changed[]>`
-      UPDATE delivery d SET state = 'queued', lease_owner = NULL, lease_until = NULL
+      UPDATE delivery d SET ${Prisma.raw(REQUEUE_SET)}
       WHERE d.message_id = ANY(${ids}) AND ${where} RETURNING d.message_id, d.recipient, d.customer_id::text`;
   }
   if (action === "delete") {

@@ -4,7 +4,9 @@
 // recipient still needs the message, its bytes are purged in that transaction too. Held: a 5yz
 // that bounce protection (lib/protection/bounce-protection.ts) keeps back: queued again with the
 // reply, marked as refused while protected, and no DSN.
+import { heldSql } from "./delivery-state.ts";
 import { queueQuery, queueTransaction, type QueryFn } from "../db/pg-pool.ts";
+import { storeDsns } from "../dsn/store-dsn.ts";
 import { commitSeconds, deliveries } from "../metrics/metrics.ts";
 
 export type DeliveryOutcome = "delivered" | "deferred" | "bounced" | "held";
@@ -48,10 +50,6 @@ WITH r AS (
   FROM r
   WHERE d.id = r.id AND d.state = 'delivering' AND d.lease_owner = $4
   RETURNING d.id, d.state
-), dsn AS (
-  INSERT INTO dsn (id, message_id, rcpt_to, raw, reason, state)
-  SELECT gen_random_uuid(), $5, $6, $7, 'bounced', $8::"DsnState"
-  WHERE $7::bytea IS NOT NULL AND EXISTS (SELECT 1 FROM upd WHERE state = 'bounced')
 )`;
 
 // The common case: every recipient delivered, nobody else needs the message.
@@ -68,9 +66,10 @@ WITH upd AS (
 SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM purge)::int AS purged`;
 
 /**
- * Records one message's results. When nobody else needs the message it is one statement;
- * otherwise the message row is locked first so that two sessions finishing their shares of one
- * message at the same time cannot both leave its bytes behind.
+ * Records one message's results. When nobody else needs the message and no DSN is owed it is one
+ * statement; otherwise one transaction (with the DSN, storeDsns) that locks the message row first,
+ * so that two sessions finishing their shares of one message at the same time cannot both leave
+ * its bytes behind.
  */
 export async function recordDeliveryResults(record: ResultRecord): Promise<RecordedResult> {
   const endTimer = commitSeconds.startTimer({ operation: "results" });
@@ -86,29 +85,24 @@ async function writeResults(record: ResultRecord): Promise<RecordedResult> {
     const [row] = await queueQuery<{ updated: number; purged: number }>(DELIVERED_SQL, [ids, record.owner, record.messageId], "mh_record_delivered", "relaxed");
     return { updated: row.updated, purged: row.purged > 0 };
   }
-  const params = [
-    ids,
-    record.results.map((r) => r.outcome),
-    record.results.map((r) => r.error ?? null),
-    record.owner,
-    record.messageId,
-    record.dsn?.rcptTo ?? null,
-    record.dsn?.raw ?? null,
-    record.dsn?.state ?? "pending",
-  ];
-  if (record.exclusive) {
+  const params = [ids, record.results.map((r) => r.outcome), record.results.map((r) => r.error ?? null), record.owner];
+  if (record.exclusive && !record.dsn) {
     // Purge only if every one of our rows was still ours and is now final.
     const [row] = await queueQuery<{ updated: number; purged: number }>(`${UPDATE_CTE}, purge AS (
       DELETE FROM message_body WHERE message_id = $5
         AND (SELECT count(*) FROM upd WHERE state <> 'queued') = cardinality($1::bigint[])
       RETURNING message_id
     )
-    SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM purge)::int AS purged`, params, "mh_record_results", "relaxed");
+    SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM purge)::int AS purged`, [...params, record.messageId], "mh_record_results", "relaxed");
     return { updated: row.updated, purged: row.purged > 0 };
   }
+  // a bounce's DSN is stored in the same transaction as the bounce
+  const dsn = record.dsn;
   return queueTransaction(async (query) => {
     await query("SELECT 1 FROM message WHERE id = $1 FOR NO KEY UPDATE", [record.messageId]);
-    const [row] = await query<{ updated: number }>(`${UPDATE_CTE} SELECT (SELECT count(*) FROM upd)::int AS updated`, params);
+    const [row] = await query<{ updated: number; bounced: number }>(
+      `${UPDATE_CTE} SELECT count(*)::int AS updated, (count(*) FILTER (WHERE state = 'bounced'))::int AS bounced FROM upd`, params);
+    if (dsn && row.bounced > 0) await storeDsns(query, [{ messageId: record.messageId, rcptTo: dsn.rcptTo, raw: dsn.raw, reason: "bounced", state: dsn.state }]);
     const purged = await purgeUnneededBodies(query, [record.messageId]);
     return { updated: row.updated, purged: purged > 0 };
   }, "relaxed");
@@ -121,7 +115,7 @@ async function writeResults(record: ResultRecord): Promise<RecordedResult> {
 export async function purgeUnneededBodies(query: QueryFn, messageIds: string[]): Promise<number> {
   const rows = await query(`
     DELETE FROM message_body mb WHERE mb.message_id = ANY($1::text[])
-      AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.message_id = mb.message_id AND d.state IN ('queued', 'delivering'))
+      AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.message_id = mb.message_id AND ${heldSql("d")})
     RETURNING mb.message_id`, [messageIds]);
   return rows.length;
 }

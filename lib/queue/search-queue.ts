@@ -5,16 +5,14 @@
 import { z } from "zod";
 import type { Actor } from "../actor.ts";
 import { customerScope } from "../actor.ts";
+import { DELIVERY_STATES, HELD_STATES, type DeliveryStateName } from "./delivery-state.ts";
+import { expiryTime } from "./expiry-time.ts";
 import { queueIdAt, queueIdSchema } from "./queue-id.ts";
 import { dbWork, getDb, Prisma } from "../db/client.ts";
 import { getDomain } from "../domains/domains.ts";
 import { parseInput } from "../validation/parse-input.ts";
 import { uuidSchema } from "../validation/schemas.ts";
 
-export const DELIVERY_STATES = ["queued", "delivering", "delivered", "bounced", "expired"] as const;
-export type DeliveryStateName = (typeof DELIVERY_STATES)[number];
-
-export const HELD_STATES: DeliveryStateName[] = ["queued", "delivering"];
 export const COUNT_CAP = 10_000;
 
 const hours = z.coerce.number().positive().max(24 * 3650);
@@ -178,11 +176,9 @@ export async function searchQueue(actor: Actor, search: QueueSearch = {}): Promi
     for (const d of deliveries) byMessage.set(d.message_id, [...(byMessage.get(d.message_id) ?? []), d]);
     const items = page.map((r): QueueItem => {
       const own = byMessage.get(r.id) ?? [];
-      const held = own.filter((d) => HELD_STATES.includes(d.state));
-      const retention = held.length ? Math.min(...held.map((d) => d.retention_days)) : null;
       return {
         id: r.id, mailFrom: r.mail_from, size: r.size, receivedAt: r.received_at, fromHeader: r.from_header, subject: r.subject,
-        expiresAt: retention === null ? null : new Date(r.received_at.getTime() + retention * 86_400_000),
+        expiresAt: expiryTime(r.received_at, own.map((d) => ({ state: d.state, retentionDays: d.retention_days }))),
         deliveries: own.map((d) => ({
           id: String(d.id), recipient: d.recipient, state: d.state, attempts: d.attempts, lastError: d.last_error,
           domainId: d.domain_id, domainName: d.domain_name, customerId: d.customer_id, customerName: d.customer_name,

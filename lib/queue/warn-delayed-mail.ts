@@ -3,6 +3,7 @@
 // off unless DELAY_WARNING_HOURS is set, and each message is warned about only once.
 import { queueQuery } from "../db/pg-pool.ts";
 import { buildDsn, HEADER_BYTES } from "../dsn/build-dsn.ts";
+import { storeDsns } from "../dsn/store-dsn.ts";
 
 const BATCH = 200;
 
@@ -44,16 +45,17 @@ export async function warnDelayedMail(options: DelayWarningOptions): Promise<num
     ) g
       JOIN message m ON m.id = g.message_id
       LEFT JOIN message_body b ON b.message_id = g.message_id`, [options.hours, BATCH]);
-  for (const row of rows) {
-    const raw = buildDsn({
+  // one statement for the whole batch: a warning has no state change to go with (NOT EXISTS above
+  // keeps it to one per message)
+  await storeDsns(queueQuery, rows.map((row) => ({
+    messageId: row.message_id, rcptTo: row.mail_from, reason: "delayed", state: options.dsnState,
+    raw: buildDsn({
       kind: "delayed", reportingMta: options.reportingMta,
       original: { queueId: row.message_id, mailFrom: row.mail_from, receivedAt: row.received_at, raw: row.raw },
       recipients: row.recipients.map((recipient) => ({
         recipient, action: "delayed", status: "4.4.1", willRetryUntil: row.hold_until,
       })),
-    });
-    await queueQuery(`INSERT INTO dsn (id, message_id, rcpt_to, raw, reason, state) VALUES (gen_random_uuid(), $1, $2, $3, 'delayed', $4::"DsnState")`,
-      [row.message_id, row.mail_from, raw, options.dsnState]);
-  }
+    }),
+  })));
   return rows.length;
 }

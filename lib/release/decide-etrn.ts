@@ -5,8 +5,10 @@
 // first part. Database failures throw DB_UNAVAILABLE, which the MX answers with 458.
 import { dbWork, getDb } from "../db/client.ts";
 import { queueQuery } from "../db/pg-pool.ts";
+import { ETRN_READY_WHERE, etrnConfigured, etrnReady } from "../etrn/etrn-ready.ts";
 import { listCollectableDomains } from "../logins/collectable-domains.ts";
 import type { AuthenticatedLogin } from "../logins/verify-odmr-login.ts";
+import { heldSql } from "../queue/delivery-state.ts";
 import { requeueExpiredLeases } from "../queue/release-leases.ts";
 import { addressInNetworks } from "../validation/cidr.ts";
 
@@ -42,13 +44,10 @@ const COUNT_CAP = 10_000;
 /** Domains an "@" request may cover at most. */
 const MAX_DOMAINS = 100;
 
-/** Hosted domains that can be released by ETRN at all. */
-const RELEASABLE = { etrnEnabled: true, etrnTarget: { not: null }, customer: { status: "active" } } as const;
-
 export async function decideEtrn(requester: EtrnRequester, node: EtrnNode): Promise<EtrnDecision> {
   const candidates = await dbWork(() => getDb().domain.findMany({
     where: {
-      ...RELEASABLE,
+      ...ETRN_READY_WHERE,
       OR: node.subdomains ? [{ name: node.domain }, { name: { endsWith: `.${node.domain}` } }] : [{ name: node.domain }],
     },
     select: { id: true, name: true, customerId: true, etrnFrom: true },
@@ -77,8 +76,9 @@ export async function decideEtrnRelease(domainId: string): Promise<EtrnDecision>
     select: { id: true, name: true, customerId: true, etrnEnabled: true, etrnTarget: true, customer: { select: { status: true } } },
   }));
   if (!domain) return { kind: "not-allowed", reason: "the domain no longer exists" };
-  if (!domain.etrnEnabled || !domain.etrnTarget) return { kind: "not-allowed", reason: "ETRN is not enabled for the domain" };
-  if (domain.customer.status !== "active") return { kind: "not-allowed", reason: "the customer is suspended" };
+  if (!etrnReady(domain)) {
+    return { kind: "not-allowed", reason: etrnConfigured(domain) ? "the customer is suspended" : "ETRN is not enabled for the domain" };
+  }
   return withPending([{ id: domain.id, name: domain.name, customerId: domain.customerId }]);
 }
 
@@ -88,7 +88,7 @@ async function withPending(domains: EtrnDomain[]): Promise<EtrnDecision> {
   await requeueExpiredLeases(ids);
   const [row] = await queueQuery<{ deliveries: number; messages: number }>(`
     SELECT count(*)::int AS deliveries, count(DISTINCT message_id)::int AS messages FROM (
-      SELECT message_id FROM delivery WHERE domain_id = ANY($1::uuid[]) AND state IN ('queued', 'delivering') LIMIT $2
+      SELECT message_id FROM delivery WHERE domain_id = ANY($1::uuid[]) AND ${heldSql()} LIMIT $2
     ) held`, [ids, COUNT_CAP + 1]);
   if (row.deliveries === 0) return { kind: "no-mail", domains };
   return { kind: "start", domains, pending: row.deliveries > COUNT_CAP ? null : row.messages };

@@ -6,9 +6,10 @@
 import type { Actor } from "../actor.ts";
 import { requireOperator } from "../actor.ts";
 import { dbWork, getDb, Prisma } from "../db/client.ts";
+import { HELD_STATES, heldPrismaSql } from "../queue/delivery-state.ts";
 import { SUCCESSFUL_SESSION_SQL } from "../sessions/session-result.ts";
 
-const HELD = Prisma.sql`state IN ('queued', 'delivering')`;
+const HELD = heldPrismaSql();
 /** Timestamps are stored as UTC without a zone. */
 const NOW_UTC = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
 /** Held deliveries counted exactly; past this the held figures are estimates. */
@@ -107,9 +108,8 @@ export async function getDashboardStats(actor: Actor, range: "day" | "fortnight"
       db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM (SELECT 1 FROM delivery WHERE ${HELD} LIMIT ${EXACT_UP_TO + 1}) held`,
       db.$queryRaw<{ id: string; received_at: Date }[]>`
         SELECT m.id, m.received_at FROM message m
-        WHERE m.id IN (
-          (SELECT message_id FROM delivery WHERE state = 'queued' ORDER BY created_at LIMIT 1),
-          (SELECT message_id FROM delivery WHERE state = 'delivering' ORDER BY created_at LIMIT 1))
+        WHERE m.id IN (${Prisma.join(HELD_STATES.map((state) =>
+          Prisma.sql`(SELECT message_id FROM delivery WHERE state = ${state}::"DeliveryState" ORDER BY created_at LIMIT 1)`))})
         ORDER BY m.id LIMIT 1`,
       db.$queryRaw<{ messages: bigint | null; sessions: bigint }[]>`
         SELECT sum(messages_delivered) AS messages, count(*) FILTER (WHERE messages_delivered > 0) AS sessions

@@ -10,7 +10,8 @@ import { buttonClass, Card, PageHeader } from "@/app/_ui/page-header.tsx";
 import { ProblemAlert } from "@/app/_ui/problem-alert.tsx";
 import { queueCountText, QueueTable } from "@/app/_ui/queue-table.tsx";
 import { listCustomers } from "@/lib/customers/customers.ts";
-import { DELIVERY_STATES, searchQueue } from "@/lib/queue/search-queue.ts";
+import { DELIVERY_STATES } from "@/lib/queue/delivery-state.ts";
+import { searchQueue } from "@/lib/queue/search-queue.ts";
 
 export const metadata: Metadata = { title: "Queue" };
 

@@ -7,7 +7,7 @@ import type { ApiScopeName } from "@/lib/api-tokens/api-tokens.ts";
 import { customerCreateSchema } from "@/lib/customers/customers.ts";
 import { domainCreateSchema, domainSettingsSchema } from "@/lib/domains/domains.ts";
 import { loginCreateSchema, loginRotateSchema } from "@/lib/logins/logins.ts";
-import { DELIVERY_STATES } from "@/lib/queue/search-queue.ts";
+import { DELIVERY_STATES } from "@/lib/queue/delivery-state.ts";
 import { SESSION_RESULTS } from "@/lib/sessions/list-sessions.ts";
 
 export interface Operation {

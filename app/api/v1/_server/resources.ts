@@ -2,7 +2,7 @@
 // which drops every field the schema does not name, so a secret column or an internal field can
 // never reach a client by accident; the same schemas write the OpenAPI document.
 import { z } from "zod";
-import { DELIVERY_STATES } from "@/lib/queue/search-queue.ts";
+import { DELIVERY_STATES } from "@/lib/queue/delivery-state.ts";
 import { SESSION_RESULTS } from "@/lib/sessions/list-sessions.ts";
 
 const timestamp = z.string().meta({ format: "date-time" });

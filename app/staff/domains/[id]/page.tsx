@@ -13,6 +13,7 @@ import { Badge, buttonClass, Card, Empty, Facts, PageHeader, TableWrap } from "@
 import { SessionsTable } from "@/app/_ui/sessions-table.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { getDomain, listDomains } from "@/lib/domains/domains.ts";
+import { etrnConfigured, etrnReady } from "@/lib/etrn/etrn-ready.ts";
 import { listRecipients } from "@/lib/recipients/recipients.ts";
 import { listSessions } from "@/lib/sessions/list-sessions.ts";
 import { unicodeDomainName } from "@/lib/validation/domain-name.ts";
@@ -35,7 +36,7 @@ export default async function DomainPage({ params, searchParams }: {
     listDomains(actor, { customerId: domain.customerId }),
     listSessions(actor, { customerId: domain.customerId, domain: domain.name, kind: "etrn", limit: 5 }),
   ]);
-  const etrnReady = domain.etrnEnabled && domain.etrnTarget !== null;
+  const releasable = etrnReady(domain);
   const held = siblings.find((d) => d.id === domain.id)?.held ?? 0;
   const q = query.q?.toLowerCase();
   const matching = q ? recipients.filter((r) => r.address.includes(q)) : recipients;
@@ -105,11 +106,11 @@ export default async function DomainPage({ params, searchParams }: {
             <ActionForm action={releaseDomainAction} className="mt-4 space-y-3" label="Deliver now">
               <input type="hidden" name="id" value={domain.id} />
               <p className="text-sm text-slate-600">
-                {etrnReady
+                {releasable
                   ? "Sends the held mail to the target now, over a new connection, as an ETRN from the customer would. The target is read when the run starts."
-                  : "Enable ETRN and give a target in the settings to deliver from here."}
+                  : etrnConfigured(domain) ? "The customer is suspended: its mail is not released." : "Enable ETRN and give a target in the settings to deliver from here."}
               </p>
-              {etrnReady ? <SubmitButton variant="secondary">Deliver now</SubmitButton> : null}
+              {releasable ? <SubmitButton variant="secondary">Deliver now</SubmitButton> : null}
             </ActionForm>
             <h3 className="mt-6 mb-2 text-sm font-semibold">Recent ETRN runs</h3>
             <SessionsTable sessions={runs.items} staff />

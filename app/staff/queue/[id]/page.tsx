@@ -8,6 +8,7 @@ import { NoSmarthostWarning } from "@/app/_ui/no-smarthost-warning.tsx";
 import { buttonClass, PageHeader } from "@/app/_ui/page-header.tsx";
 import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 import { getConfig } from "@/lib/config/config.ts";
+import { isHeld } from "@/lib/queue/delivery-state.ts";
 import { getMessageDetail } from "@/lib/queue/message-detail.ts";
 
 export const metadata: Metadata = { title: "Message" };
@@ -16,8 +17,8 @@ export default async function StaffMessagePage({ params }: { params: Promise<{ i
   const actor = await requireStaff();
   const { id } = await params;
   const message = await orNotFound(getMessageDetail(actor, id));
-  const held = message.deliveries.some((d) => d.state === "queued" || d.state === "delivering");
-  const leased = message.deliveries.some((d) => (d.state === "queued" || d.state === "delivering") && (d.leaseOwner || d.leaseUntil));
+  const held = message.deliveries.some((d) => isHeld(d.state));
+  const leased = message.deliveries.some((d) => isHeld(d.state) && (d.leaseOwner || d.leaseUntil));
   return (
     <>
       <PageHeader
