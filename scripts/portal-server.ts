@@ -6,6 +6,7 @@
 import next from "next";
 import http from "node:http";
 import { loadConfig } from "../lib/config/config.ts";
+import { closeDatabase } from "../lib/db/close-database.ts";
 import { PROJECT_ROOT } from "../lib/db/migrate.ts";
 import { isMailharborError } from "../lib/errors.ts";
 import { listenOn } from "../mailer/service.ts";
@@ -19,7 +20,8 @@ async function main(): Promise<void> {
     if (!config.TRUST_PROXY) req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "unknown";
     void handle(req, res);
   });
-  const stop = () => server.close(() => process.exit(0));
+  // the portal's database clients (created inside Next.js's bundle) live on globalThis, where closeDatabase finds them
+  const stop = () => server.close(() => void closeDatabase().catch(() => undefined).finally(() => process.exit(0)));
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
   process.on("disconnect", stop); // the supervisor (`npm start`) is gone: see mailer/main.ts

@@ -3,7 +3,10 @@
 // by one throttle per process, so failures on either listener count for both. An address that
 // keeps failing is slowed down and then locked out for a while; a login name that keeps failing
 // (from anywhere) is only slowed down, never locked, so its owner's server elsewhere still gets in.
-import type { SMTPServerAuthentication } from "smtp-server";
+// Both listeners take from here the mechanisms and the EHLO keyword, the 538 rule for plain-text
+// mechanisms, the check and its throttle, the failure log lines and the answer to smtp-server's
+// onAuth; what each does with a login afterwards (ATRN, ETRN) stays with the listener.
+import type { SMTPServerAuthentication, SMTPServerAuthenticationResponse } from "smtp-server";
 import { smtpAuthThrottle, type AuthThrottle } from "../../lib/auth/attempt-throttle.ts";
 import type { Config } from "../../lib/config/config.ts";
 import { errorCode } from "../../lib/errors.ts";
@@ -19,14 +22,18 @@ export function authKeyword(secure: boolean): string {
   return `AUTH ${authMechanisms(secure).join(" ")}`;
 }
 
-/** RFC 4954 §6: a plain-text mechanism outside TLS is answered 538 (encryption required). */
-export function needsEncryption(method: string, secure: boolean): boolean {
+/** RFC 4954 §6: an AUTH command (`AUTH <mechanism> …`) with a plain-text mechanism outside TLS is answered 538 (encryption required). */
+export function needsEncryption(command: Buffer, secure: boolean): boolean {
+  const method = (command.toString("latin1").trim().split(/\s+/)[1] ?? "").toUpperCase();
   return !secure && (method === "PLAIN" || method === "LOGIN");
 }
 
 export type AuthOutcome =
   | { ok: true; login: AuthenticatedLogin }
   | { ok: false; code: 454 | 535; message: string; /** why, for the session's transcript (never sent to the client) */ reason: string };
+
+/** smtp-server's onAuth callback */
+export type OnAuthCallback = (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -67,5 +74,21 @@ export class OdmrAuthenticator {
     await recordLoginUse(result.login.loginId, remoteAddress).catch((error) =>
       this.log.warn({ code: errorCode(error), err: error }, "could not record the login's last use"));
     return { ok: true, login: result.login };
+  }
+
+  /**
+   * Answers smtp-server's onAuth: 235 with the login as the session's user, or the outcome's 454
+   * or 535 (RFC 4954 §6). `seen` hears each outcome before the reply goes out; a check that fails
+   * unexpectedly is logged on `log` and answered 454.
+   */
+  answer(auth: SMTPServerAuthentication, remoteAddress: string, callback: OnAuthCallback, log: Logger, seen: (outcome: AuthOutcome) => void): void {
+    this.authenticate(auth, remoteAddress).then((result) => {
+      seen(result);
+      if (result.ok) callback(null, { user: result.login });
+      else callback(null, { user: undefined, message: result.message, responseCode: result.code } as SMTPServerAuthenticationResponse);
+    }, (error: unknown) => {
+      log.error({ code: "INTERNAL", err: error }, "authentication failed unexpectedly");
+      callback(Object.assign(new Error("Temporary authentication failure"), { responseCode: 454 }));
+    });
   }
 }

@@ -139,8 +139,7 @@ export class MxConnection extends AdaptedConnection<MxServer> {
 
   override handler_AUTH(command: Buffer, callback: () => void): void {
     this.whenOffered(callback, () => {
-      const method = (command.toString("latin1").trim().split(/\s+/)[1] ?? "").toUpperCase();
-      if (needsEncryption(method, this.secure)) {
+      if (needsEncryption(command, this.secure)) {
         this.send(REPLIES.encryptionRequired.code, replyText(REPLIES.encryptionRequired));
         return callback();
       }

@@ -1,10 +1,10 @@
 // The MX listener: smtp-server with Mailharbor's hooks. It accepts mail only for hosted domains
-// and holds it, and relays for nobody. AUTH with an ODMR login (the ODMR listener's own
-// authenticator, with its throttling) grants ETRN (RFC 1985) and nothing else. Each hook is a
+// and holds it, and relays for nobody. AUTH with an ODMR login (mailer/auth/smtp-auth.ts, the
+// authenticator the ODMR listeners use, with its throttling) grants ETRN (RFC 1985) and nothing else. Each hook is a
 // thin adapter over a function in this folder or in lib/.
 import type net from "node:net";
-import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
-import { AUTH_METHODS, OdmrAuthenticator } from "../auth/smtp-auth.ts";
+import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
+import { AUTH_METHODS, OdmrAuthenticator, type OnAuthCallback } from "../auth/smtp-auth.ts";
 import type { MailerContext } from "../service.ts";
 import { acceptMessage } from "./accept-message.ts";
 import { checkRecipient, needsSmtpUtf8 } from "./check-recipient.ts";
@@ -126,15 +126,10 @@ export class MxServer extends AdaptedServer {
   }
 
   /** AUTH with an ODMR login; it allows ETRN for the login's domains (mx-connection.ts) and nothing else. */
-  onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, callback: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void): void {
+  onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, callback: OnAuthCallback): void {
     const state = mxState(session);
-    this.authenticator.authenticate(auth, state.slot).then((result) => {
-      if (!result.ok) return callback(null, { user: undefined, message: result.message, responseCode: result.code } as SMTPServerAuthenticationResponse);
-      state.log.info({ login: result.login.login, method: auth.method }, "authenticated");
-      callback(null, { user: result.login });
-    }, (error: unknown) => {
-      state.log.error({ code: "INTERNAL", err: error }, "authentication failed unexpectedly");
-      callback(Object.assign(new Error("Temporary authentication failure"), { responseCode: 454 }));
+    this.authenticator.answer(auth, state.slot, callback, state.log, (result) => {
+      if (result.ok) state.log.info({ login: result.login.login, method: auth.method }, "authenticated");
     });
   }
 

@@ -145,8 +145,7 @@ export class OdmrConnection extends AdaptedConnection<OdmrServer> {
   }
 
   override handler_AUTH(command: Buffer, callback: () => void): void {
-    const method = (command.toString("latin1").trim().split(/\s+/)[1] ?? "").toUpperCase();
-    if (needsEncryption(method, this.secure)) {
+    if (needsEncryption(command, this.secure)) {
       this.reply(REPLIES.encryptionRequired);
       return callback();
     }

@@ -3,7 +3,7 @@
 // limit, the reversed sessions in progress, and one orderly shutdown for both).
 import type net from "node:net";
 import type tls from "node:tls";
-import type { SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerOptions, SMTPServerSession } from "smtp-server";
+import type { SMTPServerAuthentication, SMTPServerOptions, SMTPServerSession } from "smtp-server";
 import { errorCode } from "../../lib/errors.ts";
 import { releaseLeases } from "../../lib/queue/release-leases.ts";
 import type { MailerContext } from "../service.ts";
@@ -12,7 +12,7 @@ import { ConnectionSlots, type SlotRefusal } from "./connection-slots.ts";
 import { OdmrConnection } from "./odmr-connection.ts";
 import { REPLIES } from "./replies.ts";
 import { doorRefusals } from "../../lib/metrics/metrics.ts";
-import { AUTH_METHODS, OdmrAuthenticator } from "../auth/smtp-auth.ts";
+import { AUTH_METHODS, OdmrAuthenticator, type OnAuthCallback } from "../auth/smtp-auth.ts";
 import type { ReverseSession } from "../delivery/reverse-session.ts";
 import type { SMTPConnectionOptions } from "../smtp-server-adapter/adapted-connection.ts";
 import { AdaptedServer } from "../smtp-server-adapter/adapted-server.ts";
@@ -189,15 +189,10 @@ export class OdmrServer extends AdaptedServer {
     callback();
   }
 
-  override onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, callback: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void): void {
+  override onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, callback: OnAuthCallback): void {
     const connection = this.connectionsBySession.get(session);
-    this.listener.authenticator.authenticate(auth, session.remoteAddress).then((result) => {
+    this.listener.authenticator.answer(auth, session.remoteAddress, callback, this.listener.ctx.log, (result) => {
       connection?.authenticated(result, auth.method, auth.username ?? "");
-      if (result.ok) callback(null, { user: result.login });
-      else callback(null, { user: undefined, message: result.message, responseCode: result.code } as SMTPServerAuthenticationResponse);
-    }, (error: unknown) => {
-      this.listener.ctx.log.error({ code: "INTERNAL", err: error }, "authentication failed unexpectedly");
-      callback(Object.assign(new Error("Temporary authentication failure"), { responseCode: 454 }));
     });
   }
 }
