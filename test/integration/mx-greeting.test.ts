@@ -66,9 +66,9 @@ describe("MX greeting", () => {
       expect(seen.text).toMatch(/^220 mx\.test\.example ESMTP/);
       times.push(seen.firstLineMs);
     }
-    times.sort((a, b) => a - b);
-    // smtp-server alone holds every greeting for 100 ms
-    expect(times[Math.floor(times.length / 2)]).toBeLessThan(50);
+    // smtp-server alone holds every greeting for 100 ms, so not one would come sooner; the
+    // fastest of ten, so that a busy machine's slow scheduling does not decide it
+    expect(Math.min(...times)).toBeLessThan(95);
   });
 
   it("answers a client that talks before the greeting with 554 5.5.1 and closes", async () => {

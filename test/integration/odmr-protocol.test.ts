@@ -41,15 +41,15 @@ describe("ODMR listener", () => {
 
   it("greets at once (no fixed early-talker wait before the 220)", async () => {
     const times: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 10; i++) {
       const started = Date.now();
       const customer = await OdmrCustomer.connect(mailer.odmrPort);
       times.push(Date.now() - started);
       await customer.command("QUIT");
     }
-    times.sort((a, b) => a - b);
-    // smtp-server's own init() waits 100 ms before every greeting
-    expect(times[2]).toBeLessThan(50);
+    // smtp-server's own init() waits 100 ms before every greeting, so not one would come sooner;
+    // the fastest of ten, so that a busy machine's slow scheduling does not decide it
+    expect(Math.min(...times)).toBeLessThan(95);
   });
 
   it("offers AUTH and ATRN (and STARTTLS), and keeps to the ODMR profile", async () => {
