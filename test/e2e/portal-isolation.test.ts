@@ -98,6 +98,27 @@ describe("portal: one customer cannot reach another's objects", () => {
     expect((await get("/my/sessions")).text).toContain("198.51.100.7");
   });
 
+  it("a download answers by the pages' access rule: signed out, the login page; a refused filter, not found", async () => {
+    // signed out: each download sends to the login page and back, exactly like the page beside it
+    for (const path of [
+      `/my/mail/${ids.aMessage}`, `/my/mail/${ids.aMessage}/eml`, "/my/mail/export.csv?q=Alpha",
+      `/staff/queue/${ids.bMessage}`, `/staff/queue/${ids.bMessage}/eml`, "/staff/queue/export.csv", `/staff/domains/${ids.bDomain}/recipients.csv`,
+    ]) {
+      const response = await fetch(`${portal.url}${path}`, { redirect: "manual" });
+      expect(response.status, path).toBe(307);
+      const location = new URL(response.headers.get("location") ?? "", portal.url);
+      expect(location.pathname, path).toBe("/login");
+      expect(location.searchParams.get("next"), path).toBe(path);
+    }
+    // a filter the core refuses (INVALID_INPUT): the held-mail list is "not found", and so is its export
+    const tooLong = `q=${"x".repeat(201)}`;
+    for (const path of [`/my/mail?${tooLong}`, `/my/mail/export.csv?${tooLong}`]) {
+      const response = await alpha.request.get(`${portal.url}${path}`, { maxRedirects: 0 });
+      expect(response.status(), path).toBe(404);
+      expect(await response.text(), path).toMatch(/Not found/);
+    }
+  });
+
   it("a rotation form pointed at B's login answers not found and leaves B's secret alone", async () => {
     const page = await alpha.newPage();
     page.on("dialog", (d) => void d.accept());
