@@ -1,7 +1,6 @@
 import { redirect } from "next/navigation";
-import { requireUser } from "./_server/auth.ts";
+import { withPage } from "./_server/auth.ts";
 
-export default async function Home() {
-  const actor = await requireUser();
+export default withPage("any", async function Home(actor) {
   redirect(actor.type === "staff" ? "/staff" : "/my");
-}
+});

@@ -1,16 +1,6 @@
-// Page data loads: a core NOT_FOUND (or a malformed id) becomes the not-found page, so another
-// customer's id looks exactly like one that does not exist.
-import { notFound } from "next/navigation";
+// Page data loads. A core refusal of an id (NOT_FOUND, a malformed id) is the not-found page through
+// withPage (auth.ts), so another customer's id looks exactly like one that does not exist.
 import { isMailharborError } from "@/lib/errors.ts";
-
-export async function orNotFound<T>(load: Promise<T>): Promise<T> {
-  try {
-    return await load;
-  } catch (error) {
-    if (isMailharborError(error, "NOT_FOUND") || isMailharborError(error, "INVALID_INPUT") || isMailharborError(error, "FORBIDDEN")) notFound();
-    throw error;
-  }
-}
 
 /**
  * A filtered list load: a filter value the core refuses (INVALID_INPUT, or NOT_FOUND when

@@ -1,9 +1,10 @@
 // The filtered queue as a CSV download (lib/queue/export-queue.ts), streamed as it is read. The
-// filter is tried once before the first byte, so a wrong one answers 404/400, not a broken file.
-import { queryParams } from "./load.ts";
+// filter is tried once before the first byte, so a wrong one answers as the role's list page does
+// (withRoute's 404 for what /my/mail shows as not found; 400 for what /staff/queue shows as a problem),
+// not a broken file.
+import { orProblem, queryParams } from "./load.ts";
 import { queueFilterFromParams, type QueueRole } from "./queue-filter.ts";
 import type { Actor } from "@/lib/actor.ts";
-import { isMailharborError } from "@/lib/errors.ts";
 import { queueCsvLines } from "@/lib/queue/export-queue.ts";
 import { searchQueue } from "@/lib/queue/search-queue.ts";
 
@@ -13,15 +14,13 @@ function text(status: number, body: string): Response {
   return new Response(`${body}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
 }
 
-export async function queueCsvResponse(actor: Actor | null, role: QueueRole, request: Request): Promise<Response> {
-  if (!actor || actor.type !== role) return text(404, "Not found");
+export async function queueCsvResponse(actor: Actor, role: QueueRole, request: Request): Promise<Response> {
   const filter = queueFilterFromParams(queryParams(Object.fromEntries(new URL(request.url).searchParams)), role);
-  try {
-    await searchQueue(actor, { ...filter, limit: 1, skipCount: true });
-  } catch (error) {
-    if (isMailharborError(error, "NOT_FOUND")) return text(404, "Not found");
-    if (isMailharborError(error, "INVALID_INPUT")) return text(400, error.message);
-    throw error;
+  const probe = searchQueue(actor, { ...filter, limit: 1, skipCount: true });
+  if (role === "customer") await probe;
+  else {
+    const { problem } = await orProblem(probe);
+    if (problem !== null) return text(400, problem);
   }
   const lines = queueCsvLines(actor, filter);
   const encoder = new TextEncoder();

@@ -1,13 +1,12 @@
 import type { Metadata } from "next";
 import { ChangePasswordForm } from "./change-password-form.tsx";
 import { TwoFactorCard } from "./two-factor-card.tsx";
-import { requireUser } from "@/app/_server/auth.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { Card, Facts, PageHeader } from "@/app/_ui/page-header.tsx";
 
 export const metadata: Metadata = { title: "Your account" };
 
-export default async function AccountPage() {
-  const actor = await requireUser();
+export default withPage("any", async function AccountPage(actor) {
   return (
     <>
       <PageHeader title="Your account" />
@@ -22,4 +21,4 @@ export default async function AccountPage() {
       </div>
     </>
   );
-}
+});

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { releaseDomainAction } from "@/app/_actions/release-domain.ts";
-import { requireCustomer } from "@/app/_server/auth.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { BounceHoldPanel } from "@/app/_ui/bounce-hold-panel.tsx";
 import { DomainName } from "@/app/_ui/domain-name.tsx";
@@ -15,8 +15,7 @@ import { listLogins } from "@/lib/logins/logins.ts";
 
 export const metadata: Metadata = { title: "Overview" };
 
-export default async function CustomerHome() {
-  const actor = await requireCustomer();
+export default withPage("customer", async function CustomerHome(actor) {
   const [customer, domains, logins] = await Promise.all([getCustomer(actor, actor.customerId), listDomains(actor), listLogins(actor)]);
   const held = domains.reduce((sum, d) => sum + d.held, 0);
   return (
@@ -76,4 +75,4 @@ export default async function CustomerHome() {
       </div>
     </>
   );
-}
+});

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { SessionChart } from "./session-chart.tsx";
-import { requireStaff } from "@/app/_server/auth.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { queryParams } from "@/app/_server/load.ts";
 import { formatAge, formatBytes, formatNumber, formatTime } from "@/app/_ui/format.ts";
 import { Card, Empty, PageHeader } from "@/app/_ui/page-header.tsx";
@@ -49,8 +49,7 @@ function GettingStarted({ setup, mailHost }: { setup: DashboardStats["setup"]; m
   );
 }
 
-export default async function Dashboard({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const actor = await requireStaff();
+export default withPage("staff", async function Dashboard(actor, { searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const range = queryParams(await searchParams).range === "day" ? "day" : "fortnight";
   const stats = await getDashboardStats(actor, range);
   const about = stats.heldEstimated ? "≈ " : "";
@@ -96,4 +95,4 @@ export default async function Dashboard({ searchParams }: { searchParams: Promis
       </div>
     </>
   );
-}
+});

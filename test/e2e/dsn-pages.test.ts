@@ -12,7 +12,7 @@ import { addRecipients } from "../../lib/recipients/recipients.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
 import { launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
 import { startSmtpReceiver, type SmtpReceiver } from "../helpers/smtp-receiver.ts";
 

@@ -9,8 +9,8 @@ import { updateDomain } from "../../lib/domains/domains.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
 import { launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
 import { startSmtpReceiver, type SmtpReceiver } from "../helpers/smtp-receiver.ts";
 

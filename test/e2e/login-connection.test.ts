@@ -1,7 +1,7 @@
 // In Chromium: the staff list of ODMR logins, "How to connect" (MX records, ports, mechanisms,
 // fetchmail plain and ssl, Exim -atrn) and "Test my connection" (session transcripts) on the
 // login pages of staff and customer, and that another customer gets "not found" for all of it.
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR } from "../../lib/actor.ts";
 import { createCustomer } from "../../lib/customers/customers.ts";
@@ -11,20 +11,13 @@ import { SECRET_PLACEHOLDER } from "../../lib/logins/fetchmail-rc.ts";
 import { createLogin, setLoginStatus } from "../../lib/logins/logins.ts";
 import { Transcript } from "../../lib/sessions/session-transcript.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
-import { launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
+import { launchChromium, logIn, screenshot } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
 
 const env = useTestDatabase();
 const PASSWORD = "a-long-password-1";
 const HOST = "odmr.isp.example";
-
-async function logIn(context: BrowserContext, url: string, email: string): Promise<Page> {
-  const page = await context.newPage();
-  await submitLogin(page, url, email, PASSWORD);
-  await page.waitForURL((u) => /^\/(staff|my)(\/|$)/.test(u.pathname));
-  return page;
-}
 
 function transcript(steps: [Parameters<Transcript["add"]>[0], string][], authenticated: boolean): Prisma.InputJsonValue {
   const t = new Transcript(Date.now() - 5000);
@@ -85,9 +78,9 @@ describe("portal: ODMR logins, how to connect, and the connection test", () => {
     Object.assign(ids, { alpha: alpha.id, beta: beta.id, alphaLogin: alphaLogin.login.id, betaLogin: betaLogin.login.id, spareLogin: spare.login.id });
     portal = await startPortal({ databaseUrl: env.url, dataDir: env.dataDir, extra: { PUBLIC_HOSTNAME: HOST, ODMR_PORT: "366", ODMRS_PORT: "1366" } });
     browser = await launchChromium();
-    staff = await logIn(await browser.newContext(), portal.url, "ops@isp.example");
-    alphaUser = await logIn(await browser.newContext(), portal.url, "admin@alpha.example");
-    betaUser = await logIn(await browser.newContext(), portal.url, "admin@beta.example");
+    staff = await logIn(await browser.newContext(), portal.url, "ops@isp.example", PASSWORD);
+    alphaUser = await logIn(await browser.newContext(), portal.url, "admin@alpha.example", PASSWORD);
+    betaUser = await logIn(await browser.newContext(), portal.url, "admin@beta.example", PASSWORD);
   }, 600_000);
 
   afterAll(async () => {

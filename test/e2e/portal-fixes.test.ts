@@ -11,9 +11,9 @@ import { updateDomain } from "../../lib/domains/domains.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
 import { launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
 import { freePort } from "../helpers/free-port.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
 
 const env = useTestDatabase();

@@ -11,7 +11,7 @@ import { cramMd5Digest } from "../../lib/auth/cram-md5.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { verifyOdmrCramMd5 } from "../../lib/logins/verify-odmr-login.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
-import { ARTIFACTS, choosePassword, launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
+import { ARTIFACTS, choosePassword, launchChromium, logIn, screenshot, submitLogin } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
@@ -23,13 +23,6 @@ const CHALLENGE = "<1896.697170952@postoffice.reston.mci.net>";
 
 async function cramWorks(login: string, secret: string): Promise<boolean> {
   return (await verifyOdmrCramMd5(login, CHALLENGE, cramMd5Digest(secret, CHALLENGE))).ok;
-}
-
-async function logIn(context: BrowserContext, url: string, email: string, password: string): Promise<Page> {
-  const page = await context.newPage();
-  await submitLogin(page, url, email, password);
-  await page.waitForURL((u) => /^\/(staff|my)(\/|$)/.test(u.pathname));
-  return page;
 }
 
 describe("portal: staff set-up, held mail, customer rotation", () => {

@@ -1,29 +1,19 @@
 // Customer A, signed in to the portal, tries customer B's ids in every URL it can build and in
 // server-action posts it can craft; it gets "not found" every time and B's objects do not change.
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR } from "../../lib/actor.ts";
 import { cramMd5Digest } from "../../lib/auth/cram-md5.ts";
-import { createCustomer } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
-import { createDomain } from "../../lib/domains/domains.ts";
-import { createLogin } from "../../lib/logins/logins.ts";
 import { verifyOdmrCramMd5 } from "../../lib/logins/verify-odmr-login.ts";
-import { storeMessage } from "../../lib/queue/store-message.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
-import { captureServerAction, launchChromium, replayServerAction, screenshot, submitLogin } from "../helpers/browser.ts";
+import { captureServerAction, launchChromium, logIn, replayServerAction, screenshot } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { domainId, holdMessage, makeCustomer } from "../helpers/fixtures.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
 
 const env = useTestDatabase();
 const PASSWORD = "a-long-password-1";
-
-async function logIn(context: BrowserContext, url: string, email: string): Promise<Page> {
-  const page = await context.newPage();
-  await submitLogin(page, url, email, PASSWORD);
-  await page.waitForURL((u) => /^\/(staff|my)(\/|$)/.test(u.pathname));
-  return page;
-}
 
 describe("portal: one customer cannot reach another's objects", () => {
   let portal: Portal;
@@ -33,30 +23,26 @@ describe("portal: one customer cannot reach another's objects", () => {
   const ids = { a: "", b: "", aDomain: "", bDomain: "", aLogin: "", bLogin: "", aMessage: "", bMessage: "", bSecret: "" };
 
   beforeAll(async () => {
-    const a = await createCustomer(CLI_ACTOR, { name: "Alpha" });
-    const b = await createCustomer(CLI_ACTOR, { name: "Beta" });
-    const aDomain = await createDomain(CLI_ACTOR, { customer: a.id, name: "alpha.example", recipientPolicy: "accept_all" });
-    const bDomain = await createDomain(CLI_ACTOR, { customer: b.id, name: "beta.example", recipients: ["secret-person@beta.example"] });
-    const aLogin = await createLogin(CLI_ACTOR, { customer: a.id, login: "alpha" });
-    const bLogin = await createLogin(CLI_ACTOR, { customer: b.id, login: "beta" });
+    const a = await makeCustomer("Alpha", ["alpha.example"]);
+    const b = await makeCustomer("Beta", [{ name: "beta.example", recipients: ["secret-person@beta.example"] }]);
     const raw = (subject: string) => Buffer.from(`From: x@sender.example\r\nSubject: ${subject}\r\n\r\nbody\r\n`);
-    const aMessage = await storeMessage({ mailFrom: "x@sender.example", raw: raw("For Alpha"), summary: { subject: "For Alpha" }, recipients: [{ address: "u@alpha.example", domainId: aDomain.id, customerId: a.id }] });
-    const bMessage = await storeMessage({ mailFrom: "y@sender.example", raw: raw("Beta confidential"), summary: { subject: "Beta confidential" }, recipients: [{ address: "secret-person@beta.example", domainId: bDomain.id, customerId: b.id }] });
+    const aMessage = await holdMessage([{ address: "u@alpha.example", customer: a }], raw("For Alpha"), "x@sender.example", { subject: "For Alpha" });
+    const bMessage = await holdMessage([{ address: "secret-person@beta.example", customer: b }], raw("Beta confidential"), "y@sender.example", { subject: "Beta confidential" });
     await getDb().odmrSession.createMany({ data: [
-      { loginId: aLogin.login.id, customerId: a.id, loginName: "alpha", remoteAddress: "198.51.100.7", domainsRequested: ["alpha.example"], reply: "453 You have no mail", endedAt: new Date() },
-      { loginId: bLogin.login.id, customerId: b.id, loginName: "beta", remoteAddress: "203.0.113.99", domainsRequested: ["beta.example"], reply: "250 OK now reversing the connection", endedAt: new Date() },
+      { loginId: a.loginId, customerId: a.id, loginName: "alpha", remoteAddress: "198.51.100.7", domainsRequested: ["alpha.example"], reply: "453 You have no mail", endedAt: new Date() },
+      { loginId: b.loginId, customerId: b.id, loginName: "beta", remoteAddress: "203.0.113.99", domainsRequested: ["beta.example"], reply: "250 OK now reversing the connection", endedAt: new Date() },
     ] });
     await createPortalUser(CLI_ACTOR, { email: "admin@alpha.example", role: "customer", customer: a.id, password: PASSWORD });
     await createPortalUser(CLI_ACTOR, { email: "ops@isp.example", role: "staff", password: PASSWORD });
     Object.assign(ids, {
-      a: a.id, b: b.id, aDomain: aDomain.id, bDomain: bDomain.id, aLogin: aLogin.login.id, bLogin: bLogin.login.id,
-      aMessage, bMessage, bSecret: bLogin.secret,
+      a: a.id, b: b.id, aDomain: domainId(a, "alpha.example"), bDomain: domainId(b, "beta.example"), aLogin: a.loginId, bLogin: b.loginId,
+      aMessage, bMessage, bSecret: b.secret,
     });
     portal = await startPortal({ databaseUrl: env.url, dataDir: env.dataDir });
     browser = await launchChromium();
     alpha = await browser.newContext();
     staffContext = await browser.newContext();
-    await logIn(alpha, portal.url, "admin@alpha.example");
+    await logIn(alpha, portal.url, "admin@alpha.example", PASSWORD);
   });
 
   afterAll(async () => {
@@ -98,6 +84,27 @@ describe("portal: one customer cannot reach another's objects", () => {
     expect((await get("/my/sessions")).text).toContain("198.51.100.7");
   });
 
+  it("a download answers by the pages' access rule: signed out, the login page; a refused filter, not found", async () => {
+    // signed out: each download sends to the login page and back, exactly like the page beside it
+    for (const path of [
+      `/my/mail/${ids.aMessage}`, `/my/mail/${ids.aMessage}/eml`, "/my/mail/export.csv?q=Alpha",
+      `/staff/queue/${ids.bMessage}`, `/staff/queue/${ids.bMessage}/eml`, "/staff/queue/export.csv", `/staff/domains/${ids.bDomain}/recipients.csv`,
+    ]) {
+      const response = await fetch(`${portal.url}${path}`, { redirect: "manual" });
+      expect(response.status, path).toBe(307);
+      const location = new URL(response.headers.get("location") ?? "", portal.url);
+      expect(location.pathname, path).toBe("/login");
+      expect(location.searchParams.get("next"), path).toBe(path);
+    }
+    // a filter the core refuses (INVALID_INPUT): the held-mail list is "not found", and so is its export
+    const tooLong = `q=${"x".repeat(201)}`;
+    for (const path of [`/my/mail?${tooLong}`, `/my/mail/export.csv?${tooLong}`]) {
+      const response = await alpha.request.get(`${portal.url}${path}`, { maxRedirects: 0 });
+      expect(response.status(), path).toBe(404);
+      expect(await response.text(), path).toMatch(/Not found/);
+    }
+  });
+
   it("a rotation form pointed at B's login answers not found and leaves B's secret alone", async () => {
     const page = await alpha.newPage();
     page.on("dialog", (d) => void d.accept());
@@ -117,7 +124,7 @@ describe("portal: one customer cannot reach another's objects", () => {
   });
 
   it("a staff action replayed with the customer's session is refused; the same post as staff works", async () => {
-    const staff = await logIn(staffContext, portal.url, "ops@isp.example");
+    const staff = await logIn(staffContext, portal.url, "ops@isp.example", PASSWORD);
     staff.on("dialog", (d) => void d.accept());
     await staff.goto(`${portal.url}/staff/customers/${ids.b}`);
     // capture the browser's server-action post for "Suspend Beta" without letting it through

@@ -2,7 +2,7 @@
 // for after logging in, breadcrumbs, internationalized domain names in Unicode with their A-label,
 // an audit log that names objects and shows what changed, and a menu that shows every item on a
 // phone (390 px), for staff and for a customer, and a customer never sees another's.
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR } from "../../lib/actor.ts";
 import { createCustomer } from "../../lib/customers/customers.ts";
@@ -10,20 +10,13 @@ import { getDb } from "../../lib/db/client.ts";
 import { createDomain } from "../../lib/domains/domains.ts";
 import { createLogin } from "../../lib/logins/logins.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
-import { launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
+import { launchChromium, logIn, screenshot } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
 
 const env = useTestDatabase();
 const PASSWORD = "a-long-password-1";
 const STAFF = "ops@isp.example";
-
-async function logIn(context: BrowserContext, url: string, email: string): Promise<Page> {
-  const page = await context.newPage();
-  await submitLogin(page, url, email, PASSWORD);
-  await page.waitForURL((u) => /^\/(staff|my)(\/|$)/.test(u.pathname));
-  return page;
-}
 
 describe("portal: finding one's way", () => {
   let portal: Portal;
@@ -35,7 +28,7 @@ describe("portal: finding one's way", () => {
     await createPortalUser(CLI_ACTOR, { email: STAFF, role: "staff", password: PASSWORD });
     portal = await startPortal({ databaseUrl: env.url, dataDir: env.dataDir, extra: { MAIL_HOSTNAME: "mx.isp.example" } });
     browser = await launchChromium();
-    staff = await logIn(await browser.newContext(), portal.url, STAFF);
+    staff = await logIn(await browser.newContext(), portal.url, STAFF, PASSWORD);
   });
 
   afterAll(async () => {
@@ -120,7 +113,7 @@ describe("portal: finding one's way", () => {
     const row = staff.getByRole("row").filter({ hasText: "bücher.example" });
     expect(await row.textContent()).toContain("(xn--bcher-kva.example)");
 
-    const own = await logIn(await browser.newContext(), portal.url, "admin@alpha.example");
+    const own = await logIn(await browser.newContext(), portal.url, "admin@alpha.example", PASSWORD);
     const mine = own.getByRole("region", { name: "Your domains" }).getByRole("row").filter({ hasText: "bücher.example" });
     expect(await mine.textContent()).toContain("(xn--bcher-kva.example)");
     await own.context().close();
@@ -134,14 +127,14 @@ describe("portal: finding one's way", () => {
     await staff.waitForURL((u) => u.pathname === `/staff/customers/${ids.alpha}`);
     expect(await staff.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link").allTextContents()).toEqual(["Customers"]);
 
-    const alpha = await logIn(await browser.newContext(), portal.url, "admin@alpha.example");
+    const alpha = await logIn(await browser.newContext(), portal.url, "admin@alpha.example", PASSWORD);
     await alpha.goto(`${portal.url}/my/logins/${ids.alphaLogin}`);
     const own = alpha.getByRole("navigation", { name: "Breadcrumb" });
     expect(await own.getByRole("link").allTextContents()).toEqual(["Overview"]);
     expect(await own.locator("[aria-current=page]").textContent()).toBe("Login alpha");
     await screenshot(alpha, "wayfinding-customer-breadcrumbs");
     // customer B asks for A's login page: not found, and nothing of A's in the trail
-    const beta = await logIn(await browser.newContext(), portal.url, "admin@beta.example");
+    const beta = await logIn(await browser.newContext(), portal.url, "admin@beta.example", PASSWORD);
     const response = await beta.goto(`${portal.url}/my/logins/${ids.alphaLogin}`);
     expect(response?.status()).toBe(404);
     expect(await beta.getByRole("navigation", { name: "Breadcrumb" }).count()).toBe(0);
@@ -178,7 +171,7 @@ describe("portal: finding one's way", () => {
       ["admin@alpha.example", ["Overview", "Held mail", "Sessions"]],
     ] as const) {
       const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-      const page = await logIn(context, portal.url, email);
+      const page = await logIn(context, portal.url, email, PASSWORD);
       const nav = page.getByRole("navigation", { name: "Main" });
       for (const item of items) {
         const box = await nav.getByRole("link", { name: item, exact: true }).boundingBox();

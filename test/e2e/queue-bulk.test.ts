@@ -3,28 +3,20 @@
 // customer: ticked rows), the CSV export of the filtered list, bulk removal of listed recipients,
 // and customer A's forged ids for customer B's mail changing nothing.
 import fs from "node:fs";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR } from "../../lib/actor.ts";
-import { createCustomer } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
-import { createDomain } from "../../lib/domains/domains.ts";
-import { storeMessage } from "../../lib/queue/store-message.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
-import { launchChromium, screenshot, submitLogin } from "../helpers/browser.ts";
+import { launchChromium, logIn, screenshot } from "../helpers/browser.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { domainId, holdMessage, makeCustomer, type TestCustomer } from "../helpers/fixtures.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
+import { sleep } from "../helpers/sleep.ts";
 
 const env = useTestDatabase();
 const PASSWORD = "a-long-password-1";
 const LONG_ERROR = `451 4.4.1 <sales0@alpha.example>: connection to the customer's server timed out after 300 s; ${"x".repeat(120)} end`;
-
-async function logIn(context: BrowserContext, url: string, email: string): Promise<Page> {
-  const page = await context.newPage();
-  await submitLogin(page, url, email, PASSWORD);
-  await page.waitForURL((u) => /^\/(staff|my)(\/|$)/.test(u.pathname));
-  return page;
-}
 
 async function states(ids: string[]): Promise<string[]> {
   const rows = await getDb().delivery.findMany({ where: { messageId: { in: ids } }, select: { state: true } });
@@ -39,19 +31,17 @@ describe("portal: recipient search, bulk actions, CSV export", () => {
   const sales: string[] = [], info: string[] = [], beta: string[] = [];
 
   beforeAll(async () => {
-    const a = await createCustomer(CLI_ACTOR, { name: "Alpha" });
-    const b = await createCustomer(CLI_ACTOR, { name: "Beta" });
-    const aDomain = await createDomain(CLI_ACTOR, { customer: a.id, name: "alpha.example", recipients: ["sales0@alpha.example", "old1@alpha.example", "old2@alpha.example", "old3@alpha.example", "keep@alpha.example"] });
-    const bDomain = await createDomain(CLI_ACTOR, { customer: b.id, name: "beta.example", recipientPolicy: "accept_all" });
-    Object.assign(ids, { a: a.id, b: b.id, aDomain: aDomain.id, bDomain: bDomain.id });
-    const store = async (to: string, domainId: string, customerId: string, subject: string) => {
-      const id = await storeMessage({ mailFrom: "x@sender.example", raw: Buffer.from(`Subject: ${subject}\r\n\r\nbody\r\n`), summary: { subject }, recipients: [{ address: to, domainId, customerId }] });
-      await new Promise((r) => setTimeout(r, 2));
+    const a = await makeCustomer("Alpha", [{ name: "alpha.example", recipients: ["sales0@alpha.example", "old1@alpha.example", "old2@alpha.example", "old3@alpha.example", "keep@alpha.example"] }]);
+    const b = await makeCustomer("Beta", ["beta.example"]);
+    Object.assign(ids, { a: a.id, b: b.id, aDomain: domainId(a, "alpha.example"), bDomain: domainId(b, "beta.example") });
+    const store = async (to: string, customer: TestCustomer, subject: string) => {
+      const id = await holdMessage([{ address: to, customer }], Buffer.from(`Subject: ${subject}\r\n\r\nbody\r\n`), "x@sender.example", { subject });
+      await sleep(2);
       return id;
     };
-    for (let i = 0; i < 5; i++) sales.push(await store(`sales${i}@alpha.example`, aDomain.id, a.id, `Order ${i}`));
-    for (let i = 0; i < 3; i++) info.push(await store(`info@alpha.example`, aDomain.id, a.id, i === 0 ? "=SUM(A1:A9)" : `Question ${i}`));
-    for (let i = 0; i < 3; i++) beta.push(await store(`sales${i}@beta.example`, bDomain.id, b.id, `Beta private ${i}`));
+    for (let i = 0; i < 5; i++) sales.push(await store(`sales${i}@alpha.example`, a, `Order ${i}`));
+    for (let i = 0; i < 3; i++) info.push(await store(`info@alpha.example`, a, i === 0 ? "=SUM(A1:A9)" : `Question ${i}`));
+    for (let i = 0; i < 3; i++) beta.push(await store(`sales${i}@beta.example`, b, `Beta private ${i}`));
     await getDb().delivery.updateMany({ where: { messageId: sales[0] }, data: { lastError: LONG_ERROR, attempts: 2 } });
     await createPortalUser(CLI_ACTOR, { email: "ops@isp.example", role: "staff", password: PASSWORD });
     await createPortalUser(CLI_ACTOR, { email: "admin@alpha.example", role: "customer", customer: a.id, password: PASSWORD });
@@ -67,7 +57,7 @@ describe("portal: recipient search, bulk actions, CSV export", () => {
   });
 
   it("staff: search by recipient, the last error in the row, bounce all matching after 'Bounce 5 messages?', CSV of the filter", async () => {
-    const page = await logIn(staff, portal.url, "ops@isp.example");
+    const page = await logIn(staff, portal.url, "ops@isp.example", PASSWORD);
     await page.goto(`${portal.url}/staff/queue`);
     await page.getByLabel("Recipient contains").fill("sales");
     await page.getByRole("button", { name: "Filter" }).click();
@@ -107,7 +97,7 @@ describe("portal: recipient search, bulk actions, CSV export", () => {
   }, 120_000);
 
   it("customer: tick rows, 'Bounce 2 messages?', own-only CSV, and B's forged ids change nothing", async () => {
-    const page = await logIn(alpha, portal.url, "admin@alpha.example");
+    const page = await logIn(alpha, portal.url, "admin@alpha.example", PASSWORD);
     await page.goto(`${portal.url}/my/mail?recipient=info%40`);
     expect(await page.getByTestId("queue-count").textContent()).toBe("3 messages");
     await page.getByLabel(`Select message ${info[1]}`).check();

@@ -28,6 +28,14 @@ export async function submitLogin(page: Page, portalUrl: string, email: string, 
   await page.getByRole("button", { name: "Log in" }).click();
 }
 
+/** A new page in `context`, logged in and landed on the user's start (/staff or /my). */
+export async function logIn(context: BrowserContext, portalUrl: string, email: string, password: string): Promise<Page> {
+  const page = await context.newPage();
+  await submitLogin(page, portalUrl, email, password);
+  await page.waitForURL((u) => /^\/(staff|my)(\/|$)/.test(u.pathname));
+  return page;
+}
+
 /** Fills in and submits the "Change password" form (a one-time password's forced change, or the account page's). */
 export async function choosePassword(page: Page, current: string, next: string): Promise<void> {
   const form = page.getByRole("form", { name: "Change password" });

@@ -1,9 +1,9 @@
 // Runs the real `mailharbor` CLI (bin/mailharbor.js) as a child process.
 import { execFile } from "node:child_process";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { PROJECT_ROOT } from "./project-root.ts";
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/mailharbor.js");
+const BIN = path.join(PROJECT_ROOT, "bin", "mailharbor.js");
 
 export interface CliResult {
   code: number;

@@ -2,10 +2,9 @@
 // file's database, and collects its JSON log lines.
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { freePort } from "./free-port.ts";
+import { PROJECT_ROOT } from "./project-root.ts";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 export interface MailerProcess {
   mxPort: number;
@@ -37,7 +36,7 @@ export async function startMailer(overrides: Record<string, string> = {}): Promi
     SHUTDOWN_GRACE_SECONDS: "2",
     ...overrides,
   };
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "mailer", "main.ts")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "mailer", "main.ts")], { cwd: PROJECT_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   const logs: Record<string, unknown>[] = [];
   const stderr: string[] = [];
   const waiters = new Set<() => void>();

@@ -4,17 +4,11 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { SmtpReceiver } from "./smtp-receiver.ts";
+import { takeReply, type SmtpReply } from "./smtp-reply.ts";
 import { cramMd5Digest } from "../../lib/auth/cram-md5.ts";
 
-export interface Reply {
-  code: number;
-  /** all lines joined with "\n", without codes */
-  text: string;
-  lines: string[];
-}
-
 export class OdmrCustomer {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private waiting: (() => void) | null = null;
   private ended = false;
   readonly closed: Promise<void>;
@@ -62,19 +56,13 @@ export class OdmrCustomer {
   }
 
   /** Reads one (possibly multi-line) reply. */
-  async reply(timeoutMs = 15_000): Promise<Reply> {
-    const lines: string[] = [];
-    let code = 0;
+  async reply(timeoutMs = 15_000): Promise<SmtpReply> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const nl = this.buffer.indexOf("\n");
-      if (nl >= 0) {
-        const line = this.buffer.subarray(0, nl).toString("utf8").replace(/\r$/, "");
-        this.buffer = this.buffer.subarray(nl + 1);
-        code = Number(line.slice(0, 3));
-        lines.push(line.slice(4));
-        if (line[3] !== "-") return { code, text: lines.join("\n"), lines };
-        continue;
+      const taken = takeReply(this.buffer, "utf8");
+      if (taken) {
+        this.buffer = taken.rest;
+        return taken.reply;
       }
       if (this.ended) throw new Error(`connection closed while waiting for a reply (${this.buffer.toString()})`);
       const left = deadline - Date.now();
@@ -94,17 +82,17 @@ export class OdmrCustomer {
     this.socket.write(data);
   }
 
-  async command(line: string): Promise<Reply> {
+  async command(line: string): Promise<SmtpReply> {
     this.write(`${line}\r\n`);
     return this.reply();
   }
 
-  ehlo(name = "customer.test.example"): Promise<Reply> {
+  ehlo(name = "customer.test.example"): Promise<SmtpReply> {
     return this.command(`EHLO ${name}`);
   }
 
   /** RFC 3207: STARTTLS, then the TLS handshake as client. */
-  async startTls(): Promise<Reply> {
+  async startTls(): Promise<SmtpReply> {
     const reply = await this.command("STARTTLS");
     if (reply.code !== 220) return reply;
     this.detach();
@@ -119,7 +107,7 @@ export class OdmrCustomer {
   }
 
   /** RFC 2195 CRAM-MD5. */
-  async authCramMd5(user: string, secret: string): Promise<Reply> {
+  async authCramMd5(user: string, secret: string): Promise<SmtpReply> {
     const challenge = await this.command("AUTH CRAM-MD5");
     if (challenge.code !== 334) return challenge;
     const decoded = Buffer.from(challenge.text, "base64").toString("utf8");
@@ -127,11 +115,11 @@ export class OdmrCustomer {
   }
 
   /** RFC 4616 PLAIN with an initial response. */
-  authPlain(user: string, secret: string): Promise<Reply> {
+  authPlain(user: string, secret: string): Promise<SmtpReply> {
     return this.command(`AUTH PLAIN ${Buffer.from(`\0${user}\0${secret}`).toString("base64")}`);
   }
 
-  atrn(domains?: string[]): Promise<Reply> {
+  atrn(domains?: string[]): Promise<SmtpReply> {
     return this.command(domains && domains.length ? `ATRN ${domains.join(",")}` : "ATRN");
   }
 

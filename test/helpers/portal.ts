@@ -6,12 +6,12 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { freePort } from "./free-port.ts";
+import { PROJECT_ROOT } from "./project-root.ts";
+import { sleep } from "./sleep.ts";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const NEXT_BIN = path.join(ROOT, "node_modules", "next", "dist", "bin", "next");
-const BUILD_ID = path.join(ROOT, ".next", "BUILD_ID");
+const NEXT_BIN = path.join(PROJECT_ROOT, "node_modules", "next", "dist", "bin", "next");
+const BUILD_ID = path.join(PROJECT_ROOT, ".next", "BUILD_ID");
 const SOURCES = ["app", "lib", "public", "proxy.ts", "next.config.js", "postcss.config.mjs", "package-lock.json", "tsconfig.json"];
 
 function newestMtime(entry: string): number {
@@ -28,12 +28,12 @@ function newestMtime(entry: string): number {
 
 function buildIsCurrent(): boolean {
   const built = fs.statSync(BUILD_ID, { throwIfNoEntry: false });
-  return Boolean(built) && Math.max(...SOURCES.map((s) => newestMtime(path.join(ROOT, s)))) < built!.mtimeMs;
+  return Boolean(built) && Math.max(...SOURCES.map((s) => newestMtime(path.join(PROJECT_ROOT, s)))) < built!.mtimeMs;
 }
 
 /** `next build` unless the build is up to date; one builder at a time across test workers. */
 export async function ensurePortalBuilt(): Promise<void> {
-  const lock = path.join(os.tmpdir(), `mailharbor-next-build-${crypto.createHash("sha1").update(ROOT).digest("hex").slice(0, 12)}.lock`);
+  const lock = path.join(os.tmpdir(), `mailharbor-next-build-${crypto.createHash("sha1").update(PROJECT_ROOT).digest("hex").slice(0, 12)}.lock`);
   for (;;) {
     try {
       fs.mkdirSync(lock);
@@ -42,13 +42,13 @@ export async function ensurePortalBuilt(): Promise<void> {
       // another worker is building; a lock older than 15 minutes is left from a killed run
       const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
       if (age > 15 * 60_000) fs.rmSync(lock, { recursive: true, force: true });
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
   }
   try {
     if (buildIsCurrent()) return;
     const result = spawnSync(process.execPath, [NEXT_BIN, "build"], {
-      cwd: ROOT, env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" }, encoding: "utf8",
+      cwd: PROJECT_ROOT, env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" }, encoding: "utf8",
     });
     if (result.status !== 0) throw new Error(`next build failed:\n${(result.stdout + result.stderr).slice(-4000)}`);
   } finally {
@@ -67,8 +67,8 @@ export async function startPortal(env: { databaseUrl: string; dataDir: string; e
   await ensurePortalBuilt();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "portal-server.ts")], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "scripts", "portal-server.ts")], {
+    cwd: PROJECT_ROOT,
     env: {
       ...process.env,
       NODE_ENV: "production",
@@ -98,7 +98,7 @@ export async function startPortal(env: { databaseUrl: string; dataDir: string; e
       /* not listening yet */
     }
     if (Date.now() > deadline) throw new Error(`the portal did not answer within 60 s: ${output.join("").slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
   return {
     url, child, output,

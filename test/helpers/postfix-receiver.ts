@@ -8,6 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { sleep } from "./sleep.ts";
 
 export interface PostfixReceiverOptions {
   host: string;
@@ -88,7 +89,7 @@ export class PostfixReceiver {
         probe.once("data", () => probe.end("QUIT\r\n")).once("close", (failed) => resolve(!failed)).once("error", () => undefined);
       });
       if (up) return;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     throw new Error(`the receiving Postfix does not listen on ${host}:${port}`);
   }

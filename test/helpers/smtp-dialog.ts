@@ -2,20 +2,12 @@
 // send what no well-behaved client would (bare LF, NUL bytes, over-long lines, commands out of order).
 import net from "node:net";
 import tls from "node:tls";
+import { takeReply, type SmtpReply } from "./smtp-reply.ts";
 import { cramMd5Digest } from "../../lib/auth/cram-md5.ts";
-
-export interface SmtpReply {
-  code: number;
-  /** the reply's lines without the code and separator */
-  lines: string[];
-  /** the last line as sent, e.g. "250 2.0.0 Ok: queued as 0H2N4V6X8Z1B3D5F" */
-  last: string;
-}
 
 export class SmtpDialog {
   private socket: net.Socket;
-  private buffer = "";
-  private pending: string[] = [];
+  private buffer: Buffer = Buffer.alloc(0);
   private replies: SmtpReply[] = [];
   private waiters: (() => void)[] = [];
   closed = false;
@@ -38,8 +30,7 @@ export class SmtpDialog {
   }
 
   private attach(socket: net.Socket): void {
-    socket.setEncoding("latin1");
-    socket.on("data", (chunk: string) => this.onData(chunk));
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", () => undefined);
     socket.on("close", () => {
       this.closed = true;
@@ -47,17 +38,11 @@ export class SmtpDialog {
     });
   }
 
-  private onData(chunk: string): void {
-    this.buffer += chunk;
-    let nl: number;
-    while ((nl = this.buffer.indexOf("\r\n")) >= 0) {
-      const line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(nl + 2);
-      this.pending.push(line);
-      if (/^\d{3}(?: |$)/.test(line)) {
-        this.replies.push({ code: Number(line.slice(0, 3)), lines: this.pending.map((l) => l.slice(4)), last: line });
-        this.pending = [];
-      }
+  private onData(chunk: Buffer): void {
+    this.buffer = Buffer.concat([this.buffer, chunk]);
+    for (let taken = takeReply(this.buffer); taken; taken = takeReply(this.buffer)) {
+      this.replies.push(taken.reply);
+      this.buffer = taken.rest;
     }
     this.notify();
   }
@@ -77,7 +62,7 @@ export class SmtpDialog {
           resolve(next);
         } else if (this.closed) {
           clearTimeout(timer);
-          reject(new Error(`connection closed without a reply (partial: ${JSON.stringify(this.buffer)})`));
+          reject(new Error(`connection closed without a reply (partial: ${JSON.stringify(this.buffer.toString("latin1"))})`));
         } else this.waiters.push(check);
       };
       check();

@@ -6,15 +6,13 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR } from "../../lib/actor.ts";
 import { createApiToken, revokeApiToken } from "../../lib/api-tokens/api-tokens.ts";
-import { createCustomer } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
-import { createDomain } from "../../lib/domains/domains.ts";
-import { createLogin } from "../../lib/logins/logins.ts";
 import { verifyOdmrPassword } from "../../lib/logins/verify-odmr-login.ts";
-import { storeMessage } from "../../lib/queue/store-message.ts";
 import { addRecipients, removeRecipient } from "../../lib/recipients/recipients.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { domainId, holdMessage, makeCustomer } from "../helpers/fixtures.ts";
 import { startPortal, type Portal } from "../helpers/portal.ts";
+import { PROJECT_ROOT } from "../helpers/project-root.ts";
 
 const env = useTestDatabase();
 let portal: Portal;
@@ -57,20 +55,16 @@ const t = { all: "", read: "", provision: "", a: "", aRead: "" };
 const ids = { a: "", b: "", aDomain: "", bDomain: "", aLogin: "", bLogin: "" };
 
 beforeAll(async () => {
-  const [a, b] = [await createCustomer(CLI_ACTOR, { name: "Alpha Ltd" }), await createCustomer(CLI_ACTOR, { name: "Beta Ltd" })];
-  ids.a = a.id;
-  ids.b = b.id;
-  ids.aDomain = (await createDomain(CLI_ACTOR, { customer: a.id, name: "alpha.example", recipients: ["info@alpha.example"] })).id;
-  ids.bDomain = (await createDomain(CLI_ACTOR, { customer: b.id, name: "beta.example", recipientPolicy: "accept_all", etrnEnabled: true, etrnTarget: "127.0.0.1:2525" })).id;
-  ids.aLogin = (await createLogin(CLI_ACTOR, { customer: a.id, login: "alpha" })).login.id;
-  ids.bLogin = (await createLogin(CLI_ACTOR, { customer: b.id, login: "beta" })).login.id;
+  const a = await makeCustomer("Alpha Ltd", [{ name: "alpha.example", recipients: ["info@alpha.example"] }], { login: "alpha" });
+  const b = await makeCustomer("Beta Ltd", [{ name: "beta.example", recipientPolicy: "accept_all", etrnEnabled: true, etrnTarget: "127.0.0.1:2525" }], { login: "beta" });
+  Object.assign(ids, { a: a.id, b: b.id, aDomain: domainId(a, "alpha.example"), bDomain: domainId(b, "beta.example"), aLogin: a.loginId, bLogin: b.loginId });
   t.all = (await createApiToken(CLI_ACTOR, { name: "billing", scopes: ["read", "provision", "queue"] })).secret;
   t.read = (await createApiToken(CLI_ACTOR, { name: "reporting", scopes: ["read"] })).secret;
   t.provision = (await createApiToken(CLI_ACTOR, { name: "writer", scopes: ["provision"] })).secret;
   t.a = (await createApiToken(CLI_ACTOR, { name: "alpha-self", scopes: ["read", "provision", "queue"], customer: a.id })).secret;
   t.aRead = (await createApiToken(CLI_ACTOR, { name: "alpha-read", scopes: ["read"], customer: "Alpha Ltd" })).secret;
-  for (const [i, domain] of [[0, { id: ids.aDomain, customerId: a.id, address: "info@alpha.example" }], [1, { id: ids.bDomain, customerId: b.id, address: "x@beta.example" }], [2, { id: ids.bDomain, customerId: b.id, address: "y@beta.example" }]] as const) {
-    await storeMessage({ mailFrom: `sender${i}@origin.example`, raw: Buffer.from(`Subject: note ${i}\r\n\r\nbody\r\n`), recipients: [{ address: domain.address, domainId: domain.id, customerId: domain.customerId }] });
+  for (const [i, [address, customer]] of ([["info@alpha.example", a], ["x@beta.example", b], ["y@beta.example", b]] as const).entries()) {
+    await holdMessage([{ address, customer }], Buffer.from(`Subject: note ${i}\r\n\r\nbody\r\n`), `sender${i}@origin.example`);
   }
   await getDb().odmrSession.createMany({
     data: [
@@ -395,7 +389,7 @@ describe("OpenAPI document and unknown paths", () => {
     const doc = JSON.parse(await response.text());
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
-    const files = routeFiles(path.resolve(import.meta.dirname, "../../app/api/v1")).filter((f) => f.path !== "/openapi.json");
+    const files = routeFiles(path.join(PROJECT_ROOT, "app", "api", "v1")).filter((f) => f.path !== "/openapi.json");
     const fromFiles = files.flatMap((f) => f.methods.map((m) => `${m} ${f.path}`)).sort();
     const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`)).sort();
     expect(documented).toEqual(fromFiles);

@@ -4,26 +4,21 @@
 // bounced with a DSN as before; exactly half refused does not trip, one more does; below the
 // minimum the 5yz are final at the session's end; and a hold ends by "bounce" (DSNs now) or by
 // "retry" (the next session delivers), for the domain's own customer only.
-import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI_ACTOR, type Actor } from "../../lib/actor.ts";
+import { CLI_ACTOR } from "../../lib/actor.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { isMailharborError } from "../../lib/errors.ts";
 import { resolveBounceHold } from "../../lib/protection/resolve-bounce-hold.ts";
 import { runCli } from "../helpers/cli.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { customerActor, holdMessage, makeCustomer, type TestCustomer, testMessage } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { loggedInCustomer } from "../helpers/odmr-customer.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
 import { scriptedReceiver, type ScriptedOptions, type ScriptedReceiver } from "../helpers/scripted-receiver.ts";
 
 useTestDatabase();
 
 const REFUSE = "550 5.1.1 no such user here";
-
-function customerActor(customer: TestCustomer): Actor {
-  return { type: "customer", id: crypto.randomUUID(), label: `${customer.name} user`, customerId: customer.id };
-}
 
 /** Holds one single-recipient message per local part, in this order (the session offers them in it). */
 async function holdEach(customer: TestCustomer, domain: string, locals: string[]): Promise<string[]> {

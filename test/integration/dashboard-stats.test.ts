@@ -3,17 +3,14 @@
 // the chart (lib/sessions/session-result.ts), including an ETRN run that could not deliver.
 import crypto from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Actor } from "../../lib/actor.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { listSessions } from "../../lib/sessions/list-sessions.ts";
 import { SESSION_RESULTS, sessionResult, SUCCESSFUL_RESULTS, SUCCESSFUL_SESSION_SQL } from "../../lib/sessions/session-result.ts";
 import { EXACT_UP_TO, getDashboardStats } from "../../lib/stats/dashboard-stats.ts";
 import { useTestDatabase } from "../helpers/database.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { holdMessage, makeCustomer, STAFF_ACTOR as STAFF, type TestCustomer, testMessage } from "../helpers/fixtures.ts";
 
 useTestDatabase();
-
-const STAFF: Actor = { type: "staff", id: "00000000-0000-0000-0000-0000000000aa", label: "ops@isp.example" };
 
 /** Held mail straight into the tables (storeMessage per message would take minutes for this many), a message's recipients together as storeMessage writes them. */
 async function bulkHold(customer: TestCustomer, domain: string, messages: number, recipientsEach: number): Promise<void> {

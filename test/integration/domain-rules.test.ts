@@ -11,7 +11,7 @@ import { DELIVERY_STATES, HELD_WHERE, heldPrismaSql, heldSql, isHeld } from "../
 import { expireHeldMail } from "../../lib/queue/expire-held-mail.ts";
 import { getMessageDetail } from "../../lib/queue/message-detail.ts";
 import { useTestDatabase } from "../helpers/database.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
 
 useTestDatabase();
 

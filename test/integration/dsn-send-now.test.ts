@@ -13,13 +13,14 @@ import { sendDsnNow } from "../../lib/dsn/send-dsn-now.ts";
 import { sendStoredDsns } from "../../lib/dsn/send-dsns.ts";
 import { parseHostPort } from "../../lib/validation/host-port.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { customerActor, STAFF_ACTOR as STAFF } from "../helpers/fixtures.ts";
+import { sleep } from "../helpers/sleep.ts";
 import { startSmtpReceiver, type SmtpReceiver } from "../helpers/smtp-receiver.ts";
 
 useTestDatabase();
 
 let receiver: SmtpReceiver;
 let refuse = true;
-const STAFF: Actor = { type: "staff", id: "00000000-0000-0000-0000-0000000000aa", label: "ops@isp.example" };
 let customer: Actor;
 
 function dsnText(to: string): Buffer {
@@ -38,8 +39,7 @@ beforeAll(async () => {
   process.env.SMARTHOST = `127.0.0.1:${receiver.port}`;
   process.env.MAIL_HOSTNAME = "mx.test.example";
   useConfig(process.env);
-  const c = await createCustomer(CLI_ACTOR, { name: "Somebody" });
-  customer = { type: "customer", id: "00000000-0000-0000-0000-0000000000bb", label: "admin@somebody.example", customerId: c.id };
+  customer = customerActor(await createCustomer(CLI_ACTOR, { name: "Somebody" }), "admin@somebody.example");
 });
 
 afterAll(async () => {
@@ -110,7 +110,7 @@ describe("send now", () => {
     expect(reports.reduce((n, r) => n + r.sent, 0)).toBe(stored.length);
     await receiver.waitForMessages(before + stored.length);
     // a moment for any duplicate to arrive
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(receiver.messages.length).toBe(before + stored.length);
   });
 });

@@ -13,8 +13,9 @@ import { getDb } from "../../lib/db/client.ts";
 import { createDomain, updateDomain } from "../../lib/domains/domains.ts";
 import { loadTls } from "../../lib/tls/load-tls.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { sleep } from "../helpers/sleep.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
 import { startSmtpReceiver, type SmtpReceiver } from "../helpers/smtp-receiver.ts";
 
@@ -28,7 +29,6 @@ let other: TestCustomer;
 let listed: TestCustomer;
 let admin: pg.Client;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function ehlo(dialog: SmtpDialog): Promise<string[]> {
   const reply = await dialog.command("EHLO client.example");

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI_ACTOR, type Actor } from "../../lib/actor.ts";
+import { CLI_ACTOR } from "../../lib/actor.ts";
 import { loadConfig } from "../../lib/config/config.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { updateDomain } from "../../lib/domains/domains.ts";
@@ -14,16 +14,16 @@ import { requestEtrnRelease } from "../../lib/etrn/release-requests.ts";
 import { loadTls, type TlsMaterial } from "../../lib/tls/load-tls.ts";
 import { runCli } from "../helpers/cli.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { customerActor, holdMessage, makeCustomer, STAFF_ACTOR, type TestCustomer, testMessage } from "../helpers/fixtures.ts";
 import { freePort } from "../helpers/free-port.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { loggedInCustomer } from "../helpers/odmr-customer.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { sleep } from "../helpers/sleep.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
 import { startSmtpReceiver, type ReceivedMessage, type SmtpReceiver } from "../helpers/smtp-receiver.ts";
 
 useTestDatabase();
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let mailer: MailerProcess;
 let material: TlsMaterial;
@@ -159,10 +159,10 @@ describe("an ETRN run beside ATRN", () => {
   it("lets a customer ask for a release of its own domain, and finds nothing of another customer's", async () => {
     const own = await etrnCustomer("Self", "self.example", "127.0.0.1:2525");
     await etrnCustomer("Stranger", "stranger.example", "127.0.0.1:2525");
-    const customerActor: Actor = { type: "customer", id: "00000000-0000-4000-8000-000000000002", label: "self@customer.example", customerId: own.id };
-    await expect(requestEtrnRelease(customerActor, "stranger.example")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    const self = customerActor(own, "self@customer.example");
+    await expect(requestEtrnRelease(self, "stranger.example")).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect((await getDb().domain.findUnique({ where: { name: "stranger.example" } }))!.etrnRequestedAt).toBeNull();
-    const request = await requestEtrnRelease(customerActor, "self.example");
+    const request = await requestEtrnRelease(self, "self.example");
     expect(request.domain).toBe("self.example");
     // the mailer may take the request at once; the audit trail keeps who asked
     const events = await getDb().auditEvent.findMany({ where: { action: "domain.etrn_release", objectId: request.domainId } });
@@ -176,8 +176,7 @@ describe("targets", () => {
     const moving = await etrnCustomer("Moving", "moving.example", `127.0.0.1:${downPort}`);
     const raw = testMessage("waiting for the move");
     await holdMessage([{ address: "m@moving.example", customer: moving }], raw);
-    const staff: Actor = { type: "staff", id: "00000000-0000-4000-8000-000000000001", label: "ops@isp.example" };
-    await requestEtrnRelease(staff, "moving.example");
+    await requestEtrnRelease(STAFF_ACTOR, "moving.example");
     await expect.poll(async () => (await endedRuns(moving)).length, { timeout: 15_000 }).toBe(1);
     const [failed] = await endedRuns(moving);
     expect(failed.remoteAddress).toBe("staff: ops@isp.example");
@@ -190,7 +189,7 @@ describe("targets", () => {
     // the target is read when a run starts: the held mail goes to the new one
     const target = await receiver();
     await updateDomain(CLI_ACTOR, "moving.example", { etrnTarget: `127.0.0.1:${target.port}` });
-    await requestEtrnRelease(staff, "moving.example");
+    await requestEtrnRelease(STAFF_ACTOR, "moving.example");
     await target.waitForMessages(1);
     expect(target.messages[0].raw.equals(raw)).toBe(true);
     await expect.poll(async () => (await deliveriesOf(moving, "moving.example")).map((d) => d.state)).toEqual(["delivered"]);

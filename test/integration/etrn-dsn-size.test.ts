@@ -6,8 +6,8 @@ import { getDb } from "../../lib/db/client.ts";
 import { updateDomain } from "../../lib/domains/domains.ts";
 import { HEADER_BYTES } from "../../lib/dsn/build-dsn.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { holdMessage, makeCustomer } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
-import { holdMessage, makeCustomer } from "../helpers/odmr-fixtures.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
 import { startSmtpReceiver, type SmtpReceiver } from "../helpers/smtp-receiver.ts";
 

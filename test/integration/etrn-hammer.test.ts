@@ -10,14 +10,15 @@ import { getDb } from "../../lib/db/client.ts";
 import { updateDomain } from "../../lib/domains/domains.ts";
 import { storeMessage } from "../../lib/queue/store-message.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
 import { freePort } from "../helpers/free-port.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
-import { SmtpDialog, type SmtpReply } from "../helpers/smtp-dialog.ts";
+import { sleep } from "../helpers/sleep.ts";
+import { SmtpDialog } from "../helpers/smtp-dialog.ts";
 import { startSmtpReceiver, type SmtpReceiver } from "../helpers/smtp-receiver.ts";
+import type { SmtpReply } from "../helpers/smtp-reply.ts";
 
 const env = useTestDatabase();
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** No background work (deliver-now polling, housekeeping) during the counts. */
 const QUIET = { ETRN_REQUEST_POLL_SECONDS: "3600", HOUSEKEEPING_INTERVAL_SECONDS: "3600" };

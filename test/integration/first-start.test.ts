@@ -13,8 +13,9 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { RUNTIME_DIR, runningServer } from "../../lib/db/embedded-postgres.ts";
 import { freePort } from "../helpers/free-port.ts";
+import { PROJECT_ROOT } from "../helpers/project-root.ts";
+import { sleep } from "../helpers/sleep.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const isRoot = process.getuid?.() === 0;
 const made: string[] = [];
 const clusters: string[] = [];
@@ -28,10 +29,10 @@ function privateClone(owner?: { uid: number; gid: number }): string {
   fs.mkdirSync(clone);
   // what a clone holds: the index's tree (HEAD plus what is staged; on a clean checkout, HEAD), not
   // the working tree, where edits in progress need not fit together
-  const tree = execFileSync("git", ["write-tree"], { cwd: ROOT }).toString().trim();
-  execFileSync("sh", ["-c", 'git archive "$1" | tar -x -C "$2"', "sh", tree, clone], { cwd: ROOT });
+  const tree = execFileSync("git", ["write-tree"], { cwd: PROJECT_ROOT }).toString().trim();
+  execFileSync("sh", ["-c", 'git archive "$1" | tar -x -C "$2"', "sh", tree, clone], { cwd: PROJECT_ROOT });
   // what `npm ci` adds: node_modules (hard links), then our postinstall's Prisma client for this schema
-  execFileSync("cp", ["-al", path.join(ROOT, "node_modules"), path.join(clone, "node_modules")]);
+  execFileSync("cp", ["-al", path.join(PROJECT_ROOT, "node_modules"), path.join(clone, "node_modules")]);
   execFileSync("npm", ["run", "--silent", "prisma:generate"], { cwd: clone, stdio: "ignore" });
   if (owner) {
     // the user's own files, node_modules' hard links excepted (they are shared with this tree)
@@ -72,7 +73,7 @@ async function startAndStop(clone: string, user?: string): Promise<string> {
   const ports = { MX_PORT: await freePort(), ODMR_PORT: await freePort(), ODMRS_PORT: await freePort() };
   const run = npmStart(clone, ports, user);
   const deadline = Date.now() + 120_000;
-  while (!/mailer ready/.test(run.output()) && run.child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (!/mailer ready/.test(run.output()) && run.child.exitCode === null && Date.now() < deadline) await sleep(100);
   expect(run.output()).toMatch(/mailer ready/);
   expect(await mxGreets(ports.MX_PORT)).toMatch(/^220 /);
   // SIGTERM to the start script (as systemd or Ctrl-C would reach it; npm itself does not pass a
@@ -97,7 +98,7 @@ afterAll(async () => {
     const link = path.join(data, "postgres");
     if (fs.lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink()) clusters.push(fs.readlinkSync(link));
   }
-  await new Promise((r) => setTimeout(r, 1000));
+  await sleep(1000);
   for (const cluster of new Set(clusters)) fs.rmSync(cluster, { recursive: true, force: true });
   for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -3,10 +3,11 @@
 // SMTP and ODMR traffic did.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestDatabase } from "../helpers/database.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
 import { freePort } from "../helpers/free-port.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { loggedInCustomer, OdmrCustomer } from "../helpers/odmr-customer.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { sleep } from "../helpers/sleep.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
 import { startSmtpReceiver } from "../helpers/smtp-receiver.ts";
 
@@ -57,10 +58,10 @@ describe("metrics endpoint", () => {
     expect((await odmr.atrn(["empty.example"])).code).toBe(453);
     await odmr.command("QUIT");
     await odmr.closed;
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
 
     // past the held-mail cache of the first scrape
-    await new Promise((r) => setTimeout(r, 5200));
+    await sleep(5200);
     const after = await scrape(metricsPort);
     const moved = (key: string) => sample(after, key) - sample(before, key);
     expect(moved('mailharbor_intake_replies_total{command="RCPT",class="2xx"}')).toBe(2);
@@ -91,7 +92,7 @@ describe("metrics endpoint", () => {
     const held = [await OdmrCustomer.connect(mailer.odmrPort, { localAddress: "127.0.0.7" }), await OdmrCustomer.connect(mailer.odmrPort, { localAddress: "127.0.0.7" })];
     await expect(OdmrCustomer.connect(mailer.odmrPort, { localAddress: "127.0.0.7" })).rejects.toThrow(/421/);
     for (const c of held) c.destroy();
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
 
     const after = await scrape(metricsPort);
     const moved = (key: string) => sample(after, key) - sample(before, key);

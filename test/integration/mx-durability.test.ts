@@ -9,6 +9,7 @@ import { getDb } from "../../lib/db/client.ts";
 import { createDomain } from "../../lib/domains/domains.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
+import { sleep } from "../helpers/sleep.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
 
 const env = useTestDatabase();
@@ -102,7 +103,7 @@ describe("MX durability", () => {
       for (let i = 0; i < 200 && !killed; i++) {
         const { rows } = await db.query("SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND wait_event = 'PgSleep'", [dbName]);
         killed = rows.length;
-        if (!killed) await new Promise((r) => setTimeout(r, 50));
+        if (!killed) await sleep(50);
       }
       expect(killed).toBe(1);
       expect((await dialog.reply()).last).toMatch(/^451 4\.3\.0 /);
@@ -133,7 +134,7 @@ describe("MX durability", () => {
     };
     let running = 8;
     const senders = Array.from({ length: running }, (_, n) => sender(n).finally(() => running--));
-    while (accepted.length < 200 && running > 0) await new Promise((r) => setTimeout(r, 10));
+    while (accepted.length < 200 && running > 0) await sleep(10);
     expect(accepted.length).toBeGreaterThanOrEqual(200);
     await mailer.kill();
     stop = true;

@@ -3,21 +3,18 @@
 // the bytes and times come back as written.
 import crypto from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CLI_ACTOR } from "../../lib/actor.ts";
-import { createCustomer } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
-import { createDomain } from "../../lib/domains/domains.ts";
 import { storeMessage, type ResolvedRecipient } from "../../lib/queue/store-message.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { domainId, makeCustomer } from "../helpers/fixtures.ts";
 
 useTestDatabase();
 
 let recipient: ResolvedRecipient;
 
 beforeAll(async () => {
-  const customer = await createCustomer(CLI_ACTOR, { name: "Batch" });
-  const domain = await createDomain(CLI_ACTOR, { customer: customer.id, name: "batch.example", recipientPolicy: "accept_all" });
-  recipient = { address: "u@batch.example", domainId: domain.id, customerId: customer.id };
+  const customer = await makeCustomer("Batch", ["batch.example"]);
+  recipient = { address: "u@batch.example", domainId: domainId(customer, "batch.example"), customerId: customer.id };
 });
 
 describe("group commit", () => {

@@ -8,6 +8,7 @@ import { createCustomer } from "../../lib/customers/customers.ts";
 import { createDomain } from "../../lib/domains/domains.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
+import { sleep } from "../helpers/sleep.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
 
 useTestDatabase();
@@ -50,7 +51,7 @@ describe("MX in-transit memory and the DATA deadline", () => {
         return new Promise<void>((resolve, reject) => socket.write(chunk, (err) => (err ? reject(err) : resolve())));
       }));
       // everything was handed to the kernel; give the mailer a moment to read the rest of it
-      await new Promise((r) => setTimeout(r, 1500));
+      await sleep(1500);
       const other = await inData("127.0.0.3");
       other.write(`Subject: other sender\r\n\r\n${"x".repeat(70)}\r\n`.repeat(1000) + ".\r\n");
       const reply = await other.reply(30_000);

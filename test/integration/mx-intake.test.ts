@@ -8,11 +8,9 @@ import { promisify } from "node:util";
 import nodemailer from "nodemailer";
 import SMTPConnection from "nodemailer/lib/smtp-connection";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI_ACTOR } from "../../lib/actor.ts";
-import { createCustomer } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
-import { createDomain } from "../../lib/domains/domains.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { makeCustomer } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
 
@@ -25,11 +23,11 @@ let beta: { id: string };
 let scratch: string;
 
 beforeAll(async () => {
-  alpha = await createCustomer(CLI_ACTOR, { name: "Alpha" });
-  beta = await createCustomer(CLI_ACTOR, { name: "Beta" });
-  await createDomain(CLI_ACTOR, { customer: alpha.id, name: "alpha.example", recipientPolicy: "accept_all", maxMessageSize: 10 * 1024 * 1024 });
-  await createDomain(CLI_ACTOR, { customer: alpha.id, name: "alpha-two.example", recipientPolicy: "listed", maxMessageSize: 5 * 1024 * 1024, recipients: ["known@alpha-two.example"] });
-  await createDomain(CLI_ACTOR, { customer: beta.id, name: "beta.example", recipientPolicy: "accept_all", maxMessageSize: 20 * 1024 * 1024 });
+  alpha = await makeCustomer("Alpha", [
+    { name: "alpha.example", recipientPolicy: "accept_all", maxMessageSize: 10 * 1024 * 1024 },
+    { name: "alpha-two.example", recipientPolicy: "listed", maxMessageSize: 5 * 1024 * 1024, recipients: ["known@alpha-two.example"] },
+  ]);
+  beta = await makeCustomer("Beta", [{ name: "beta.example", recipientPolicy: "accept_all", maxMessageSize: 20 * 1024 * 1024 }]);
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), "mx-intake-"));
   mailer = await startMailer();
 });

@@ -3,10 +3,11 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR } from "../../lib/actor.ts";
-import { createCustomer, setCustomerStatus } from "../../lib/customers/customers.ts";
-import { createDomain } from "../../lib/domains/domains.ts";
+import { setCustomerStatus } from "../../lib/customers/customers.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { makeCustomer } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
+import { sleep } from "../helpers/sleep.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
 
 useTestDatabase();
@@ -14,8 +15,7 @@ useTestDatabase();
 let mailer: MailerProcess;
 
 beforeAll(async () => {
-  const customer = await createCustomer(CLI_ACTOR, { name: "Protected" });
-  await createDomain(CLI_ACTOR, { customer: customer.id, name: "protected.example", recipientPolicy: "accept_all" });
+  await makeCustomer("Protected", ["protected.example"]);
   mailer = await startMailer({ MX_MAX_CONNECTIONS: "4", MX_MAX_CONNECTIONS_PER_IP: "2", MX_IDLE_TIMEOUT: "3", MX_LOOKUP_CACHE_SECONDS: "60" });
 });
 
@@ -56,7 +56,7 @@ describe("MX protection", () => {
     // the held sessions still work, and a slot freed is a slot available again
     for (const dialog of held) expect((await dialog.command("NOOP")).code).toBe(250);
     held.pop()!.close();
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     const again = await SmtpDialog.open(mailer.mxPort, { localAddress: "127.0.0.3" });
     expect(again.greeting.code).toBe(220);
     again.close();
@@ -64,7 +64,7 @@ describe("MX protection", () => {
   });
 
   it("frees the slot of a session that ended inside TLS", async () => {
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     for (let i = 0; i < 3; i++) {
       const dialog = await SmtpDialog.open(mailer.mxPort, { localAddress: "127.0.0.8" });
       expect(dialog.greeting.code).toBe(220);
@@ -73,7 +73,7 @@ describe("MX protection", () => {
       expect((await dialog.command("EHLO client.example")).code).toBe(250);
       expect((await dialog.command("QUIT")).code).toBe(221);
       await dialog.whenClosed();
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     // and of one that hung up in the middle of the handshake
     for (let i = 0; i < 3; i++) {
@@ -82,7 +82,7 @@ describe("MX protection", () => {
       expect((await dialog.command("STARTTLS")).code).toBe(220);
       dialog.write("\x16\x03\x01 not a client hello");
       dialog.close();
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     const last = await SmtpDialog.open(mailer.mxPort, { localAddress: "127.0.0.8" });
     expect(last.greeting.code).toBe(220);
@@ -90,7 +90,7 @@ describe("MX protection", () => {
   });
 
   it("answers every one of a flood of connections at once, beyond the limit with 421", async () => {
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     const attempts = await Promise.all(Array.from({ length: 40 }, (_, i) => firstLine(`127.0.1.${(i % 20) + 1}`)));
     const lines = attempts.map((a) => a.line);
     for (const a of attempts) a.socket.destroy();
@@ -100,7 +100,7 @@ describe("MX protection", () => {
   });
 
   it("closes an idle session after the timeout with 421", async () => {
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     const dialog = await SmtpDialog.open(mailer.mxPort, { localAddress: "127.0.0.4" });
     expect(dialog.greeting.code).toBe(220);
     const reply = await dialog.reply(10_000);
@@ -109,8 +109,7 @@ describe("MX protection", () => {
   });
 
   it("with MX_LOOKUP_CACHE_SECONDS set, reuses a lookup for that long", async () => {
-    const customer = await createCustomer(CLI_ACTOR, { name: "Cached" });
-    await createDomain(CLI_ACTOR, { customer: customer.id, name: "cached.example", recipientPolicy: "accept_all" });
+    const customer = await makeCustomer("Cached", ["cached.example"]);
     const rcpt = async () => {
       const dialog = await SmtpDialog.open(mailer.mxPort, { localAddress: "127.0.0.7" });
       await dialog.command("EHLO client.example");

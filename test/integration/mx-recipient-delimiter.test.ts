@@ -10,6 +10,7 @@ import { createDomain, getDomain, updateDomain } from "../../lib/domains/domains
 import { getMessageDetail } from "../../lib/queue/message-detail.ts";
 import { runCli } from "../helpers/cli.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { customerActor } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
 
@@ -22,8 +23,8 @@ let customerB: Actor;
 beforeAll(async () => {
   const a = await createCustomer(CLI_ACTOR, { name: "Alpha" });
   const b = await createCustomer(CLI_ACTOR, { name: "Beta" });
-  customerA = { type: "customer", id: "00000000-0000-0000-0000-00000000000a", label: "admin@plus.example", customerId: a.id };
-  customerB = { type: "customer", id: "00000000-0000-0000-0000-00000000000b", label: "admin@beta.example", customerId: b.id };
+  customerA = customerActor(a, "admin@plus.example");
+  customerB = customerActor(b, "admin@beta.example");
   const listed = { customer: a.id, recipientPolicy: "listed" as const };
   await createDomain(CLI_ACTOR, { ...listed, name: "plus.example", recipientDelimiter: "+", recipients: ["joe@plus.example", "a+b@plus.example", "jörg@plus.example"] });
   await createDomain(CLI_ACTOR, { ...listed, name: "dash.example", recipientDelimiter: "-", recipients: ["joe@dash.example"] });

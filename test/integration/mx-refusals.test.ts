@@ -2,11 +2,11 @@
 // socket; and for refused messages, proof that nothing was stored.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR } from "../../lib/actor.ts";
-import { createCustomer, setCustomerStatus } from "../../lib/customers/customers.ts";
+import { setCustomerStatus } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
-import { createDomain } from "../../lib/domains/domains.ts";
 import { addRecipients } from "../../lib/recipients/recipients.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { makeCustomer } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
 
@@ -15,13 +15,13 @@ useTestDatabase();
 let mailer: MailerProcess;
 
 beforeAll(async () => {
-  const active = await createCustomer(CLI_ACTOR, { name: "Active" });
-  const suspended = await createCustomer(CLI_ACTOR, { name: "Suspended" });
-  await createDomain(CLI_ACTOR, { customer: active.id, name: "open.example", recipientPolicy: "accept_all", maxMessageSize: 64 * 1024 });
-  await createDomain(CLI_ACTOR, { customer: active.id, name: "small.example", recipientPolicy: "accept_all", maxMessageSize: 2048 });
-  await createDomain(CLI_ACTOR, { customer: active.id, name: "listed.example", recipientPolicy: "listed", maxMessageSize: 64 * 1024, recipients: ["alice@listed.example"] });
-  await createDomain(CLI_ACTOR, { customer: active.id, name: "paused.example", recipientPolicy: "accept_all", maxMessageSize: 64 * 1024, acceptInbound: false });
-  await createDomain(CLI_ACTOR, { customer: suspended.id, name: "suspended.example", recipientPolicy: "accept_all", maxMessageSize: 64 * 1024 });
+  await makeCustomer("Active", [
+    { name: "open.example", recipientPolicy: "accept_all", maxMessageSize: 64 * 1024 },
+    { name: "small.example", recipientPolicy: "accept_all", maxMessageSize: 2048 },
+    { name: "listed.example", recipientPolicy: "listed", maxMessageSize: 64 * 1024, recipients: ["alice@listed.example"] },
+    { name: "paused.example", recipientPolicy: "accept_all", maxMessageSize: 64 * 1024, acceptInbound: false },
+  ]);
+  const suspended = await makeCustomer("Suspended", [{ name: "suspended.example", recipientPolicy: "accept_all", maxMessageSize: 64 * 1024 }]);
   await setCustomerStatus(CLI_ACTOR, suspended.id, "suspended");
   mailer = await startMailer();
 });
@@ -69,8 +69,7 @@ describe("MX refusals at RCPT", () => {
   });
 
   it("counts a suspension, a resumption and a new recipient at once", async () => {
-    const customer = await createCustomer(CLI_ACTOR, { name: "Changing" });
-    await createDomain(CLI_ACTOR, { customer: customer.id, name: "changing.example", recipientPolicy: "listed", maxMessageSize: 64 * 1024, recipients: ["first@changing.example"] });
+    const customer = await makeCustomer("Changing", [{ name: "changing.example", recipientPolicy: "listed", maxMessageSize: 64 * 1024, recipients: ["first@changing.example"] }]);
     expect(await rcptReply("first@changing.example")).toMatch(/^250 /);
     expect(await rcptReply("second@changing.example")).toMatch(/^550 5\.1\.1 /);
     await addRecipients(CLI_ACTOR, "changing.example", ["second@changing.example"]);

@@ -3,11 +3,10 @@
 // a webhook answering 500 is tried again after the backoff; e-mail only with SMARTHOST; the
 // conditions with their thresholds; the staff digest once a day; and customer B can neither see
 // nor change A's settings or deliveries. Last, the same through the real mailer's housekeeping.
-import crypto from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI_ACTOR, type Actor } from "../../lib/actor.ts";
+import { CLI_ACTOR } from "../../lib/actor.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { isMailharborError } from "../../lib/errors.ts";
 import { rotateLogin } from "../../lib/logins/logins.ts";
@@ -15,8 +14,9 @@ import { getNotificationSettings, listNotificationDeliveries, listNotifications,
 import { runNotifications, type NotificationOptions } from "../../lib/notifications/run-notifications.ts";
 import { verifyWebhook } from "../../lib/notifications/webhook-signature.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { customerActor, holdMessage, makeCustomer, testMessage } from "../helpers/fixtures.ts";
 import { startMailer } from "../helpers/mailer-process.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { sleep } from "../helpers/sleep.ts";
 import { startSmtpReceiver, type SmtpReceiver } from "../helpers/smtp-receiver.ts";
 
 useTestDatabase();
@@ -43,10 +43,6 @@ async function webhookReceiver() {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   return { url, received, statuses, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
-function customerActor(customer: TestCustomer): Actor {
-  return { type: "customer", id: crypto.randomUUID(), label: `${customer.name} user`, customerId: customer.id };
 }
 
 async function markBounceHeld(domain: string, held: boolean) {
@@ -126,7 +122,7 @@ describe("notifications", () => {
     // not due yet: nothing is posted
     await runNotifications(options);
     expect(hooksFor(r.id)).toHaveLength(1);
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await sleep(1200);
     await runNotifications(options);
     expect(hooksFor(r.id).map((h) => h.status)).toEqual([500, 200]);
     [delivery] = await listNotificationDeliveries(CLI_ACTOR, r.id);

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR } from "../../lib/actor.ts";
 import { updateDomain } from "../../lib/domains/domains.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { makeCustomer, type TestCustomer } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { OdmrCustomer } from "../helpers/odmr-customer.ts";
-import { makeCustomer, type TestCustomer } from "../helpers/odmr-fixtures.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
 
 useTestDatabase();

@@ -7,9 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../../lib/db/client.ts";
 import { runCli } from "../helpers/cli.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { holdMessage, makeCustomer, testMessage } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { loggedInCustomer, OdmrCustomer } from "../helpers/odmr-customer.ts";
-import { holdMessage, makeCustomer, testMessage } from "../helpers/odmr-fixtures.ts";
+import { sleep } from "../helpers/sleep.ts";
 import { startSmtpReceiver } from "../helpers/smtp-receiver.ts";
 
 useTestDatabase();
@@ -42,7 +43,7 @@ describe("authority of a running ATRN session", () => {
       const customer = await makeCustomer(label, [domain, `other-${login}.example`]);
       for (let m = 0; m < HELD; m++) await holdMessage([{ address: `u${m}@${domain}`, customer }], testMessage(`early ${m}`));
       // a slow customer: 0.4 s per message, so the one claim batch of 30 takes longer than 10 s
-      const receiver = await startSmtpReceiver({ beforeReply: () => new Promise((r) => setTimeout(r, 400)) }, { listen: false });
+      const receiver = await startSmtpReceiver({ beforeReply: () => sleep(400) }, { listen: false });
       const odmr = await loggedInCustomer(mailer.odmrPort, customer.login, customer.secret);
       expect((await odmr.atrn([domain])).code).toBe(250);
       const served = odmr.serveWith(receiver);
@@ -51,7 +52,7 @@ describe("authority of a running ATRN session", () => {
       const result = await runCli(revoke({ login: customer.login, customer: customer.id }));
       expect(result.code, result.stderr).toBe(0);
       for (let m = 0; m < 3; m++) await holdMessage([{ address: `late${m}@${domain}`, customer }], testMessage(`late ${m}`));
-      await Promise.race([served, new Promise((r) => setTimeout(r, 12_000))]);
+      await Promise.race([served, sleep(12_000)]);
       const seconds = (Date.now() - started) / 1000;
       expect(seconds).toBeLessThan(10);
       expect(receiver.messages.length).toBeLessThan(HELD);

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../../lib/db/client.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { runFetchmail } from "../helpers/fetchmail.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
 import { startSmtpReceiver, type SmtpReceiver } from "../helpers/smtp-receiver.ts";
 
 useTestDatabase();

@@ -8,8 +8,8 @@ import { expireHeldMail } from "../../lib/queue/expire-held-mail.ts";
 import { warnDelayedMail } from "../../lib/queue/warn-delayed-mail.ts";
 import { closeAbandonedSessions } from "../../lib/sessions/record-session.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
 import { startMailer } from "../helpers/mailer-process.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
 import { parseDsn } from "../helpers/parse-dsn.ts";
 import { startSmtpReceiver, type SmtpReceiver } from "../helpers/smtp-receiver.ts";
 

@@ -8,8 +8,8 @@ import { getDb } from "../../lib/db/client.ts";
 import { freePort } from "../../lib/system/free-port.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { runFetchmail } from "../helpers/fetchmail.ts";
+import { holdMessage, makeCustomer, testMessage } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
-import { holdMessage, makeCustomer, testMessage } from "../helpers/odmr-fixtures.ts";
 import { PostfixReceiver, postfixUnavailable } from "../helpers/postfix-receiver.ts";
 
 useTestDatabase();

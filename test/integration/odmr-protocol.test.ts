@@ -7,9 +7,9 @@ import { setCustomerStatus } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { restrictLogin, rotateLogin, setLoginStatus } from "../../lib/logins/logins.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { loggedInCustomer, OdmrCustomer } from "../helpers/odmr-customer.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
 import { parseDsn } from "../helpers/parse-dsn.ts";
 import { startSmtpReceiver } from "../helpers/smtp-receiver.ts";
 

@@ -5,14 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../../lib/db/client.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { loggedInCustomer, OdmrCustomer } from "../helpers/odmr-customer.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { sleep } from "../helpers/sleep.ts";
 import { startSmtpReceiver, type ReceivedMessage } from "../helpers/smtp-receiver.ts";
 
 useTestDatabase();
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function subjects(messages: ReceivedMessage[]): string[] {
   return messages.map((m) => /Subject: (.*)\r\n/.exec(m.raw.toString())![1]);

@@ -7,9 +7,10 @@ import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../../lib/db/client.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { loggedInCustomer, OdmrCustomer } from "../helpers/odmr-customer.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { sleep } from "../helpers/sleep.ts";
 
 useTestDatabase();
 
@@ -49,7 +50,6 @@ function knock(port: number, options: { tls?: boolean; localAddress: string }): 
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function release(doors: { socket: net.Socket; closed: Promise<void> }[]): Promise<void> {
   for (const d of doors) d.socket.destroy();

@@ -3,54 +3,41 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "../../lib/actor.ts";
 import { CLI_ACTOR } from "../../lib/actor.ts";
-import { createCustomer } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
-import { createDomain } from "../../lib/domains/domains.ts";
 import { fetchmailRc } from "../../lib/logins/fetchmail-rc.ts";
-import { createLogin } from "../../lib/logins/logins.ts";
 import { countHeldByCustomer } from "../../lib/queue/count-held.ts";
 import { getMessageDetail } from "../../lib/queue/message-detail.ts";
 import { bounceQueuedMessage, deleteQueuedMessage, getMessageRaw, releaseMessageLease } from "../../lib/queue/queue-actions.ts";
 import { newQueueId, queueIdAt } from "../../lib/queue/queue-id.ts";
 import { searchQueue } from "../../lib/queue/search-queue.ts";
-import { storeMessage } from "../../lib/queue/store-message.ts";
 import { listSessions } from "../../lib/sessions/list-sessions.ts";
 import { getDashboardStats } from "../../lib/stats/dashboard-stats.ts";
 import { createPortalUser, setPortalUserDisabled, verifyPortalLogin } from "../../lib/users/users.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { customerActor, domainId, holdMessage, makeCustomer, STAFF_ACTOR as STAFF, type TestCustomer } from "../helpers/fixtures.ts";
+import { sleep } from "../helpers/sleep.ts";
 
 useTestDatabase();
 
-const STAFF: Actor = { type: "staff", id: "00000000-0000-0000-0000-0000000000aa", label: "ops@isp.example" };
-
 describe("portal queries and queue actions", () => {
-  let a: { id: string }, b: { id: string };
+  let a: TestCustomer, b: TestCustomer;
   let actorA: Actor;
-  let aDomain: { id: string }, bDomain: { id: string };
+  let bDomain: { id: string };
   let shared = "";
   const aMessages: string[] = [];
 
   beforeAll(async () => {
-    a = await createCustomer(CLI_ACTOR, { name: "Alpha" });
-    b = await createCustomer(CLI_ACTOR, { name: "Beta" });
-    aDomain = await createDomain(CLI_ACTOR, { customer: a.id, name: "alpha.example", recipientPolicy: "accept_all", retentionDays: 7 });
-    bDomain = await createDomain(CLI_ACTOR, { customer: b.id, name: "beta.example", recipientPolicy: "accept_all" });
+    a = await makeCustomer("Alpha", ["alpha.example"], { retentionDays: 7 });
+    b = await makeCustomer("Beta", ["beta.example"]);
+    bDomain = { id: domainId(b, "beta.example") };
     for (let i = 0; i < 7; i++) {
-      aMessages.push(await storeMessage({
-        mailFrom: `sender${i}@outside.example`, raw: Buffer.from(`Subject: alpha ${i}\r\n\r\nbody ${i}\r\n`),
-        summary: { subject: i === 3 ? "100%_off sale" : `alpha ${i}` },
-        recipients: [{ address: `u${i}@alpha.example`, domainId: aDomain.id, customerId: a.id }],
-      }));
-      await new Promise((r) => setTimeout(r, 2)); // distinct arrival milliseconds
+      const raw = Buffer.from(`Subject: alpha ${i}\r\n\r\nbody ${i}\r\n`);
+      aMessages.push(await holdMessage([{ address: `u${i}@alpha.example`, customer: a }], raw, `sender${i}@outside.example`, { subject: i === 3 ? "100%_off sale" : `alpha ${i}` }));
+      await sleep(2); // distinct arrival milliseconds
     }
-    shared = await storeMessage({
-      mailFrom: "both@outside.example", raw: Buffer.from("Subject: both\r\nTo: x@alpha.example, y@beta.example\r\n\r\nbody\r\n"), summary: { subject: "both" },
-      recipients: [
-        { address: "x@alpha.example", domainId: aDomain.id, customerId: a.id },
-        { address: "y@beta.example", domainId: bDomain.id, customerId: b.id },
-      ],
-    });
-    actorA = { type: "customer", id: "00000000-0000-0000-0000-000000000001", label: "admin@alpha.example", customerId: a.id };
+    const both = Buffer.from("Subject: both\r\nTo: x@alpha.example, y@beta.example\r\n\r\nbody\r\n");
+    shared = await holdMessage([{ address: "x@alpha.example", customer: a }, { address: "y@beta.example", customer: b }], both, "both@outside.example", { subject: "both" });
+    actorA = customerActor(a, "admin@alpha.example");
   });
 
   it("pages through the queue newest first, forwards and back, with the same rows", async () => {
@@ -95,7 +82,7 @@ describe("portal queries and queue actions", () => {
     const detail = await getMessageDetail(actorA, shared);
     expect(detail.deliveries.map((d) => d.recipient)).toEqual(["x@alpha.example"]);
     expect(detail.headers?.text).toBe("Subject: both\r\nTo: x@alpha.example, y@beta.example");
-    const bOnly = await storeMessage({ mailFrom: "z@outside.example", raw: Buffer.from("Subject: b\r\n\r\nB\r\n"), recipients: [{ address: "y@beta.example", domainId: bDomain.id, customerId: b.id }] });
+    const bOnly = await holdMessage([{ address: "y@beta.example", customer: b }], Buffer.from("Subject: b\r\n\r\nB\r\n"), "z@outside.example");
     await expect(getMessageDetail(actorA, bOnly)).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(getMessageRaw(actorA, bOnly)).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect((await getMessageRaw(actorA, shared)).toString()).toContain("Subject: both");
@@ -104,8 +91,7 @@ describe("portal queries and queue actions", () => {
   });
 
   it("lists only the customer's sessions, with their result", async () => {
-    const aLogin = (await createLogin(CLI_ACTOR, { customer: a.id, login: "alpha" })).login;
-    const bLogin = (await createLogin(CLI_ACTOR, { customer: b.id, login: "beta" })).login;
+    const [aLogin, bLogin] = [{ id: a.loginId }, { id: b.loginId }];
     await getDb().odmrSession.createMany({ data: [
       { loginId: aLogin.id, customerId: a.id, loginName: "alpha", remoteAddress: "198.51.100.1", reply: "250 OK", startedAt: new Date(Date.now() - 3000) },
       { loginId: aLogin.id, customerId: a.id, loginName: "alpha", remoteAddress: "198.51.100.1", reply: "450 4.7.0 not yours", startedAt: new Date(Date.now() - 2000) },

@@ -5,10 +5,10 @@ import { beforeAll, expect, it } from "vitest";
 import { CLI_ACTOR } from "../../lib/actor.ts";
 import { createCustomer, deleteCustomer } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
-import { createDomain } from "../../lib/domains/domains.ts";
 import { purgeHistory } from "../../lib/queue/purge-history.ts";
 import { storeMessage } from "../../lib/queue/store-message.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { domainId, makeCustomer } from "../helpers/fixtures.ts";
 
 useTestDatabase();
 
@@ -16,9 +16,8 @@ const DAY = 86_400_000;
 let to: (local: string) => { address: string; domainId: string; customerId: string };
 
 beforeAll(async () => {
-  const customer = await createCustomer(CLI_ACTOR, { name: "History" });
-  const domain = await createDomain(CLI_ACTOR, { customer: customer.id, name: "history.example", recipientPolicy: "accept_all" });
-  to = (local) => ({ address: `${local}@history.example`, domainId: domain.id, customerId: customer.id });
+  const customer = await makeCustomer("History", ["history.example"]);
+  to = (local) => ({ address: `${local}@history.example`, domainId: domainId(customer, "history.example"), customerId: customer.id });
 });
 
 async function message(recipients: string[]) {

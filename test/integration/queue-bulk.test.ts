@@ -4,19 +4,16 @@
 // it sends.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "../../lib/actor.ts";
-import { CLI_ACTOR } from "../../lib/actor.ts";
-import { createCustomer } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
-import { createDomain } from "../../lib/domains/domains.ts";
 import { queueCsvLines } from "../../lib/queue/export-queue.ts";
 import { countBulkQueueAction, runBulkQueueAction } from "../../lib/queue/queue-actions.ts";
 import { searchQueue } from "../../lib/queue/search-queue.ts";
 import { storeMessage } from "../../lib/queue/store-message.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { customerActor, domainId, makeCustomer, STAFF_ACTOR as STAFF } from "../helpers/fixtures.ts";
+import { sleep } from "../helpers/sleep.ts";
 
 useTestDatabase();
-
-const STAFF: Actor = { type: "staff", id: "00000000-0000-0000-0000-0000000000aa", label: "ops@isp.example" };
 
 async function collect(lines: AsyncGenerator<string>): Promise<string> {
   let out = "";
@@ -35,7 +32,7 @@ describe("recipient search, bulk queue actions and the CSV export", () => {
       mailFrom: `from-${local}@outside.example`, raw: Buffer.from(`Subject: ${subject}\r\n\r\nbody\r\n`), summary: { subject },
       recipients: [{ address: `${local}@${name}`, domainId: domain.id, customerId: customer.id }, ...extra],
     });
-    await new Promise((r) => setTimeout(r, 2)); // distinct arrival milliseconds
+    await sleep(2); // distinct arrival milliseconds
     return id;
   }
 
@@ -45,12 +42,13 @@ describe("recipient search, bulk queue actions and the CSV export", () => {
   }
 
   beforeAll(async () => {
-    a = await createCustomer(CLI_ACTOR, { name: "Alpha" });
-    b = await createCustomer(CLI_ACTOR, { name: "Beta" });
-    aDomain = await createDomain(CLI_ACTOR, { customer: a.id, name: "alpha.example", recipientPolicy: "accept_all" });
-    bDomain = await createDomain(CLI_ACTOR, { customer: b.id, name: "beta.example", recipientPolicy: "accept_all" });
-    actorA = { type: "customer", id: "00000000-0000-0000-0000-000000000001", label: "admin@alpha.example", customerId: a.id };
-    actorB = { type: "customer", id: "00000000-0000-0000-0000-000000000002", label: "admin@beta.example", customerId: b.id };
+    const alpha = await makeCustomer("Alpha", ["alpha.example"]);
+    const beta = await makeCustomer("Beta", ["beta.example"]);
+    [a, b] = [alpha, beta];
+    aDomain = { id: domainId(alpha, "alpha.example") };
+    bDomain = { id: domainId(beta, "beta.example") };
+    actorA = customerActor(alpha, "admin@alpha.example");
+    actorB = customerActor(beta, "admin@beta.example");
   });
 
   it("searches by recipient (substring or prefix, % and _ literal), combined with the other filters", async () => {

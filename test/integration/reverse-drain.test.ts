@@ -9,10 +9,11 @@ import { CLI_ACTOR } from "../../lib/actor.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { releaseMessageLease } from "../../lib/queue/queue-actions.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { loggedInCustomer } from "../helpers/odmr-customer.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
 import { readsWithoutReply, scriptedReceiver, type ScriptedOptions, type ScriptedReceiver } from "../helpers/scripted-receiver.ts";
+import { sleep } from "../helpers/sleep.ts";
 import { startSmtpReceiver } from "../helpers/smtp-receiver.ts";
 
 useTestDatabase();
@@ -170,7 +171,7 @@ describe("reversed session toward a scripted customer", () => {
     const ids: string[] = [];
     for (let i = 0; i < 60; i++) ids.push(await holdMessage([{ address: `u${i}@shared.example`, customer: c }], testMessage(`shared ${i}`)));
     // each customer server takes 40 ms per message, like a customer across a slow link
-    const receivers = await Promise.all([0, 1, 2, 3].map(() => startSmtpReceiver({ beforeReply: () => new Promise((r) => setTimeout(r, 40)) })));
+    const receivers = await Promise.all([0, 1, 2, 3].map(() => startSmtpReceiver({ beforeReply: () => sleep(40) })));
     try {
       const sessions = await Promise.all(receivers.map(() => loggedInCustomer(mailer.odmrPort, c.login, c.secret)));
       for (const odmr of sessions) expect((await odmr.atrn(["shared.example"])).code).toBe(250);

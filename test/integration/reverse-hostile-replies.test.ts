@@ -10,13 +10,13 @@ import { getDb } from "../../lib/db/client.ts";
 import { updateDomain } from "../../lib/domains/domains.ts";
 import { requestEtrnRelease } from "../../lib/etrn/release-requests.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { loggedInCustomer, type OdmrCustomer } from "../helpers/odmr-customer.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { sleep } from "../helpers/sleep.ts";
 
 useTestDatabase();
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function rssMb(pid: number): number {
   const kb = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]);

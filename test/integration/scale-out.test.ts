@@ -19,10 +19,11 @@ import { createLogin } from "../../lib/logins/logins.ts";
 import { createPortalUser } from "../../lib/users/users.ts";
 import { runCli } from "../helpers/cli.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { loggedInCustomer } from "../helpers/odmr-customer.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
 import { signInOverHttp, startPortal, type Portal } from "../helpers/portal.ts";
+import { sleep } from "../helpers/sleep.ts";
 import { startSmtpReceiver, type ReceivedMessage, type SmtpReceiver } from "../helpers/smtp-receiver.ts";
 
 // one key for the test process (which seals the logins' CRAM-MD5 secrets) and every mailer
@@ -31,7 +32,6 @@ process.env.MAILHARBOR_SECRET_KEY = SECRET_KEY;
 
 const env = useTestDatabase();
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** What every mailer of this file shares: short leases and loops, so a dead mailer's claims come back in seconds. */
 const SHARED = { LEASE_SECONDS: "3", HOUSEKEEPING_INTERVAL_SECONDS: "1", ETRN_REQUEST_POLL_SECONDS: "1", ODMR_CLAIM_BATCH: "10" };

@@ -13,8 +13,9 @@ import { runningServer } from "../../lib/db/embedded-postgres.ts";
 import { migrateDatabase } from "../../lib/db/migrate.ts";
 import { runCli } from "../helpers/cli.ts";
 import { freePort } from "../helpers/free-port.ts";
+import { PROJECT_ROOT } from "../helpers/project-root.ts";
+import { sleep } from "../helpers/sleep.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-service-"));
 fs.chmodSync(dataDir, 0o755);
 const children: ChildProcess[] = [];
@@ -23,8 +24,8 @@ interface Started { child: ChildProcess; output: () => string; exited: Promise<n
 
 function startService(env: Record<string, string>): Started {
   const { DATABASE_URL: _omit, ...inherited } = process.env;
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "start.ts")], {
-    cwd: ROOT, env: { ...inherited, MAILHARBOR_DATA_DIR: dataDir, MAILHARBOR_COMPONENTS: "mailer", BIND_ADDRESS: "127.0.0.1", MAIL_HOSTNAME: "mx.test.example", ...env },
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "scripts", "start.ts")], {
+    cwd: PROJECT_ROOT, env: { ...inherited, MAILHARBOR_DATA_DIR: dataDir, MAILHARBOR_COMPONENTS: "mailer", BIND_ADDRESS: "127.0.0.1", MAIL_HOSTNAME: "mx.test.example", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);
@@ -39,7 +40,7 @@ async function waitFor(check: () => boolean, what: string, ms = 60_000) {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 
@@ -52,7 +53,7 @@ afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
   const pg = runningServer(dataDir);
   if (pg) process.kill(pg.pid, "SIGINT");
-  await new Promise((r) => setTimeout(r, 500));
+  await sleep(500);
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 

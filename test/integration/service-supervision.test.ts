@@ -13,9 +13,10 @@ import { runningServer } from "../../lib/db/embedded-postgres.ts";
 import { runCli } from "../helpers/cli.ts";
 import { freePort } from "../helpers/free-port.ts";
 import { ensurePortalBuilt } from "../helpers/portal.ts";
+import { PROJECT_ROOT } from "../helpers/project-root.ts";
+import { sleep } from "../helpers/sleep.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-supervise-"));
 fs.chmodSync(dataDir, 0o755);
 const RECOVERY_LIMIT_MS = 30_000;
@@ -28,7 +29,6 @@ const portalFailures: string[] = [];
 let portalChecks = 0;
 let watchPortal = false;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 120_000) {
   const deadline = Date.now() + ms;
@@ -131,8 +131,8 @@ beforeAll(async () => {
   await ensurePortalBuilt();
   for (const name of ["MX_PORT", "ODMR_PORT", "ODMRS_PORT", "PORT"]) ports[name] = await freePort();
   const { DATABASE_URL: _omit, ...inherited } = process.env;
-  service = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "start.ts")], {
-    cwd: ROOT,
+  service = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "scripts", "start.ts")], {
+    cwd: PROJECT_ROOT,
     env: {
       ...inherited, MAILHARBOR_DATA_DIR: dataDir, BIND_ADDRESS: "127.0.0.1", PORTAL_BIND_ADDRESS: "127.0.0.1", MAIL_HOSTNAME: "mx.test.example",
       ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),

@@ -4,7 +4,6 @@
 // of them do not grow the store past the bound. The portal's ready fetchmail configuration, run
 // by the real fetchmail (plain and ssl), collects the mail.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Actor } from "../../lib/actor.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { getConnectionGuide } from "../../lib/logins/connection-guide.ts";
 import { SECRET_PLACEHOLDER } from "../../lib/logins/fetchmail-rc.ts";
@@ -13,15 +12,14 @@ import { listLoginTranscripts } from "../../lib/sessions/login-transcripts.ts";
 import { FAILED_AUTH_SESSIONS_KEPT } from "../../lib/sessions/record-session.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { runFetchmailRc } from "../helpers/fetchmail.ts";
+import { customerActor, holdMessage, makeCustomer, STAFF_ACTOR as STAFF, type TestCustomer, testMessage } from "../helpers/fixtures.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { loggedInCustomer, OdmrCustomer } from "../helpers/odmr-customer.ts";
-import { holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/odmr-fixtures.ts";
+import { sleep } from "../helpers/sleep.ts";
 import { startSmtpReceiver, type SmtpReceiver } from "../helpers/smtp-receiver.ts";
 
 useTestDatabase();
 
-const STAFF: Actor = { type: "staff", id: "00000000-0000-4000-8000-000000000001", label: "ops@isp.example" };
-const customerActor = (c: TestCustomer): Actor => ({ type: "customer", id: "00000000-0000-4000-8000-000000000002", label: "admin", customerId: c.id });
 
 /** Waits until every session of the login has ended (the recorder writes after the socket closes). */
 async function sessionsEnded(loginId: string | null, count: number): Promise<void> {
@@ -30,7 +28,7 @@ async function sessionsEnded(loginId: string | null, count: number): Promise<voi
     const rows = await getDb().odmrSession.findMany({ where: { loginId }, select: { endedAt: true } });
     if (rows.length >= count && rows.every((r) => r.endedAt)) return;
     if (Date.now() > deadline) throw new Error(`sessions of ${loginId} did not end: ${rows.length} found`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 
@@ -140,7 +138,7 @@ describe("ODMR session transcripts", () => {
       const newest = await listLoginTranscripts(STAFF, acme.loginId, { limit: 1 });
       if (newest[0]?.transcript.filter((e) => e.step === "auth").length && newest[0].endedAt) break;
       if (Date.now() > deadline) throw new Error("the last session was not recorded");
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     // the bound: ended failed sessions beyond it are removed as new ones come (the newest may
     // still have been open when the one before it was linked)

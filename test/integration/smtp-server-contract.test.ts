@@ -20,6 +20,7 @@ import { AdaptedConnection, type LineProblem, type SMTPConnectionOptions } from 
 import { AdaptedServer } from "../../mailer/smtp-server-adapter/adapted-server.ts";
 import { LineCheckedStream } from "../../mailer/smtp-server-adapter/line-checked-stream.ts";
 import { TESTED_SMTP_SERVER_VERSIONS, checkSmtpServerVersion, installedSmtpServerVersion } from "../../mailer/smtp-server-adapter/smtp-server-version.ts";
+import { sleep } from "../helpers/sleep.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
 
 /** A connection that records what the adapter's hooks saw, and offers X-verbs to drive its helpers. */
@@ -332,7 +333,7 @@ describe("what the adapter relies upon", () => {
     expect((await dialog.command("DATA")).code).toBe(354);
     dialog.write("Subject: probe\r\n\r\nbody\r\n.\r\n");
     const connection = lastConnection(server);
-    for (let i = 0; i < 100 && !connection.events.some((e) => e.startsWith("stored")); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && !connection.events.some((e) => e.startsWith("stored")); i++) await sleep(20);
     expect(connection.events).toContain("data stream readable=true");
     expect(connection.events).toContain("stored midCommand=true");
     expect(connection.midCommand).toBe(true);
@@ -406,7 +407,7 @@ describe("what the adapter relies upon", () => {
     // the socket stays paused after the unpipe until its new owner reads (nodemailer resumes it)
     socket.resume();
     dialog.write("QUIT\r\n");
-    await new Promise((r) => setTimeout(r, 600));
+    await sleep(600);
     expect(Buffer.concat(received).toString("latin1")).toBe("QUIT\r\n");
     expect(connection.events).not.toContain("idle timeout");
     socket.destroy();
@@ -432,7 +433,7 @@ describe("what the adapter relies upon", () => {
     expect((await dialog.reply()).code).toBe(421);
     await dialog.whenClosed();
     const connection = lastConnection(server);
-    for (let i = 0; i < 50 && !connection.events.includes("closed"); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && !connection.events.includes("closed"); i++) await sleep(20);
     expect(connection.events).toEqual(expect.arrayContaining(["idle timeout", "closed"]));
     expect(connection.events.filter((e) => e === "closed")).toHaveLength(1);
   });
@@ -463,7 +464,7 @@ describe("what the adapter relies upon", () => {
     const port = await listen(server);
     const first = net.connect({ port, host: "127.0.0.1" });
     first.on("error", () => undefined);
-    for (let i = 0; i < 50 && accepted.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && accepted.length === 0; i++) await sleep(20);
     expect(accepted).toHaveLength(1);
     // not admitted: smtp-server never saw it (no pending handshake, no connection)
     expect(server.topmost(accepted[0])).toBe(accepted[0]);
@@ -472,7 +473,7 @@ describe("what the adapter relies upon", () => {
     // a TCP connection that never starts its TLS handshake stays pending
     const second = net.connect({ port, host: "127.0.0.1" });
     second.on("error", () => undefined);
-    for (let i = 0; i < 50 && accepted.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && accepted.length < 2; i++) await sleep(20);
     const topmost = server.topmost(accepted[1]);
     expect(topmost).not.toBe(accepted[1]);
     expect(typeof (topmost as tls.TLSSocket).getCipher).toBe("function");

@@ -1,13 +1,12 @@
 import { describe, expect, it, beforeAll } from "vitest";
 import type { Actor } from "../../lib/actor.ts";
-import { CLI_ACTOR } from "../../lib/actor.ts";
-import { createCustomer, getCustomer, updateCustomer } from "../../lib/customers/customers.ts";
+import { getCustomer, updateCustomer } from "../../lib/customers/customers.ts";
 import { createDomain, getDomain, listDomains } from "../../lib/domains/domains.ts";
-import { createLogin, getLogin, listLogins, rotateLogin } from "../../lib/logins/logins.ts";
+import { getLogin, listLogins, rotateLogin } from "../../lib/logins/logins.ts";
 import { searchQueue } from "../../lib/queue/search-queue.ts";
-import { storeMessage } from "../../lib/queue/store-message.ts";
 import { listRecipients } from "../../lib/recipients/recipients.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { customerActor, domainId, holdMessage, makeCustomer } from "../helpers/fixtures.ts";
 
 useTestDatabase();
 
@@ -17,16 +16,14 @@ describe("tenant isolation in the shared core", () => {
   let bDomainId = "", bLoginId = "";
 
   beforeAll(async () => {
-    a = await createCustomer(CLI_ACTOR, { name: "Alpha" });
-    b = await createCustomer(CLI_ACTOR, { name: "Beta" });
-    const da = await createDomain(CLI_ACTOR, { customer: a.id, name: "alpha.example", recipientPolicy: "accept_all" });
-    const db = await createDomain(CLI_ACTOR, { customer: b.id, name: "beta.example", recipientPolicy: "accept_all" });
-    bDomainId = db.id;
-    await createLogin(CLI_ACTOR, { customer: a.id, login: "alpha" });
-    bLoginId = (await createLogin(CLI_ACTOR, { customer: b.id, login: "beta" })).login.id;
-    await storeMessage({ mailFrom: "x@sender.example", raw: Buffer.from("Subject: a\r\n\r\nA\r\n"), recipients: [{ address: "u@alpha.example", domainId: da.id, customerId: a.id }] });
-    await storeMessage({ mailFrom: "y@sender.example", raw: Buffer.from("Subject: b\r\n\r\nB\r\n"), recipients: [{ address: "u@beta.example", domainId: db.id, customerId: b.id }] });
-    actorA = { type: "customer", id: "00000000-0000-0000-0000-000000000001", label: "a@alpha.example", customerId: a.id };
+    const alpha = await makeCustomer("Alpha", ["alpha.example"]);
+    const beta = await makeCustomer("Beta", ["beta.example"]);
+    [a, b] = [alpha, beta];
+    bDomainId = domainId(beta, "beta.example");
+    bLoginId = beta.loginId;
+    await holdMessage([{ address: "u@alpha.example", customer: alpha }], Buffer.from("Subject: a\r\n\r\nA\r\n"), "x@sender.example");
+    await holdMessage([{ address: "u@beta.example", customer: beta }], Buffer.from("Subject: b\r\n\r\nB\r\n"), "y@sender.example");
+    actorA = customerActor(alpha, "a@alpha.example");
   });
 
   it("a customer reads its own objects", async () => {

@@ -6,8 +6,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../../lib/errors.ts";
+import { PROJECT_ROOT } from "../helpers/project-root.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const SOURCE_DIRS = ["lib", "mailer", "app", "cli", "scripts"];
 const LOG_CALL = /\.(trace|debug|info|warn|error|fatal)\(\{/;
 const CODE = /"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|INTERNAL)"/g;
@@ -23,9 +23,9 @@ function sourceFiles(dir: string): string[] {
 /** Codes the source can write on a log line, each with the file that writes it. */
 function loggedCodes(): Map<string, string> {
   const found = new Map<string, string>();
-  for (const file of SOURCE_DIRS.flatMap((dir) => sourceFiles(path.join(ROOT, dir)))) {
+  for (const file of SOURCE_DIRS.flatMap((dir) => sourceFiles(path.join(PROJECT_ROOT, dir)))) {
     const text = fs.readFileSync(file, "utf8");
-    const where = path.relative(ROOT, file);
+    const where = path.relative(PROJECT_ROOT, file);
     for (const line of text.split("\n")) {
       if (!LOG_CALL.test(line)) continue;
       const at = line.indexOf("code:");
@@ -52,7 +52,7 @@ function loggedCodes(): Map<string, string> {
 }
 
 function documentedCodes(): Set<string> {
-  const doc = fs.readFileSync(path.join(ROOT, "docs", "log-codes.md"), "utf8");
+  const doc = fs.readFileSync(path.join(PROJECT_ROOT, "docs", "log-codes.md"), "utf8");
   // codes are in the table rows' first cell (several may share one row)
   const rows = doc.split("\n").filter((line) => line.startsWith("| `"));
   return new Set(rows.flatMap((row) => [...row.split("|")[1].matchAll(/`([A-Z_0-9]+)`/g)].map((m) => m[1])));

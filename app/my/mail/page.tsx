@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { countBulkMailFormAction, runBulkMailFormAction } from "./actions.ts";
-import { requireCustomer } from "@/app/_server/auth.ts";
-import { orNotFound, pickParams, queryParams } from "@/app/_server/load.ts";
+import { withPage } from "@/app/_server/auth.ts";
+import { pickParams, queryParams } from "@/app/_server/load.ts";
 import { QUEUE_FILTER_PARAMS, queueFilterFromParams } from "@/app/_server/queue-filter.ts";
 import { QueueBulkActions, type BulkChoice } from "@/app/_ui/bulk-actions.tsx";
 import { buttonClass, Card, PageHeader } from "@/app/_ui/page-header.tsx";
@@ -17,13 +17,12 @@ const BULK: BulkChoice[] = [
   { action: "delete", label: "Delete", note: "They are removed without telling the senders. This cannot be undone.", danger: true },
 ];
 
-export default async function HeldMailPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const actor = await requireCustomer();
+export default withPage("customer", async function HeldMailPage(actor, { searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = queryParams(await searchParams);
   const [domains, page] = await Promise.all([
     listDomains(actor, { heldCounts: false }),
-    // another customer's domain id is "not found", like one that does not exist
-    orNotFound(searchQueue(actor, { ...queueFilterFromParams(params, "customer"), before: params.before, after: params.after })),
+    // another customer's domain id is "not found" (withPage), like one that does not exist
+    searchQueue(actor, { ...queueFilterFromParams(params, "customer"), before: params.before, after: params.after }),
   ]);
   const filters = pickParams(params, QUEUE_FILTER_PARAMS.customer);
   return (
@@ -58,4 +57,4 @@ export default async function HeldMailPage({ searchParams }: { searchParams: Pro
       </Card>
     </>
   );
-}
+});

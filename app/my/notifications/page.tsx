@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { requireCustomer } from "@/app/_server/auth.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { NotificationLog, NotificationSettingsForm } from "@/app/_ui/notification-panels.tsx";
 import { Card, PageHeader } from "@/app/_ui/page-header.tsx";
 import { getConfig } from "@/lib/config/config.ts";
@@ -7,8 +7,7 @@ import { getNotificationSettings, listNotificationDeliveries, listNotifications 
 
 export const metadata: Metadata = { title: "Notifications" };
 
-export default async function MyNotifications() {
-  const actor = await requireCustomer();
+export default withPage("customer", async function MyNotifications(actor) {
   const [settings, notifications, deliveries] = await Promise.all([
     getNotificationSettings(actor, actor.customerId),
     listNotifications(actor, actor.customerId),
@@ -23,4 +22,4 @@ export default async function MyNotifications() {
       </div>
     </>
   );
-}
+});

@@ -1,17 +1,16 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { requireCustomer } from "@/app/_server/auth.ts";
-import { orNotFound, queryParams } from "@/app/_server/load.ts";
+import { withPage } from "@/app/_server/auth.ts";
+import { queryParams } from "@/app/_server/load.ts";
 import { Card, PageHeader } from "@/app/_ui/page-header.tsx";
 import { SessionsTable } from "@/app/_ui/sessions-table.tsx";
 import { listSessions } from "@/lib/sessions/list-sessions.ts";
 
 export const metadata: Metadata = { title: "Sessions" };
 
-export default async function CustomerSessionsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const actor = await requireCustomer();
+export default withPage("customer", async function CustomerSessionsPage(actor, { searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = queryParams(await searchParams);
-  const sessions = await orNotFound(listSessions(actor, { loginId: params.loginId, before: params.before }));
+  const sessions = await listSessions(actor, { loginId: params.loginId, before: params.before });
   const kept: Record<string, string> = params.loginId ? { loginId: params.loginId } : {};
   return (
     <>
@@ -24,4 +23,4 @@ export default async function CustomerSessionsPage({ searchParams }: { searchPar
       </Card>
     </>
   );
-}
+});

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { createApiTokenAction, revokeApiTokenAction } from "./actions.ts";
-import { requireStaff } from "@/app/_server/auth.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { Checkbox, Field, Select } from "@/app/_ui/field.tsx";
 import { formatTime } from "@/app/_ui/format.ts";
@@ -18,8 +18,7 @@ const SCOPE_HINTS = {
   queue: "deliver now (ETRN release)",
 } as const;
 
-export default async function ApiTokensPage() {
-  const actor = await requireStaff();
+export default withPage("staff", async function ApiTokensPage(actor) {
   const [tokens, customers] = await Promise.all([listApiTokens(actor), listCustomers(actor, { take: 500 })]);
   return (
     <>
@@ -78,4 +77,4 @@ export default async function ApiTokensPage() {
       </div>
     </>
   );
-}
+});

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { requireStaff } from "@/app/_server/auth.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { orProblem, pickParams, queryParams } from "@/app/_server/load.ts";
 import { CustomerSelect } from "@/app/_ui/customer-select.tsx";
 import { FilterActions } from "@/app/_ui/filter-actions.tsx";
@@ -51,8 +51,7 @@ function Details({ details }: { details: Json }) {
   );
 }
 
-export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const actor = await requireStaff();
+export default withPage("staff", async function AuditPage(actor, { searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = queryParams(await searchParams);
   const customers = await listCustomers(actor, { take: 500 });
   const filter = pickParams(params, FILTERS);
@@ -116,4 +115,4 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
       ) : null}
     </>
   );
-}
+});

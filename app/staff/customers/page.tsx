@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { createCustomerAction } from "./actions.ts";
-import { requireStaff } from "@/app/_server/auth.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { queryParams } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { Field } from "@/app/_ui/field.tsx";
@@ -16,8 +16,7 @@ export const metadata: Metadata = { title: "Customers" };
 
 const PAGE = 50;
 
-export default async function CustomersPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const actor = await requireStaff();
+export default withPage("staff", async function CustomersPage(actor, { searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = queryParams(await searchParams);
   const page = Math.max(1, Number.parseInt(params.page ?? "1", 10) || 1);
   const { total, items } = await listCustomers(actor, { search: params.q, take: PAGE, skip: (page - 1) * PAGE });
@@ -68,4 +67,4 @@ export default async function CustomersPage({ searchParams }: { searchParams: Pr
       </div>
     </>
   );
-}
+});

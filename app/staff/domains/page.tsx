@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { DomainCreateForm } from "./domain-create-form.tsx";
-import { requireStaff } from "@/app/_server/auth.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { queryParams } from "@/app/_server/load.ts";
 import { CustomerSelect } from "@/app/_ui/customer-select.tsx";
 import { DomainName } from "@/app/_ui/domain-name.tsx";
@@ -13,8 +13,7 @@ import { uuidSchema } from "@/lib/validation/schemas.ts";
 
 export const metadata: Metadata = { title: "Domains" };
 
-export default async function DomainsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const actor = await requireStaff();
+export default withPage("staff", async function DomainsPage(actor, { searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = queryParams(await searchParams);
   const customerId = uuidSchema.safeParse(params.customerId).success ? params.customerId : undefined;
   const [domains, customers] = await Promise.all([listDomains(actor, { customerId }), listCustomers(actor, { take: 500 })]);
@@ -61,4 +60,4 @@ export default async function DomainsPage({ searchParams }: { searchParams: Prom
       </div>
     </>
   );
-}
+});

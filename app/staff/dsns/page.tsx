@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { DsnStatusBadge } from "./dsn-status-badge.tsx";
-import { requireStaff } from "@/app/_server/auth.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { orProblem, queryParams } from "@/app/_server/load.ts";
 import { formatNumber, formatTime } from "@/app/_ui/format.ts";
 import { Card, Empty, PageHeader, TableWrap } from "@/app/_ui/page-header.tsx";
@@ -14,8 +14,7 @@ export const metadata: Metadata = { title: "DSNs" };
 
 const LABELS: Record<DsnStatus, string> = { held: "Held", failed: "Failed", pending: "Waiting to send", sent: "Sent" };
 
-export default async function DsnListPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const actor = await requireStaff();
+export default withPage("staff", async function DsnListPage(actor, { searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = queryParams(await searchParams);
   const status = params.status as DsnStatus | undefined;
   const { result, problem } = await orProblem(listDsns(actor, { status, limit: 200 }));
@@ -69,4 +68,4 @@ export default async function DsnListPage({ searchParams }: { searchParams: Prom
       ) : null}
     </>
   );
-}
+});

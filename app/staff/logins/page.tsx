@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { requireStaff } from "@/app/_server/auth.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { orProblem, pickParams, queryParams } from "@/app/_server/load.ts";
 import { CustomerSelect } from "@/app/_ui/customer-select.tsx";
 import { FilterActions } from "@/app/_ui/filter-actions.tsx";
@@ -16,8 +16,7 @@ export const metadata: Metadata = { title: "ODMR logins" };
 const PAGE = 50;
 const FILTERS = ["q", "customerId", "status"] as const;
 
-export default async function StaffLoginsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const actor = await requireStaff();
+export default withPage("staff", async function StaffLoginsPage(actor, { searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = queryParams(await searchParams);
   const page = Math.max(1, Number.parseInt(params.page ?? "1", 10) || 1);
   const [customers, { result, problem }] = await Promise.all([
@@ -87,4 +86,4 @@ export default async function StaffLoginsPage({ searchParams }: { searchParams: 
       ) : null}
     </>
   );
-}
+});

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { countBulkQueueFormAction, runBulkQueueFormAction } from "./actions.ts";
-import { requireStaff } from "@/app/_server/auth.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { orProblem, pickParams, queryParams } from "@/app/_server/load.ts";
 import { AGE_FILTERS, QUEUE_FILTER_PARAMS, queueFilterFromParams } from "@/app/_server/queue-filter.ts";
 import { QueueBulkActions, type BulkChoice } from "@/app/_ui/bulk-actions.tsx";
@@ -21,8 +21,7 @@ const BULK: BulkChoice[] = [
   { action: "delete", label: "Delete", note: "Their held recipients are removed without telling the senders. This cannot be undone.", danger: true },
 ];
 
-export default async function QueuePageView({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const actor = await requireStaff();
+export default withPage("staff", async function QueuePageView(actor, { searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = queryParams(await searchParams);
   const customers = await listCustomers(actor, { take: 500 });
   const { result: page, problem } = await orProblem(searchQueue(actor, {
@@ -81,4 +80,4 @@ export default async function QueuePageView({ searchParams }: { searchParams: Pr
       ) : null}
     </>
   );
-}
+});

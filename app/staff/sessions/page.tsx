@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { requireStaff } from "@/app/_server/auth.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { orProblem, queryParams } from "@/app/_server/load.ts";
 import { CustomerSelect } from "@/app/_ui/customer-select.tsx";
 import { FilterActions } from "@/app/_ui/filter-actions.tsx";
@@ -12,8 +12,7 @@ import { listSessions, SESSION_RESULTS } from "@/lib/sessions/list-sessions.ts";
 
 export const metadata: Metadata = { title: "Sessions" };
 
-export default async function StaffSessionsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const actor = await requireStaff();
+export default withPage("staff", async function StaffSessionsPage(actor, { searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = queryParams(await searchParams);
   const customers = await listCustomers(actor, { take: 500 });
   const filter = { customerId: params.customerId, loginId: params.loginId, result: params.result as never, kind: params.kind as never };
@@ -55,4 +54,4 @@ export default async function StaffSessionsPage({ searchParams }: { searchParams
       ) : null}
     </>
   );
-}
+});

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { createUserAction, setUserDisabledAction } from "./actions.ts";
-import { requireStaff } from "@/app/_server/auth.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { Field, Select } from "@/app/_ui/field.tsx";
 import { formatTime } from "@/app/_ui/format.ts";
@@ -12,8 +12,7 @@ import { listPortalUsers } from "@/lib/users/users.ts";
 
 export const metadata: Metadata = { title: "Portal users" };
 
-export default async function UsersPage() {
-  const actor = await requireStaff();
+export default withPage("staff", async function UsersPage(actor) {
   const [users, customers] = await Promise.all([listPortalUsers(actor), listCustomers(actor, { take: 500 })]);
   return (
     <>
@@ -62,4 +61,4 @@ export default async function UsersPage() {
       </div>
     </>
   );
-}
+});

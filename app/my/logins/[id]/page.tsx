@@ -1,6 +1,5 @@
 import type { Metadata } from "next";
-import { requireCustomer } from "@/app/_server/auth.ts";
-import { orNotFound } from "@/app/_server/load.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { ConnectionGuidePanel } from "@/app/_ui/connection-guide.tsx";
 import { LoginFacts, RotateLoginCard } from "@/app/_ui/login-panels.tsx";
 import { PageHeader } from "@/app/_ui/page-header.tsx";
@@ -13,10 +12,9 @@ import { listLoginTranscripts } from "@/lib/sessions/login-transcripts.ts";
 
 export const metadata: Metadata = { title: "ODMR login" };
 
-export default async function CustomerLoginPage({ params }: { params: Promise<{ id: string }> }) {
-  const actor = await requireCustomer();
+export default withPage("customer", async function CustomerLoginPage(actor, { params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  const login = await orNotFound(getLogin(actor, id));
+  const login = await getLogin(actor, id);
   const [sessions, guide, transcripts] = await Promise.all([
     listSessions(actor, { loginId: login.id, limit: 20 }),
     getConnectionGuide(actor, login.id),
@@ -35,4 +33,4 @@ export default async function CustomerLoginPage({ params }: { params: Promise<{ 
       <SessionsTable sessions={sessions.items} staff={false} />
     </>
   );
-}
+});

@@ -1,16 +1,14 @@
 import type { Metadata } from "next";
-import { requireCustomer } from "@/app/_server/auth.ts";
-import { orNotFound } from "@/app/_server/load.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { MessageView } from "@/app/_ui/message-view.tsx";
 import { buttonClass, PageHeader } from "@/app/_ui/page-header.tsx";
 import { getMessageDetail } from "@/lib/queue/message-detail.ts";
 
 export const metadata: Metadata = { title: "Held message" };
 
-export default async function CustomerMessagePage({ params }: { params: Promise<{ id: string }> }) {
-  const actor = await requireCustomer();
+export default withPage("customer", async function CustomerMessagePage(actor, { params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  const message = await orNotFound(getMessageDetail(actor, id));
+  const message = await getMessageDetail(actor, id);
   return (
     <>
       <PageHeader
@@ -21,4 +19,4 @@ export default async function CustomerMessagePage({ params }: { params: Promise<
       <MessageView message={message} staff={false} />
     </>
   );
-}
+});

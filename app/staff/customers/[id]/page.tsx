@@ -4,8 +4,7 @@ import { DomainCreateForm } from "../../domains/domain-create-form.tsx";
 import { createLoginAction } from "../../logins/actions.ts";
 import { createUserAction } from "../../users/actions.ts";
 import { deleteCustomerAction, setCustomerStatusAction, updateCustomerAction } from "../actions.ts";
-import { requireStaff } from "@/app/_server/auth.ts";
-import { orNotFound } from "@/app/_server/load.ts";
+import { withPage, type StaffActor } from "@/app/_server/auth.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { DomainName } from "@/app/_ui/domain-name.tsx";
 import { Field } from "@/app/_ui/field.tsx";
@@ -23,10 +22,9 @@ import { listPortalUsers } from "@/lib/users/users.ts";
 
 export const metadata: Metadata = { title: "Customer" };
 
-export default async function CustomerPage({ params }: { params: Promise<{ id: string }> }) {
-  const actor = await requireStaff();
+export default withPage("staff", async function CustomerPage(actor, { params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  const customer = await orNotFound(getCustomer(actor, id));
+  const customer = await getCustomer(actor, id);
   const [logins, domains, users, held] = await Promise.all([
     listLogins(actor, { customerId: customer.id }),
     listDomains(actor, { customerId: customer.id }),
@@ -133,10 +131,10 @@ export default async function CustomerPage({ params }: { params: Promise<{ id: s
       </div>
     </>
   );
-}
+});
 
 /** The customer's notification settings and what was sent to it. */
-async function NotificationsCard({ actor, customerId }: { actor: Awaited<ReturnType<typeof requireStaff>>; customerId: string }) {
+async function NotificationsCard({ actor, customerId }: { actor: StaffActor; customerId: string }) {
   const [settings, notifications, deliveries] = await Promise.all([
     getNotificationSettings(actor, customerId), listNotifications(actor, customerId, 20), listNotificationDeliveries(actor, customerId, 20),
   ]);

@@ -2,8 +2,8 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { addRecipientsAction, deleteDomainAction, removeRecipientAction, removeRecipientsAction, updateDomainAction } from "../actions.ts";
 import { releaseDomainAction } from "@/app/_actions/release-domain.ts";
-import { requireStaff } from "@/app/_server/auth.ts";
-import { orNotFound, queryParams } from "@/app/_server/load.ts";
+import { withPage } from "@/app/_server/auth.ts";
+import { queryParams } from "@/app/_server/load.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { BounceHoldPanel } from "@/app/_ui/bounce-hold-panel.tsx";
 import { RecipientBulkRemove, SelectAll } from "@/app/_ui/bulk-actions.tsx";
@@ -23,14 +23,13 @@ export const metadata: Metadata = { title: "Domain" };
 /** Long lists are searched rather than shown whole. */
 const SHOWN = 200;
 
-export default async function DomainPage({ params, searchParams }: {
+export default withPage("staff", async function DomainPage(actor, { params, searchParams }: {
   params: Promise<{ id: string }>;
   searchParams: Promise<Record<string, string | string[] | undefined>>;
 }) {
-  const actor = await requireStaff();
   const { id } = await params;
   const query = queryParams(await searchParams);
-  const domain = await orNotFound(getDomain(actor, id));
+  const domain = await getDomain(actor, id);
   const [recipients, siblings, runs] = await Promise.all([
     listRecipients(actor, domain.id),
     listDomains(actor, { customerId: domain.customerId }),
@@ -171,4 +170,4 @@ export default async function DomainPage({ params, searchParams }: {
       </div>
     </>
   );
-}
+});

@@ -2,8 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { sendDsnNowAction } from "../actions.ts";
 import { DsnStatusBadge } from "../dsn-status-badge.tsx";
-import { requireStaff } from "@/app/_server/auth.ts";
-import { orNotFound } from "@/app/_server/load.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { formatBytes, formatTime } from "@/app/_ui/format.ts";
 import { Card, Facts, PageHeader } from "@/app/_ui/page-header.tsx";
@@ -13,10 +12,9 @@ import { getDsn } from "@/lib/dsn/list-dsns.ts";
 
 export const metadata: Metadata = { title: "DSN" };
 
-export default async function DsnPage({ params }: { params: Promise<{ id: string }> }) {
-  const actor = await requireStaff();
+export default withPage("staff", async function DsnPage(actor, { params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  const dsn = await orNotFound(getDsn(actor, id));
+  const dsn = await getDsn(actor, id);
   const smarthost = getConfig().SMARTHOST;
   return (
     <>
@@ -54,4 +52,4 @@ export default async function DsnPage({ params }: { params: Promise<{ id: string
       </div>
     </>
   );
-}
+});

@@ -1,8 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { restrictLoginAction, setLoginStatusAction } from "../actions.ts";
-import { requireStaff } from "@/app/_server/auth.ts";
-import { orNotFound } from "@/app/_server/load.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { ConnectionGuidePanel } from "@/app/_ui/connection-guide.tsx";
 import { Checkbox } from "@/app/_ui/field.tsx";
@@ -19,10 +18,9 @@ import { listLoginTranscripts } from "@/lib/sessions/login-transcripts.ts";
 
 export const metadata: Metadata = { title: "ODMR login" };
 
-export default async function StaffLoginPage({ params }: { params: Promise<{ id: string }> }) {
-  const actor = await requireStaff();
+export default withPage("staff", async function StaffLoginPage(actor, { params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  const login = await orNotFound(getLogin(actor, id));
+  const login = await getLogin(actor, id);
   const [domains, sessions, guide, transcripts] = await Promise.all([
     listDomains(actor, { customerId: login.customerId }),
     listSessions(actor, { loginId: login.id, limit: 20 }),
@@ -69,4 +67,4 @@ export default async function StaffLoginPage({ params }: { params: Promise<{ id:
       <p className="mt-2 text-sm"><Link href={`/staff/sessions?loginId=${login.id}`}>All sessions of this login</Link></p>
     </>
   );
-}
+});

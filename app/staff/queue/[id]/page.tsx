@@ -1,7 +1,6 @@
 import type { Metadata } from "next";
 import { bounceMessageAction, deleteMessageAction, releaseLeaseAction } from "../actions.ts";
-import { requireStaff } from "@/app/_server/auth.ts";
-import { orNotFound } from "@/app/_server/load.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { MessageView } from "@/app/_ui/message-view.tsx";
 import { NoSmarthostWarning } from "@/app/_ui/no-smarthost-warning.tsx";
@@ -13,10 +12,9 @@ import { getMessageDetail } from "@/lib/queue/message-detail.ts";
 
 export const metadata: Metadata = { title: "Message" };
 
-export default async function StaffMessagePage({ params }: { params: Promise<{ id: string }> }) {
-  const actor = await requireStaff();
+export default withPage("staff", async function StaffMessagePage(actor, { params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  const message = await orNotFound(getMessageDetail(actor, id));
+  const message = await getMessageDetail(actor, id);
   const held = message.deliveries.some((d) => isHeld(d.state));
   const leased = message.deliveries.some((d) => isHeld(d.state) && (d.leaseOwner || d.leaseUntil));
   return (
@@ -48,4 +46,4 @@ export default async function StaffMessagePage({ params }: { params: Promise<{ i
       <MessageView message={message} staff />
     </>
   );
-}
+});

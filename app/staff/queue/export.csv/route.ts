@@ -1,7 +1,5 @@
 // The staff queue, filtered like the list (same query parameters), as CSV.
-import { getPortalActor } from "@/app/_server/portal-session.ts";
+import { withRoute } from "@/app/_server/auth.ts";
 import { queueCsvResponse } from "@/app/_server/queue-csv-response.ts";
 
-export async function GET(request: Request) {
-  return queueCsvResponse(await getPortalActor(), "staff", request);
-}
+export const GET = withRoute("staff", (actor, request) => queueCsvResponse(actor, "staff", request));

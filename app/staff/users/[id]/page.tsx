@@ -1,8 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { resetPasswordAction, resetTwoFactorAction } from "../actions.ts";
-import { requireStaff } from "@/app/_server/auth.ts";
-import { orNotFound } from "@/app/_server/load.ts";
+import { withPage } from "@/app/_server/auth.ts";
 import { ActionForm } from "@/app/_ui/action-form.tsx";
 import { formatTime } from "@/app/_ui/format.ts";
 import { Badge, Card, Facts, PageHeader } from "@/app/_ui/page-header.tsx";
@@ -11,9 +10,8 @@ import { getPortalUser } from "@/lib/users/users.ts";
 
 export const metadata: Metadata = { title: "Portal user" };
 
-export default async function UserPage({ params }: { params: Promise<{ id: string }> }) {
-  const actor = await requireStaff();
-  const user = await orNotFound(getPortalUser(actor, (await params).id));
+export default withPage("staff", async function UserPage(actor, { params }: { params: Promise<{ id: string }> }) {
+  const user = await getPortalUser(actor, (await params).id);
   const self = user.id === actor.id;
   return (
     <>
@@ -54,4 +52,4 @@ export default async function UserPage({ params }: { params: Promise<{ id: strin
       </div>
     </>
   );
-}
+});

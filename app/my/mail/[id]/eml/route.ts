@@ -1,6 +1,4 @@
+import { withRoute } from "@/app/_server/auth.ts";
 import { emlResponse } from "@/app/_server/eml-response.ts";
-import { getPortalActor } from "@/app/_server/portal-session.ts";
 
-export async function GET(_request: Request, { params }: { params: Promise<{ id: string }> }) {
-  return emlResponse(await getPortalActor(), "customer", (await params).id);
-}
+export const GET = withRoute("customer", async (actor, _request, { params }: { params: Promise<{ id: string }> }) => emlResponse(actor, (await params).id));
