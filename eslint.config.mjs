@@ -13,7 +13,16 @@ export default defineConfig([
       // a leading underscore marks what is left out on purpose (`const { secret: _omit, ...rest }`)
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
       // standard library and packages first, then the project's own modules, each group sorted
-      "import/order": ["error", { groups: [["builtin", "external"], ["internal", "parent", "sibling", "index"]], alphabetize: { order: "asc", caseInsensitive: true } }],
+      "import/order": [
+        "error",
+        {
+          groups: [
+            ["builtin", "external"],
+            ["internal", "parent", "sibling", "index"],
+          ],
+          alphabetize: { order: "asc", caseInsensitive: true },
+        },
+      ],
     },
   },
   {

@@ -6,7 +6,9 @@ export default function NotFound() {
       <p className="text-sm font-semibold text-sky-700">404</p>
       <h1 className="mt-2 text-2xl font-semibold">Not found</h1>
       <p className="mt-2 text-slate-600">This page does not exist, or it is not yours to see. Check the link, or go back to your start page.</p>
-      <Link href="/" className="mt-6">Go to the start page</Link>
+      <Link href="/" className="mt-6">
+        Go to the start page
+      </Link>
     </main>
   );
 }

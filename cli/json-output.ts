@@ -42,9 +42,25 @@ export function loginRestrictedJson(login: string, domains: string[] | null) {
   return { login, domains };
 }
 
-export function loginListJson(logins: { id: string; login: string; customer: { name: string }; status: "active" | "disabled"; lastUsedAt: Date | null; lastUsedIp: string | null; allDomains: boolean; domains: { domain: { name: string } }[] }[]) {
+export function loginListJson(
+  logins: {
+    id: string;
+    login: string;
+    customer: { name: string };
+    status: "active" | "disabled";
+    lastUsedAt: Date | null;
+    lastUsedIp: string | null;
+    allDomains: boolean;
+    domains: { domain: { name: string } }[];
+  }[],
+) {
   return logins.map((l) => ({
-    id: l.id, login: l.login, customer: l.customer.name, status: l.status, lastUsedAt: l.lastUsedAt, lastUsedIp: l.lastUsedIp,
+    id: l.id,
+    login: l.login,
+    customer: l.customer.name,
+    status: l.status,
+    lastUsedAt: l.lastUsedAt,
+    lastUsedIp: l.lastUsedIp,
     domains: l.allDomains ? ("all" as const) : l.domains.map((d) => d.domain.name),
   }));
 }
@@ -71,10 +87,22 @@ interface DomainRow {
 /** A domain's settings (`domain add`, `domain set`). */
 export function domainJson(d: DomainRow) {
   return {
-    id: d.id, name: d.name, customerId: d.customerId, recipientPolicy: d.recipientPolicy, retentionDays: d.retentionDays,
-    maxMessageSize: d.maxMessageSize, acceptInbound: d.acceptInbound, atrnEnabled: d.atrnEnabled, etrnEnabled: d.etrnEnabled,
-    etrnTarget: d.etrnTarget, etrnTls: d.etrnTls, etrnFrom: d.etrnFrom, recipientDelimiter: d.recipientDelimiter,
-    bounceProtectionPercent: d.bounceProtectionPercent, bounceHeldAt: d.bounceHeldAt, createdAt: d.createdAt,
+    id: d.id,
+    name: d.name,
+    customerId: d.customerId,
+    recipientPolicy: d.recipientPolicy,
+    retentionDays: d.retentionDays,
+    maxMessageSize: d.maxMessageSize,
+    acceptInbound: d.acceptInbound,
+    atrnEnabled: d.atrnEnabled,
+    etrnEnabled: d.etrnEnabled,
+    etrnTarget: d.etrnTarget,
+    etrnTls: d.etrnTls,
+    etrnFrom: d.etrnFrom,
+    recipientDelimiter: d.recipientDelimiter,
+    bounceProtectionPercent: d.bounceProtectionPercent,
+    bounceHeldAt: d.bounceHeldAt,
+    createdAt: d.createdAt,
   };
 }
 
@@ -114,10 +142,27 @@ export function tokenCreatedJson(t: { id: string; name: string; scopes: string[]
   return { id: t.id, name: t.name, scopes: t.scopes, customerId: t.customerId, token };
 }
 
-export function tokenListJson(tokens: { id: string; name: string; prefix: string; scopes: string[]; customer: { name: string } | null; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null }[]) {
+export function tokenListJson(
+  tokens: {
+    id: string;
+    name: string;
+    prefix: string;
+    scopes: string[];
+    customer: { name: string } | null;
+    createdAt: Date;
+    lastUsedAt: Date | null;
+    revokedAt: Date | null;
+  }[],
+) {
   return tokens.map((t) => ({
-    id: t.id, name: t.name, prefix: t.prefix, scopes: t.scopes, customer: t.customer?.name ?? null,
-    createdAt: t.createdAt, lastUsedAt: t.lastUsedAt, revokedAt: t.revokedAt,
+    id: t.id,
+    name: t.name,
+    prefix: t.prefix,
+    scopes: t.scopes,
+    customer: t.customer?.name ?? null,
+    createdAt: t.createdAt,
+    lastUsedAt: t.lastUsedAt,
+    revokedAt: t.revokedAt,
   }));
 }
 
@@ -127,13 +172,35 @@ export function tokenRevokedJson(t: { id: string; name: string; revokedAt: Date 
 
 export function queueListJson(page: {
   count: number;
-  items: { id: string; mailFrom: string; size: number; receivedAt: Date; fromHeader: string | null; subject: string | null; expiresAt: Date | null; deliveries: { recipient: string; domainName: string; customerName: string; state: string; attempts: number; lastError: string | null }[] }[];
+  items: {
+    id: string;
+    mailFrom: string;
+    size: number;
+    receivedAt: Date;
+    fromHeader: string | null;
+    subject: string | null;
+    expiresAt: Date | null;
+    deliveries: { recipient: string; domainName: string; customerName: string; state: string; attempts: number; lastError: string | null }[];
+  }[];
 }) {
   return {
     total: page.count,
     items: page.items.map((m) => ({
-      id: m.id, mailFrom: m.mailFrom, size: m.size, receivedAt: m.receivedAt, fromHeader: m.fromHeader, subject: m.subject, expiresAt: m.expiresAt,
-      deliveries: m.deliveries.map((d) => ({ recipient: d.recipient, domain: d.domainName, customer: d.customerName, state: d.state, attempts: d.attempts, lastError: d.lastError })),
+      id: m.id,
+      mailFrom: m.mailFrom,
+      size: m.size,
+      receivedAt: m.receivedAt,
+      fromHeader: m.fromHeader,
+      subject: m.subject,
+      expiresAt: m.expiresAt,
+      deliveries: m.deliveries.map((d) => ({
+        recipient: d.recipient,
+        domain: d.domainName,
+        customer: d.customerName,
+        state: d.state,
+        attempts: d.attempts,
+        lastError: d.lastError,
+      })),
     })),
   };
 }

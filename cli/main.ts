@@ -2,8 +2,25 @@
 // Every command takes --json and then prints exactly one JSON document; errors exit non-zero
 // with one line on stderr.
 import {
-  bounceHoldJson, customerJson, customerListJson, domainJson, domainListJson, loginCreatedJson, loginListJson, loginRestrictedJson, loginRotatedJson,
-  loginStatusJson, passwordResetJson, queueListJson, recipientsAddedJson, releaseJson, tokenCreatedJson, tokenListJson, tokenRevokedJson, twoFactorResetJson, userCreatedJson,
+  bounceHoldJson,
+  customerJson,
+  customerListJson,
+  domainJson,
+  domainListJson,
+  loginCreatedJson,
+  loginListJson,
+  loginRestrictedJson,
+  loginRotatedJson,
+  loginStatusJson,
+  passwordResetJson,
+  queueListJson,
+  recipientsAddedJson,
+  releaseJson,
+  tokenCreatedJson,
+  tokenListJson,
+  tokenRevokedJson,
+  twoFactorResetJson,
+  userCreatedJson,
 } from "./json-output.ts";
 import { CLI_ACTOR } from "../lib/actor.ts";
 import { createApiToken, listApiTokens, revokeApiToken } from "../lib/api-tokens/api-tokens.ts";
@@ -36,7 +53,13 @@ interface Command {
 }
 
 const EXIT: Partial<Record<ErrorCode, number>> = {
-  INVALID_INPUT: 2, NOT_FOUND: 3, CONFLICT: 4, HAS_HELD_MAIL: 4, DB_UNAVAILABLE: 5, CONFIG_INVALID: 2, DATA_DIR_IN_USE: 5,
+  INVALID_INPUT: 2,
+  NOT_FOUND: 3,
+  CONFLICT: 4,
+  HAS_HELD_MAIL: 4,
+  DB_UNAVAILABLE: 5,
+  CONFIG_INVALID: 2,
+  DATA_DIR_IN_USE: 5,
 };
 
 function usageError(message: string): never {
@@ -73,12 +96,18 @@ function integer(args: Parsed, name: string): number | undefined {
 function choice<T extends string>(args: Parsed, name: string, choices: readonly T[]): T | undefined {
   const value = optional(args, name);
   if (value === undefined) return undefined;
-  if (!(choices as readonly string[]).includes(value)) usageError(`--${name} must be ${choices.length === 2 ? choices.join(" or ") : `one of ${choices.join(", ")}`}, got "${value}"`);
+  if (!(choices as readonly string[]).includes(value))
+    usageError(`--${name} must be ${choices.length === 2 ? choices.join(" or ") : `one of ${choices.join(", ")}`}, got "${value}"`);
   return value as T;
 }
 
 function list(value: string | undefined): string[] | undefined {
-  return value === undefined ? undefined : value.split(",").map((s) => s.trim()).filter(Boolean);
+  return value === undefined
+    ? undefined
+    : value
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -123,7 +152,11 @@ const COMMANDS: Record<string, Command> = {
     summary: "create an ODMR login (prints a generated secret once)",
     values: ["customer", "login", "password"],
     async run(args) {
-      const { login, secret } = await createLogin(CLI_ACTOR, { customer: required(args, "customer"), login: required(args, "login"), secret: optional(args, "password") });
+      const { login, secret } = await createLogin(CLI_ACTOR, {
+        customer: required(args, "customer"),
+        login: required(args, "login"),
+        secret: optional(args, "password"),
+      });
       return {
         json: loginCreatedJson(login, secret),
         text: `login ${login.login} created\nsecret: ${secret}\n(shown once: store it now)`,
@@ -135,7 +168,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "issue a new secret; the old one keeps working for N hours (default 24)",
     values: ["login", "keep-old-hours", "password"],
     async run(args) {
-      const result = await rotateLogin(CLI_ACTOR, required(args, "login"), { keepOldHours: integer(args, "keep-old-hours"), secret: optional(args, "password") });
+      const result = await rotateLogin(CLI_ACTOR, required(args, "login"), {
+        keepOldHours: integer(args, "keep-old-hours"),
+        secret: optional(args, "password"),
+      });
       return {
         json: loginRotatedJson(result),
         text: `login ${result.login} rotated\nsecret: ${result.secret}\nold secrets stop working at ${result.oldSecretsExpireAt.toISOString()}`,
@@ -168,7 +204,10 @@ const COMMANDS: Record<string, Command> = {
     async run(args) {
       const domains = args.flags.has("all") ? null : list(required(args, "domains"))!;
       await restrictLogin(CLI_ACTOR, required(args, "login"), domains);
-      return { json: loginRestrictedJson(required(args, "login"), domains), text: domains ? `login may collect ${domains.join(", ")}` : "login may collect all of its customer's domains" };
+      return {
+        json: loginRestrictedJson(required(args, "login"), domains),
+        text: domains ? `login may collect ${domains.join(", ")}` : "login may collect all of its customer's domains",
+      };
     },
   },
   "login list": {
@@ -184,7 +223,8 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   "domain add": {
-    usage: "domain add --customer ID|NAME --domain DOMAIN [--accept-all] [--recipients a@d,b@d] [--recipient-delimiter CHARS] [--retention-days N] [--max-size BYTES]",
+    usage:
+      "domain add --customer ID|NAME --domain DOMAIN [--accept-all] [--recipients a@d,b@d] [--recipient-delimiter CHARS] [--retention-days N] [--max-size BYTES]",
     summary: "host a domain for a customer",
     values: ["customer", "domain", "recipients", "recipient-delimiter", "retention-days", "max-size"],
     switches: ["accept-all"],
@@ -198,13 +238,30 @@ const COMMANDS: Record<string, Command> = {
         retentionDays: integer(args, "retention-days"),
         maxMessageSize: integer(args, "max-size"),
       });
-      return { json: domainJson(domain), text: `domain ${domain.name} added (${domain.recipientPolicy === "accept_all" ? "accepts any local part" : "listed recipients only"})` };
+      return {
+        json: domainJson(domain),
+        text: `domain ${domain.name} added (${domain.recipientPolicy === "accept_all" ? "accepts any local part" : "listed recipients only"})`,
+      };
     },
   },
   "domain set": {
-    usage: "domain set --domain D [--etrn-target HOST:PORT] [--etrn on|off] [--atrn on|off] [--etrn-from CIDR,...] [--etrn-tls opportunistic|required|none] [--accept-all on|off] [--recipient-delimiter CHARS] [--accepting on|off] [--retention-days N] [--max-size BYTES] [--bounce-protection PERCENT|off]",
+    usage:
+      "domain set --domain D [--etrn-target HOST:PORT] [--etrn on|off] [--atrn on|off] [--etrn-from CIDR,...] [--etrn-tls opportunistic|required|none] [--accept-all on|off] [--recipient-delimiter CHARS] [--accepting on|off] [--retention-days N] [--max-size BYTES] [--bounce-protection PERCENT|off]",
     summary: "change a domain's settings ('' as --recipient-delimiter turns extensions off)",
-    values: ["domain", "etrn-target", "etrn", "atrn", "etrn-from", "etrn-tls", "accept-all", "recipient-delimiter", "accepting", "retention-days", "max-size", "bounce-protection"],
+    values: [
+      "domain",
+      "etrn-target",
+      "etrn",
+      "atrn",
+      "etrn-from",
+      "etrn-tls",
+      "accept-all",
+      "recipient-delimiter",
+      "accepting",
+      "retention-days",
+      "max-size",
+      "bounce-protection",
+    ],
     async run(args) {
       const acceptAll = onOff(args, "accept-all");
       const target = optional(args, "etrn-target");
@@ -231,7 +288,10 @@ const COMMANDS: Record<string, Command> = {
     values: ["domain"],
     async run(args) {
       const request = await requestEtrnRelease(CLI_ACTOR, required(args, "domain"));
-      return { json: releaseJson(request), text: `release of ${request.domain} requested; a mailer takes it within seconds (see the session list for the run)` };
+      return {
+        json: releaseJson(request),
+        text: `release of ${request.domain} requested; a mailer takes it within seconds (see the session list for the run)`,
+      };
     },
   },
   "domain hold": {
@@ -243,7 +303,12 @@ const COMMANDS: Record<string, Command> = {
       const bounce = args.flags.has("bounce");
       if (bounce === args.flags.has("retry")) usageError("give one of --bounce or --retry");
       const done = await resolveBounceHold(CLI_ACTOR, required(args, "domain"), bounce ? "bounce" : "retry");
-      return { json: bounceHoldJson(done), text: bounce ? `${done.deliveries} held refusals of ${done.domain} bounced, ${done.dsns} DSNs` : `${done.domain}: hold cleared, ${done.deliveries} refusals are retried at the next session` };
+      return {
+        json: bounceHoldJson(done),
+        text: bounce
+          ? `${done.deliveries} held refusals of ${done.domain} bounced, ${done.dsns} DSNs`
+          : `${done.domain}: hold cleared, ${done.deliveries} refusals are retried at the next session`,
+      };
     },
   },
   "domain list": {
@@ -254,7 +319,10 @@ const COMMANDS: Record<string, Command> = {
       const ref = optional(args, "customer");
       const customerId = ref ? (await getCustomer(CLI_ACTOR, ref)).id : undefined;
       const domains = await listDomains(CLI_ACTOR, { customerId });
-      return { json: domainListJson(domains), text: domains.map((d) => `${d.name.padEnd(32)} ${String(d.held).padStart(7)} held  ${d.customer.name}`).join("\n") || "no domains" };
+      return {
+        json: domainListJson(domains),
+        text: domains.map((d) => `${d.name.padEnd(32)} ${String(d.held).padStart(7)} held  ${d.customer.name}`).join("\n") || "no domains",
+      };
     },
   },
   "recipient add": {
@@ -277,7 +345,10 @@ const COMMANDS: Record<string, Command> = {
     values: ["email", "role", "customer", "password"],
     async run(args) {
       const { user, password } = await createPortalUser(CLI_ACTOR, {
-        email: required(args, "email"), role: choice(args, "role", ["staff", "customer"] as const) ?? usageError("--role is required"), customer: optional(args, "customer"), password: optional(args, "password"),
+        email: required(args, "email"),
+        role: choice(args, "role", ["staff", "customer"] as const) ?? usageError("--role is required"),
+        customer: optional(args, "customer"),
+        password: optional(args, "password"),
       });
       const generated = optional(args, "password") === undefined;
       return {
@@ -292,7 +363,10 @@ const COMMANDS: Record<string, Command> = {
     values: ["email"],
     async run(args) {
       const { user, password } = await resetPortalUserPassword(CLI_ACTOR, required(args, "email"));
-      return { json: passwordResetJson(user, password), text: `user ${user.email}: one-time password ${password}\n(shown once; they must change it when they sign in)` };
+      return {
+        json: passwordResetJson(user, password),
+        text: `user ${user.email}: one-time password ${password}\n(shown once; they must change it when they sign in)`,
+      };
     },
   },
   "user reset-2fa": {
@@ -310,7 +384,9 @@ const COMMANDS: Record<string, Command> = {
     values: ["name", "scopes", "customer"],
     async run(args) {
       const { token, secret } = await createApiToken(CLI_ACTOR, {
-        name: required(args, "name"), scopes: list(required(args, "scopes"))!, customer: optional(args, "customer"),
+        name: required(args, "name"),
+        scopes: list(required(args, "scopes"))!,
+        customer: optional(args, "customer"),
       });
       return {
         json: tokenCreatedJson(token, secret),
@@ -325,7 +401,10 @@ const COMMANDS: Record<string, Command> = {
     async run() {
       const tokens = await listApiTokens(CLI_ACTOR);
       const json = tokenListJson(tokens);
-      const text = json.map((t) => `${t.name.padEnd(24)} ${t.prefix}…  ${t.scopes.join(",").padEnd(20)} ${(t.customer ?? "all customers").padEnd(20)} ${t.revokedAt ? "revoked" : `last used ${t.lastUsedAt?.toISOString() ?? "never"}`}`);
+      const text = json.map(
+        (t) =>
+          `${t.name.padEnd(24)} ${t.prefix}…  ${t.scopes.join(",").padEnd(20)} ${(t.customer ?? "all customers").padEnd(20)} ${t.revokedAt ? "revoked" : `last used ${t.lastUsedAt?.toISOString() ?? "never"}`}`,
+      );
       return { json, text: text.join("\n") || "no API tokens" };
     },
   },
@@ -346,7 +425,13 @@ const COMMANDS: Record<string, Command> = {
       const state = choice(args, "state", ["held", ...DELIVERY_STATES] as const);
       const page = await searchQueue(CLI_ACTOR, { domain: optional(args, "domain"), state, limit: integer(args, "limit") ?? 50, exactCount: true });
       const result = queueListJson(page);
-      const text = [`${result.total} messages`, ...result.items.map((m) => `${m.id}  ${m.receivedAt.toISOString()}  ${String(m.size).padStart(8)}  <${m.mailFrom}>  ${m.deliveries.map((d) => `${d.recipient}[${d.state}]`).join(" ")}`)].join("\n");
+      const text = [
+        `${result.total} messages`,
+        ...result.items.map(
+          (m) =>
+            `${m.id}  ${m.receivedAt.toISOString()}  ${String(m.size).padStart(8)}  <${m.mailFrom}>  ${m.deliveries.map((d) => `${d.recipient}[${d.state}]`).join(" ")}`,
+        ),
+      ].join("\n");
       return { json: result, text };
     },
   },

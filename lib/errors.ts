@@ -41,20 +41,41 @@ export function errorCode(error: unknown): ErrorCode {
 
 /** Prisma / pg error codes that mean "the database cannot answer right now". */
 const UNAVAILABLE_CODES = new Set([
-  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57014", "57P01", "57P02", "57P03", "08000", "08001", "08003", "08006",
-  "P1001", "P1002", "P1017", "P2024",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "57014",
+  "57P01",
+  "57P02",
+  "57P03",
+  "08000",
+  "08001",
+  "08003",
+  "08006",
+  "P1001",
+  "P1002",
+  "P1017",
+  "P2024",
 ]);
 
 /** Turns low-level database failures into DB_UNAVAILABLE and unique violations into CONFLICT. */
 export function classifyDbError(error: unknown): MailharborError {
   if (error instanceof MailharborError) return error;
-  const e = error as { code?: string; message?: string; cause?: { code?: string; originalCode?: string }; meta?: { driverAdapterError?: { cause?: { originalCode?: string; kind?: string } } } };
+  const e = error as {
+    code?: string;
+    message?: string;
+    cause?: { code?: string; originalCode?: string };
+    meta?: { driverAdapterError?: { cause?: { originalCode?: string; kind?: string } } };
+  };
   const codes = [e?.code, e?.cause?.code, e?.cause?.originalCode, e?.meta?.driverAdapterError?.cause?.originalCode];
   if (e?.code === "P2002" || codes.includes("23505")) return new MailharborError("CONFLICT");
   const message = String(e?.message ?? "");
   if (
     codes.some((c) => c && UNAVAILABLE_CODES.has(c)) ||
-    /ECONNREFUSED|Connection terminated|connection.*(closed|refused|ended)|terminating connection|the database system is (shutting down|starting up)|is not currently accepting connections|Can't reach database|DatabaseNotReachable|timeout exceeded when trying to connect|Query read timeout|statement timeout/i.test(message)
+    /ECONNREFUSED|Connection terminated|connection.*(closed|refused|ended)|terminating connection|the database system is (shutting down|starting up)|is not currently accepting connections|Can't reach database|DatabaseNotReachable|timeout exceeded when trying to connect|Query read timeout|statement timeout/i.test(
+      message,
+    )
   ) {
     return new MailharborError("DB_UNAVAILABLE", "the database is not available");
   }

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (error) => {
-  const message = isMailharborError(error) ? error.message : (error as Error)?.stack ?? String(error);
+  const message = isMailharborError(error) ? error.message : ((error as Error)?.stack ?? String(error));
   process.stderr.write(`mailharbor mailer: ${message}\n`);
   await closeDatabase().catch(() => undefined);
   process.exit(1);

@@ -25,7 +25,12 @@ export function listenOn(server: net.Server, port: number, host: string, variabl
     const onError = (error: NodeJS.ErrnoException) => {
       server.off("listening", onListening);
       if (error.code === "EACCES") {
-        reject(new MailharborError("CONFIG_INVALID", `${variable}: cannot listen on port ${port}: permission denied (ports below 1024 need root; try ${variable}=${port < 1024 ? port + 10000 : port})`));
+        reject(
+          new MailharborError(
+            "CONFIG_INVALID",
+            `${variable}: cannot listen on port ${port}: permission denied (ports below 1024 need root; try ${variable}=${port < 1024 ? port + 10000 : port})`,
+          ),
+        );
       } else if (error.code === "EADDRINUSE") {
         reject(new MailharborError("CONFIG_INVALID", `${variable}: port ${port} is already in use on ${host}`));
       } else {

@@ -224,20 +224,32 @@ async function runCustomer(task: CustomerTask): Promise<void> {
  * Postfix's smtp-sink on a free port; `-p`: no PIPELINING. `at`: inside a network namespace, on a
  * given address and port, with its `-c` counters written to `countsTo` (what pfb.py's drain reads).
  */
-async function startSmtpSink(pipelining: boolean, at?: { netns: string; host: string; port: number; countsTo?: string }): Promise<{ port: number; stop(): void }> {
-  const port = at?.port ?? await freePort();
+async function startSmtpSink(
+  pipelining: boolean,
+  at?: { netns: string; host: string; port: number; countsTo?: string },
+): Promise<{ port: number; stop(): void }> {
+  const port = at?.port ?? (await freePort());
   const host = at?.host ?? "127.0.0.1";
-  const args = [...(pipelining ? [] : ["-p"]), ...(at?.countsTo ? ["-c"] : []), ...(process.getuid?.() === 0 ? ["-u", "nobody"] : []), `${host}:${port}`, "1000"];
+  const args = [
+    ...(pipelining ? [] : ["-p"]),
+    ...(at?.countsTo ? ["-c"] : []),
+    ...(process.getuid?.() === 0 ? ["-u", "nobody"] : []),
+    `${host}:${port}`,
+    "1000",
+  ];
   const stdout = at?.countsTo ? fs.openSync(at.countsTo, "a") : "ignore";
-  const child = at ? spawn("ip", ["netns", "exec", at.netns, "smtp-sink", ...args], { stdio: ["ignore", stdout, stdout] })
+  const child = at
+    ? spawn("ip", ["netns", "exec", at.netns, "smtp-sink", ...args], { stdio: ["ignore", stdout, stdout] })
     : spawn("smtp-sink", args, { stdio: "ignore" });
   if (typeof stdout === "number") fs.closeSync(stdout);
   for (let i = 0; i < 100; i++) {
     const up = await new Promise<boolean>((resolve) => {
-      const probe = net.connect(port, host, () => {
-        probe.destroy();
-        resolve(true);
-      }).once("error", () => resolve(false));
+      const probe = net
+        .connect(port, host, () => {
+          probe.destroy();
+          resolve(true);
+        })
+        .once("error", () => resolve(false));
     });
     if (up) break;
     await new Promise((r) => setTimeout(r, 50));
@@ -249,11 +261,18 @@ async function startSmtpSink(pipelining: boolean, at?: { netns: string; host: st
 async function timeFetchmail(port: number, login: string, secret: string, domain: string, sinkPort: number): Promise<number> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-bench-fetchmail-"));
   const rc = path.join(home, ".fetchmailrc");
-  fs.writeFileSync(rc, `poll 127.0.0.1 with protocol ODMR service ${port} auth cram-md5\n  user "${login}" there with password "${secret}"\n  fetchdomains ${domain}\n  smtphost "127.0.0.1/${sinkPort}"\n`, { mode: 0o600 });
+  fs.writeFileSync(
+    rc,
+    `poll 127.0.0.1 with protocol ODMR service ${port} auth cram-md5\n  user "${login}" there with password "${secret}"\n  fetchdomains ${domain}\n  smtphost "127.0.0.1/${sinkPort}"\n`,
+    { mode: 0o600 },
+  );
   const start = performance.now();
   try {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn("fetchmail", ["-f", rc, "-N", "--nosyslog", "--pidfile", path.join(home, "pid")], { env: { ...process.env, HOME: home, LC_ALL: "C" }, stdio: "ignore" });
+      const child = spawn("fetchmail", ["-f", rc, "-N", "--nosyslog", "--pidfile", path.join(home, "pid")], {
+        env: { ...process.env, HOME: home, LC_ALL: "C" },
+        stdio: "ignore",
+      });
       const timer = setTimeout(() => child.kill("SIGKILL"), 600_000);
       child.on("error", reject);
       child.on("close", (code) => {
@@ -342,7 +361,15 @@ class PostfixAnchor {
     fs.chmodSync(this.base, 0o755);
     // pfb.py waits for an idle machine before each run (QUIET_MAX, in % of all CPUs together) and
     // flags runs where other processes used CPU; on a shared machine it would only wait
-    this.env = { ...process.env, BASE: this.base, IN_PORT: String(await freePort()), SINK_PORT: String(await freePort()), LOGGING: "0", QUIET_MAX: "1000", OTHERS_MAX: "1000" };
+    this.env = {
+      ...process.env,
+      BASE: this.base,
+      IN_PORT: String(await freePort()),
+      SINK_PORT: String(await freePort()),
+      LOGGING: "0",
+      QUIET_MAX: "1000",
+      OTHERS_MAX: "1000",
+    };
     this.script("setup");
     this.script("start");
   }
@@ -369,7 +396,11 @@ class PostfixAnchor {
     const conf = path.join(this.base, "etc");
     const transport = path.join(conf, "transport");
     fs.writeFileSync(transport, `cust.example etrn-only:[${to?.host ?? "127.0.0.1"}]:${to?.port ?? this.env.SINK_PORT}\n`);
-    for (const [command, args] of [["postmap", ["-c", conf, transport]], ["postconf", ["-c", conf, "-e", `smtp_bind_address=${to?.bindAddress ?? "127.0.0.1"}`]], ["postfix", ["-c", conf, "reload"]]] as const) {
+    for (const [command, args] of [
+      ["postmap", ["-c", conf, transport]],
+      ["postconf", ["-c", conf, "-e", `smtp_bind_address=${to?.bindAddress ?? "127.0.0.1"}`]],
+      ["postfix", ["-c", conf, "reload"]],
+    ] as const) {
       const result = spawnSync(command, args, { stdio: ["ignore", "ignore", "pipe"] });
       if (result.status !== 0) throw new Error(`${command}: ${result.stderr.toString().slice(-300)}`);
     }
@@ -383,15 +414,29 @@ class PostfixAnchor {
   private helperArgs(): { helper: string; common: string[] } {
     return {
       helper: path.join(this.base, "bin", "pfb.py"),
-      common: ["--results", path.join(this.base, "results.jsonl"), "--conf", path.join(this.base, "etc"), "--spool", path.join(this.base, "spool"),
-        "--port", this.env.IN_PORT!, "--domain", "cust.example", "--size", "4096"],
+      common: [
+        "--results",
+        path.join(this.base, "results.jsonl"),
+        "--conf",
+        path.join(this.base, "etc"),
+        "--spool",
+        path.join(this.base, "spool"),
+        "--port",
+        this.env.IN_PORT!,
+        "--domain",
+        "cust.example",
+        "--size",
+        "4096",
+      ],
     };
   }
 
   /** Queues `count` 4 KB messages for the ETRN domain (smtp-source, 10 sessions). */
   private intake(count: number): void {
     const { helper, common } = this.helperArgs();
-    const intake = spawnSync("python3", [helper, "intake", ...common, "--tmp", this.base, "--sessions", "10", "--msgs", String(count), "--extra="], { env: this.env });
+    const intake = spawnSync("python3", [helper, "intake", ...common, "--tmp", this.base, "--sessions", "10", "--msgs", String(count), "--extra="], {
+      env: this.env,
+    });
     if (intake.status !== 0 && intake.status !== 3) throw new Error(`postfix intake: ${intake.stderr.toString().slice(-300)}`);
   }
 
@@ -402,7 +447,21 @@ class PostfixAnchor {
   drain(count: number, sink?: { counts: string; port: number }): number {
     this.intake(count);
     const { helper, common } = this.helperArgs();
-    const drain = spawnSync("python3", [helper, "drain", ...common, "--method", "etrn", "--sinkout", sink?.counts ?? path.join(this.base, "log", "sink.out"), "--sinkport", String(sink?.port ?? this.env.SINK_PORT!)], { env: this.env });
+    const drain = spawnSync(
+      "python3",
+      [
+        helper,
+        "drain",
+        ...common,
+        "--method",
+        "etrn",
+        "--sinkout",
+        sink?.counts ?? path.join(this.base, "log", "sink.out"),
+        "--sinkport",
+        String(sink?.port ?? this.env.SINK_PORT!),
+      ],
+      { env: this.env },
+    );
     if (drain.status !== 0 && drain.status !== 3) throw new Error(`postfix drain: ${drain.stderr.toString().slice(-300)}`);
     // timed from the ETRN command, as our figures are timed from the ATRN command
     const record = JSON.parse(drain.stdout.toString().trim().split("\n").pop()!) as { sink_rate_from_trigger: number; delivered_to_sink: number };
@@ -520,21 +579,25 @@ class RttLink {
       }
     };
     try {
-      run(["ip", "netns", "add", this.netns],
+      run(
+        ["ip", "netns", "add", this.netns],
         ["ip", "tuntap", "add", "dev", this.hostIf, "mode", "tun"],
         ["ip", "tuntap", "add", "dev", this.nsIf, "mode", "tun"],
-        ["ip", "link", "set", this.nsIf, "netns", this.netns]);
+        ["ip", "link", "set", this.nsIf, "netns", this.netns],
+      );
       const delayLine = spawn("python3", ["-c", DELAY_LINE, this.hostIf, this.nsIf, this.netns, "25"], { stdio: ["ignore", "pipe", "inherit"] });
       this.delayLine = delayLine;
       await new Promise<void>((resolve, reject) => {
         delayLine.stdout!.once("data", () => resolve());
         delayLine.once("exit", (code) => reject(new Error(`delay line exited with ${code}`)));
       });
-      run(["ip", "addr", "add", this.hostAddress, "peer", `${this.nsAddress}/30`, "dev", this.hostIf],
+      run(
+        ["ip", "addr", "add", this.hostAddress, "peer", `${this.nsAddress}/30`, "dev", this.hostIf],
         ["ip", "link", "set", this.hostIf, "up"],
         ["ip", "-n", this.netns, "addr", "add", this.nsAddress, "peer", `${this.hostAddress}/30`, "dev", this.nsIf],
         ["ip", "-n", this.netns, "link", "set", this.nsIf, "up"],
-        ["ip", "-n", this.netns, "link", "set", "lo", "up"]);
+        ["ip", "-n", this.netns, "link", "set", "lo", "up"],
+      );
     } catch (error) {
       this.down();
       throw error;
@@ -563,11 +626,13 @@ class RttLink {
     for (let i = 0; i < samples; i++) {
       const start = performance.now();
       await new Promise<void>((resolve, reject) => {
-        const probe = net.connect({ port, host: this.nsAddress, localAddress: this.hostAddress }, () => {
-          times.push(performance.now() - start);
-          probe.destroy();
-          resolve();
-        }).once("error", reject);
+        const probe = net
+          .connect({ port, host: this.nsAddress, localAddress: this.hostAddress }, () => {
+            times.push(performance.now() - start);
+            probe.destroy();
+            resolve();
+          })
+          .once("error", reject);
       });
     }
     return times;
@@ -586,7 +651,8 @@ function median(values: number[]): number {
 function runChild(args: string[], env: NodeJS.ProcessEnv, netns?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const command = [process.execPath, "--import", "tsx", ...args];
-    const child = netns ? spawn("ip", ["netns", "exec", netns, ...command], { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] })
+    const child = netns
+      ? spawn("ip", ["netns", "exec", netns, ...command], { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] })
       : spawn(command[0], command.slice(1), { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (c) => (out += c));
@@ -630,7 +696,8 @@ async function stopMailer(mailer: ChildProcess | null): Promise<void> {
 
 async function holdBenchMail(client: pg.Client, domainId: string, customerId: string, count: number, offset: number): Promise<void> {
   // 4 KB messages: a few headers and a body of hex lines
-  await client.query(`
+  await client.query(
+    `
     WITH g AS (SELECT generate_series($3::int + 1, $3::int + $4::int) AS n)
     , m AS (
       INSERT INTO message (id, mail_from, size, subject, received_at)
@@ -645,7 +712,8 @@ async function holdBenchMail(client: pg.Client, domainId: string, customerId: st
     )
     INSERT INTO delivery (message_id, domain_id, customer_id, recipient)
     SELECT 'B' || lpad(n::text, 15, '0'), $1::uuid, $2::uuid, 'user' || (n % 10) || '@bench.example' FROM g`,
-  [domainId, customerId, offset, count]);
+    [domainId, customerId, offset, count],
+  );
 }
 
 async function main(): Promise<void> {
@@ -670,7 +738,9 @@ async function main(): Promise<void> {
   fs.chmodSync(dataDir, 0o755);
   const { openEmbeddedDatabase } = await import("../lib/db/embedded-postgres.ts");
   const { migrateDatabase } = await import("../lib/db/migrate.ts");
-  say(`bench:drain ${quick ? "(quick) " : ""}— ${rttOnly ? `${rttMessages} messages of 4 KB at 50 ms RTT` : `${messages} messages of 4 KB`}; PostgreSQL with default durability in ${dataDir}`);
+  say(
+    `bench:drain ${quick ? "(quick) " : ""}— ${rttOnly ? `${rttMessages} messages of 4 KB at 50 ms RTT` : `${messages} messages of 4 KB`}; PostgreSQL with default durability in ${dataDir}`,
+  );
   const database = await openEmbeddedDatabase(dataDir);
   let mailer: ChildProcess | null = null;
   try {
@@ -695,13 +765,32 @@ async function main(): Promise<void> {
 
     const ports = { mx: await freePort(), odmr: await freePort(), odmrs: await freePort() };
     const env = {
-      ...process.env, DATABASE_URL: database.url, MAILHARBOR_DATA_DIR: dataDir, LOG_LEVEL: "info",
-      MX_PORT: String(ports.mx), ODMR_PORT: String(ports.odmr), ODMRS_PORT: String(ports.odmrs),
-      BIND_ADDRESS: "127.0.0.1", MAIL_HOSTNAME: "mx.bench.example", ATRN_RATE_PER_MINUTE: "1000000",
+      ...process.env,
+      DATABASE_URL: database.url,
+      MAILHARBOR_DATA_DIR: dataDir,
+      LOG_LEVEL: "info",
+      MX_PORT: String(ports.mx),
+      ODMR_PORT: String(ports.odmr),
+      ODMRS_PORT: String(ports.odmrs),
+      BIND_ADDRESS: "127.0.0.1",
+      MAIL_HOSTNAME: "mx.bench.example",
+      ATRN_RATE_PER_MINUTE: "1000000",
     };
     mailer = await startMailer(env);
-    const customerTask = (mode: CustomerTask["mode"], sessions: number, samples = 0, relayTo: Partial<CustomerTask> = {}): string[] =>
-      [path.join(ROOT, "scripts", "bench-drain.ts"), "--customer", JSON.stringify({ port: relayTo.tls ? ports.odmrs : ports.odmr, login: "bench", secret, domain: "bench.example", mode, sessions, samples, ...relayTo } satisfies CustomerTask)];
+    const customerTask = (mode: CustomerTask["mode"], sessions: number, samples = 0, relayTo: Partial<CustomerTask> = {}): string[] => [
+      path.join(ROOT, "scripts", "bench-drain.ts"),
+      "--customer",
+      JSON.stringify({
+        port: relayTo.tls ? ports.odmrs : ports.odmr,
+        login: "bench",
+        secret,
+        domain: "bench.example",
+        mode,
+        sessions,
+        samples,
+        ...relayTo,
+      } satisfies CustomerTask),
+    ];
 
     let offset = 0;
     const hold = async (count: number) => {
@@ -710,7 +799,8 @@ async function main(): Promise<void> {
       await client.query("CHECKPOINT");
       await client.query("VACUUM ANALYZE delivery");
     };
-    const deliveredSoFar = async () => (await client.query("SELECT count(*)::int AS n FROM delivery WHERE domain_id = $1 AND state = 'delivered'", [domain.id])).rows[0].n as number;
+    const deliveredSoFar = async () =>
+      (await client.query("SELECT count(*)::int AS n FROM delivery WHERE domain_id = $1 AND state = 'delivered'", [domain.id])).rows[0].n as number;
     /** One drain by ATRN through the relay; messages per second, from the ATRN command to the close. */
     const drainRelayed = async (sessions: number, relayTo: Partial<CustomerTask>, count = messages, netns?: string) => {
       await hold(count);
@@ -733,63 +823,155 @@ async function main(): Promise<void> {
 
     const sinks = { pipelining: await startSmtpSink(true), plain: await startSmtpSink(false) };
     // a real MTA as the customer's receiver, with CHUNKING (only as root: Postfix)
-    const receiver = postfixUnavailable() ? null : new PostfixReceiver({ host: "127.0.0.1", port: await freePort(), domains: ["bench.example", "cust.example"] });
+    const receiver = postfixUnavailable()
+      ? null
+      : new PostfixReceiver({ host: "127.0.0.1", port: await freePort(), domains: ["bench.example", "cust.example"] });
     const fetchmailMessages = Math.min(messages, quick ? 200 : 300);
     const provider = await startDatabaseFreeProvider(fetchmailMessages);
     const skipAnchor = argv.includes("--no-anchor") ? "--no-anchor" : PostfixAnchor.available();
     const anchor = skipAnchor ? null : new PostfixAnchor();
     if (skipAnchor) say(`  (Postfix anchor skipped: ${skipAnchor})`);
-    type Row = { work: string; ours: number[]; anchorLabel: string; anchor: number[]; ourRun: () => Promise<number>; anchorRun: (() => Promise<number> | number) | null };
-    const postfixAt = (limit: number | "default") => anchor ? () => {
-      anchor.concurrency(limit);
-      return anchor.drain(messages);
-    } : null;
+    type Row = {
+      work: string;
+      ours: number[];
+      anchorLabel: string;
+      anchor: number[];
+      ourRun: () => Promise<number>;
+      anchorRun: (() => Promise<number> | number) | null;
+    };
+    const postfixAt = (limit: number | "default") =>
+      anchor
+        ? () => {
+            anchor.concurrency(limit);
+            return anchor.drain(messages);
+          }
+        : null;
     // the 50 ms part: made inside the try below, read by its rows' closures
     const link = skipRtt ? null : new RttLink();
-    let far: { mailer: ChildProcess; odmr: number; sinks: Record<"pipelining" | "plain" | "anchorPipelining" | "anchorPlain", { port: number; stop(): void }>; receiver: PostfixReceiver } | null = null;
+    let far: {
+      mailer: ChildProcess;
+      odmr: number;
+      sinks: Record<"pipelining" | "plain" | "anchorPipelining" | "anchorPlain", { port: number; stop(): void }>;
+      receiver: PostfixReceiver;
+    } | null = null;
     // smtp-sink and receiving Postfix ports inside the namespace, where nothing else listens
     const farPorts = { pipelining: 2525, plain: 2526, anchorPipelining: 2527, anchorPlain: 2528, receiver: 2529 };
     const overRtt = (sessions: number, sink: "pipelining" | "plain" | "receiver") => () =>
-      drainRelayed(sessions, { port: far!.odmr, host: link!.hostAddress, sinkPort: farPorts[sink], sinkHost: link!.nsAddress, noDelay: false }, rttMessages, link!.netns);
-    const postfixOverRtt = (limit: number | "default", sink: "anchorPipelining" | "anchorPlain") => anchor ? () => {
-      anchor.concurrency(limit);
-      anchor.route({ host: link!.nsAddress, port: farPorts[sink], bindAddress: link!.hostAddress });
-      try {
-        return anchor.drain(rttMessages, { counts: anchor.sinkCounts(sink), port: farPorts[sink] });
-      } finally {
-        anchor.route();
-      }
-    } : null;
+      drainRelayed(
+        sessions,
+        { port: far!.odmr, host: link!.hostAddress, sinkPort: farPorts[sink], sinkHost: link!.nsAddress, noDelay: false },
+        rttMessages,
+        link!.netns,
+      );
+    const postfixOverRtt = (limit: number | "default", sink: "anchorPipelining" | "anchorPlain") =>
+      anchor
+        ? () => {
+            anchor.concurrency(limit);
+            anchor.route({ host: link!.nsAddress, port: farPorts[sink], bindAddress: link!.hostAddress });
+            try {
+              return anchor.drain(rttMessages, { counts: anchor.sinkCounts(sink), port: farPorts[sink] });
+            } finally {
+              anchor.route();
+            }
+          }
+        : null;
     /** Postfix's flush into a receiving Postfix (`to` is read when the row runs), timed to its empty queue. */
-    const postfixIntoReceiver = (limit: number | "default", to: () => { host: string; port: number; bindAddress: string }, count: number) => anchor ? async () => {
-      anchor.concurrency(limit);
-      anchor.route(to());
-      try {
-        return await anchor.drainUntilEmpty(count);
-      } finally {
-        anchor.route();
-      }
-    } : null;
+    const postfixIntoReceiver = (limit: number | "default", to: () => { host: string; port: number; bindAddress: string }, count: number) =>
+      anchor
+        ? async () => {
+            anchor.concurrency(limit);
+            anchor.route(to());
+            try {
+              return await anchor.drainUntilEmpty(count);
+            } finally {
+              anchor.route();
+            }
+          }
+        : null;
     const rows: Row[] = [
-      ...(rttOnly ? [] : [
-        { work: "1 session, relay without TCP_NODELAY, smtp-sink (PIPELINING)", ourRun: () => drainRelayed(1, { sinkPort: sinks.pipelining.port, noDelay: false }), anchorLabel: "Postfix ETRN flush, concurrency 1", anchorRun: postfixAt(1) },
-        { work: "1 session, relay without TCP_NODELAY, smtp-sink -p (no PIPELINING)", ourRun: () => drainRelayed(1, { sinkPort: sinks.plain.port, noDelay: false }), anchorLabel: "Postfix ETRN flush, concurrency 1", anchorRun: postfixAt(1) },
-        { work: "1 session, \"direct\" (relay with TCP_NODELAY), smtp-sink", ourRun: () => drainRelayed(1, { sinkPort: sinks.pipelining.port, noDelay: true }), anchorLabel: "Postfix ETRN flush, concurrency 1", anchorRun: postfixAt(1) },
-        { work: "1 session over implicit TLS, relay without TCP_NODELAY, smtp-sink", ourRun: () => drainRelayed(1, { sinkPort: sinks.pipelining.port, noDelay: false, tls: true }), anchorLabel: "Postfix ETRN flush, concurrency 1 (plain)", anchorRun: postfixAt(1) },
-        ...(receiver ? [{ work: "1 session, relay without TCP_NODELAY, Postfix smtpd (PIPELINING, CHUNKING)", ourRun: () => drainRelayed(1, { sinkPort: receiver.port, noDelay: false }), anchorLabel: "Postfix ETRN flush into the same smtpd, concurrency 1",
-          anchorRun: postfixIntoReceiver(1, () => ({ host: "127.0.0.1", port: receiver.port, bindAddress: "127.0.0.1" }), messages) }] : []),
-        { work: "4 sessions on one domain, relay without TCP_NODELAY, smtp-sink", ourRun: () => drainRelayed(4, { sinkPort: sinks.pipelining.port, noDelay: false }), anchorLabel: "Postfix ETRN flush, default concurrency", anchorRun: postfixAt("default") },
-        { work: `fetchmail 6.4 into smtp-sink (${fetchmailMessages} messages)`, ourRun: () => drainByFetchmail(fetchmailMessages, sinks.pipelining.port), anchorLabel: "database-free provider through the same fetchmail", anchorRun: async () => fetchmailMessages / (await timeFetchmail(provider.port, "any", "any", "bench.example", sinks.pipelining.port)) },
-      ]),
-      ...(link ? [
-        { work: `1 session at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink (PIPELINING) (${rttMessages} messages)`, ourRun: overRtt(1, "pipelining"), anchorLabel: "Postfix ETRN flush at 50 ms RTT, concurrency 1", anchorRun: postfixOverRtt(1, "anchorPipelining") },
-        { work: `1 session at 50 ms RTT, relay without TCP_NODELAY -> Postfix smtpd (PIPELINING, CHUNKING) (${rttMessages} messages)`, ourRun: overRtt(1, "receiver"), anchorLabel: "Postfix ETRN flush at 50 ms RTT into the same smtpd, concurrency 1", anchorRun: postfixIntoReceiver(1, () => ({ host: link!.nsAddress, port: farPorts.receiver, bindAddress: link!.hostAddress }), rttMessages) },
-        { work: `1 session at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink -p (no PIPELINING) (${rttMessages} messages)`, ourRun: overRtt(1, "plain"), anchorLabel: "Postfix ETRN flush at 50 ms RTT, concurrency 1", anchorRun: postfixOverRtt(1, "anchorPlain") },
-        { work: `4 sessions at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink (${rttMessages} messages)`, ourRun: overRtt(4, "pipelining"), anchorLabel: "Postfix ETRN flush at 50 ms RTT, default concurrency", anchorRun: postfixOverRtt("default", "anchorPipelining") },
-      ] : []),
+      ...(rttOnly
+        ? []
+        : [
+            {
+              work: "1 session, relay without TCP_NODELAY, smtp-sink (PIPELINING)",
+              ourRun: () => drainRelayed(1, { sinkPort: sinks.pipelining.port, noDelay: false }),
+              anchorLabel: "Postfix ETRN flush, concurrency 1",
+              anchorRun: postfixAt(1),
+            },
+            {
+              work: "1 session, relay without TCP_NODELAY, smtp-sink -p (no PIPELINING)",
+              ourRun: () => drainRelayed(1, { sinkPort: sinks.plain.port, noDelay: false }),
+              anchorLabel: "Postfix ETRN flush, concurrency 1",
+              anchorRun: postfixAt(1),
+            },
+            {
+              work: '1 session, "direct" (relay with TCP_NODELAY), smtp-sink',
+              ourRun: () => drainRelayed(1, { sinkPort: sinks.pipelining.port, noDelay: true }),
+              anchorLabel: "Postfix ETRN flush, concurrency 1",
+              anchorRun: postfixAt(1),
+            },
+            {
+              work: "1 session over implicit TLS, relay without TCP_NODELAY, smtp-sink",
+              ourRun: () => drainRelayed(1, { sinkPort: sinks.pipelining.port, noDelay: false, tls: true }),
+              anchorLabel: "Postfix ETRN flush, concurrency 1 (plain)",
+              anchorRun: postfixAt(1),
+            },
+            ...(receiver
+              ? [
+                  {
+                    work: "1 session, relay without TCP_NODELAY, Postfix smtpd (PIPELINING, CHUNKING)",
+                    ourRun: () => drainRelayed(1, { sinkPort: receiver.port, noDelay: false }),
+                    anchorLabel: "Postfix ETRN flush into the same smtpd, concurrency 1",
+                    anchorRun: postfixIntoReceiver(1, () => ({ host: "127.0.0.1", port: receiver.port, bindAddress: "127.0.0.1" }), messages),
+                  },
+                ]
+              : []),
+            {
+              work: "4 sessions on one domain, relay without TCP_NODELAY, smtp-sink",
+              ourRun: () => drainRelayed(4, { sinkPort: sinks.pipelining.port, noDelay: false }),
+              anchorLabel: "Postfix ETRN flush, default concurrency",
+              anchorRun: postfixAt("default"),
+            },
+            {
+              work: `fetchmail 6.4 into smtp-sink (${fetchmailMessages} messages)`,
+              ourRun: () => drainByFetchmail(fetchmailMessages, sinks.pipelining.port),
+              anchorLabel: "database-free provider through the same fetchmail",
+              anchorRun: async () => fetchmailMessages / (await timeFetchmail(provider.port, "any", "any", "bench.example", sinks.pipelining.port)),
+            },
+          ]),
+      ...(link
+        ? [
+            {
+              work: `1 session at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink (PIPELINING) (${rttMessages} messages)`,
+              ourRun: overRtt(1, "pipelining"),
+              anchorLabel: "Postfix ETRN flush at 50 ms RTT, concurrency 1",
+              anchorRun: postfixOverRtt(1, "anchorPipelining"),
+            },
+            {
+              work: `1 session at 50 ms RTT, relay without TCP_NODELAY -> Postfix smtpd (PIPELINING, CHUNKING) (${rttMessages} messages)`,
+              ourRun: overRtt(1, "receiver"),
+              anchorLabel: "Postfix ETRN flush at 50 ms RTT into the same smtpd, concurrency 1",
+              anchorRun: postfixIntoReceiver(1, () => ({ host: link!.nsAddress, port: farPorts.receiver, bindAddress: link!.hostAddress }), rttMessages),
+            },
+            {
+              work: `1 session at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink -p (no PIPELINING) (${rttMessages} messages)`,
+              ourRun: overRtt(1, "plain"),
+              anchorLabel: "Postfix ETRN flush at 50 ms RTT, concurrency 1",
+              anchorRun: postfixOverRtt(1, "anchorPlain"),
+            },
+            {
+              work: `4 sessions at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink (${rttMessages} messages)`,
+              ourRun: overRtt(4, "pipelining"),
+              anchorLabel: "Postfix ETRN flush at 50 ms RTT, default concurrency",
+              anchorRun: postfixOverRtt("default", "anchorPipelining"),
+            },
+          ]
+        : []),
     ].map((r) => ({ ...r, ours: [], anchor: [] }));
     const runs = quick ? 1 : 3;
-    const load = rttOnly ? `${rttMessages} messages of 4 KB per run at 50 ms RTT` : `${messages} messages of 4 KB per run${link ? ` (${rttMessages} at 50 ms RTT)` : ""}`;
+    const load = rttOnly
+      ? `${rttMessages} messages of 4 KB per run at 50 ms RTT`
+      : `${messages} messages of 4 KB per run${link ? ` (${rttMessages} at 50 ms RTT)` : ""}`;
     say(`drain, ${load}, ${runs} alternated run(s) each (the idle mailer uses ${rssMb(mailer.pid!, "VmRSS").toFixed(0)} MB):`);
     const onSignal = (signal: NodeJS.Signals) => {
       link?.down();
@@ -811,7 +993,13 @@ async function main(): Promise<void> {
         await link.up();
         say(`  50 ms link: namespace ${link.netns}, host end ${link.hostAddress}, namespace end ${link.nsAddress} (/30), 25 ms each way`);
         // the customer's mailer listens on the host end of the link (BIND_ADDRESS is one address)
-        const farEnv = { ...env, MX_PORT: String(await freePort()), ODMR_PORT: String(await freePort()), ODMRS_PORT: String(await freePort()), BIND_ADDRESS: link.hostAddress };
+        const farEnv = {
+          ...env,
+          MX_PORT: String(await freePort()),
+          ODMR_PORT: String(await freePort()),
+          ODMRS_PORT: String(await freePort()),
+          BIND_ADDRESS: link.hostAddress,
+        };
         const sinkAt = (port: number, countsTo?: string) => ({ netns: link.netns, host: link.nsAddress, port, countsTo });
         far = {
           mailer: await startMailer(farEnv),
@@ -826,14 +1014,18 @@ async function main(): Promise<void> {
         };
         await far.receiver.start();
         const rtt = await link.measure(farPorts.pipelining);
-        say(`  round-trip time across it (TCP connect from the host end, ${rtt.length} samples): median ${median(rtt).toFixed(1)} ms, min ${Math.min(...rtt).toFixed(1)}, max ${Math.max(...rtt).toFixed(1)}`);
+        say(
+          `  round-trip time across it (TCP connect from the host end, ${rtt.length} samples): median ${median(rtt).toFixed(1)} ms, min ${Math.min(...rtt).toFixed(1)}, max ${Math.max(...rtt).toFixed(1)}`,
+        );
         if (median(rtt) < 45 || median(rtt) > 100) throw new Error(`the link's round-trip time is ${median(rtt).toFixed(1)} ms, not about 50`);
       }
       for (let run = 0; run < runs; run++) {
         for (const row of rows) {
           row.ours.push(await row.ourRun());
           if (row.anchorRun) row.anchor.push(await row.anchorRun());
-          say(`  run ${run + 1}: ${row.work}: ${row.ours.at(-1)!.toFixed(0)} msg/s; ${row.anchorLabel}: ${row.anchorRun ? `${row.anchor.at(-1)!.toFixed(0)} msg/s` : "—"}`);
+          say(
+            `  run ${run + 1}: ${row.work}: ${row.ours.at(-1)!.toFixed(0)} msg/s; ${row.anchorLabel}: ${row.anchorRun ? `${row.anchor.at(-1)!.toFixed(0)} msg/s` : "—"}`,
+          );
         }
       }
     } finally {
@@ -856,7 +1048,9 @@ async function main(): Promise<void> {
     for (const row of rows) {
       const ours = median(row.ours);
       const theirs = row.anchor.length ? median(row.anchor) : null;
-      say(`| ${row.work} | ${ours.toFixed(0)} | ${row.anchorLabel} | ${theirs === null ? "—" : theirs.toFixed(0)} | ${theirs === null ? "—" : (ours / theirs).toFixed(2)} |`);
+      say(
+        `| ${row.work} | ${ours.toFixed(0)} | ${row.anchorLabel} | ${theirs === null ? "—" : theirs.toFixed(0)} | ${theirs === null ? "—" : (ours / theirs).toFixed(2)} |`,
+      );
     }
     say(`  mailer peak RSS: ${rssMb(mailer.pid!, "VmHWM").toFixed(0)} MB`);
     if (rttOnly) {
@@ -866,28 +1060,41 @@ async function main(): Promise<void> {
 
     say(`ATRN reply latency with ${otherDeliveries.toLocaleString("en")} deliveries held for ${otherDomains.toLocaleString("en")} other domains:`);
     const loadStart = performance.now();
-    await client.query(`
+    await client.query(
+      `
       WITH c AS (INSERT INTO customer (id, name, updated_at) VALUES (gen_random_uuid(), 'Others', now()) RETURNING id)
       INSERT INTO domain (id, name, customer_id, updated_at)
-      SELECT gen_random_uuid(), 'other' || n || '.example', c.id, now() FROM c, generate_series(1, $1::int) AS n`, [otherDomains]);
-    await client.query(`
+      SELECT gen_random_uuid(), 'other' || n || '.example', c.id, now() FROM c, generate_series(1, $1::int) AS n`,
+      [otherDomains],
+    );
+    await client.query(
+      `
       WITH d AS (SELECT id, customer_id, row_number() OVER (ORDER BY name) - 1 AS k FROM domain WHERE name LIKE 'other%'),
       g AS (SELECT generate_series(1, $1::int) AS n),
       m AS (INSERT INTO message (id, mail_from, size, received_at) SELECT 'O' || lpad(n::text, 15, '0'), 'sender@origin.example', 4096, now() FROM g)
       INSERT INTO delivery (message_id, domain_id, customer_id, recipient)
       SELECT 'O' || lpad(g.n::text, 15, '0'), d.id, d.customer_id, 'user@held.example' FROM g JOIN d ON d.k = g.n % $2::int`,
-    [otherDeliveries, otherDomains]);
+      [otherDeliveries, otherDomains],
+    );
     await client.query("VACUUM ANALYZE");
     say(`  (loaded in ${((performance.now() - loadStart) / 1000).toFixed(1)} s)`);
     const report = (label: string, samples: number[]) => {
       const sorted = [...samples].sort((a, b) => a - b);
-      say(`  ${label}: n=${sorted.length} median ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, max ${sorted[sorted.length - 1].toFixed(2)} ms`);
+      say(
+        `  ${label}: n=${sorted.length} median ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, max ${sorted[sorted.length - 1].toFixed(2)} ms`,
+      );
     };
     const noMail = JSON.parse(await runChild(customerTask("latency-453", 1, latencySamples), env)) as SessionTimes[];
-    report("453 (domain without mail)", noMail.map((r) => r.atrnReplied - r.atrnSent));
+    report(
+      "453 (domain without mail)",
+      noMail.map((r) => r.atrnReplied - r.atrnSent),
+    );
     await holdBenchMail(client, domain.id, customer.id, 5, offset);
     const withMail = JSON.parse(await runChild(customerTask("latency-250", 1, Math.max(50, latencySamples / 10)), env)) as SessionTimes[];
-    report("250 (domain with held mail)", withMail.map((r) => r.atrnReplied - r.atrnSent));
+    report(
+      "250 (domain with held mail)",
+      withMail.map((r) => r.atrnReplied - r.atrnSent),
+    );
     await client.end();
   } finally {
     await stopMailer(mailer);

@@ -79,7 +79,11 @@ async function startMailer(databaseUrl: string, dataDir: string): Promise<{ chil
     MX_MAX_CONNECTIONS_PER_IP: "1000",
   };
   const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}`] : [];
-  const child = spawn(process.execPath, [...profile, "--import", "tsx", path.join(PROJECT_ROOT, "mailer", "main.ts")], { cwd: PROJECT_ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...profile, "--import", "tsx", path.join(PROJECT_ROOT, "mailer", "main.ts")], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   await new Promise<void>((resolve, reject) => {
     let buffer = "";
     const onData = (chunk: Buffer) => {
@@ -148,7 +152,8 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-bench-intake-"));
   fs.chmodSync(dir, 0o755);
   const loads: Load[] = [];
-  for (const size of SIZES) for (const sessions of SESSIONS) for (const mode of MODES) loads.push({ size, sessions, mode, messages: messagesPerRun(size, sessions) });
+  for (const size of SIZES)
+    for (const sessions of SESSIONS) for (const mode of MODES) loads.push({ size, sessions, mode, messages: messagesPerRun(size, sessions) });
   log(`bench:intake — ${os.cpus().length} CPUs, ${REPS} alternated repetitions per load, smtp-source against Mailharbor${WITH_POSTFIX ? " and Postfix" : ""}`);
   const database = await openEmbeddedDatabase(path.join(dir, "pg")); // PostgreSQL defaults: fsync=on, synchronous_commit=on
   let mailer: ChildProcess | undefined;
@@ -162,9 +167,16 @@ async function main() {
     const settings = await client.query("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method')");
     log(`PostgreSQL: ${settings.rows.map((r) => `${r.name}=${r.setting}`).join(", ")}`);
     await client.query(`INSERT INTO customer (id, name, updated_at) VALUES (gen_random_uuid(), 'Bench', now())`);
-    await client.query(`INSERT INTO domain (id, name, customer_id, recipient_policy, max_message_size, updated_at)
-      SELECT gen_random_uuid(), $1, id, $2::"RecipientPolicy", 1048576, now() FROM customer WHERE name = 'Bench'`, [DOMAIN, LISTED ? "listed" : "accept_all"]);
-    if (LISTED) await client.query(`INSERT INTO recipient (id, domain_id, address) SELECT gen_random_uuid(), id, $2 FROM domain WHERE name = $1`, [DOMAIN, `${LISTED}@${DOMAIN}`]);
+    await client.query(
+      `INSERT INTO domain (id, name, customer_id, recipient_policy, max_message_size, updated_at)
+      SELECT gen_random_uuid(), $1, id, $2::"RecipientPolicy", 1048576, now() FROM customer WHERE name = 'Bench'`,
+      [DOMAIN, LISTED ? "listed" : "accept_all"],
+    );
+    if (LISTED)
+      await client.query(`INSERT INTO recipient (id, domain_id, address) SELECT gen_random_uuid(), id, $2 FROM domain WHERE name = $1`, [
+        DOMAIN,
+        `${LISTED}@${DOMAIN}`,
+      ]);
     if (DELIMITER) await client.query(`UPDATE domain SET recipient_delimiter = $2 WHERE name = $1`, [DOMAIN, DELIMITER]);
     if (WITH_POSTFIX) {
       postfix = await startPostfix(dir);
@@ -211,7 +223,9 @@ async function main() {
           await measurePostfix();
           await measureMailharbor();
         }
-        log(`  rep ${rep + 1} ${loadName(load).padEnd(22)} ${load.messages} msgs  Mailharbor ${r.mailharbor.at(-1)!.toFixed(0)} msg/s${postfix ? `  Postfix ${r.postfix.at(-1)!.toFixed(0)} msg/s` : ""}`);
+        log(
+          `  rep ${rep + 1} ${loadName(load).padEnd(22)} ${load.messages} msgs  Mailharbor ${r.mailharbor.at(-1)!.toFixed(0)} msg/s${postfix ? `  Postfix ${r.postfix.at(-1)!.toFixed(0)} msg/s` : ""}`,
+        );
       }
     }
     log("");
@@ -220,7 +234,9 @@ async function main() {
     for (const [load, r] of rates) {
       const mh = median(r.mailharbor);
       const pf = r.postfix.length ? median(r.postfix) : NaN;
-      log(`| ${loadName(load)} -m ${load.messages} | ${mh.toFixed(0)} | ${Number.isNaN(pf) ? "—" : pf.toFixed(0)} | ${Number.isNaN(pf) ? "—" : (mh / pf).toFixed(2)} |`);
+      log(
+        `| ${loadName(load)} -m ${load.messages} | ${mh.toFixed(0)} | ${Number.isNaN(pf) ? "—" : pf.toFixed(0)} | ${Number.isNaN(pf) ? "—" : (mh / pf).toFixed(2)} |`,
+      );
     }
     log("");
     if (peakRss) log(`peak mailer RSS during the runs at 50 sessions of 100 KB: ${(peakRss / 1024 / 1024).toFixed(0)} MB`);

@@ -79,8 +79,12 @@ async function seed(client: pg.Client) {
            (now() AT TIME ZONE 'UTC') - (s * interval '12 seconds'), (now() AT TIME ZONE 'UTC') - (s * interval '12 seconds') + interval '3 seconds'
     FROM generate_series(1, 100000) AS s`);
   await client.query("ANALYZE");
-  const { rows } = await client.query(`SELECT (SELECT count(*) FROM delivery) AS deliveries, (SELECT count(*) FROM message) AS messages, pg_size_pretty(pg_database_size(current_database())) AS size`);
-  log(`seeded ${rows[0].deliveries} held deliveries in ${rows[0].messages} messages, ${CUSTOMERS} customers, 100000 sessions (${rows[0].size}) in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const { rows } = await client.query(
+    `SELECT (SELECT count(*) FROM delivery) AS deliveries, (SELECT count(*) FROM message) AS messages, pg_size_pretty(pg_database_size(current_database())) AS size`,
+  );
+  log(
+    `seeded ${rows[0].deliveries} held deliveries in ${rows[0].messages} messages, ${CUSTOMERS} customers, 100000 sessions (${rows[0].size}) in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
 }
 
 async function time(work: () => Promise<unknown>): Promise<{ median: number; p90: number; max: number }> {
@@ -105,11 +109,15 @@ async function logIn(url: string, email: string): Promise<string> {
   const cookies = csrf.headers.getSetCookie().map((c) => c.split(";")[0]);
   const { csrfToken } = (await csrf.json()) as { csrfToken: string };
   const response = await fetch(`${url}/api/auth/callback/credentials`, {
-    method: "POST", redirect: "manual",
+    method: "POST",
+    redirect: "manual",
     headers: { "content-type": "application/x-www-form-urlencoded", cookie: cookies.join("; ") },
     body: new URLSearchParams({ csrfToken, email, password: PASSWORD }),
   });
-  const session = response.headers.getSetCookie().map((c) => c.split(";")[0]).find((c) => c.startsWith("next-auth.session-token="));
+  const session = response.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .find((c) => c.startsWith("next-auth.session-token="));
   if (!session) throw new Error(`login as ${email} failed (${response.status})`);
   return session;
 }
@@ -123,7 +131,9 @@ async function page(url: string, cookie: string): Promise<void> {
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-bench-portal-"));
   fs.chmodSync(dir, 0o755);
-  const server = await openEmbeddedDatabase(dir, { settings: { fsync: "off", full_page_writes: "off", synchronous_commit: "off", shared_buffers: "512MB", max_wal_size: "4GB" } });
+  const server = await openEmbeddedDatabase(dir, {
+    settings: { fsync: "off", full_page_writes: "off", synchronous_commit: "off", shared_buffers: "512MB", max_wal_size: "4GB" },
+  });
   let portal: Portal | undefined;
   try {
     await migrateDatabase(server.url);
@@ -176,13 +186,22 @@ async function main() {
     ];
     for (const [label, actor, search] of cases) row(label, await time(() => searchQueue(actor, search)));
     log("\nbulk confirmation counts (lib/queue/queue-actions.ts countBulkQueueAction: exact) and the CSV export");
-    row("count 'Bounce all matching' recipient 'user17@' (25k)", await time(() => countBulkQueueAction(staff, { action: "bounce", filter: { recipient: "user17@" } })));
-    row("count 'Bounce all matching' one small domain (~2.5k)", await time(() => countBulkQueueAction(staff, { action: "bounce", filter: { domain: normalDomain.name } })));
+    row(
+      "count 'Bounce all matching' recipient 'user17@' (25k)",
+      await time(() => countBulkQueueAction(staff, { action: "bounce", filter: { recipient: "user17@" } })),
+    );
+    row(
+      "count 'Bounce all matching' one small domain (~2.5k)",
+      await time(() => countBulkQueueAction(staff, { action: "bounce", filter: { domain: normalDomain.name } })),
+    );
     row("count 'Bounce all matching' customer, all 300k held", await time(() => countBulkQueueAction(bigActor, { action: "bounce", filter: {} })));
-    row("CSV export: first 5,000 lines (lib/queue/export-queue.ts)", await time(async () => {
-      let n = 0;
-      for await (const line of queueCsvLines(staff, {})) if (line && ++n > 5000) break;
-    }));
+    row(
+      "CSV export: first 5,000 lines (lib/queue/export-queue.ts)",
+      await time(async () => {
+        let n = 0;
+        for await (const line of queueCsvLines(staff, {})) if (line && ++n > 5000) break;
+      }),
+    );
     row("staff dashboard figures (lib/stats/dashboard-stats.ts)", await time(() => getDashboardStats(staff)));
     await closeDatabase();
 

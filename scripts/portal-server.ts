@@ -21,7 +21,13 @@ async function main(): Promise<void> {
     void handle(req, res);
   });
   // the portal's database clients (created inside Next.js's bundle) live on globalThis, where closeDatabase finds them
-  const stop = () => server.close(() => void closeDatabase().catch(() => undefined).finally(() => process.exit(0)));
+  const stop = () =>
+    server.close(
+      () =>
+        void closeDatabase()
+          .catch(() => undefined)
+          .finally(() => process.exit(0)),
+    );
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
   process.on("disconnect", stop); // the supervisor (`npm start`) is gone: see mailer/main.ts
@@ -31,6 +37,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(`mailharbor portal: ${isMailharborError(error) ? error.message : (error as Error)?.stack ?? String(error)}\n`);
+  process.stderr.write(`mailharbor portal: ${isMailharborError(error) ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
   process.exit(1);
 });

@@ -137,7 +137,9 @@ async function main(): Promise<void> {
     // the IPC channel carries the component's "ready", and its closing tells a component whose
     // supervisor was killed to stop rather than hold the ports on its own
     const child = spawn(process.execPath, ["--import", "tsx", c.script], {
-      cwd: PROJECT_ROOT, env: { ...env, MAILHARBOR_COMPONENT: c.name }, stdio: ["inherit", "inherit", "inherit", "ipc"],
+      cwd: PROJECT_ROOT,
+      env: { ...env, MAILHARBOR_COMPONENT: c.name },
+      stdio: ["inherit", "inherit", "inherit", "ipc"],
     });
     c.child = child;
     c.startedAt = Date.now();
@@ -199,6 +201,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(`mailharbor: ${isMailharborError(error) ? error.message : (error as Error)?.stack ?? String(error)}\n`);
+  process.stderr.write(`mailharbor: ${isMailharborError(error) ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
   process.exit(1);
 });

@@ -16,9 +16,10 @@ export async function resolveBounceHoldAction(_: ActionResult | null, form: Form
     const done = await resolveBounceHold(actor, id, action);
     revalidatePath(actor.type === "customer" ? "/my" : `/staff/domains/${id}`);
     return {
-      message: action === "bounce"
-        ? `${done.deliveries} refused deliveries bounced; ${done.dsns} senders are told (DSN).`
-        : `Hold cleared: ${done.deliveries} refused deliveries are offered again at the next collection.`,
+      message:
+        action === "bounce"
+          ? `${done.deliveries} refused deliveries bounced; ${done.dsns} senders are told (DSN).`
+          : `Hold cleared: ${done.deliveries} refused deliveries are offered again at the next collection.`,
     };
   });
 }

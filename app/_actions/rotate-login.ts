@@ -11,7 +11,11 @@ import { uuidSchema } from "@/lib/validation/schemas.ts";
 
 const schema = z.object({
   id: uuidSchema,
-  keepOldHours: z.coerce.number({ message: "a number of hours" }).int("a whole number of hours").min(0, "0 or more hours").max(2160, "at most 2160 hours (90 days)"),
+  keepOldHours: z.coerce
+    .number({ message: "a number of hours" })
+    .int("a whole number of hours")
+    .min(0, "0 or more hours")
+    .max(2160, "at most 2160 hours (90 days)"),
 });
 
 export async function rotateLoginAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
@@ -30,7 +34,9 @@ export async function rotateLoginAction(_: ActionResult | null, form: FormData):
             ? `The previous secret keeps working until ${rotated.oldSecretsExpireAt.toISOString().slice(0, 16).replace("T", " ")} UTC; update your server before then.`
             : "The previous secret has stopped working.",
           guide.fetchmail ? "" : NO_DOMAIN_YET,
-        ].filter(Boolean).join(" "),
+        ]
+          .filter(Boolean)
+          .join(" "),
         snippet: guide.fetchmail?.plain,
       },
     };

@@ -43,7 +43,9 @@ export function errorResult(error: unknown): ActionResult {
       const text = field && error.message.startsWith(`${field}: `) ? error.message.slice(field.length + 2) : error.message;
       // lines of a recipient list the core refused, listed like an import's report
       const rejected = Array.isArray(error.details?.rejected) ? (error.details.rejected as { line: number; input: string; reason: string }[]) : null;
-      const report = rejected ? { added: 0, existing: 0, rejected: rejected.map((r) => ({ where: `line ${r.line}`, input: r.input, reason: r.reason })) } : undefined;
+      const report = rejected
+        ? { added: 0, existing: 0, rejected: rejected.map((r) => ({ where: `line ${r.line}`, input: r.input, reason: r.reason })) }
+        : undefined;
       return { ok: false, message: sentence(text), field, report, at };
     }
     case "error":
@@ -58,7 +60,11 @@ export function errorResult(error: unknown): ActionResult {
  * session the form says so; with the wrong role the answer is the same "not found" as for someone
  * else's object. A user with a step to finish first is sent to its page (`allow`: the action of that step).
  */
-export async function runAction<A extends Actor>(role: Role, work: (actor: A) => Promise<Omit<ActionResult, "ok" | "at"> | void>, allow?: PendingStep): Promise<ActionResult> {
+export async function runAction<A extends Actor>(
+  role: Role,
+  work: (actor: A) => Promise<Omit<ActionResult, "ok" | "at"> | void>,
+  allow?: PendingStep,
+): Promise<ActionResult> {
   try {
     const actor = await roleActor(role, allow);
     if (actor === "signed-out") return { ok: false, message: "Your session has ended. Please log in again.", at: Date.now() };

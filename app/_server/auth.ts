@@ -84,7 +84,10 @@ const NOT_FOUND_RESPONSE = () => new Response("Not found\n", { status: 404, head
  * A route handler (a download) for `role`, answering exactly as a page would: signed out, a redirect
  * to the login page; the wrong role or a core refusal, 404 "Not found".
  */
-export function withRoute<R extends Role, C>(role: R, handle: (actor: RoleActor<R>, request: Request, context: C) => Promise<Response>): (request: Request, context: C) => Promise<Response> {
+export function withRoute<R extends Role, C>(
+  role: R,
+  handle: (actor: RoleActor<R>, request: Request, context: C) => Promise<Response>,
+): (request: Request, context: C) => Promise<Response> {
   return async (request, context) => {
     const actor = await roleActor(role);
     if (actor === "signed-out") redirect(await loginPathForThisRequest());

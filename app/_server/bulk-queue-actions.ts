@@ -23,6 +23,8 @@ export function runBulk(role: QueueRole, form: FormData, path: string): Promise<
     const input = bulkQueueInputFromForm(form, role);
     const outcome = await runBulkQueueAction(actor, input);
     revalidatePath(path);
-    return { message: `${DONE[input.action]} ${messages(outcome.messages)} (${formatNumber(outcome.deliveries)} recipient${outcome.deliveries === 1 ? "" : "s"}).` };
+    return {
+      message: `${DONE[input.action]} ${messages(outcome.messages)} (${formatNumber(outcome.deliveries)} recipient${outcome.deliveries === 1 ? "" : "s"}).`,
+    };
   });
 }

@@ -37,11 +37,19 @@ const log = logger.child({ component: "portal-auth" });
  */
 export function clientAddress(headers: Record<string, unknown> | undefined): string {
   const value = String(headers?.["x-forwarded-for"] ?? "");
-  return value.split(",").map((s) => s.trim()).filter(Boolean).pop() ?? "unknown";
+  return (
+    value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .pop() ?? "unknown"
+  );
 }
 
 async function authorize(credentials: Record<"email" | "password" | "code", string> | undefined, req: Pick<RequestInternal, "headers">): Promise<User | null> {
-  const email = String(credentials?.email ?? "").trim().toLowerCase();
+  const email = String(credentials?.email ?? "")
+    .trim()
+    .toLowerCase();
   const password = String(credentials?.password ?? "");
   const code = String(credentials?.code ?? "").trim();
   const address = clientAddress(req.headers);
@@ -138,16 +146,20 @@ export const getPortalSession = cache(async (): Promise<{ actor: SessionActor; p
   const session = (await getServerSession(authOptions)) as { userId?: string; sessionVersion?: unknown } | null;
   const userId = session?.userId;
   if (!userId || !/^[0-9a-f-]{36}$/i.test(userId)) return null;
-  const user = await dbWork(() => getDb().portalUser.findUnique({
-    where: { id: userId },
-    select: { id: true, email: true, role: true, customerId: true, disabled: true, sessionVersion: true, mustChangePassword: true, totpEnabledAt: true },
-  }));
+  const user = await dbWork(() =>
+    getDb().portalUser.findUnique({
+      where: { id: userId },
+      select: { id: true, email: true, role: true, customerId: true, disabled: true, sessionVersion: true, mustChangePassword: true, totpEnabledAt: true },
+    }),
+  );
   if (!user || user.disabled) return null;
   // signed in before the password last changed (or before sessions had versions): over
   if (session?.sessionVersion !== user.sessionVersion) return null;
-  const pending: PendingStep | null = user.mustChangePassword ? "password"
-    : user.role === "staff" && !user.totpEnabledAt && getConfig().PORTAL_STAFF_TOTP === "required" ? "two-factor"
-    : null;
+  const pending: PendingStep | null = user.mustChangePassword
+    ? "password"
+    : user.role === "staff" && !user.totpEnabledAt && getConfig().PORTAL_STAFF_TOTP === "required"
+      ? "two-factor"
+      : null;
   if (user.role === "staff") return { actor: { type: "staff", id: user.id, label: user.email }, pending };
   if (!user.customerId) return null;
   return { actor: { type: "customer", id: user.id, label: user.email, customerId: user.customerId }, pending };

@@ -27,8 +27,14 @@ export function queueFilterFromParams(params: Record<string, string>, role: Queu
   if (role === "customer") return { state: "held", domain: params.domain, recipient: params.recipient, q: params.q };
   const age = params.age ? AGE_FILTERS[params.age] : undefined;
   return {
-    customerId: params.customerId, domain: params.domain, state: params.state as QueueFilter["state"], recipient: params.recipient,
-    sender: params.sender, q: params.q, olderThanHours: age?.olderThanHours, newerThanHours: age?.newerThanHours,
+    customerId: params.customerId,
+    domain: params.domain,
+    state: params.state as QueueFilter["state"],
+    recipient: params.recipient,
+    sender: params.sender,
+    q: params.q,
+    olderThanHours: age?.olderThanHours,
+    newerThanHours: age?.newerThanHours,
   };
 }
 

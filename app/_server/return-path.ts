@@ -9,7 +9,7 @@ export const RETURN_PATH_HEADER = "x-mailharbor-return-path";
 /** A path on this site to go to after logging in, or null when `value` is not one. */
 export function safeReturnPath(value: string | null | undefined): string | null {
   if (!value || value.length > 2000 || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return null;
-   
+
   if (/[\x00-\x1f\x7f]/.test(value) || value === "/login" || value.startsWith("/login?") || value.startsWith("/api/")) return null;
   return value;
 }

@@ -13,7 +13,14 @@ type Action = (previous: ActionResult | null, form: FormData) => Promise<ActionR
 /** Announced on every submit, so the other forms of the page drop their messages. */
 const SUBMIT_EVENT = "mailharbor:action-submit";
 
-export function ActionForm({ action, children, className = "space-y-4", resetOnSuccess = false, confirm, label }: {
+export function ActionForm({
+  action,
+  children,
+  className = "space-y-4",
+  resetOnSuccess = false,
+  confirm,
+  label,
+}: {
   action: Action;
   children: ReactNode;
   className?: string;
@@ -84,11 +91,17 @@ export function ActionForm({ action, children, className = "space-y-4", resetOnS
         {state?.ok && state.secret ? <SecretReveal key={state.at} {...state.secret} /> : null}
         {shown?.report ? (
           <div className="mt-3 text-sm" data-testid="import-report">
-            {shown.ok ? <p>{shown.report.added} added, {shown.report.existing} already listed, {shown.report.rejected.length} rejected.</p> : null}
+            {shown.ok ? (
+              <p>
+                {shown.report.added} added, {shown.report.existing} already listed, {shown.report.rejected.length} rejected.
+              </p>
+            ) : null}
             {shown.report.rejected.length ? (
               <ul className="mt-2 max-h-64 list-disc space-y-1 overflow-auto pl-5 text-red-900">
                 {shown.report.rejected.map((r) => (
-                  <li key={`${r.where}-${r.input}`}>{r.where}: <code className="break-all">{r.input}</code> — {r.reason}</li>
+                  <li key={`${r.where}-${r.input}`}>
+                    {r.where}: <code className="break-all">{r.input}</code> — {r.reason}
+                  </li>
                 ))}
               </ul>
             ) : null}

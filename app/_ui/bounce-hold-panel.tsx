@@ -14,12 +14,20 @@ export function BounceHoldPanel({ domain }: { domain: { id: string; name: string
       <h3 className="font-semibold">{domain.name} held: receiving server refused most recipients</h3>
       <p className="mt-1">
         Since {formatTime(domain.bounceHeldAt)}
-        {evidence ? <>: the server refused {evidence.refused} of {evidence.offered} recipients offered in one collection (threshold {evidence.percent} %)</> : null}.
-        The refused mail is kept, not bounced.
+        {evidence ? (
+          <>
+            : the server refused {evidence.refused} of {evidence.offered} recipients offered in one collection (threshold {evidence.percent} %)
+          </>
+        ) : null}
+        . The refused mail is kept, not bounced.
       </p>
       {evidence?.replies.length ? (
         <ul className="mt-2 list-disc space-y-1 pl-5 font-mono text-xs break-all">
-          {evidence.replies.map((r, i) => <li key={i}>{r.recipient}: {r.reply}</li>)}
+          {evidence.replies.map((r, i) => (
+            <li key={i}>
+              {r.recipient}: {r.reply}
+            </li>
+          ))}
         </ul>
       ) : null}
       <div className="mt-3 flex flex-wrap gap-3">
@@ -28,7 +36,12 @@ export function BounceHoldPanel({ domain }: { domain: { id: string; name: string
           <input type="hidden" name="action" value="retry" />
           <SubmitButton variant="secondary">Server fixed: retry at the next collection</SubmitButton>
         </ActionForm>
-        <ActionForm action={resolveBounceHoldAction} className="" label={`Bounce ${domain.name}`} confirm={`Bounce the refused mail of ${domain.name} now? Each sender is told the recipient does not exist.`}>
+        <ActionForm
+          action={resolveBounceHoldAction}
+          className=""
+          label={`Bounce ${domain.name}`}
+          confirm={`Bounce the refused mail of ${domain.name} now? Each sender is told the recipient does not exist.`}
+        >
           <input type="hidden" name="id" value={domain.id} />
           <input type="hidden" name="action" value="bounce" />
           <SubmitButton variant="danger">They really don&apos;t exist: bounce now</SubmitButton>

@@ -14,7 +14,11 @@ type Submit = (form: FormData) => Promise<ActionResult>;
 /** False until the page is interactive: the buttons stay disabled, so an early click is not lost. */
 function useHydrated(): boolean {
   // the server's snapshot is false, the browser's true: React switches after hydration
-  return useSyncExternalStore(subscribeNever, () => true, () => false);
+  return useSyncExternalStore(
+    subscribeNever,
+    () => true,
+    () => false,
+  );
 }
 
 function subscribeNever(): () => void {
@@ -28,7 +32,8 @@ export function SelectAll({ form, name, label }: { form: string; name: string; l
       type="checkbox"
       aria-label={label}
       onChange={(event) => {
-        for (const box of document.querySelectorAll<HTMLInputElement>(`input[type=checkbox][form="${form}"][name="${name}"]`)) box.checked = event.currentTarget.checked;
+        for (const box of document.querySelectorAll<HTMLInputElement>(`input[type=checkbox][form="${form}"][name="${name}"]`))
+          box.checked = event.currentTarget.checked;
       }}
     />
   );
@@ -37,22 +42,47 @@ export function SelectAll({ form, name, label }: { form: string; name: string; l
 function Result({ result }: { result: ActionResult | null }) {
   if (!result?.message) return null;
   return (
-    <p role={result.ok ? "status" : "alert"} className={`rounded-md px-3 py-2 text-sm ${result.ok ? "bg-emerald-50 text-emerald-900" : "bg-red-50 text-red-900"}`}>
+    <p
+      role={result.ok ? "status" : "alert"}
+      className={`rounded-md px-3 py-2 text-sm ${result.ok ? "bg-emerald-50 text-emerald-900" : "bg-red-50 text-red-900"}`}
+    >
       {result.message}
     </p>
   );
 }
 
-function Confirmation({ question, note, confirmLabel, danger, pending, onConfirm, onCancel }: {
-  question: string; note: string; confirmLabel: string; danger: boolean; pending: boolean; onConfirm: () => void; onCancel: () => void;
+function Confirmation({
+  question,
+  note,
+  confirmLabel,
+  danger,
+  pending,
+  onConfirm,
+  onCancel,
+}: {
+  question: string;
+  note: string;
+  confirmLabel: string;
+  danger: boolean;
+  pending: boolean;
+  onConfirm: () => void;
+  onCancel: () => void;
 }) {
   return (
     <div role="alertdialog" aria-labelledby="bulk-question" aria-describedby="bulk-note" className="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm">
-      <p id="bulk-question" className="font-semibold">{question}</p>
-      <p id="bulk-note" className="mt-1 text-slate-700">{note}</p>
+      <p id="bulk-question" className="font-semibold">
+        {question}
+      </p>
+      <p id="bulk-note" className="mt-1 text-slate-700">
+        {note}
+      </p>
       <div className="mt-3 flex gap-2">
-        <button type="button" className={danger ? buttonClass.danger : buttonClass.primary} disabled={pending} onClick={onConfirm} autoFocus>{confirmLabel}</button>
-        <button type="button" className={buttonClass.secondary} disabled={pending} onClick={onCancel}>Cancel</button>
+        <button type="button" className={danger ? buttonClass.danger : buttonClass.primary} disabled={pending} onClick={onConfirm} autoFocus>
+          {confirmLabel}
+        </button>
+        <button type="button" className={buttonClass.secondary} disabled={pending} onClick={onCancel}>
+          Cancel
+        </button>
       </div>
     </div>
   );
@@ -74,7 +104,14 @@ function plural(n: number, word: string): string {
  * actions. A click asks the server to count, shows "Bounce 1,234 messages?", and only the
  * confirmation does it, up to the newest message counted.
  */
-export function QueueBulkActions({ formId, filter, matching, choices, count, run }: {
+export function QueueBulkActions({
+  formId,
+  filter,
+  matching,
+  choices,
+  count,
+  run,
+}: {
   formId: string;
   filter: Record<string, string>;
   /** "1,234" or "more than 10,000": the list's own count, for the scope label */
@@ -97,7 +134,8 @@ export function QueueBulkActions({ formId, filter, matching, choices, count, run
     startTransition(async () => {
       const counted = await count(data);
       if (!counted.ok || !counted.bulk) return setResult(counted);
-      if (counted.bulk.count === 0 || !counted.bulk.upTo) return setResult({ ok: false, message: `Nothing to ${choice.action}: no held message of this choice can be changed now.`, at: Date.now() });
+      if (counted.bulk.count === 0 || !counted.bulk.upTo)
+        return setResult({ ok: false, message: `Nothing to ${choice.action}: no held message of this choice can be changed now.`, at: Date.now() });
       data.set("upTo", counted.bulk.upTo);
       setAsking({ choice, count: counted.bulk.count, data });
     });
@@ -118,14 +156,22 @@ export function QueueBulkActions({ formId, filter, matching, choices, count, run
 
   return (
     <form id={formId} ref={formRef} aria-label="Bulk actions" aria-busy={pending} className="space-y-3" onSubmit={(event) => event.preventDefault()}>
-      {Object.entries(filter).map(([name, value]) => <input key={name} type="hidden" name={name} value={value} />)}
+      {Object.entries(filter).map(([name, value]) => (
+        <input key={name} type="hidden" name={name} value={value} />
+      ))}
       <div className="flex flex-wrap items-center gap-x-4 gap-y-2 text-sm">
         <span className="font-medium">Act on</span>
-        <label className="flex items-center gap-1.5 font-normal"><input type="radio" name="scope" value="selected" defaultChecked /> the ticked messages</label>
-        <label className="flex items-center gap-1.5 font-normal"><input type="radio" name="scope" value="all" /> all {matching} matching the filter</label>
+        <label className="flex items-center gap-1.5 font-normal">
+          <input type="radio" name="scope" value="selected" defaultChecked /> the ticked messages
+        </label>
+        <label className="flex items-center gap-1.5 font-normal">
+          <input type="radio" name="scope" value="all" /> all {matching} matching the filter
+        </label>
         <span className="flex flex-wrap gap-2">
           {choices.map((choice) => (
-            <button key={choice.action} type="button" disabled={pending || !hydrated} className={buttonClass.secondary} onClick={() => ask(choice)}>{choice.label}…</button>
+            <button key={choice.action} type="button" disabled={pending || !hydrated} className={buttonClass.secondary} onClick={() => ask(choice)}>
+              {choice.label}…
+            </button>
           ))}
         </span>
       </div>
@@ -140,7 +186,9 @@ export function QueueBulkActions({ formId, filter, matching, choices, count, run
           onCancel={() => setAsking(null)}
         />
       ) : null}
-      <div aria-live="polite"><Result result={result} /></div>
+      <div aria-live="polite">
+        <Result result={result} />
+      </div>
     </form>
   );
 }
@@ -181,16 +229,20 @@ export function RecipientBulkRemove({ formId, domainId, action }: { formId: stri
           confirmLabel={`Remove ${plural(asking, "recipient")}`}
           danger
           pending={pending}
-          onConfirm={() => startTransition(async () => {
-            const done = await action(new FormData(formRef.current!));
-            setAsking(null);
-            setResult(done);
-            if (done.ok) router.refresh();
-          })}
+          onConfirm={() =>
+            startTransition(async () => {
+              const done = await action(new FormData(formRef.current!));
+              setAsking(null);
+              setResult(done);
+              if (done.ok) router.refresh();
+            })
+          }
           onCancel={() => setAsking(null)}
         />
       ) : null}
-      <div aria-live="polite"><Result result={result} /></div>
+      <div aria-live="polite">
+        <Result result={result} />
+      </div>
     </form>
   );
 }

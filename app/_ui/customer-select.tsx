@@ -1,5 +1,10 @@
 // The "Customer" filter of the staff lists: the empty choice means every customer.
-export function CustomerSelect({ id, customers, defaultValue, className }: {
+export function CustomerSelect({
+  id,
+  customers,
+  defaultValue,
+  className,
+}: {
   id: string;
   customers: { id: string; name: string }[];
   defaultValue: string | undefined;
@@ -10,7 +15,11 @@ export function CustomerSelect({ id, customers, defaultValue, className }: {
       <label htmlFor={id}>Customer</label>
       <select id={id} name="customerId" defaultValue={defaultValue ?? ""} className="mt-1">
         <option value="">All customers</option>
-        {customers.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
+        {customers.map((c) => (
+          <option key={c.id} value={c.id}>
+            {c.name}
+          </option>
+        ))}
       </select>
     </div>
   );

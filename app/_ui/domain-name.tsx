@@ -8,7 +8,10 @@ export function DomainName({ name }: { name: string }) {
   if (unicode === name) return <>{name}</>;
   return (
     <>
-      {unicode} <span className="font-mono text-xs font-normal text-slate-500" title="A-label: the name as DNS and SMTP spell it">({name})</span>
+      {unicode}{" "}
+      <span className="font-mono text-xs font-normal text-slate-500" title="A-label: the name as DNS and SMTP spell it">
+        ({name})
+      </span>
     </>
   );
 }

@@ -2,7 +2,11 @@
 import { useId, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from "react";
 
 function Hint({ id, children }: { id: string; children?: ReactNode }) {
-  return children ? <p id={id} className="mt-1 text-xs text-slate-500">{children}</p> : null;
+  return children ? (
+    <p id={id} className="mt-1 text-xs text-slate-500">
+      {children}
+    </p>
+  ) : null;
 }
 
 export function Field({ label, hint, className = "", ...input }: InputHTMLAttributes<HTMLInputElement> & { label: string; name: string; hint?: ReactNode }) {
@@ -10,25 +14,43 @@ export function Field({ label, hint, className = "", ...input }: InputHTMLAttrib
   return (
     <div className={className}>
       <label htmlFor={id}>{label}</label>
-      <div className="mt-1"><input id={id} aria-describedby={hint ? `${id}-hint` : undefined} {...input} /></div>
+      <div className="mt-1">
+        <input id={id} aria-describedby={hint ? `${id}-hint` : undefined} {...input} />
+      </div>
       <Hint id={`${id}-hint`}>{hint}</Hint>
     </div>
   );
 }
 
-export function TextArea({ label, hint, className = "", ...input }: TextareaHTMLAttributes<HTMLTextAreaElement> & { label: string; name: string; hint?: ReactNode }) {
+export function TextArea({
+  label,
+  hint,
+  className = "",
+  ...input
+}: TextareaHTMLAttributes<HTMLTextAreaElement> & { label: string; name: string; hint?: ReactNode }) {
   const id = useId();
   return (
     <div className={className}>
       <label htmlFor={id}>{label}</label>
-      <div className="mt-1"><textarea id={id} aria-describedby={hint ? `${id}-hint` : undefined} {...input} /></div>
+      <div className="mt-1">
+        <textarea id={id} aria-describedby={hint ? `${id}-hint` : undefined} {...input} />
+      </div>
       <Hint id={`${id}-hint`}>{hint}</Hint>
     </div>
   );
 }
 
-export function Select({ label, hint, options, className = "", ...select }: SelectHTMLAttributes<HTMLSelectElement> & {
-  label: string; name: string; hint?: ReactNode; options: { value: string; label: string }[];
+export function Select({
+  label,
+  hint,
+  options,
+  className = "",
+  ...select
+}: SelectHTMLAttributes<HTMLSelectElement> & {
+  label: string;
+  name: string;
+  hint?: ReactNode;
+  options: { value: string; label: string }[];
 }) {
   const id = useId();
   return (
@@ -36,7 +58,11 @@ export function Select({ label, hint, options, className = "", ...select }: Sele
       <label htmlFor={id}>{label}</label>
       <div className="mt-1">
         <select id={id} aria-describedby={hint ? `${id}-hint` : undefined} {...select}>
-          {options.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
+          {options.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
         </select>
       </div>
       <Hint id={`${id}-hint`}>{hint}</Hint>

@@ -27,9 +27,15 @@ export function FlashNotice() {
   }, [pathname]);
   if (!notice || notice.path !== pathname) return null;
   return (
-    <div role="status" className="mb-6 flex items-start justify-between gap-3 rounded-md bg-emerald-50 px-4 py-3 text-sm text-emerald-900" data-testid="flash-notice">
+    <div
+      role="status"
+      className="mb-6 flex items-start justify-between gap-3 rounded-md bg-emerald-50 px-4 py-3 text-sm text-emerald-900"
+      data-testid="flash-notice"
+    >
       <span>{notice.text}</span>
-      <button type="button" className="text-emerald-900 hover:underline" onClick={() => setNotice(null)}>Dismiss</button>
+      <button type="button" className="text-emerald-900 hover:underline" onClick={() => setNotice(null)}>
+        Dismiss
+      </button>
     </div>
   );
 }

@@ -23,28 +23,50 @@ interface LoginView {
 export function LoginFacts({ login, now = Date.now() }: { login: LoginView; now?: number }) {
   return (
     <Card title="Login">
-      <Facts items={[
-        ["Login", <code key="l">{login.login}</code>],
-        ["Status", <StateBadge key="s" state={login.status} />],
-        ["May collect", login.allDomains ? "every domain of the customer" : login.domains.length ? (
-          <ul key="dom">{login.domains.map((d) => <li key={d.domain.id}><DomainName name={d.domain.name} /></li>)}</ul>
-        ) : "no domain"],
-        ["Last used", login.lastUsedAt ? `${formatTime(login.lastUsedAt)} from ${login.lastUsedIp ?? "unknown address"}` : "never"],
-        ["Created", formatTime(login.createdAt)],
-        ["Secrets", (
-          <ul key="sec" className="space-y-1">
-            {login.secrets.map((s, i) => {
-              const live = !s.expiresAt || s.expiresAt.getTime() > now;
-              return (
-                <li key={s.id}>
-                  issued {formatTime(s.createdAt)}{" "}
-                  {!live ? <Badge tone="slate">expired</Badge> : s.expiresAt ? <Badge tone="amber">works until {formatTime(s.expiresAt)}</Badge> : <Badge tone="green">{i === 0 ? "current" : "no expiry"}</Badge>}
-                </li>
-              );
-            })}
-          </ul>
-        )],
-      ]} />
+      <Facts
+        items={[
+          ["Login", <code key="l">{login.login}</code>],
+          ["Status", <StateBadge key="s" state={login.status} />],
+          [
+            "May collect",
+            login.allDomains ? (
+              "every domain of the customer"
+            ) : login.domains.length ? (
+              <ul key="dom">
+                {login.domains.map((d) => (
+                  <li key={d.domain.id}>
+                    <DomainName name={d.domain.name} />
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              "no domain"
+            ),
+          ],
+          ["Last used", login.lastUsedAt ? `${formatTime(login.lastUsedAt)} from ${login.lastUsedIp ?? "unknown address"}` : "never"],
+          ["Created", formatTime(login.createdAt)],
+          [
+            "Secrets",
+            <ul key="sec" className="space-y-1">
+              {login.secrets.map((s, i) => {
+                const live = !s.expiresAt || s.expiresAt.getTime() > now;
+                return (
+                  <li key={s.id}>
+                    issued {formatTime(s.createdAt)}{" "}
+                    {!live ? (
+                      <Badge tone="slate">expired</Badge>
+                    ) : s.expiresAt ? (
+                      <Badge tone="amber">works until {formatTime(s.expiresAt)}</Badge>
+                    ) : (
+                      <Badge tone="green">{i === 0 ? "current" : "no expiry"}</Badge>
+                    )}
+                  </li>
+                );
+              })}
+            </ul>,
+          ],
+        ]}
+      />
     </Card>
   );
 }
@@ -57,7 +79,16 @@ export function RotateLoginCard({ loginId }: { loginId: string }) {
       </p>
       <ActionForm action={rotateLoginAction} label="Rotate the secret" confirm="Issue a new secret for this login?">
         <input type="hidden" name="id" value={loginId} />
-        <Field label="Keep the old secret working for (hours)" name="keepOldHours" type="number" min={0} max={2160} defaultValue={24} required hint="0 stops the old secret at once." />
+        <Field
+          label="Keep the old secret working for (hours)"
+          name="keepOldHours"
+          type="number"
+          min={0}
+          max={2160}
+          defaultValue={24}
+          required
+          hint="0 stops the old secret at once."
+        />
         <SubmitButton>Issue a new secret</SubmitButton>
       </ActionForm>
     </Card>

@@ -13,9 +13,14 @@ export function Breadcrumbs({ crumbs, current }: { crumbs: Crumb[]; current: Rea
     <nav aria-label="Breadcrumb" className="mb-2 text-sm text-slate-500">
       <ol className="flex flex-wrap items-center gap-x-1.5">
         {crumbs.map((c) => (
-          <li key={c.href} className="flex items-center gap-x-1.5"><Link href={c.href}>{c.label}</Link><span aria-hidden>›</span></li>
+          <li key={c.href} className="flex items-center gap-x-1.5">
+            <Link href={c.href}>{c.label}</Link>
+            <span aria-hidden>›</span>
+          </li>
         ))}
-        <li aria-current="page" className="min-w-0 truncate text-slate-700">{current}</li>
+        <li aria-current="page" className="min-w-0 truncate text-slate-700">
+          {current}
+        </li>
       </ol>
     </nav>
   );
@@ -31,7 +36,11 @@ export function PageHeader({ title, description, actions, crumbs }: { title: str
           {description ? <p className="mt-1 text-sm text-slate-600">{description}</p> : null}
         </div>
         {/* the buttons' forms melt into this row and each form's message takes a line of its own below it */}
-        {actions ? <div className="flex flex-wrap items-start gap-2 [&>form]:contents [&>form>[data-action-message]]:order-last [&>form>[data-action-message]]:basis-full">{actions}</div> : null}
+        {actions ? (
+          <div className="flex flex-wrap items-start gap-2 [&>form]:contents [&>form>[data-action-message]]:order-last [&>form>[data-action-message]]:basis-full">
+            {actions}
+          </div>
+        ) : null}
       </div>
     </div>
   );
@@ -67,13 +76,27 @@ const TONES = {
 } as const;
 
 export function Badge({ tone = "slate", children }: { tone?: keyof typeof TONES; children: ReactNode }) {
-  return <span className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium whitespace-nowrap ring-1 ring-inset ${TONES[tone]}`}>{children}</span>;
+  return (
+    <span className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium whitespace-nowrap ring-1 ring-inset ${TONES[tone]}`}>
+      {children}
+    </span>
+  );
 }
 
 const STATE_TONES: Record<string, keyof typeof TONES> = {
-  queued: "sky", delivering: "amber", delivered: "green", bounced: "red", expired: "red",
-  active: "green", suspended: "red", disabled: "slate",
-  released: "green", "no-mail": "slate", failed: "red", refused: "red", "no-atrn": "amber",
+  queued: "sky",
+  delivering: "amber",
+  delivered: "green",
+  bounced: "red",
+  expired: "red",
+  active: "green",
+  suspended: "red",
+  disabled: "slate",
+  released: "green",
+  "no-mail": "slate",
+  failed: "red",
+  refused: "red",
+  "no-atrn": "amber",
 };
 
 export function StateBadge({ state }: { state: string }) {
@@ -101,7 +124,10 @@ export function Facts({ items }: { items: [string, ReactNode][] }) {
 }
 
 export const buttonClass = {
-  primary: "inline-flex items-center justify-center rounded-md bg-sky-700 px-4 py-2 text-sm font-medium text-white shadow-sm hover:bg-sky-800 disabled:opacity-60 no-underline hover:no-underline",
-  secondary: "inline-flex items-center justify-center rounded-md border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-800 shadow-sm hover:bg-slate-50 disabled:opacity-60 no-underline hover:no-underline",
-  danger: "inline-flex items-center justify-center rounded-md bg-red-700 px-4 py-2 text-sm font-medium text-white shadow-sm hover:bg-red-800 disabled:opacity-60",
+  primary:
+    "inline-flex items-center justify-center rounded-md bg-sky-700 px-4 py-2 text-sm font-medium text-white shadow-sm hover:bg-sky-800 disabled:opacity-60 no-underline hover:no-underline",
+  secondary:
+    "inline-flex items-center justify-center rounded-md border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-800 shadow-sm hover:bg-slate-50 disabled:opacity-60 no-underline hover:no-underline",
+  danger:
+    "inline-flex items-center justify-center rounded-md bg-red-700 px-4 py-2 text-sm font-medium text-white shadow-sm hover:bg-red-800 disabled:opacity-60",
 } as const;

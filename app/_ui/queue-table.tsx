@@ -12,8 +12,15 @@ export function queueCountText(page: QueuePage): string {
   return page.countCapped ? `more than ${formatNumber(page.count)}` : formatNumber(page.count);
 }
 
-// eslint-disable-next-line react-hooks/purity -- a server component renders once per request: "now" is that request's time
-export function QueueTable({ page, hrefFor, pageHref, staff, selectForm, now = Date.now() }: {
+export function QueueTable({
+  page,
+  hrefFor,
+  pageHref,
+  staff,
+  selectForm,
+  // eslint-disable-next-line react-hooks/purity -- a server component renders once per request: "now" is that request's time
+  now = Date.now(),
+}: {
   page: QueuePage;
   /** link to one message */
   hrefFor: (id: string) => string;
@@ -27,28 +34,53 @@ export function QueueTable({ page, hrefFor, pageHref, staff, selectForm, now = D
   const countText = queueCountText(page);
   return (
     <div className="space-y-3">
-      <p className="text-sm text-slate-600" data-testid="queue-count">{countText} message{page.count === 1 && !page.countCapped ? "" : "s"}</p>
-      {page.items.length === 0 ? <Empty>No messages match.</Empty> : (
+      <p className="text-sm text-slate-600" data-testid="queue-count">
+        {countText} message{page.count === 1 && !page.countCapped ? "" : "s"}
+      </p>
+      {page.items.length === 0 ? (
+        <Empty>No messages match.</Empty>
+      ) : (
         <TableWrap label="Messages">
           {/* on a phone each message is a stacked card instead of a wide row */}
           <table className="max-sm:block">
             <thead className="max-sm:hidden">
               <tr>
-                {selectForm ? <th className="w-8"><SelectAll form={selectForm} name="ids" label="Select every message on this page" /></th> : null}
-                <th>Received</th><th>Sender</th><th>Subject</th><th>Recipients</th><th className="text-right">Size</th><th>Expires in</th>
+                {selectForm ? (
+                  <th className="w-8">
+                    <SelectAll form={selectForm} name="ids" label="Select every message on this page" />
+                  </th>
+                ) : null}
+                <th>Received</th>
+                <th>Sender</th>
+                <th>Subject</th>
+                <th>Recipients</th>
+                <th className="text-right">Size</th>
+                <th>Expires in</th>
               </tr>
             </thead>
             <tbody className="max-sm:block">
               {page.items.map((m) => (
-                <tr key={m.id} className="max-sm:block max-sm:border-b max-sm:border-slate-200 max-sm:py-2 max-sm:[&>td]:block max-sm:[&>td]:border-0 max-sm:[&>td]:py-0.5">
+                <tr
+                  key={m.id}
+                  className="max-sm:block max-sm:border-b max-sm:border-slate-200 max-sm:py-2 max-sm:[&>td]:block max-sm:[&>td]:border-0 max-sm:[&>td]:py-0.5"
+                >
                   {selectForm ? (
-                    <td className="w-8"><input type="checkbox" form={selectForm} name="ids" value={m.id} aria-label={`Select message ${m.id}`} /></td>
+                    <td className="w-8">
+                      <input type="checkbox" form={selectForm} name="ids" value={m.id} aria-label={`Select message ${m.id}`} />
+                    </td>
                   ) : null}
                   <td className="whitespace-nowrap">
-                    <Link href={hrefFor(m.id)} className="font-mono text-xs">{m.id}</Link>
-                    <div className="text-xs text-slate-500" title={m.receivedAt.toISOString()}>{formatAge(m.receivedAt, now)}</div>
+                    <Link href={hrefFor(m.id)} className="font-mono text-xs">
+                      {m.id}
+                    </Link>
+                    <div className="text-xs text-slate-500" title={m.receivedAt.toISOString()}>
+                      {formatAge(m.receivedAt, now)}
+                    </div>
                   </td>
-                  <td className="max-w-56 break-words max-sm:max-w-none">{m.mailFrom || "<>"}{m.fromHeader ? <div className="text-xs text-slate-500">{m.fromHeader}</div> : null}</td>
+                  <td className="max-w-56 break-words max-sm:max-w-none">
+                    {m.mailFrom || "<>"}
+                    {m.fromHeader ? <div className="text-xs text-slate-500">{m.fromHeader}</div> : null}
+                  </td>
                   <td className="max-w-72 break-words font-medium max-sm:max-w-none">{m.subject ?? <span className="text-slate-400">(no subject)</span>}</td>
                   <td className="max-w-72 max-sm:max-w-none">
                     <ul className="space-y-0.5">
@@ -66,8 +98,14 @@ export function QueueTable({ page, hrefFor, pageHref, staff, selectForm, now = D
                       {m.deliveries.length > 5 ? <li className="text-xs text-slate-500">and {m.deliveries.length - 5} more</li> : null}
                     </ul>
                   </td>
-                  <td className="text-right whitespace-nowrap max-sm:text-left"><span className="text-slate-500 sm:hidden">Size </span>{formatBytes(m.size)}</td>
-                  <td className="whitespace-nowrap"><span className="text-slate-500 sm:hidden">Expires in </span>{formatTimeLeft(m.expiresAt, now)}</td>
+                  <td className="text-right whitespace-nowrap max-sm:text-left">
+                    <span className="text-slate-500 sm:hidden">Size </span>
+                    {formatBytes(m.size)}
+                  </td>
+                  <td className="whitespace-nowrap">
+                    <span className="text-slate-500 sm:hidden">Expires in </span>
+                    {formatTimeLeft(m.expiresAt, now)}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -75,8 +113,20 @@ export function QueueTable({ page, hrefFor, pageHref, staff, selectForm, now = D
         </TableWrap>
       )}
       <nav aria-label="Pages" className="flex justify-between text-sm">
-        {page.newerCursor ? <Link href={pageHref({ after: page.newerCursor })} rel="prev">← Newer</Link> : <span />}
-        {page.olderCursor ? <Link href={pageHref({ before: page.olderCursor })} rel="next">Older →</Link> : <span />}
+        {page.newerCursor ? (
+          <Link href={pageHref({ after: page.newerCursor })} rel="prev">
+            ← Newer
+          </Link>
+        ) : (
+          <span />
+        )}
+        {page.olderCursor ? (
+          <Link href={pageHref({ before: page.olderCursor })} rel="next">
+            Older →
+          </Link>
+        ) : (
+          <span />
+        )}
       </nav>
     </div>
   );

@@ -28,7 +28,9 @@ export function SecretReveal({ label, value, snippet, note }: { label: string; v
     <div className="mt-3 space-y-3 rounded-md border border-amber-300 bg-amber-50 p-4 text-sm" data-testid="secret-reveal">
       <p className="font-medium text-amber-900">{label} — shown once only. Copy it now; it cannot be shown again.</p>
       <div className="flex flex-wrap items-center gap-2">
-        <code className="rounded bg-white px-2 py-1 font-mono text-base break-all select-all" data-testid="secret-value">{value}</code>
+        <code className="rounded bg-white px-2 py-1 font-mono text-base break-all select-all" data-testid="secret-value">
+          {value}
+        </code>
         <CopyButton text={value} label="Copy secret" />
       </div>
       {note ? <p className="text-amber-900">{note}</p> : null}
@@ -38,7 +40,9 @@ export function SecretReveal({ label, value, snippet, note }: { label: string; v
             <span className="font-medium">fetchmail configuration</span>
             <CopyButton text={snippet} label="Copy configuration" />
           </div>
-          <pre className="overflow-x-auto rounded bg-slate-900 p-3 font-mono text-xs text-slate-100" data-testid="rc-snippet">{snippet}</pre>
+          <pre className="overflow-x-auto rounded bg-slate-900 p-3 font-mono text-xs text-slate-100" data-testid="rc-snippet">
+            {snippet}
+          </pre>
         </div>
       ) : null}
     </div>

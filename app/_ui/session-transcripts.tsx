@@ -8,8 +8,16 @@ import { FAILED_AUTH_SESSIONS_KEPT } from "@/lib/sessions/record-session.ts";
 type Session = Awaited<ReturnType<typeof listLoginTranscripts>>[number];
 
 const STEP_LABELS: Record<string, string> = {
-  connect: "connect", tls: "TLS", ehlo: "EHLO", auth: "AUTH", atrn: "ATRN", greeting: "their server",
-  hello: "EHLO", message: "message", note: "note", end: "end",
+  connect: "connect",
+  tls: "TLS",
+  ehlo: "EHLO",
+  auth: "AUTH",
+  atrn: "ATRN",
+  greeting: "their server",
+  hello: "EHLO",
+  message: "message",
+  note: "note",
+  end: "end",
 };
 
 function seconds(ms: number): string {
@@ -20,10 +28,13 @@ export function SessionTranscripts({ sessions }: { sessions: Session[] }) {
   return (
     <Card title="Test my connection" className="lg:col-span-2">
       <p className="mb-4 text-sm text-slate-600">
-        Let your server collect its mail (run fetchmail or <code>exim -atrn</code>), then reload this page: each attempt appears here, newest first,
-        with the answer to its AUTH and ATRN, your server&apos;s reply to each message, and why the session ended. Failed logins with this name are listed too (the newest {FAILED_AUTH_SESSIONS_KEPT}).
+        Let your server collect its mail (run fetchmail or <code>exim -atrn</code>), then reload this page: each attempt appears here, newest first, with the
+        answer to its AUTH and ATRN, your server&apos;s reply to each message, and why the session ended. Failed logins with this name are listed too (the
+        newest {FAILED_AUTH_SESSIONS_KEPT}).
       </p>
-      {sessions.length === 0 ? <Empty>No connection with this login yet.</Empty> : (
+      {sessions.length === 0 ? (
+        <Empty>No connection with this login yet.</Empty>
+      ) : (
         <ol className="space-y-3" data-testid="transcripts">
           {sessions.map((s, i) => (
             <li key={s.id}>
@@ -35,7 +46,9 @@ export function SessionTranscripts({ sessions }: { sessions: Session[] }) {
                   {s.authenticated ? <StateBadge state={s.result} /> : <Badge tone="red">authentication failed</Badge>}
                   <span className="text-slate-600">{s.endedAt ? s.outcome : "still running"}</span>
                 </summary>
-                {s.transcript.length === 0 ? <p className="px-3 pb-3 text-sm text-slate-500">No transcript was recorded for this session.</p> : (
+                {s.transcript.length === 0 ? (
+                  <p className="px-3 pb-3 text-sm text-slate-500">No transcript was recorded for this session.</p>
+                ) : (
                   <table className="w-full text-xs">
                     <tbody>
                       {s.transcript.map((e, j) => (

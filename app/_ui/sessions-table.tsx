@@ -14,7 +14,15 @@ export function SessionsTable({ sessions, staff }: { sessions: Session[]; staff:
       <table>
         <thead>
           <tr>
-            <th>Started</th>{staff ? <th>Customer</th> : null}<th>Login</th><th>From</th><th>Domains</th><th>Result</th><th>Reply</th><th className="text-right">Released</th><th>Length</th>
+            <th>Started</th>
+            {staff ? <th>Customer</th> : null}
+            <th>Login</th>
+            <th>From</th>
+            <th>Domains</th>
+            <th>Result</th>
+            <th>Reply</th>
+            <th className="text-right">Released</th>
+            <th>Length</th>
           </tr>
         </thead>
         <tbody>
@@ -24,17 +32,51 @@ export function SessionsTable({ sessions, staff }: { sessions: Session[]; staff:
               {staff ? <td>{s.customerId ? <Link href={`/staff/customers/${s.customerId}`}>{s.customerName ?? "?"}</Link> : "—"}</td> : null}
               <td>
                 {s.loginId ? <Link href={staff ? `/staff/logins/${s.loginId}` : `/my/logins/${s.loginId}`}>{s.loginName}</Link> : (s.loginName ?? "—")}
-                {s.kind === "etrn" ? <> <Badge>ETRN</Badge></> : null}
+                {s.kind === "etrn" ? (
+                  <>
+                    {" "}
+                    <Badge>ETRN</Badge>
+                  </>
+                ) : null}
               </td>
-              <td className="whitespace-nowrap">{s.remoteAddress}{s.tls ? <> <Badge tone="green">TLS</Badge></> : null}</td>
-              <td className="break-all">{s.domainsRequested.length ? s.domainsRequested.map((d, i) => <span key={d}>{i ? ", " : null}<DomainName name={d} /></span>) : "—"}</td>
-              <td><StateBadge state={s.result} /></td>
+              <td className="whitespace-nowrap">
+                {s.remoteAddress}
+                {s.tls ? (
+                  <>
+                    {" "}
+                    <Badge tone="green">TLS</Badge>
+                  </>
+                ) : null}
+              </td>
+              <td className="break-all">
+                {s.domainsRequested.length
+                  ? s.domainsRequested.map((d, i) => (
+                      <span key={d}>
+                        {i ? ", " : null}
+                        <DomainName name={d} />
+                      </span>
+                    ))
+                  : "—"}
+              </td>
+              <td>
+                <StateBadge state={s.result} />
+              </td>
               <td className="max-w-64 text-xs break-words">
                 <span className="font-mono">{s.reply ?? s.outcome ?? "—"}</span>
                 {/* what happened after the reply: an ETRN run's delivery, or why a granted release did not take place */}
-                {s.reply && s.outcome && (s.kind === "etrn" || s.result === "failed") ? <div className={s.result === "failed" ? "mt-1 text-red-800" : "mt-1 text-slate-500"}>{s.outcome}</div> : null}
+                {s.reply && s.outcome && (s.kind === "etrn" || s.result === "failed") ? (
+                  <div className={s.result === "failed" ? "mt-1 text-red-800" : "mt-1 text-slate-500"}>{s.outcome}</div>
+                ) : null}
               </td>
-              <td className="text-right whitespace-nowrap">{s.result === "failed" ? "nothing" : <>{s.messagesDelivered} msg · {formatBytes(s.bytesDelivered)}</>}</td>
+              <td className="text-right whitespace-nowrap">
+                {s.result === "failed" ? (
+                  "nothing"
+                ) : (
+                  <>
+                    {s.messagesDelivered} msg · {formatBytes(s.bytesDelivered)}
+                  </>
+                )}
+              </td>
               <td className="whitespace-nowrap">{s.endedAt ? formatDuration(s.endedAt.getTime() - s.startedAt.getTime()) : "open"}</td>
             </tr>
           ))}

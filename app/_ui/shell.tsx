@@ -31,7 +31,10 @@ export function Shell({ actor, children }: { actor: Actor | null; children: Reac
   const nav = actor?.type === "staff" ? STAFF_NAV : actor?.type === "customer" ? CUSTOMER_NAV : [];
   return (
     <div className="min-h-screen">
-      <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2">
+      <a
+        href="#main"
+        className="sr-only focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2"
+      >
         Skip to content
       </a>
       <header className="bg-slate-900 text-white">
@@ -42,17 +45,26 @@ export function Shell({ actor, children }: { actor: Actor | null; children: Reac
           </Link>
           {/* on a phone the items wrap onto more lines rather than scroll out of sight */}
           <nav aria-label="Main" className="order-3 -mx-1 flex w-full flex-wrap gap-1 pb-1 md:order-none md:w-auto md:pb-0">
-            {nav.map((item) => <NavLink key={item.href} href={item.href} exact={item.exact}>{item.label}</NavLink>)}
+            {nav.map((item) => (
+              <NavLink key={item.href} href={item.href} exact={item.exact}>
+                {item.label}
+              </NavLink>
+            ))}
           </nav>
           {actor && "id" in actor ? (
             <div className="ml-auto flex items-center gap-2">
-              <Link href="/account" className="max-w-48 truncate text-sm text-slate-300 hover:text-white" title="Your account">{actor.label}</Link>
+              <Link href="/account" className="max-w-48 truncate text-sm text-slate-300 hover:text-white" title="Your account">
+                {actor.label}
+              </Link>
               <SignOutButton />
             </div>
           ) : null}
         </div>
       </header>
-      <main id="main" className="mx-auto max-w-7xl px-4 py-6 sm:py-8"><FlashNotice />{children}</main>
+      <main id="main" className="mx-auto max-w-7xl px-4 py-6 sm:py-8">
+        <FlashNotice />
+        {children}
+      </main>
     </div>
   );
 }

@@ -2,7 +2,14 @@
 import { useFormStatus } from "react-dom";
 import { buttonClass } from "./page-header.tsx";
 
-export function SubmitButton({ children, variant = "primary", name, value, disabled = false, title }: {
+export function SubmitButton({
+  children,
+  variant = "primary",
+  name,
+  value,
+  disabled = false,
+  title,
+}: {
   children: React.ReactNode;
   variant?: keyof typeof buttonClass;
   name?: string;

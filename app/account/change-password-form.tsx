@@ -9,8 +9,15 @@ export function ChangePasswordForm({ currentLabel = "Current password" }: { curr
   return (
     <ActionForm action={changePasswordAction} resetOnSuccess label="Change password">
       <Field label={currentLabel} name="current" type="password" autoComplete="current-password" required />
-      <Field label="New password" name="next" type="password" autoComplete="new-password" minLength={PASSWORD_MIN_LENGTH} required
-        hint={`At least ${PASSWORD_MIN_LENGTH} characters, and not one of the most common passwords. A few unrelated words make a good one.`} />
+      <Field
+        label="New password"
+        name="next"
+        type="password"
+        autoComplete="new-password"
+        minLength={PASSWORD_MIN_LENGTH}
+        required
+        hint={`At least ${PASSWORD_MIN_LENGTH} characters, and not one of the most common passwords. A few unrelated words make a good one.`}
+      />
       <Field label="Repeat the new password" name="repeat" type="password" autoComplete="new-password" required />
       <SubmitButton>Change password</SubmitButton>
     </ActionForm>

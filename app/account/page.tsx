@@ -12,7 +12,12 @@ export default withPage("any", async function AccountPage(actor) {
       <PageHeader title="Your account" />
       <div className="grid gap-6 lg:grid-cols-2">
         <Card title="Signed in as">
-          <Facts items={[["E-mail", actor.label], ["Role", actor.type === "staff" ? "ISP staff" : "Customer"]]} />
+          <Facts
+            items={[
+              ["E-mail", actor.label],
+              ["Role", actor.type === "staff" ? "ISP staff" : "Customer"],
+            ]}
+          />
         </Card>
         <Card title="Change password">
           <ChangePasswordForm />

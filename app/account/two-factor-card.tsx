@@ -17,7 +17,12 @@ export async function TwoFactorCard({ actor, after }: { actor: Actor; after?: Re
   if (status.state === "enabled") {
     return (
       <Card title="Two-factor sign-in">
-        <Facts items={[["Status", `On since ${formatTime(status.enabledAt)}`], ["Recovery codes left", String(status.recoveryCodesLeft)]]} />
+        <Facts
+          items={[
+            ["Status", `On since ${formatTime(status.enabledAt)}`],
+            ["Recovery codes left", String(status.recoveryCodesLeft)],
+          ]}
+        />
         <ActionForm action={disableTwoFactorAction} label="Turn off two-factor sign-in" className="mt-4 space-y-4">
           <Field label="Current code or password" name="proof" type="password" autoComplete="off" required hint="A code from your app, or your password." />
           <SubmitButton variant="danger">Turn off</SubmitButton>
@@ -29,7 +34,8 @@ export async function TwoFactorCard({ actor, after }: { actor: Actor; after?: Re
     return (
       <Card title="Two-factor sign-in">
         <p className="text-sm text-slate-700">
-          Sign in with a code from an authenticator app (any TOTP app: FreeOTP, Aegis, Google Authenticator, 1Password …) after the password, so that a stolen password alone is not enough.
+          Sign in with a code from an authenticator app (any TOTP app: FreeOTP, Aegis, Google Authenticator, 1Password …) after the password, so that a stolen
+          password alone is not enough.
         </p>
         <ActionForm action={startTwoFactorAction} label="Set up two-factor sign-in" className="mt-4 space-y-4">
           <SubmitButton>Set up two-factor sign-in</SubmitButton>
@@ -48,7 +54,9 @@ export async function TwoFactorCard({ actor, after }: { actor: Actor; after?: Re
         </li>
         <li>
           Or enter the secret by hand (time-based, 6 digits, 30 seconds):
-          <code className="mt-1 block rounded bg-slate-100 px-2 py-1 font-mono text-base break-all select-all" data-testid="totp-secret">{status.secret.replace(/(.{4})(?=.)/g, "$1 ")}</code>
+          <code className="mt-1 block rounded bg-slate-100 px-2 py-1 font-mono text-base break-all select-all" data-testid="totp-secret">
+            {status.secret.replace(/(.{4})(?=.)/g, "$1 ")}
+          </code>
         </li>
         <li>Enter the code the app now shows. Two-factor sign-in is on only after this; you then get {RECOVERY_CODE_COUNT} recovery codes, shown once.</li>
       </ol>

@@ -68,12 +68,32 @@ export function LoginForm({ initialError, next = "/" }: { initialError?: string;
       {needCode ? (
         <div>
           <label htmlFor={`${id}-code`}>Authentication code</label>
-          <input id={`${id}-code`} name="code" type="text" inputMode="numeric" autoComplete="one-time-code" required autoFocus aria-describedby={`${id}-code-hint`} className="mt-1" />
-          <p id={`${id}-code-hint`} className="mt-1 text-xs text-slate-500">The 6 digits your authenticator app shows, or a recovery code.</p>
+          <input
+            id={`${id}-code`}
+            name="code"
+            type="text"
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            required
+            autoFocus
+            aria-describedby={`${id}-code-hint`}
+            className="mt-1"
+          />
+          <p id={`${id}-code-hint`} className="mt-1 text-xs text-slate-500">
+            The 6 digits your authenticator app shows, or a recovery code.
+          </p>
         </div>
       ) : null}
-      {error ? <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-900">{error}</p> : null}
-      <button type="submit" disabled={pending} className="w-full rounded-md bg-sky-700 px-4 py-2 text-sm font-medium text-white hover:bg-sky-800 disabled:opacity-60">
+      {error ? (
+        <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-900">
+          {error}
+        </p>
+      ) : null}
+      <button
+        type="submit"
+        disabled={pending}
+        className="w-full rounded-md bg-sky-700 px-4 py-2 text-sm font-medium text-white hover:bg-sky-800 disabled:opacity-60"
+      >
         {pending ? "Logging in…" : "Log in"}
       </button>
     </form>

@@ -12,7 +12,9 @@ export default function Layout({ children }: { children: ReactNode }) {
           <SignOutButton />
         </div>
       </header>
-      <main id="main" className="mx-auto max-w-2xl px-4 py-8">{children}</main>
+      <main id="main" className="mx-auto max-w-2xl px-4 py-8">
+        {children}
+      </main>
     </div>
   );
 }

@@ -23,12 +23,37 @@ function Stat({ label, value, sub }: { label: string; value: string; sub?: React
 /** What a new installation needs, in order; shown until every step is done. */
 function GettingStarted({ setup, mailHost }: { setup: DashboardStats["setup"]; mailHost: string }) {
   const steps: { done: boolean; title: string; body: React.ReactNode }[] = [
-    { done: setup.customers > 0, title: "Create a customer", body: <><Link href="/staff/customers">Customers</Link> → New customer: the ISP’s client whose mail is held here.</> },
-    { done: setup.logins > 0, title: "Create an ODMR login", body: <>On the customer’s page → New login. Its secret is shown once, with a ready fetchmail configuration for the customer’s server.</> },
-    { done: setup.domains > 0, title: "Add a domain", body: <>On the customer’s page (or under <Link href="/staff/domains">Domains</Link>) → Add a domain, with its recipients unless it accepts every address.</> },
     {
-      done: setup.mailReceived, title: "Point the domain's MX here",
-      body: <>Publish <code className="break-all">example.com. IN MX 10 {mailHost}.</code> for each domain (this step is done when the first message arrives).</>,
+      done: setup.customers > 0,
+      title: "Create a customer",
+      body: (
+        <>
+          <Link href="/staff/customers">Customers</Link> → New customer: the ISP’s client whose mail is held here.
+        </>
+      ),
+    },
+    {
+      done: setup.logins > 0,
+      title: "Create an ODMR login",
+      body: <>On the customer’s page → New login. Its secret is shown once, with a ready fetchmail configuration for the customer’s server.</>,
+    },
+    {
+      done: setup.domains > 0,
+      title: "Add a domain",
+      body: (
+        <>
+          On the customer’s page (or under <Link href="/staff/domains">Domains</Link>) → Add a domain, with its recipients unless it accepts every address.
+        </>
+      ),
+    },
+    {
+      done: setup.mailReceived,
+      title: "Point the domain's MX here",
+      body: (
+        <>
+          Publish <code className="break-all">example.com. IN MX 10 {mailHost}.</code> for each domain (this step is done when the first message arrives).
+        </>
+      ),
     },
   ];
   if (steps.every((s) => s.done)) return null;
@@ -37,9 +62,17 @@ function GettingStarted({ setup, mailHost }: { setup: DashboardStats["setup"]; m
       <ol className="space-y-3 text-sm" data-testid="getting-started">
         {steps.map((step, i) => (
           <li key={step.title} className="flex gap-3">
-            <span aria-hidden className={`flex size-6 shrink-0 items-center justify-center rounded-full text-xs font-semibold ${step.done ? "bg-emerald-600 text-white" : "bg-slate-200 text-slate-700"}`}>{step.done ? "✓" : i + 1}</span>
+            <span
+              aria-hidden
+              className={`flex size-6 shrink-0 items-center justify-center rounded-full text-xs font-semibold ${step.done ? "bg-emerald-600 text-white" : "bg-slate-200 text-slate-700"}`}
+            >
+              {step.done ? "✓" : i + 1}
+            </span>
             <div>
-              <p className="font-medium">{step.title}{step.done ? <span className="sr-only"> (done)</span> : null}</p>
+              <p className="font-medium">
+                {step.title}
+                {step.done ? <span className="sr-only"> (done)</span> : null}
+              </p>
               <p className="text-slate-600">{step.body}</p>
             </div>
           </li>
@@ -58,35 +91,55 @@ export default withPage("staff", async function Dashboard(actor, { searchParams 
       <PageHeader title="Dashboard" />
       <GettingStarted setup={stats.setup} mailHost={getConfig().MAIL_HOSTNAME} />
       <div className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-4">
-        <Stat label="Held messages" value={`${about}${formatNumber(stats.heldMessages)}`} sub={`${about}${formatNumber(stats.heldDeliveries)} recipient${stats.heldDeliveries === 1 ? "" : "s"}`} />
+        <Stat
+          label="Held messages"
+          value={`${about}${formatNumber(stats.heldMessages)}`}
+          sub={`${about}${formatNumber(stats.heldDeliveries)} recipient${stats.heldDeliveries === 1 ? "" : "s"}`}
+        />
         <Stat label="Held bytes" value={`${about}${formatBytes(stats.heldBytes)}`} />
         <Stat
           label="Oldest held message"
           value={stats.oldestHeld ? formatAge(stats.oldestHeld.receivedAt) : "—"}
           sub={stats.oldestHeld ? <Link href={`/staff/queue/${stats.oldestHeld.id}`}>{formatTime(stats.oldestHeld.receivedAt)}</Link> : "nothing is held"}
         />
-        <Stat label="Released in the last 24 hours" value={formatNumber(stats.releasedLast24h.messages)} sub={`in ${formatNumber(stats.releasedLast24h.sessions)} sessions`} />
+        <Stat
+          label="Released in the last 24 hours"
+          value={formatNumber(stats.releasedLast24h.messages)}
+          sub={`in ${formatNumber(stats.releasedLast24h.sessions)} sessions`}
+        />
       </div>
       {stats.heldEstimated ? (
         <p className="mt-2 text-xs text-slate-500" data-testid="held-estimated">
-          ≈ More than {formatNumber(EXACT_UP_TO)} recipients are held: these figures are estimated from a sample of the queue, not counted one by one. <Link href="/staff/queue">The queue</Link> lists every message.
+          ≈ More than {formatNumber(EXACT_UP_TO)} recipients are held: these figures are estimated from a sample of the queue, not counted one by one.{" "}
+          <Link href="/staff/queue">The queue</Link> lists every message.
         </p>
       ) : null}
       <div className="mt-6 grid gap-6 lg:grid-cols-[2fr_1fr]">
         <Card title="ODMR sessions">
           <nav aria-label="Chart range" className="mb-3 flex gap-3 text-sm">
-            <Link href="/staff?range=day" aria-current={range === "day" ? "page" : undefined} className={range === "day" ? "font-semibold" : ""}>Last 24 hours</Link>
-            <Link href="/staff" aria-current={range === "fortnight" ? "page" : undefined} className={range === "fortnight" ? "font-semibold" : ""}>Last 14 days</Link>
+            <Link href="/staff?range=day" aria-current={range === "day" ? "page" : undefined} className={range === "day" ? "font-semibold" : ""}>
+              Last 24 hours
+            </Link>
+            <Link href="/staff" aria-current={range === "fortnight" ? "page" : undefined} className={range === "fortnight" ? "font-semibold" : ""}>
+              Last 14 days
+            </Link>
           </nav>
           <SessionChart buckets={stats.sessions.buckets} bucket={stats.sessions.bucket} />
         </Card>
         <Card title="Most held mail">
-          {stats.topCustomers.length === 0 ? <Empty>Nothing is held.</Empty> : (
+          {stats.topCustomers.length === 0 ? (
+            <Empty>Nothing is held.</Empty>
+          ) : (
             <ol className="space-y-2 text-sm">
               {stats.topCustomers.map((c) => (
                 <li key={c.id} className="flex justify-between gap-3">
-                  <Link href={`/staff/queue?customerId=${c.id}`} className="truncate">{c.name}</Link>
-                  <span className="tabular-nums">{about}{formatNumber(c.held)}</span>
+                  <Link href={`/staff/queue?customerId=${c.id}`} className="truncate">
+                    {c.name}
+                  </Link>
+                  <span className="tabular-nums">
+                    {about}
+                    {formatNumber(c.held)}
+                  </span>
                 </li>
               ))}
             </ol>

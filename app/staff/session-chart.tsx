@@ -28,7 +28,9 @@ export function SessionChart({ buckets, bucket }: { buckets: SessionBucket[]; bu
         {ticks.map((t) => (
           <g key={t}>
             <line x1={PAD.left} x2={W - PAD.right} y1={y(t)} y2={y(t)} stroke="#e2e8f0" />
-            <text x={PAD.left - 6} y={y(t) + 4} textAnchor="end" fontSize="11" fill="#64748b">{t}</text>
+            <text x={PAD.left - 6} y={y(t) + 4} textAnchor="end" fontSize="11" fill="#64748b">
+              {t}
+            </text>
           </g>
         ))}
         {buckets.map((b, i) => {
@@ -41,19 +43,43 @@ export function SessionChart({ buckets, bucket }: { buckets: SessionBucket[]; bu
               <rect x={x} y={y(b.successful + b.refused)} width={barW} height={y(b.successful) - y(b.successful + b.refused)} fill="#dc2626">
                 <title>{`${label(b.start, bucket)}: ${b.refused} refused`}</title>
               </rect>
-              {i % every === 0 ? <text x={x + barW / 2} y={H - 10} textAnchor="middle" fontSize="11" fill="#64748b">{label(b.start, bucket)}</text> : null}
+              {i % every === 0 ? (
+                <text x={x + barW / 2} y={H - 10} textAnchor="middle" fontSize="11" fill="#64748b">
+                  {label(b.start, bucket)}
+                </text>
+              ) : null}
             </g>
           );
         })}
       </svg>
       <figcaption className="mt-2 flex gap-4 text-xs text-slate-600">
-        <span><span className="mr-1 inline-block size-2.5 rounded-sm bg-emerald-600" aria-hidden />successful (mail released, or none waiting)</span>
-        <span><span className="mr-1 inline-block size-2.5 rounded-sm bg-red-600" aria-hidden />refused or failed</span>
+        <span>
+          <span className="mr-1 inline-block size-2.5 rounded-sm bg-emerald-600" aria-hidden />
+          successful (mail released, or none waiting)
+        </span>
+        <span>
+          <span className="mr-1 inline-block size-2.5 rounded-sm bg-red-600" aria-hidden />
+          refused or failed
+        </span>
       </figcaption>
       <table className="sr-only">
         <caption>Sessions per {bucket}</caption>
-        <thead><tr><th>{bucket}</th><th>successful</th><th>refused</th></tr></thead>
-        <tbody>{buckets.map((b) => <tr key={b.start.toISOString()}><td>{label(b.start, bucket)}</td><td>{b.successful}</td><td>{b.refused}</td></tr>)}</tbody>
+        <thead>
+          <tr>
+            <th>{bucket}</th>
+            <th>successful</th>
+            <th>refused</th>
+          </tr>
+        </thead>
+        <tbody>
+          {buckets.map((b) => (
+            <tr key={b.start.toISOString()}>
+              <td>{label(b.start, bucket)}</td>
+              <td>{b.successful}</td>
+              <td>{b.refused}</td>
+            </tr>
+          ))}
+        </tbody>
       </table>
     </figure>
   );

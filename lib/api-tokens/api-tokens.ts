@@ -26,12 +26,15 @@ export const API_TOKEN_PATTERN = /^mh_[A-Za-z0-9]{40}$/;
 /** how much of the token a listing shows */
 const SHOWN_PREFIX_LENGTH = API_TOKEN_PREFIX.length + 8;
 
-export const apiTokenNameSchema = z.string().trim()
+export const apiTokenNameSchema = z
+  .string()
+  .trim()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 of letters, digits and . _ -, starting with a letter or digit");
 
 const createSchema = z.object({
   name: apiTokenNameSchema,
-  scopes: z.array(z.enum(API_SCOPES, { message: `scopes are ${API_SCOPES.join(", ")}` }))
+  scopes: z
+    .array(z.enum(API_SCOPES, { message: `scopes are ${API_SCOPES.join(", ")}` }))
     .min(1, `give at least one scope (${API_SCOPES.join(", ")})`)
     .transform((scopes) => [...new Set(scopes)]),
   /** id or name; none: the token acts for the ISP */
@@ -44,7 +47,15 @@ export function hashApiToken(token: string): string {
 
 /** The columns a listing or an answer may show: never the hash. */
 const PUBLIC_FIELDS = {
-  id: true, name: true, prefix: true, scopes: true, customerId: true, createdBy: true, createdAt: true, lastUsedAt: true, revokedAt: true,
+  id: true,
+  name: true,
+  prefix: true,
+  scopes: true,
+  customerId: true,
+  createdBy: true,
+  createdAt: true,
+  lastUsedAt: true,
+  revokedAt: true,
   customer: { select: { id: true, name: true } },
 } as const;
 
@@ -54,33 +65,44 @@ export async function createApiToken(actor: Actor, input: { name: string; scopes
   const data = parseInput(createSchema, input);
   const customer = data.customer ? await getCustomer(actor, data.customer) : null;
   const secret = `${API_TOKEN_PREFIX}${generateSecret(TOKEN_BODY_LENGTH)}`;
-  const token = await dbWork(() => getDb().$transaction(async (tx) => {
-    if (await tx.apiToken.findUnique({ where: { name: data.name }, select: { id: true } })) {
-      throw new MailharborError("CONFLICT", `an API token named "${data.name}" exists (names are never reused)`);
-    }
-    const created = await tx.apiToken.create({
-      data: {
-        name: data.name, tokenHash: hashApiToken(secret), prefix: secret.slice(0, SHOWN_PREFIX_LENGTH), scopes: data.scopes,
-        customerId: customer?.id ?? null, createdBy: actor.label,
-      },
-      select: PUBLIC_FIELDS,
-    });
-    await recordAuditEvent(tx, actor, {
-      action: "api_token.create", objectType: "api_token", objectId: created.id, customerId: created.customerId,
-      details: { name: created.name, scopes: created.scopes, customer: customer?.name ?? null },
-    });
-    return created;
-  }));
+  const token = await dbWork(() =>
+    getDb().$transaction(async (tx) => {
+      if (await tx.apiToken.findUnique({ where: { name: data.name }, select: { id: true } })) {
+        throw new MailharborError("CONFLICT", `an API token named "${data.name}" exists (names are never reused)`);
+      }
+      const created = await tx.apiToken.create({
+        data: {
+          name: data.name,
+          tokenHash: hashApiToken(secret),
+          prefix: secret.slice(0, SHOWN_PREFIX_LENGTH),
+          scopes: data.scopes,
+          customerId: customer?.id ?? null,
+          createdBy: actor.label,
+        },
+        select: PUBLIC_FIELDS,
+      });
+      await recordAuditEvent(tx, actor, {
+        action: "api_token.create",
+        objectType: "api_token",
+        objectId: created.id,
+        customerId: created.customerId,
+        details: { name: created.name, scopes: created.scopes, customer: customer?.name ?? null },
+      });
+      return created;
+    }),
+  );
   return { token, secret };
 }
 
 /** Every token, the live ones first; revoked ones stay listed so their audit rows keep a meaning. */
 export async function listApiTokens(actor: Actor) {
   requireOperator(actor);
-  return dbWork(() => getDb().apiToken.findMany({
-    orderBy: [{ revokedAt: { sort: "desc", nulls: "first" } }, { name: "asc" }],
-    select: PUBLIC_FIELDS,
-  }));
+  return dbWork(() =>
+    getDb().apiToken.findMany({
+      orderBy: [{ revokedAt: { sort: "desc", nulls: "first" } }, { name: "asc" }],
+      select: PUBLIC_FIELDS,
+    }),
+  );
 }
 
 /** A token by id or name; NOT_FOUND otherwise. */
@@ -96,9 +118,17 @@ export async function getApiToken(actor: Actor, ref: string) {
 export async function revokeApiToken(actor: Actor, ref: string) {
   const token = await getApiToken(actor, ref);
   if (token.revokedAt) return token;
-  return dbWork(() => getDb().$transaction(async (tx) => {
-    const revoked = await tx.apiToken.update({ where: { id: token.id }, data: { revokedAt: new Date() }, select: PUBLIC_FIELDS });
-    await recordAuditEvent(tx, actor, { action: "api_token.revoke", objectType: "api_token", objectId: token.id, customerId: token.customerId, details: { name: token.name } });
-    return revoked;
-  }));
+  return dbWork(() =>
+    getDb().$transaction(async (tx) => {
+      const revoked = await tx.apiToken.update({ where: { id: token.id }, data: { revokedAt: new Date() }, select: PUBLIC_FIELDS });
+      await recordAuditEvent(tx, actor, {
+        action: "api_token.revoke",
+        objectType: "api_token",
+        objectId: token.id,
+        customerId: token.customerId,
+        details: { name: token.name },
+      });
+      return revoked;
+    }),
+  );
 }

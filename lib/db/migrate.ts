@@ -14,8 +14,11 @@ const MIGRATIONS_DIR = path.join(PROJECT_ROOT, "prisma", "migrations");
 const LOCK_KEY = 0x6d686d67; // "mhmg": one migrator at a time
 
 export async function migrateDatabase(url: string): Promise<string[]> {
-  const names = fs.readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
-    .filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const names = fs
+    .readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const applied: string[] = [];
@@ -26,7 +29,8 @@ export async function migrateDatabase(url: string): Promise<string[]> {
       "migration_name" VARCHAR(255) NOT NULL, "logs" TEXT, "rolled_back_at" TIMESTAMPTZ,
       "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(), "applied_steps_count" INTEGER NOT NULL DEFAULT 0)`);
     const { rows } = await client.query<{ migration_name: string; checksum: string }>(
-      `SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`);
+      `SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+    );
     const done = new Map(rows.map((r) => [r.migration_name, r.checksum]));
     for (const name of names) {
       const sql = fs.readFileSync(path.join(MIGRATIONS_DIR, name, "migration.sql"), "utf8");
@@ -38,9 +42,11 @@ export async function migrateDatabase(url: string): Promise<string[]> {
       await client.query("BEGIN");
       try {
         await client.query(sql);
-        await client.query(
-          `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), $3, 1)`,
-          [crypto.randomUUID(), checksum, name]);
+        await client.query(`INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), $3, 1)`, [
+          crypto.randomUUID(),
+          checksum,
+          name,
+        ]);
         await client.query("COMMIT");
         applied.push(name);
       } catch (error) {

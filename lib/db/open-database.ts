@@ -14,7 +14,10 @@ export interface OpenDatabase {
 }
 
 /** Opens the database `config` names (migrated unless `migrate: false`); this process's clients then use it. */
-export async function openDatabase(config: Pick<Config, "dataDir" | "DATABASE_URL">, options: { adopt?: boolean; migrate?: boolean } = {}): Promise<OpenDatabase> {
+export async function openDatabase(
+  config: Pick<Config, "dataDir" | "DATABASE_URL">,
+  options: { adopt?: boolean; migrate?: boolean } = {},
+): Promise<OpenDatabase> {
   let result: OpenDatabase;
   if (config.DATABASE_URL) {
     result = { url: config.DATABASE_URL, embedded: false, stop: async () => undefined };

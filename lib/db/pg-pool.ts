@@ -84,7 +84,12 @@ function retryable(error: unknown): boolean {
  * it a prepared statement, parsed and planned once per connection: for the statements run once
  * per delivered message that planning is a third of their cost.
  */
-export async function queueQuery<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], name?: string, durability: Durability = "durable"): Promise<R[]> {
+export async function queueQuery<R extends pg.QueryResultRow>(
+  sql: string,
+  params: unknown[] = [],
+  name?: string,
+  durability: Durability = "durable",
+): Promise<R[]> {
   for (let attempt = 1; ; attempt++) {
     try {
       return (await pool(durability).query<R>({ text: sql, values: params, name })).rows;

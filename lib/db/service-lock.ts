@@ -29,12 +29,18 @@ export function acquireServiceLock(dataDir: string): () => void {
       return () => {
         try {
           if (fs.readFileSync(file, "utf8").trim() === String(process.pid)) fs.rmSync(file);
-        } catch { /* already gone */ }
+        } catch {
+          /* already gone */
+        }
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const pid = runningServicePid(dataDir);
-      if (pid) throw new MailharborError("DATA_DIR_IN_USE", `another Mailharbor service (pid ${pid}) is already running on ${dataDir}; stop it first or set MAILHARBOR_DATA_DIR`);
+      if (pid)
+        throw new MailharborError(
+          "DATA_DIR_IN_USE",
+          `another Mailharbor service (pid ${pid}) is already running on ${dataDir}; stop it first or set MAILHARBOR_DATA_DIR`,
+        );
       fs.rmSync(file, { force: true }); // stale: its process is gone
     }
   }

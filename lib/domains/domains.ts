@@ -15,13 +15,17 @@ import { hostPortSchema } from "../validation/host-port.ts";
 import { parseInput } from "../validation/parse-input.ts";
 import { domainNameSchema, maxMessageSizeSchema, recipientDelimiterSchema, retentionDaysSchema, uuidSchema } from "../validation/schemas.ts";
 
-
-const cidrSchema = z.string().trim().refine((v) => parseCidr(v) !== null, "must be an IP address or CIDR network");
+const cidrSchema = z
+  .string()
+  .trim()
+  .refine((v) => parseCidr(v) !== null, "must be an IP address or CIDR network");
 
 const settingsSchema = z.object({
   recipientPolicy: z.enum(["listed", "accept_all"]).optional(),
   /** characters from "+-_=." that start an address extension; "" for none */
-  recipientDelimiter: recipientDelimiterSchema.optional().describe("characters from +-_=. that start an address extension (joe+news@ is taken for a listed joe@); empty: none"),
+  recipientDelimiter: recipientDelimiterSchema
+    .optional()
+    .describe("characters from +-_=. that start an address extension (joe+news@ is taken for a listed joe@); empty: none"),
   retentionDays: retentionDaysSchema.optional(),
   maxMessageSize: maxMessageSizeSchema.optional(),
   acceptInbound: z.boolean().optional(),
@@ -53,34 +57,47 @@ export async function createDomain(actor: Actor, input: z.input<typeof createSch
   const { customer: customerRef, name, recipients, ...settings } = parseInput(createSchema, input);
   checkEtrn(settings);
   const customer = await getCustomer(actor, customerRef);
-  return dbWork(() => getDb().$transaction(async (tx) => {
-    if (await tx.domain.findUnique({ where: { name } })) throw new MailharborError("CONFLICT", `domain "${name}" is already hosted`);
-    const domain = await tx.domain.create({ data: { name, customerId: customer.id, ...settings } });
-    const report = recipients?.length ? await insertRecipients(tx, domain, recipients) : { added: [], rejected: [] };
-    // a domain goes live with the list it was given or not at all: with a line missing, the MX
-    // would refuse that recipient's mail for good (550 5.1.1), so nothing is created
-    if (report.rejected.length) {
-      const n = report.rejected.length;
-      const lines = report.rejected.slice(0, 5).map((r) => `line ${r.line} "${r.input}": ${r.reason}`).join("; ");
-      throw new MailharborError(
-        "INVALID_INPUT",
-        `recipients: the domain was not created: ${n} recipient line${n === 1 ? " is" : "s are"} not valid (${lines}${n > 5 ? "; …" : ""}); correct or remove ${n === 1 ? "it" : "them"} and add the domain again`,
-        { field: "recipients", rejected: report.rejected },
-      );
-    }
-    await recordAuditEvent(tx, actor, { action: "domain.create", objectType: "domain", objectId: domain.id, customerId: customer.id, details: { name, ...settings, recipients: report.added.length } });
-    return domain;
-  }));
+  return dbWork(() =>
+    getDb().$transaction(async (tx) => {
+      if (await tx.domain.findUnique({ where: { name } })) throw new MailharborError("CONFLICT", `domain "${name}" is already hosted`);
+      const domain = await tx.domain.create({ data: { name, customerId: customer.id, ...settings } });
+      const report = recipients?.length ? await insertRecipients(tx, domain, recipients) : { added: [], rejected: [] };
+      // a domain goes live with the list it was given or not at all: with a line missing, the MX
+      // would refuse that recipient's mail for good (550 5.1.1), so nothing is created
+      if (report.rejected.length) {
+        const n = report.rejected.length;
+        const lines = report.rejected
+          .slice(0, 5)
+          .map((r) => `line ${r.line} "${r.input}": ${r.reason}`)
+          .join("; ");
+        throw new MailharborError(
+          "INVALID_INPUT",
+          `recipients: the domain was not created: ${n} recipient line${n === 1 ? " is" : "s are"} not valid (${lines}${n > 5 ? "; …" : ""}); correct or remove ${n === 1 ? "it" : "them"} and add the domain again`,
+          { field: "recipients", rejected: report.rejected },
+        );
+      }
+      await recordAuditEvent(tx, actor, {
+        action: "domain.create",
+        objectType: "domain",
+        objectId: domain.id,
+        customerId: customer.id,
+        details: { name, ...settings, recipients: report.added.length },
+      });
+      return domain;
+    }),
+  );
 }
 
 /** A domain by id or name, within the actor's reach; NOT_FOUND otherwise. */
 export async function getDomain(actor: Actor, ref: string) {
   const scope = customerScope(actor);
   const match = uuidSchema.safeParse(ref).success ? { id: ref } : { name: ref.trim().toLowerCase() };
-  const domain = await dbWork(() => getDb().domain.findFirst({
-    where: { ...match, ...scope },
-    include: { customer: { select: { id: true, name: true, status: true } } },
-  }));
+  const domain = await dbWork(() =>
+    getDb().domain.findFirst({
+      where: { ...match, ...scope },
+      include: { customer: { select: { id: true, name: true, status: true } } },
+    }),
+  );
   if (!domain) throw new MailharborError("NOT_FOUND", `no domain "${ref}"`);
   return domain;
 }
@@ -100,7 +117,9 @@ export async function listDomains(actor: Actor, options: { customerId?: string; 
     });
     if (options.heldCounts === false) return domains.map((d) => ({ ...d, held: 0 }));
     const held = await getDb().delivery.groupBy({
-      by: ["domainId"], where: { domainId: { in: domains.map((d) => d.id) }, ...HELD_WHERE }, _count: { _all: true },
+      by: ["domainId"],
+      where: { domainId: { in: domains.map((d) => d.id) }, ...HELD_WHERE },
+      _count: { _all: true },
     });
     const heldBy = new Map(held.map((h) => [h.domainId, h._count._all]));
     return domains.map((d) => ({ ...d, held: heldBy.get(d.id) ?? 0 }));
@@ -111,28 +130,47 @@ export async function updateDomain(actor: Actor, ref: string, input: DomainSetti
   requireOperator(actor);
   const settings = parseInput(settingsSchema, input);
   const domain = await getDomain(actor, ref);
-  checkEtrn({ etrnEnabled: settings.etrnEnabled ?? domain.etrnEnabled, etrnTarget: settings.etrnTarget !== undefined ? settings.etrnTarget : domain.etrnTarget });
-  return dbWork(() => getDb().$transaction(async (tx) => {
-    const changes = auditChanges(domain, settings);
-    // nothing differs: no write and no audit row
-    if (Object.keys(changes).length === 0) return tx.domain.findUniqueOrThrow({ where: { id: domain.id } });
-    const updated = await tx.domain.update({ where: { id: domain.id }, data: settings });
-    await recordAuditEvent(tx, actor, { action: "domain.update", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { name: domain.name, changes } });
-    return updated;
-  }));
+  checkEtrn({
+    etrnEnabled: settings.etrnEnabled ?? domain.etrnEnabled,
+    etrnTarget: settings.etrnTarget !== undefined ? settings.etrnTarget : domain.etrnTarget,
+  });
+  return dbWork(() =>
+    getDb().$transaction(async (tx) => {
+      const changes = auditChanges(domain, settings);
+      // nothing differs: no write and no audit row
+      if (Object.keys(changes).length === 0) return tx.domain.findUniqueOrThrow({ where: { id: domain.id } });
+      const updated = await tx.domain.update({ where: { id: domain.id }, data: settings });
+      await recordAuditEvent(tx, actor, {
+        action: "domain.update",
+        objectType: "domain",
+        objectId: domain.id,
+        customerId: domain.customerId,
+        details: { name: domain.name, changes },
+      });
+      return updated;
+    }),
+  );
 }
 
 export async function deleteDomain(actor: Actor, ref: string) {
   requireOperator(actor);
   const domain = await getDomain(actor, ref);
-  return dbWork(() => getDb().$transaction(async (tx) => {
-    const held = await tx.delivery.count({ where: { domainId: domain.id, ...HELD_WHERE } });
-    if (held > 0) throw new MailharborError("HAS_HELD_MAIL", `domain "${domain.name}" still has ${held} held deliveries`);
-    await tx.delivery.deleteMany({ where: { domainId: domain.id } });
-    await tx.domain.delete({ where: { id: domain.id } });
-    await recordAuditEvent(tx, actor, { action: "domain.delete", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { name: domain.name } });
-    return { name: domain.name };
-  }));
+  return dbWork(() =>
+    getDb().$transaction(async (tx) => {
+      const held = await tx.delivery.count({ where: { domainId: domain.id, ...HELD_WHERE } });
+      if (held > 0) throw new MailharborError("HAS_HELD_MAIL", `domain "${domain.name}" still has ${held} held deliveries`);
+      await tx.delivery.deleteMany({ where: { domainId: domain.id } });
+      await tx.domain.delete({ where: { id: domain.id } });
+      await recordAuditEvent(tx, actor, {
+        action: "domain.delete",
+        objectType: "domain",
+        objectId: domain.id,
+        customerId: domain.customerId,
+        details: { name: domain.name },
+      });
+      return { name: domain.name };
+    }),
+  );
 }
 
 /** The request shapes, shared with the HTTP API so it validates bodies by the same rules. */

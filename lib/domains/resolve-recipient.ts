@@ -48,7 +48,10 @@ interface LookupRow {
 /** A map whose entries expire and whose size is bounded (the oldest entry goes first). */
 class ExpiringCache<V> {
   private readonly entries = new Map<string, { value: V; until: number }>();
-  constructor(private readonly ttlMs: number, private readonly maxEntries: number) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+  ) {}
 
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
@@ -84,21 +87,28 @@ export function createRecipientResolver(options: { cacheMs: number; maxEntries?:
   // read by this same query, never costs a second round trip; each is a probe of recipient's
   // unique (domain_id, address) index.
   async function lookup(domainName: string, key: string): Promise<{ domain: DomainRow | null; listed: ReadonlySet<string> }> {
-    const rows = await queueQuery<LookupRow>(`
+    const rows = await queueQuery<LookupRow>(
+      `
       SELECT d.id, d.customer_id, d.recipient_policy::text AS recipient_policy, d.recipient_delimiter,
              d.max_message_size, d.accept_inbound, c.status::text AS customer_status,
              CASE WHEN d.recipient_policy = 'listed' THEN ARRAY(
                SELECT r.address FROM recipient r WHERE r.domain_id = d.id AND r.address = ANY($2::text[]))
              ELSE '{}'::text[] END AS listed
       FROM domain d JOIN customer c ON c.id = d.customer_id
-      WHERE d.name = $1`, [domainName, lookupCandidates(key)]);
+      WHERE d.name = $1`,
+      [domainName, lookupCandidates(key)],
+    );
     const row = rows[0];
     if (!row) return { domain: null, listed: new Set() };
     return {
       domain: {
-        id: row.id, customerId: row.customer_id, listed: row.recipient_policy === "listed",
-        recipientDelimiter: row.recipient_delimiter, maxMessageSize: row.max_message_size,
-        acceptInbound: row.accept_inbound, customerActive: row.customer_status === "active",
+        id: row.id,
+        customerId: row.customer_id,
+        listed: row.recipient_policy === "listed",
+        recipientDelimiter: row.recipient_delimiter,
+        maxMessageSize: row.max_message_size,
+        acceptInbound: row.accept_inbound,
+        customerActive: row.customer_status === "active",
       },
       listed: new Set(row.listed),
     };

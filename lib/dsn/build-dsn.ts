@@ -64,19 +64,19 @@ export function rfc5322Date(date: Date): string {
   const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
   const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   const pad = (n: number) => String(n).padStart(2, "0");
-  return `${days[date.getUTCDay()]}, ${pad(date.getUTCDate())} ${months[date.getUTCMonth()]} ${date.getUTCFullYear()} ` +
-    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+  return (
+    `${days[date.getUTCDay()]}, ${pad(date.getUTCDate())} ${months[date.getUTCMonth()]} ${date.getUTCFullYear()} ` +
+    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`
+  );
 }
 
 function oneLine(value: string): string {
-   
   const flat = value.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
   return flat.length > MAX_FIELD ? flat.slice(0, MAX_FIELD) + "…" : flat;
 }
 
 /** RFC 3464 §2.3.2 / RFC 6533 §3: the address type is rfc822, or utf-8 for an internationalised address. */
 function addressField(address: string): string {
-   
   return /[^\x00-\x7f]/.test(address) ? `utf-8; ${address}` : `rfc822; ${address}`;
 }
 
@@ -98,20 +98,38 @@ function explanation(input: DsnInput): string[] {
   const intro = `This is the mail system at host ${input.reportingMta}.`;
   switch (input.kind) {
     case "bounced":
-      return [intro, "", "Your message could not be delivered to the following recipients.",
-        "Their mail server refused it permanently:", "", ...list];
+      return [intro, "", "Your message could not be delivered to the following recipients.", "Their mail server refused it permanently:", "", ...list];
     case "returned":
-      return [intro, "", "Your message could not be delivered to the following recipients.",
-        "The mail service holding it for them returned it to you:", "", ...list];
+      return [
+        intro,
+        "",
+        "Your message could not be delivered to the following recipients.",
+        "The mail service holding it for them returned it to you:",
+        "",
+        ...list,
+      ];
     case "expired":
-      return [intro, "", "Your message could not be delivered to the following recipients.",
+      return [
+        intro,
+        "",
+        "Your message could not be delivered to the following recipients.",
         `Their mail server did not collect it within the ${input.retentionDays ?? "configured"} days we hold mail for them,`,
-        "so it has been removed:", "", ...list];
+        "so it has been removed:",
+        "",
+        ...list,
+      ];
     case "delayed": {
       const until = input.recipients.find((r) => r.willRetryUntil)?.willRetryUntil;
-      return [intro, "", "This is a warning only; you do not need to send your message again.",
-        "Your message is held here until the recipients' mail server collects it:", "", ...list, "",
-        until ? `It will be held until ${rfc5322Date(until)}.` : "It will be held for a while longer."];
+      return [
+        intro,
+        "",
+        "This is a warning only; you do not need to send your message again.",
+        "Your message is held here until the recipients' mail server collects it:",
+        "",
+        ...list,
+        "",
+        until ? `It will be held until ${rfc5322Date(until)}.` : "It will be held for a while longer.",
+      ];
     }
   }
 }
@@ -147,16 +165,28 @@ export function buildDsn(input: DsnInput): Buffer {
   });
   const parts: Buffer[] = [
     Buffer.from(headers.join("\r\n") + "\r\n\r\nThis is a MIME-encapsulated message.\r\n\r\n", "utf8"),
-    Buffer.from(`--${boundary}\r\nContent-Description: Notification\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Content-Transfer-Encoding: 8bit\r\n\r\n${explanation(input).join("\r\n")}\r\n\r\n`, "utf8"),
-    Buffer.from(`--${boundary}\r\nContent-Description: Delivery report\r\nContent-Type: message/delivery-status\r\n\r\n` +
-      [perMessage.join("\r\n"), ...perRecipient].join("\r\n\r\n") + "\r\n\r\n", "utf8"),
+    Buffer.from(
+      `--${boundary}\r\nContent-Description: Notification\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+        `Content-Transfer-Encoding: 8bit\r\n\r\n${explanation(input).join("\r\n")}\r\n\r\n`,
+      "utf8",
+    ),
+    Buffer.from(
+      `--${boundary}\r\nContent-Description: Delivery report\r\nContent-Type: message/delivery-status\r\n\r\n` +
+        [perMessage.join("\r\n"), ...perRecipient].join("\r\n\r\n") +
+        "\r\n\r\n",
+      "utf8",
+    ),
   ];
   if (input.original.raw) {
     const original = returnedHeaders(input.original.raw);
     const eightBit = original.some((byte) => byte > 0x7f);
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Description: Undelivered Message Headers\r\n` +
-      `Content-Type: text/rfc822-headers${eightBit ? "\r\nContent-Transfer-Encoding: 8bit" : ""}\r\n\r\n`, "utf8"));
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Description: Undelivered Message Headers\r\n` +
+          `Content-Type: text/rfc822-headers${eightBit ? "\r\nContent-Transfer-Encoding: 8bit" : ""}\r\n\r\n`,
+        "utf8",
+      ),
+    );
     parts.push(original);
     if (!original.subarray(-2).equals(Buffer.from("\r\n"))) parts.push(Buffer.from("\r\n"));
     parts.push(Buffer.from("\r\n"));

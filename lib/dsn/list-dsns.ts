@@ -11,7 +11,15 @@ import { uuidSchema } from "../validation/schemas.ts";
 const TEXT_LIMIT = 256 * 1024;
 
 const summary = {
-  id: true, messageId: true, rcptTo: true, reason: true, state: true, attempts: true, lastError: true, createdAt: true, sentAt: true,
+  id: true,
+  messageId: true,
+  rcptTo: true,
+  reason: true,
+  state: true,
+  attempts: true,
+  lastError: true,
+  createdAt: true,
+  sentAt: true,
 } as const;
 
 export async function listDsns(actor: Actor, options: { status?: DsnStatus; limit?: number } = {}) {
@@ -21,10 +29,12 @@ export async function listDsns(actor: Actor, options: { status?: DsnStatus; limi
   }
   const db = getDb();
   const where = options.status ? dsnStatusWhere(options.status) : {};
-  const [rows, counts] = await dbWork(() => Promise.all([
-    db.dsn.findMany({ where, orderBy: { createdAt: "desc" }, take: Math.min(options.limit ?? 100, 500), select: summary }),
-    Promise.all(DSN_STATUSES.map((s) => db.dsn.count({ where: dsnStatusWhere(s) }))),
-  ]));
+  const [rows, counts] = await dbWork(() =>
+    Promise.all([
+      db.dsn.findMany({ where, orderBy: { createdAt: "desc" }, take: Math.min(options.limit ?? 100, 500), select: summary }),
+      Promise.all(DSN_STATUSES.map((s) => db.dsn.count({ where: dsnStatusWhere(s) }))),
+    ]),
+  );
   return {
     items: rows.map((r) => ({ ...r, status: dsnStatus(r) })),
     counts: Object.fromEntries(DSN_STATUSES.map((s, i) => [s, counts[i]])) as Record<DsnStatus, number>,

@@ -23,9 +23,20 @@ export async function sendDsnNow(actor: Actor, id: string) {
   const report = await sendStoredDsns(parseHostPort(config.SMARTHOST), config.MAIL_HOSTNAME, SEND_TIMEOUT_MS, { ids: [dsn.id] });
   if (report.busy) throw new MailharborError("CONFLICT", "DSNs are being sent right now; try again in a minute");
   const after = await getDsn(actor, id);
-  await dbWork(() => getDb().$transaction((tx) => recordAuditEvent(tx, actor, {
-    action: "dsn.send", objectType: "dsn", objectId: dsn.id,
-    details: { rcptTo: dsn.rcptTo, messageId: dsn.messageId, result: after.status, ...(report.connectError ? { error: report.connectError } : after.lastError && after.status !== "sent" ? { error: after.lastError } : {}) },
-  })));
+  await dbWork(() =>
+    getDb().$transaction((tx) =>
+      recordAuditEvent(tx, actor, {
+        action: "dsn.send",
+        objectType: "dsn",
+        objectId: dsn.id,
+        details: {
+          rcptTo: dsn.rcptTo,
+          messageId: dsn.messageId,
+          result: after.status,
+          ...(report.connectError ? { error: report.connectError } : after.lastError && after.status !== "sent" ? { error: after.lastError } : {}),
+        },
+      }),
+    ),
+  );
   return { dsn: after, connectError: report.connectError ?? null };
 }

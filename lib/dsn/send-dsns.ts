@@ -42,8 +42,12 @@ export function initialDsnState(smarthost: string | undefined): "pending" | "hel
 function connect(smarthost: Smarthost, clientName: string, timeoutMs: number): Promise<SMTPConnection> {
   return new Promise((resolve, reject) => {
     const connection = new SMTPConnection({
-      host: smarthost.host, port: smarthost.port, name: clientName,
-      connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs,
+      host: smarthost.host,
+      port: smarthost.port,
+      name: clientName,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
       // STARTTLS when offered, without insisting on a certificate we could verify (like
       // Postfix's smtp_tls_security_level=may): a relay inside the ISP often has none
       tls: { rejectUnauthorized: false },
@@ -87,12 +91,15 @@ export async function sendStoredDsns(smarthost: Smarthost, clientName: string, t
 async function sendLocked(smarthost: Smarthost, clientName: string, timeoutMs: number, ids: string[] | undefined): Promise<DsnSendReport> {
   const report: DsnSendReport = { sent: 0, deferred: 0, held: 0 };
   const rows = ids
-    ? await queueQuery<DsnRow>(
-      `SELECT id::text AS id, rcpt_to, raw, created_at FROM dsn WHERE id = ANY($1::uuid[]) AND state <> 'sent' ORDER BY created_at`, [ids])
+    ? await queueQuery<DsnRow>(`SELECT id::text AS id, rcpt_to, raw, created_at FROM dsn WHERE id = ANY($1::uuid[]) AND state <> 'sent' ORDER BY created_at`, [
+        ids,
+      ])
     : await queueQuery<DsnRow>(
-      `SELECT id::text AS id, rcpt_to, raw, created_at FROM dsn
+        `SELECT id::text AS id, rcpt_to, raw, created_at FROM dsn
        WHERE state = 'pending' OR ${UNTRIED_HELD_SQL}
-       ORDER BY created_at LIMIT $1`, [BATCH]);
+       ORDER BY created_at LIMIT $1`,
+        [BATCH],
+      );
   if (rows.length === 0) return report;
   let connection: SMTPConnection | null = null;
   try {
@@ -112,8 +119,11 @@ async function sendLocked(smarthost: Smarthost, clientName: string, timeoutMs: n
         const permanent = typeof e.responseCode === "number" && e.responseCode >= 500;
         const expired = Date.now() - row.created_at.getTime() > DSN_RETRY_DAYS * 86_400_000;
         const state = permanent || expired ? "held" : "pending";
-        await queueQuery(`UPDATE dsn SET state = $2::"DsnState", attempts = attempts + 1, last_error = $3 WHERE id = $1::uuid`,
-          [row.id, state, e.message.slice(0, 500)]);
+        await queueQuery(`UPDATE dsn SET state = $2::"DsnState", attempts = attempts + 1, last_error = $3 WHERE id = $1::uuid`, [
+          row.id,
+          state,
+          e.message.slice(0, 500),
+        ]);
         if (state === "held") report.held++;
         else report.deferred++;
         // the failed transaction may leave the session in any state: start the next one afresh

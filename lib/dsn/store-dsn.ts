@@ -25,8 +25,10 @@ export async function storeDsns(query: QueryFn, dsns: NewDsn[]): Promise<number>
   for (let start = 0; start < dsns.length; start += CHUNK) {
     const chunk = dsns.slice(start, start + CHUNK);
     const values = chunk.map((_, i) => `(gen_random_uuid(), $${i * 5 + 1}, $${i * 5 + 2}, $${i * 5 + 3}::bytea, $${i * 5 + 4}, $${i * 5 + 5}::"DsnState")`);
-    await query(`INSERT INTO dsn (id, message_id, rcpt_to, raw, reason, state) VALUES ${values.join(", ")}`,
-      chunk.flatMap((d) => [d.messageId, d.rcptTo, d.raw, d.reason, d.state]));
+    await query(
+      `INSERT INTO dsn (id, message_id, rcpt_to, raw, reason, state) VALUES ${values.join(", ")}`,
+      chunk.flatMap((d) => [d.messageId, d.rcptTo, d.raw, d.reason, d.state]),
+    );
   }
   return dsns.length;
 }

@@ -16,7 +16,8 @@ export async function claimEtrnRuns(domainIds: string[], owner: string): Promise
   if (domainIds.length === 0) return [];
   // The data-modifying CTEs run on one snapshot: "joined" touches only rows that existed and were
   // not taken over by "claimed", so no row is changed twice.
-  const rows = await queueQuery<{ domain_id: string }>(`
+  const rows = await queueQuery<{ domain_id: string }>(
+    `
     WITH wanted AS (SELECT DISTINCT unnest($1::uuid[]) AS domain_id),
     claimed AS (
       INSERT INTO etrn_run (domain_id, owner, expires_at)
@@ -30,22 +31,31 @@ export async function claimEtrnRuns(domainIds: string[], owner: string): Promise
       WHERE domain_id IN (SELECT domain_id FROM wanted) AND domain_id NOT IN (SELECT domain_id FROM claimed) AND NOT follow_up
       RETURNING domain_id
     )
-    SELECT domain_id::text AS domain_id FROM claimed`, [domainIds, owner, ETRN_RUN_MARKER_SECONDS]);
+    SELECT domain_id::text AS domain_id FROM claimed`,
+    [domainIds, owner, ETRN_RUN_MARKER_SECONDS],
+  );
   return rows.map((r) => r.domain_id);
 }
 
 /** Extends the owner's markers; returns the ids still held (a marker that lapsed and was taken over is gone). */
 export async function renewEtrnRuns(domainIds: string[], owner: string): Promise<string[]> {
   if (domainIds.length === 0) return [];
-  const rows = await queueQuery<{ domain_id: string }>(`
+  const rows = await queueQuery<{ domain_id: string }>(
+    `
     UPDATE etrn_run SET expires_at = now() + make_interval(secs => $3)
-    WHERE domain_id = ANY($1::uuid[]) AND owner = $2 RETURNING domain_id::text AS domain_id`, [domainIds, owner, ETRN_RUN_MARKER_SECONDS], undefined, "relaxed");
+    WHERE domain_id = ANY($1::uuid[]) AND owner = $2 RETURNING domain_id::text AS domain_id`,
+    [domainIds, owner, ETRN_RUN_MARKER_SECONDS],
+    undefined,
+    "relaxed",
+  );
   return rows.map((r) => r.domain_id);
 }
 
 /** Ends the owner's run of a domain; true when a follow-up was asked for meanwhile (by any mailer). */
 export async function finishEtrnRun(domainId: string, owner: string): Promise<boolean> {
-  const rows = await queueQuery<{ follow_up: boolean }>(
-    "DELETE FROM etrn_run WHERE domain_id = $1::uuid AND owner = $2 RETURNING follow_up", [domainId, owner]);
+  const rows = await queueQuery<{ follow_up: boolean }>("DELETE FROM etrn_run WHERE domain_id = $1::uuid AND owner = $2 RETURNING follow_up", [
+    domainId,
+    owner,
+  ]);
   return rows[0]?.follow_up ?? false;
 }

@@ -20,14 +20,19 @@ export interface EtrnTarget {
 
 /** The domain's target now, or null when the domain no longer has ETRN (disabled, no target, customer suspended). */
 export async function loadEtrnTarget(domainId: string): Promise<EtrnTarget | null> {
-  const domain = await dbWork(() => getDb().domain.findUnique({
-    where: { id: domainId },
-    select: { id: true, name: true, customerId: true, etrnEnabled: true, etrnTarget: true, etrnTls: true, customer: { select: { status: true } } },
-  }));
+  const domain = await dbWork(() =>
+    getDb().domain.findUnique({
+      where: { id: domainId },
+      select: { id: true, name: true, customerId: true, etrnEnabled: true, etrnTarget: true, etrnTls: true, customer: { select: { status: true } } },
+    }),
+  );
   if (!domain || !etrnReady(domain)) return null;
   return {
-    domainId: domain.id, domain: domain.name, customerId: domain.customerId,
-    ...parseHostPort(domain.etrnTarget), tls: domain.etrnTls,
+    domainId: domain.id,
+    domain: domain.name,
+    customerId: domain.customerId,
+    ...parseHostPort(domain.etrnTarget),
+    tls: domain.etrnTls,
   };
 }
 
@@ -46,13 +51,18 @@ export async function recordEtrnTargetFailure(domainId: string, error: string): 
   // bounded: each round notes FAILURE_BATCH rows that did not say it, so the held count ends it;
   // the cap keeps a queue that grows as fast as it is noted from holding the run
   for (let round = 0; round < 1000; round++) {
-    const [{ noted }] = await queueQuery<{ noted: number }>(`
+    const [{ noted }] = await queueQuery<{ noted: number }>(
+      `
       WITH noted AS (
         UPDATE delivery SET last_error = $2 WHERE id IN (
           SELECT id FROM delivery WHERE domain_id = $1::uuid AND state = 'queued' AND last_error IS DISTINCT FROM $2
           ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
         RETURNING 1)
-      SELECT count(*)::int AS noted FROM noted`, [domainId, text, FAILURE_BATCH], undefined, "relaxed");
+      SELECT count(*)::int AS noted FROM noted`,
+      [domainId, text, FAILURE_BATCH],
+      undefined,
+      "relaxed",
+    );
     total += noted;
     if (noted < FAILURE_BATCH) break;
   }

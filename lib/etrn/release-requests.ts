@@ -30,14 +30,19 @@ export async function requestEtrnRelease(actor: Actor, ref: string): Promise<Rel
     throw new MailharborError("INVALID_INPUT", `the customer of ${domain.name} is suspended`);
   }
   const requestedAt = new Date();
-  await dbWork(() => getDb().$transaction(async (tx) => {
-    // not through update(): the request is no change of the domain's settings (updatedAt stays)
-    await tx.$executeRaw`UPDATE domain SET etrn_requested_at = ${requestedAt}, etrn_requested_by = ${requesterLabel(actor)} WHERE id = ${domain.id}::uuid`;
-    await recordAuditEvent(tx, actor, {
-      action: "domain.etrn_release", objectType: "domain", objectId: domain.id, customerId: domain.customerId,
-      details: { name: domain.name, target: domain.etrnTarget },
-    });
-  }));
+  await dbWork(() =>
+    getDb().$transaction(async (tx) => {
+      // not through update(): the request is no change of the domain's settings (updatedAt stays)
+      await tx.$executeRaw`UPDATE domain SET etrn_requested_at = ${requestedAt}, etrn_requested_by = ${requesterLabel(actor)} WHERE id = ${domain.id}::uuid`;
+      await recordAuditEvent(tx, actor, {
+        action: "domain.etrn_release",
+        objectType: "domain",
+        objectId: domain.id,
+        customerId: domain.customerId,
+        details: { name: domain.name, target: domain.etrnTarget },
+      });
+    }),
+  );
   return { domainId: domain.id, domain: domain.name, requestedAt };
 }
 
@@ -50,12 +55,14 @@ export interface TakenRequest {
 
 /** For the mailer: takes (and clears) the waiting requests, oldest first. */
 export async function takeEtrnReleaseRequests(limit = 50): Promise<TakenRequest[]> {
-  const rows = await dbWork(() => getDb().$queryRaw<{ id: string; name: string; customer_id: string; requested_by: string | null }[]>`
+  const rows = await dbWork(
+    () => getDb().$queryRaw<{ id: string; name: string; customer_id: string; requested_by: string | null }[]>`
     WITH taken AS (
       SELECT id, etrn_requested_by FROM domain WHERE etrn_requested_at IS NOT NULL
       ORDER BY etrn_requested_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
     )
     UPDATE domain d SET etrn_requested_at = NULL, etrn_requested_by = NULL FROM taken WHERE d.id = taken.id
-    RETURNING d.id::text AS id, d.name, d.customer_id::text AS customer_id, taken.etrn_requested_by AS requested_by`);
+    RETURNING d.id::text AS id, d.name, d.customer_id::text AS customer_id, taken.etrn_requested_by AS requested_by`,
+  );
   return rows.map((r) => ({ domainId: r.id, domain: r.name, customerId: r.customer_id, requestedBy: r.requested_by ?? "portal" }));
 }

@@ -20,7 +20,10 @@ export async function checkCollector(login: AuthenticatedLogin, via: "atrn" | "e
     const row = await getDb().odmrLogin.findUnique({
       where: { id: login.loginId },
       select: {
-        customerId: true, status: true, allDomains: true, customer: { select: { status: true } },
+        customerId: true,
+        status: true,
+        allDomains: true,
+        customer: { select: { status: true } },
         secrets: { where: { id: login.secretId, ...liveSecretWhere() }, select: { id: true } },
       },
     });
@@ -37,7 +40,10 @@ export async function checkCollector(login: AuthenticatedLogin, via: "atrn" | "e
 }
 
 /** The domains a login collects, by its own settings (the login's and customer's status are checked apart). */
-export function collectableDomainsWhere(login: { id: string; customerId: string; allDomains: boolean }, via: "atrn" | "etrn" = "atrn"): Prisma.DomainWhereInput {
+export function collectableDomainsWhere(
+  login: { id: string; customerId: string; allDomains: boolean },
+  via: "atrn" | "etrn" = "atrn",
+): Prisma.DomainWhereInput {
   return {
     customerId: login.customerId,
     ...(via === "atrn" ? { atrnEnabled: true } : { etrnEnabled: true }),

@@ -14,7 +14,8 @@ import { dbWork, getDb } from "../db/client.ts";
 import { readCertificateFacts, type CertificateFacts } from "../tls/certificate-fingerprint.ts";
 
 /** What stands in for the configuration while a login has nothing to collect. */
-export const NO_DOMAIN_YET = "This login has no domain to collect yet: a domain must be assigned to it first (or to its customer, when the login collects all of them). Then the ready configuration appears on the login's page.";
+export const NO_DOMAIN_YET =
+  "This login has no domain to collect yet: a domain must be assigned to it first (or to its customer, when the login collects all of them). Then the ready configuration appears on the login's page.";
 
 export interface ConnectionGuide {
   login: string;
@@ -38,9 +39,15 @@ export interface ConnectionGuide {
 export async function getConnectionGuide(actor: Actor, loginRef: string, options: { secret?: string } = {}): Promise<ConnectionGuide> {
   const login = await getLogin(actor, loginRef);
   const config = getConfig();
-  const domains = (await dbWork(() => getDb().domain.findMany({
-    where: collectableDomainsWhere(login, "atrn"), select: { name: true }, orderBy: { name: "asc" },
-  }))).map((d) => d.name);
+  const domains = (
+    await dbWork(() =>
+      getDb().domain.findMany({
+        where: collectableDomainsWhere(login, "atrn"),
+        select: { name: true },
+        orderBy: { name: "asc" },
+      }),
+    )
+  ).map((d) => d.name);
   const host = config.PUBLIC_HOSTNAME ?? config.MAIL_HOSTNAME;
   const certificate = readCertificateFacts(config);
   const rc = { host, login: login.login, secret: options.secret, domains };

@@ -75,10 +75,12 @@ export function eximAtrnConfig(input: EximAtrnInput): EximAtrnConfig | null {
     "# deliveries of the mail it receives, and with several domains (or an empty list) it",
     "# silently drops that mail.",
     ...input.domains.map((d) => `exim -atrn ${input.host} ${d}`),
-    ...(input.domains.length > 1 ? [
-      "# or all domains in one session: receive into the queue only (-odq), then deliver it",
-      `# exim -odq -atrn ${input.host} ${input.domains.join(",")} && exim -q`,
-    ] : []),
+    ...(input.domains.length > 1
+      ? [
+          "# or all domains in one session: receive into the queue only (-odq), then deliver it",
+          `# exim -odq -atrn ${input.host} ${input.domains.join(",")} && exim -q`,
+        ]
+      : []),
     "",
   ].join("\n");
   return { config, commands };

@@ -26,9 +26,11 @@ export function fetchmailRc(input: FetchmailRcInput): string | null {
   const tls = input.ssl
     ? input.ssl.md5Fingerprint
       ? [
-        "  # the provider's certificate is self-signed: fetchmail checks its fingerprint instead of a CA",
-        "  ssl", `  sslfingerprint ${quoted(input.ssl.md5Fingerprint)}`, "  no sslcertck",
-      ]
+          "  # the provider's certificate is self-signed: fetchmail checks its fingerprint instead of a CA",
+          "  ssl",
+          `  sslfingerprint ${quoted(input.ssl.md5Fingerprint)}`,
+          "  no sslcertck",
+        ]
       : ["  ssl", "  sslcertck"]
     : [];
   return [

@@ -20,18 +20,23 @@ export type VerifyResult = { ok: true; login: AuthenticatedLogin } | { ok: false
 async function unsafeLoadLoginForAuth(name: string) {
   const login = normalizeLoginName(name);
   if (!login) return null;
-  return dbWork(() => getDb().odmrLogin.findUnique({
-    where: { login },
-    select: {
-      id: true, login: true, customerId: true, status: true,
-      customer: { select: { status: true } },
-      secrets: {
-        where: liveSecretWhere(),
-        select: { id: true, passwordHash: true, secretEnc: true },
-        orderBy: { createdAt: "desc" },
+  return dbWork(() =>
+    getDb().odmrLogin.findUnique({
+      where: { login },
+      select: {
+        id: true,
+        login: true,
+        customerId: true,
+        status: true,
+        customer: { select: { status: true } },
+        secrets: {
+          where: liveSecretWhere(),
+          select: { id: true, passwordHash: true, secretEnc: true },
+          orderBy: { createdAt: "desc" },
+        },
       },
-    },
-  }));
+    }),
+  );
 }
 
 type Loaded = NonNullable<Awaited<ReturnType<typeof unsafeLoadLoginForAuth>>>;

@@ -13,7 +13,6 @@ export interface HeaderSummary {
 
 const MAX_LENGTH = 998; // RFC 5322 §2.1.1 line limit: plenty for a summary
 
- 
 const CONTROL = /[\x00-\x1f\x7f]+/g;
 
 function clean(value: string | undefined, decode: boolean): string | null {

@@ -17,7 +17,12 @@ FROM (
 ) h JOIN message m ON m.id = h.message_id
 GROUP BY h.state`;
 
-interface HeldRow { state: string; deliveries: string; messages: string; bytes: string }
+interface HeldRow {
+  state: string;
+  deliveries: string;
+  messages: string;
+  bytes: string;
+}
 
 let cached: { at: number; rows: Promise<HeldRow[]> } | null = null;
 
@@ -26,14 +31,19 @@ function heldRows(): Promise<HeldRow[]> {
     const rows = queueQuery<HeldRow>(HELD_SQL, [HELD_STATES], "mh_metrics_held");
     cached = { at: Date.now(), rows };
     // a failed read is not kept: the next scrape asks again
-    rows.catch(() => { if (cached?.rows === rows) cached = null; });
+    rows.catch(() => {
+      if (cached?.rows === rows) cached = null;
+    });
   }
   return cached.rows;
 }
 
 function heldGauge(name: string, help: string, column: "deliveries" | "messages" | "bytes"): void {
   new client.Gauge({
-    name, help, labelNames: ["state"] as const, registers: [registry],
+    name,
+    help,
+    labelNames: ["state"] as const,
+    registers: [registry],
     async collect() {
       const rows = await heldRows();
       // every held state is reported, 0 when nothing is in it, so a drained queue shows as 0

@@ -85,7 +85,9 @@ export async function findActiveConditions(options: { smarthost: boolean; now?: 
   const d = NOTIFICATION_DEFAULTS;
   const [domains, held, secrets, [dsns]] = await Promise.all([
     queueQuery<DomainRow>(DOMAINS_SQL, [d.uncollectedHours, d.heldCountLimit, d.heldMbLimit, d.expiryWarningDays]),
-    queueQuery<{ id: string; name: string; customer_id: string; bounce_held_at: Date; bounce_held_evidence: { offered: number; refused: number } | null }>(BOUNCE_HELD),
+    queueQuery<{ id: string; name: string; customer_id: string; bounce_held_at: Date; bounce_held_evidence: { offered: number; refused: number } | null }>(
+      BOUNCE_HELD,
+    ),
     queueQuery<{ id: string; expires_at: Date; login: string; customer_id: string }>(SECRETS_EXPIRING),
     options.smarthost ? Promise.resolve([{ n: 0 }]) : queueQuery<{ n: number }>(DSNS_WITHOUT_SMARTHOST),
   ]);
@@ -93,44 +95,71 @@ export async function findActiveConditions(options: { smarthost: boolean; now?: 
   for (const row of domains) {
     const data = { domain: row.name, domainId: row.id, held: row.held, megabytes: Number(round(row.mb)), oldest: row.oldest.toISOString() };
     if (row.uncollected) {
-      active.push({ condition: "uncollected", objectKey: row.id, customerId: row.customer_id, data,
+      active.push({
+        condition: "uncollected",
+        objectKey: row.id,
+        customerId: row.customer_id,
+        data,
         subject: `${row.name}: held mail not collected for over ${row.hours} hours`,
-        text: `${row.held} deliveries for ${row.name} are held; the oldest arrived ${row.oldest.toISOString()} and nobody has collected it since. Check that your server connects (ATRN) or that ETRN works.` });
+        text: `${row.held} deliveries for ${row.name} are held; the oldest arrived ${row.oldest.toISOString()} and nobody has collected it since. Check that your server connects (ATRN) or that ETRN works.`,
+      });
     }
     if (row.over_count || row.over_mb) {
-      active.push({ condition: "held-volume", objectKey: row.id, customerId: row.customer_id, data,
+      active.push({
+        condition: "held-volume",
+        objectKey: row.id,
+        customerId: row.customer_id,
+        data,
         subject: `${row.name}: ${row.held} deliveries (${round(row.mb)} MB) held`,
-        text: `${row.name} holds ${row.held} deliveries, ${round(row.mb)} MB in all, more than the notification limit.` });
+        text: `${row.name} holds ${row.held} deliveries, ${round(row.mb)} MB in all, more than the notification limit.`,
+      });
     }
     if (row.expiring > 0) {
-      active.push({ condition: "expiring", objectKey: row.id, customerId: row.customer_id, data: { ...data, expiring: row.expiring, withinDays: row.warn_days },
+      active.push({
+        condition: "expiring",
+        objectKey: row.id,
+        customerId: row.customer_id,
+        data: { ...data, expiring: row.expiring, withinDays: row.warn_days },
         subject: `${row.name}: ${row.expiring} held deliveries expire within ${row.warn_days} days`,
-        text: `${row.expiring} deliveries held for ${row.name} reach the domain's retention within ${row.warn_days} days; then they are returned to their senders. Collect them before.` });
+        text: `${row.expiring} deliveries held for ${row.name} reach the domain's retention within ${row.warn_days} days; then they are returned to their senders. Collect them before.`,
+      });
     }
   }
   for (const row of held) {
     const e = row.bounce_held_evidence;
-    active.push({ condition: "bounce-held", objectKey: row.id, customerId: row.customer_id,
+    active.push({
+      condition: "bounce-held",
+      objectKey: row.id,
+      customerId: row.customer_id,
       data: { domain: row.name, domainId: row.id, since: row.bounce_held_at.toISOString(), evidence: e },
       subject: `${row.name} held: receiving server refused most recipients`,
-      text: `Your server refused ${e ? `${e.refused} of ${e.offered}` : "most"} recipients of ${row.name} in one collection. The refused mail is kept, not bounced. Fix the server and choose "retry", or "bounce" if the recipients really do not exist.` });
+      text: `Your server refused ${e ? `${e.refused} of ${e.offered}` : "most"} recipients of ${row.name} in one collection. The refused mail is kept, not bounced. Fix the server and choose "retry", or "bounce" if the recipients really do not exist.`,
+    });
   }
   for (const row of secrets) {
-    active.push({ condition: "secret-expiring", objectKey: row.id, customerId: row.customer_id,
+    active.push({
+      condition: "secret-expiring",
+      objectKey: row.id,
+      customerId: row.customer_id,
       data: { login: row.login, expiresAt: row.expires_at.toISOString() },
       subject: `ODMR login ${row.login}: the old secret stops working ${row.expires_at.toISOString()}`,
-      text: `The rotated-out secret of login ${row.login} expires at ${row.expires_at.toISOString()}. Make sure your server uses the new one.` });
+      text: `The rotated-out secret of login ${row.login} expires at ${row.expires_at.toISOString()}. Make sure your server uses the new one.`,
+    });
   }
   const day = now.toISOString().slice(0, 10);
   const uncollected = active.filter((c) => c.condition === "uncollected").map((c) => c.data.domain as string);
   const trips = held.map((r) => r.name);
-  active.push({ condition: "staff-digest", objectKey: day, customerId: null,
+  active.push({
+    condition: "staff-digest",
+    objectKey: day,
+    customerId: null,
     data: { day, uncollected, bounceHeld: trips, dsnsHeldWithoutSmarthost: dsns.n },
     subject: `Mailharbor digest ${day}: ${uncollected.length} domains not collected, ${trips.length} held by bounce protection, ${dsns.n} DSNs held`,
     text: [
       `Domains not collected: ${uncollected.join(", ") || "none"}`,
       `Held by bounce protection: ${trips.join(", ") || "none"}`,
       `DSNs held because no SMARTHOST is set: ${dsns.n}`,
-    ].join("\n") });
+    ].join("\n"),
+  });
   return active;
 }

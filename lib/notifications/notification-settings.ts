@@ -16,19 +16,28 @@ import { emailSchema } from "../validation/schemas.ts";
 /** The defaults of a customer that never saved settings (the same as the table's column defaults). */
 export const NOTIFICATION_DEFAULTS = { uncollectedHours: 24, heldCountLimit: 1000, heldMbLimit: 500, expiryWarningDays: 3 } as const;
 
-const webhookUrlSchema = z.string().trim().max(2000, "at most 2000 characters").refine((v) => {
-  try {
-    const url = new URL(v);
-    return (url.protocol === "https:" || url.protocol === "http:") && !url.username && !url.password;
-  } catch {
-    return false;
-  }
-}, "must be an http:// or https:// URL without credentials");
+const webhookUrlSchema = z
+  .string()
+  .trim()
+  .max(2000, "at most 2000 characters")
+  .refine((v) => {
+    try {
+      const url = new URL(v);
+      return (url.protocol === "https:" || url.protocol === "http:") && !url.username && !url.password;
+    } catch {
+      return false;
+    }
+  }, "must be an http:// or https:// URL without credentials");
 
 const settingsSchema = z.object({
   email: emailSchema.nullable().optional(),
   webhookUrl: webhookUrlSchema.nullable().optional(),
-  uncollectedHours: z.number().int().min(1, "at least 1 hour").max(24 * 365, "at most a year").optional(),
+  uncollectedHours: z
+    .number()
+    .int()
+    .min(1, "at least 1 hour")
+    .max(24 * 365, "at most a year")
+    .optional(),
   heldCountLimit: z.number().int().min(1, "at least 1").nullable().optional(),
   heldMbLimit: z.number().int().min(1, "at least 1 MB").nullable().optional(),
   expiryWarningDays: z.number().int().min(1, "at least 1 day").max(365, "at most 365 days").optional(),
@@ -81,35 +90,61 @@ export async function updateNotificationSettings(actor: Actor, customerRef: stri
     webhookSecretEnc = encryptSecret(webhookSecret, getServerKey());
   }
   const fields = { ...data, webhookUrl, ...(webhookSecretEnc !== undefined ? { webhookSecretEnc } : {}) };
-  await dbWork(() => getDb().$transaction(async (tx) => {
-    await tx.notificationSettings.upsert({ where: { customerId: current.customerId }, create: { customerId: current.customerId, ...fields }, update: fields });
-    await recordAuditEvent(tx, actor, {
-      action: "notifications.update", objectType: "customer", objectId: current.customerId, customerId: current.customerId,
-      details: { ...data, webhookUrl, webhookSecret: webhookSecret ? "generated" : undefined },
-    });
-  }));
+  await dbWork(() =>
+    getDb().$transaction(async (tx) => {
+      await tx.notificationSettings.upsert({
+        where: { customerId: current.customerId },
+        create: { customerId: current.customerId, ...fields },
+        update: fields,
+      });
+      await recordAuditEvent(tx, actor, {
+        action: "notifications.update",
+        objectType: "customer",
+        objectId: current.customerId,
+        customerId: current.customerId,
+        details: { ...data, webhookUrl, webhookSecret: webhookSecret ? "generated" : undefined },
+      });
+    }),
+  );
   return { settings: await getNotificationSettings(actor, current.customerId), webhookSecret };
 }
 
 /** The delivery log: newest first; a customer's own, or (staff) one customer's or the staff notifications' (customerId null). */
 export async function listNotificationDeliveries(actor: Actor, customerRef: string | null, take = 50) {
   const customerId = await scopedCustomerId(actor, customerRef);
-  return dbWork(() => getDb().notificationDelivery.findMany({
-    where: { customerId }, orderBy: { createdAt: "desc" }, take,
-    select: {
-      id: true, channel: true, target: true, state: true, attempts: true, lastError: true, lastStatus: true, sentAt: true, createdAt: true, nextAttemptAt: true,
-      notification: { select: { subject: true, condition: true } },
-    },
-  }));
+  return dbWork(() =>
+    getDb().notificationDelivery.findMany({
+      where: { customerId },
+      orderBy: { createdAt: "desc" },
+      take,
+      select: {
+        id: true,
+        channel: true,
+        target: true,
+        state: true,
+        attempts: true,
+        lastError: true,
+        lastStatus: true,
+        sentAt: true,
+        createdAt: true,
+        nextAttemptAt: true,
+        notification: { select: { subject: true, condition: true } },
+      },
+    }),
+  );
 }
 
 /** What was said (shown in the portal also when nothing could be sent), newest first. */
 export async function listNotifications(actor: Actor, customerRef: string | null, take = 50) {
   const customerId = await scopedCustomerId(actor, customerRef);
-  return dbWork(() => getDb().notification.findMany({
-    where: { customerId }, orderBy: { createdAt: "desc" }, take,
-    select: { id: true, condition: true, subject: true, text: true, createdAt: true, episode: { select: { closedAt: true } } },
-  }));
+  return dbWork(() =>
+    getDb().notification.findMany({
+      where: { customerId },
+      orderBy: { createdAt: "desc" },
+      take,
+      select: { id: true, condition: true, subject: true, text: true, createdAt: true, episode: { select: { closedAt: true } } },
+    }),
+  );
 }
 
 /** The customer id to filter on: the actor's own for a customer; null (staff notifications) only for staff. */

@@ -53,7 +53,8 @@ export async function runNotifications(options: NotificationOptions): Promise<No
   const report: NotificationReport = { opened: 0, closed: 0, sent: 0, retried: 0, failed: 0 };
   const active = await findActiveConditions({ smarthost: options.smarthost !== null });
   const open = await queueQuery<{ id: string; condition: string; object_key: string }>(
-    `SELECT id::text AS id, condition, object_key FROM notification_episode WHERE closed_at IS NULL`);
+    `SELECT id::text AS id, condition, object_key FROM notification_episode WHERE closed_at IS NULL`,
+  );
   const key = (condition: string, objectKey: string) => `${condition}\u0000${objectKey}`;
   const activeKeys = new Set(active.map((c) => key(c.condition, c.objectKey)));
   const openKeys = new Set(open.map((e) => key(e.condition, e.object_key)));
@@ -75,25 +76,31 @@ function openEpisode(condition: ActiveCondition, options: NotificationOptions): 
     const [episode] = await query<{ id: string }>(
       `INSERT INTO notification_episode (id, condition, object_key, customer_id) VALUES (gen_random_uuid(), $1, $2, $3::uuid)
        ON CONFLICT (condition, object_key) WHERE closed_at IS NULL DO NOTHING RETURNING id::text AS id`,
-      [condition.condition, condition.objectKey, condition.customerId]);
+      [condition.condition, condition.objectKey, condition.customerId],
+    );
     if (!episode) return false;
     const [notification] = await query<{ id: string }>(
       `INSERT INTO notification (id, episode_id, customer_id, condition, subject, text, data)
        VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $3, $4, $5, $6::jsonb) RETURNING id::text AS id`,
-      [episode.id, condition.customerId, condition.condition, condition.subject, condition.text, JSON.stringify(condition.data)]);
+      [episode.id, condition.customerId, condition.condition, condition.subject, condition.text, JSON.stringify(condition.data)],
+    );
     const targets: { channel: string; target: string }[] = [];
     if (condition.customerId === null) {
       if (options.staffEmail && options.smarthost) targets.push({ channel: "email", target: options.staffEmail });
     } else {
       const [settings] = await query<{ email: string | null; webhook_url: string | null }>(
-        `SELECT email, webhook_url FROM notification_settings WHERE customer_id = $1::uuid`, [condition.customerId]);
+        `SELECT email, webhook_url FROM notification_settings WHERE customer_id = $1::uuid`,
+        [condition.customerId],
+      );
       // without SMARTHOST e-mail cannot leave: the notification is shown in the portal only
       if (settings?.email && options.smarthost) targets.push({ channel: "email", target: settings.email });
       if (settings?.webhook_url) targets.push({ channel: "webhook", target: settings.webhook_url });
     }
     for (const t of targets) {
-      await query(`INSERT INTO notification_delivery (id, notification_id, customer_id, channel, target) VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $3, $4)`,
-        [notification.id, condition.customerId, t.channel, t.target]);
+      await query(
+        `INSERT INTO notification_delivery (id, notification_id, customer_id, channel, target) VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $3, $4)`,
+        [notification.id, condition.customerId, t.channel, t.target],
+      );
     }
     return true;
   });
@@ -101,7 +108,15 @@ function openEpisode(condition: ActiveCondition, options: NotificationOptions): 
 
 /** The webhook's JSON body: the same on every attempt (the signature's timestamp changes). */
 export function webhookBody(d: Pick<DueDelivery, "notification_id" | "customer_id" | "condition" | "subject" | "text" | "data" | "created_at">): string {
-  return JSON.stringify({ id: d.notification_id, type: d.condition, customerId: d.customer_id, subject: d.subject, text: d.text, data: d.data, createdAt: d.created_at.toISOString() });
+  return JSON.stringify({
+    id: d.notification_id,
+    type: d.condition,
+    customerId: d.customer_id,
+    subject: d.subject,
+    text: d.text,
+    data: d.data,
+    createdAt: d.created_at.toISOString(),
+  });
 }
 
 async function postWebhook(d: DueDelivery): Promise<{ ok: boolean; status: number | null; error: string | null }> {
@@ -110,7 +125,10 @@ async function postWebhook(d: DueDelivery): Promise<{ ok: boolean; status: numbe
   const signature = signWebhook(decryptSecret(d.secret_enc, getServerKey()), body, Math.floor(Date.now() / 1000));
   try {
     const response = await fetch(d.target, {
-      method: "POST", body, redirect: "manual", signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+      method: "POST",
+      body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
       headers: { "Content-Type": "application/json", "User-Agent": "Mailharbor-Webhook", [SIGNATURE_HEADER]: signature, "Mailharbor-Delivery": d.id },
     });
     await response.body?.cancel();
@@ -122,21 +140,35 @@ async function postWebhook(d: DueDelivery): Promise<{ ok: boolean; status: numbe
 
 function emailMessage(d: DueDelivery, hostname: string): Buffer {
   const subject = d.subject.replace(/[\r\n]+/g, " ");
-  return Buffer.from([
-    `From: Mailharbor <postmaster@${hostname}>`, `To: <${d.target}>`, `Subject: ${subject}`, `Date: ${rfc5322Date(new Date())}`,
-    `Message-ID: <${crypto.randomUUID()}@${hostname}>`, "Auto-Submitted: auto-generated", "MIME-Version: 1.0",
-    "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit", "", ...d.text.split("\n"), "",
-  ].join("\r\n"));
+  return Buffer.from(
+    [
+      `From: Mailharbor <postmaster@${hostname}>`,
+      `To: <${d.target}>`,
+      `Subject: ${subject}`,
+      `Date: ${rfc5322Date(new Date())}`,
+      `Message-ID: <${crypto.randomUUID()}@${hostname}>`,
+      "Auto-Submitted: auto-generated",
+      "MIME-Version: 1.0",
+      "Content-Type: text/plain; charset=utf-8",
+      "Content-Transfer-Encoding: 8bit",
+      "",
+      ...d.text.split("\n"),
+      "",
+    ].join("\r\n"),
+  );
 }
 
 async function sendDue(options: NotificationOptions, report: NotificationReport): Promise<void> {
-  const due = await queueQuery<DueDelivery>(`
+  const due = await queueQuery<DueDelivery>(
+    `
     SELECT nd.id::text AS id, nd.channel, nd.target, nd.attempts, n.id::text AS notification_id, n.customer_id::text AS customer_id,
       n.condition, n.subject, n.text, n.data, n.created_at, ns.webhook_secret_enc AS secret_enc
     FROM notification_delivery nd JOIN notification n ON n.id = nd.notification_id
     LEFT JOIN notification_settings ns ON ns.customer_id = nd.customer_id
     WHERE nd.state = 'pending' AND nd.next_attempt_at <= now()
-    ORDER BY nd.next_attempt_at LIMIT $1`, [SEND_BATCH]);
+    ORDER BY nd.next_attempt_at LIMIT $1`,
+    [SEND_BATCH],
+  );
   for (const d of due) {
     let result: { ok: boolean; status: number | null; error: string | null };
     if (d.channel === "webhook") result = await postWebhook(d);
@@ -152,17 +184,25 @@ async function sendDue(options: NotificationOptions, report: NotificationReport)
     }
     const attempts = d.attempts + 1;
     if (result.ok) {
-      await queueQuery(`UPDATE notification_delivery SET state = 'sent', attempts = $2, last_status = $3, last_error = NULL, sent_at = now() WHERE id = $1::uuid`,
-        [d.id, attempts, result.status]);
+      await queueQuery(
+        `UPDATE notification_delivery SET state = 'sent', attempts = $2, last_status = $3, last_error = NULL, sent_at = now() WHERE id = $1::uuid`,
+        [d.id, attempts, result.status],
+      );
       report.sent++;
     } else if (attempts >= MAX_ATTEMPTS) {
-      await queueQuery(`UPDATE notification_delivery SET state = 'failed', attempts = $2, last_status = $3, last_error = $4 WHERE id = $1::uuid`,
-        [d.id, attempts, result.status, result.error?.slice(0, 500)]);
+      await queueQuery(`UPDATE notification_delivery SET state = 'failed', attempts = $2, last_status = $3, last_error = $4 WHERE id = $1::uuid`, [
+        d.id,
+        attempts,
+        result.status,
+        result.error?.slice(0, 500),
+      ]);
       report.failed++;
     } else {
       const delay = options.retryBaseSeconds * 2 ** (attempts - 1);
-      await queueQuery(`UPDATE notification_delivery SET attempts = $2, last_status = $3, last_error = $4, next_attempt_at = now() + make_interval(secs => $5) WHERE id = $1::uuid`,
-        [d.id, attempts, result.status, result.error?.slice(0, 500), delay]);
+      await queueQuery(
+        `UPDATE notification_delivery SET attempts = $2, last_status = $3, last_error = $4, next_attempt_at = now() + make_interval(secs => $5) WHERE id = $1::uuid`,
+        [d.id, attempts, result.status, result.error?.slice(0, 500), delay],
+      );
       report.retried++;
     }
   }

@@ -80,8 +80,10 @@ interface DomainRule {
 
 /** Marks the domain held with the evidence; the episode's start (bounce_held_at) is kept when already marked. */
 async function markDomainHeld(domainId: string, evidence: BounceEvidence): Promise<void> {
-  await queueQuery(`UPDATE domain SET bounce_held_at = COALESCE(bounce_held_at, now()), bounce_held_evidence = $2::jsonb WHERE id = $1::uuid`,
-    [domainId, JSON.stringify(evidence)]);
+  await queueQuery(`UPDATE domain SET bounce_held_at = COALESCE(bounce_held_at, now()), bounce_held_evidence = $2::jsonb WHERE id = $1::uuid`, [
+    domainId,
+    JSON.stringify(evidence),
+  ]);
 }
 
 /** One session's rule state, for the domains it releases. */
@@ -90,7 +92,10 @@ export class BounceGuard<C, R extends JudgedResult> {
   /** 5yz kept back before the minimum, with their message's context */
   private pending: ResultBatch<C, R>[] = [];
 
-  constructor(private readonly domainIds: string[], private readonly onTrip: (domain: string, evidence: BounceEvidence) => void) {}
+  constructor(
+    private readonly domainIds: string[],
+    private readonly onTrip: (domain: string, evidence: BounceEvidence) => void,
+  ) {}
 
   /** Starts reading the domains' settings (while the customer's MTA gets ready to greet). */
   prefetch(): void {
@@ -101,9 +106,24 @@ export class BounceGuard<C, R extends JudgedResult> {
     this.rules ??= queueQuery<{ id: string; name: string; percent: number | null; marked: boolean }>(
       `SELECT id::text AS id, name, bounce_protection_percent AS percent, ${BOUNCE_HELD_SQL} AS marked FROM domain WHERE id = ANY($1::uuid[])`,
       [this.domainIds],
-    ).then((rows) => new Map(rows.map((r) => [r.name.toLowerCase(), {
-      id: r.id, name: r.name, percent: r.percent, holding: r.marked && r.percent !== null, tripped: false, offered: 0, refused: 0, replies: [],
-    }])));
+    ).then(
+      (rows) =>
+        new Map(
+          rows.map((r) => [
+            r.name.toLowerCase(),
+            {
+              id: r.id,
+              name: r.name,
+              percent: r.percent,
+              holding: r.marked && r.percent !== null,
+              tripped: false,
+              offered: 0,
+              refused: 0,
+              replies: [],
+            },
+          ]),
+        ),
+    );
     return this.rules;
   }
 
@@ -128,14 +148,21 @@ export class BounceGuard<C, R extends JudgedResult> {
       rule.offered++;
       if (result.outcome === "bounced") {
         rule.refused++;
-        if (rule.replies.length < EVIDENCE_REPLIES) rule.replies.push({ recipient: result.delivery.recipient, reply: (result.error ?? "").slice(0, REPLY_CHARS) });
+        if (rule.replies.length < EVIDENCE_REPLIES)
+          rule.replies.push({ recipient: result.delivery.recipient, reply: (result.error ?? "").slice(0, REPLY_CHARS) });
       }
     }
     const out: JudgedBatch<C, R>[] = [];
     for (const rule of touched) {
       if (!rule.tripped && protectionTrips(rule.offered, rule.refused, rule.percent)) {
         rule.tripped = rule.holding = true;
-        const evidence: BounceEvidence = { offered: rule.offered, refused: rule.refused, percent: rule.percent!, replies: rule.replies, at: new Date().toISOString() };
+        const evidence: BounceEvidence = {
+          offered: rule.offered,
+          refused: rule.refused,
+          percent: rule.percent!,
+          replies: rule.replies,
+          at: new Date().toISOString(),
+        };
         await markDomainHeld(rule.id, evidence);
         this.onTrip(rule.name, evidence);
       }

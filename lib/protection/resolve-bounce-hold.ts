@@ -38,7 +38,9 @@ function heldRefusals(domainId: string): Prisma.DeliveryWhereInput {
 
 async function bounceStep(tx: Tx, domainId: string, now: Date): Promise<{ deliveries: number; dsns: number }> {
   const rows = await tx.delivery.findMany({
-    where: heldRefusals(domainId), orderBy: { id: "asc" }, take: BATCH_MESSAGES * 10,
+    where: heldRefusals(domainId),
+    orderBy: { id: "asc" },
+    take: BATCH_MESSAGES * 10,
     select: { id: true, messageId: true, recipient: true, lastError: true },
   });
   if (rows.length === 0) return { deliveries: 0, dsns: 0 };
@@ -53,19 +55,30 @@ async function bounceStep(tx: Tx, domainId: string, now: Date): Promise<{ delive
   });
   const config = getConfig();
   const messages = await tx.message.findMany({
-    where: { id: { in: messageIds } }, select: { id: true, mailFrom: true, receivedAt: true, body: { select: { raw: true } } },
+    where: { id: { in: messageIds } },
+    select: { id: true, mailFrom: true, receivedAt: true, body: { select: { raw: true } } },
   });
-  const dsns = messages.filter((m) => m.mailFrom).map((m) => {
-    // RFC 5321 §6.1: never a DSN to the null sender (filtered above)
-    const raw = buildDsn({
-      kind: "bounced", reportingMta: config.MAIL_HOSTNAME, now,
-      original: { queueId: m.id, mailFrom: m.mailFrom, receivedAt: m.receivedAt, raw: m.body ? Buffer.from(m.body.raw) : null },
-      recipients: taken.filter((r) => r.messageId === m.id).map((r) => ({
-        recipient: r.recipient, action: "failed" as const, status: statusFromReply(r.lastError ?? "550"), diagnostic: r.lastError, lastAttempt: now,
-      })),
+  const dsns = messages
+    .filter((m) => m.mailFrom)
+    .map((m) => {
+      // RFC 5321 §6.1: never a DSN to the null sender (filtered above)
+      const raw = buildDsn({
+        kind: "bounced",
+        reportingMta: config.MAIL_HOSTNAME,
+        now,
+        original: { queueId: m.id, mailFrom: m.mailFrom, receivedAt: m.receivedAt, raw: m.body ? Buffer.from(m.body.raw) : null },
+        recipients: taken
+          .filter((r) => r.messageId === m.id)
+          .map((r) => ({
+            recipient: r.recipient,
+            action: "failed" as const,
+            status: statusFromReply(r.lastError ?? "550"),
+            diagnostic: r.lastError,
+            lastAttempt: now,
+          })),
+      });
+      return { messageId: m.id, rcptTo: m.mailFrom, raw, reason: "bounced" as const, state: initialDsnState(config.SMARTHOST) };
     });
-    return { messageId: m.id, rcptTo: m.mailFrom, raw, reason: "bounced" as const, state: initialDsnState(config.SMARTHOST) };
-  });
   await storeDsns(query, dsns);
   await purgeUnneededBodies(query, messageIds);
   return { deliveries: updated.count, dsns: dsns.length };
@@ -85,15 +98,20 @@ export async function resolveBounceHold(actor: Actor, domainRef: string, action:
       if (step.deliveries === 0) break;
     }
   }
-  await dbWork(() => getDb().$transaction(async (tx) => {
-    if (action === "retry") {
-      total.deliveries = (await tx.delivery.updateMany({ where: heldRefusals(domain.id), data: { protectionHeld: false } })).count;
-    }
-    await tx.domain.update({ where: { id: domain.id }, data: { bounceHeldAt: null, bounceHeldEvidence: Prisma.DbNull } });
-    await recordAuditEvent(tx, actor, {
-      action: action === "bounce" ? "domain.bounce-hold.bounce" : "domain.bounce-hold.retry", objectType: "domain", objectId: domain.id,
-      customerId: domain.customerId, details: { name: domain.name, deliveries: total.deliveries, dsns: total.dsns },
-    });
-  }));
+  await dbWork(() =>
+    getDb().$transaction(async (tx) => {
+      if (action === "retry") {
+        total.deliveries = (await tx.delivery.updateMany({ where: heldRefusals(domain.id), data: { protectionHeld: false } })).count;
+      }
+      await tx.domain.update({ where: { id: domain.id }, data: { bounceHeldAt: null, bounceHeldEvidence: Prisma.DbNull } });
+      await recordAuditEvent(tx, actor, {
+        action: action === "bounce" ? "domain.bounce-hold.bounce" : "domain.bounce-hold.retry",
+        objectType: "domain",
+        objectId: domain.id,
+        customerId: domain.customerId,
+        details: { name: domain.name, deliveries: total.deliveries, dsns: total.dsns },
+      });
+    }),
+  );
   return { domain: domain.name, action, ...total };
 }

@@ -91,17 +91,26 @@ export async function claimDeliveries(request: ClaimRequest): Promise<ClaimedMes
   if (request.domainIds.length === 0) return [];
   const perDomain = Math.max(1, Math.ceil(request.limit / request.domainIds.length));
   const endTimer = claimSeconds.startTimer();
-  const rows = await queueQuery<ClaimRow>(CLAIM_SQL, [
-    request.domainIds, request.customerId, request.attemptedBefore, perDomain, request.owner, request.leaseSeconds,
-  ], "mh_claim_deliveries", "relaxed");
+  const rows = await queueQuery<ClaimRow>(
+    CLAIM_SQL,
+    [request.domainIds, request.customerId, request.attemptedBefore, perDomain, request.owner, request.leaseSeconds],
+    "mh_claim_deliveries",
+    "relaxed",
+  );
   endTimer();
   const messages = new Map<string, ClaimedMessage>();
   for (const row of rows) {
     let message = messages.get(row.message_id);
     if (!message) {
       message = {
-        messageId: row.message_id, mailFrom: row.mail_from, size: row.size, receivedAt: row.received_at,
-        bodyType: row.body_type, smtputf8: row.smtputf8, deliveries: [], exclusive: row.exclusive,
+        messageId: row.message_id,
+        mailFrom: row.mail_from,
+        size: row.size,
+        receivedAt: row.received_at,
+        bodyType: row.body_type,
+        smtputf8: row.smtputf8,
+        deliveries: [],
+        exclusive: row.exclusive,
       };
       messages.set(row.message_id, message);
     }
@@ -114,7 +123,10 @@ export async function claimDeliveries(request: ClaimRequest): Promise<ClaimedMes
 export async function loadMessageBodies(messageIds: string[]): Promise<Map<string, Buffer>> {
   if (messageIds.length === 0) return new Map();
   const rows = await queueQuery<{ message_id: string; raw: Buffer }>(
-    "SELECT message_id, raw FROM message_body WHERE message_id = ANY($1::text[])", [messageIds], "mh_load_bodies");
+    "SELECT message_id, raw FROM message_body WHERE message_id = ANY($1::text[])",
+    [messageIds],
+    "mh_load_bodies",
+  );
   return new Map(rows.map((r) => [r.message_id, r.raw]));
 }
 
@@ -124,7 +136,8 @@ export async function renewLeases(owner: string, deliveryIds: string[], leaseSec
   await queueQuery(
     `UPDATE delivery SET lease_until = now() + make_interval(secs => $3)
      WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND state = 'delivering'`,
-    [deliveryIds, owner, leaseSeconds]);
+    [deliveryIds, owner, leaseSeconds],
+  );
 }
 
 /**

@@ -7,10 +7,12 @@ import { dbWork, getDb } from "../db/client.ts";
 export async function countHeldByCustomer(actor: Actor, customerIds: string[]): Promise<Map<string, number>> {
   const scope = customerScope(actor);
   if (!customerIds.length) return new Map();
-  const rows = await dbWork(() => getDb().delivery.groupBy({
-    by: ["customerId"],
-    where: { AND: [{ customerId: { in: customerIds } }, scope], ...HELD_WHERE },
-    _count: { _all: true },
-  }));
+  const rows = await dbWork(() =>
+    getDb().delivery.groupBy({
+      by: ["customerId"],
+      where: { AND: [{ customerId: { in: customerIds } }, scope], ...HELD_WHERE },
+      _count: { _all: true },
+    }),
+  );
   return new Map(rows.map((r) => [r.customerId, r._count._all]));
 }

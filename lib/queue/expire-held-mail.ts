@@ -39,34 +39,49 @@ interface MessageRow {
 async function expireBatch(retentionDays: number, options: ExpiryOptions, report: ExpiryReport): Promise<number> {
   return queueTransaction(async (query) => {
     // (state, created_at) index: only rows older than this retention are read
-    const rows = await query<Candidate>(`
+    const rows = await query<Candidate>(
+      `
       SELECT d.id::text AS id, d.message_id, d.recipient, d.last_error, d.last_attempt_at
       FROM delivery d JOIN domain dm ON dm.id = d.domain_id AND dm.retention_days = $1
       WHERE d.state = 'queued' AND d.created_at < now() - make_interval(days => $1)
       ORDER BY d.created_at
       LIMIT $2
-      FOR UPDATE OF d SKIP LOCKED`, [retentionDays, BATCH]);
+      FOR UPDATE OF d SKIP LOCKED`,
+      [retentionDays, BATCH],
+    );
     if (rows.length === 0) return 0;
-    await query(`
+    await query(
+      `
       UPDATE delivery SET state = 'expired', lease_owner = NULL, lease_until = NULL,
         last_error = $2
-      WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id), `not collected within ${retentionDays} days`]);
+      WHERE id = ANY($1::bigint[])`,
+      [rows.map((r) => r.id), `not collected within ${retentionDays} days`],
+    );
     const messageIds = [...new Set(rows.map((r) => r.message_id))].sort();
     // locked in id order, like every other path that locks several messages
-    const messages = await query<MessageRow>(`
+    const messages = await query<MessageRow>(
+      `
       SELECT m.id, m.mail_from, m.received_at, substring(b.raw FROM 1 FOR ${HEADER_BYTES}) AS raw
       FROM message m LEFT JOIN message_body b ON b.message_id = m.id
-      WHERE m.id = ANY($1::text[]) ORDER BY m.id FOR NO KEY UPDATE OF m`, [messageIds]);
+      WHERE m.id = ANY($1::text[]) ORDER BY m.id FOR NO KEY UPDATE OF m`,
+      [messageIds],
+    );
     for (const message of messages) {
       // RFC 5321 §6.1: never a DSN to the null sender
       if (!message.mail_from) continue;
-      const recipients: DsnRecipient[] = rows.filter((r) => r.message_id === message.id).map((r) => ({
-        recipient: r.recipient, action: "failed", status: "5.4.7",
-        diagnostic: r.last_error && SMTP_REPLY.test(r.last_error) ? r.last_error : null,
-        lastAttempt: r.last_attempt_at,
-      }));
+      const recipients: DsnRecipient[] = rows
+        .filter((r) => r.message_id === message.id)
+        .map((r) => ({
+          recipient: r.recipient,
+          action: "failed",
+          status: "5.4.7",
+          diagnostic: r.last_error && SMTP_REPLY.test(r.last_error) ? r.last_error : null,
+          lastAttempt: r.last_attempt_at,
+        }));
       const raw = buildDsn({
-        kind: "expired", reportingMta: options.reportingMta, retentionDays,
+        kind: "expired",
+        reportingMta: options.reportingMta,
+        retentionDays,
         original: { queueId: message.id, mailFrom: message.mail_from, receivedAt: message.received_at, raw: message.raw },
         recipients,
       });

@@ -15,7 +15,19 @@ function line(cells: (string | number | null)[]): string {
 /** The header line, then one line per matching delivery; staff also get the customer column. */
 export async function* queueCsvLines(actor: Actor, filter: QueueFilter, pageSize = PAGE): AsyncGenerator<string> {
   const staff = actor.type !== "customer";
-  yield line(["queue_id", "received", "sender", "subject", "recipient", "state", "attempts", "last_error", "domain", ...(staff ? ["customer"] : []), "expires"]);
+  yield line([
+    "queue_id",
+    "received",
+    "sender",
+    "subject",
+    "recipient",
+    "state",
+    "attempts",
+    "last_error",
+    "domain",
+    ...(staff ? ["customer"] : []),
+    "expires",
+  ]);
   let before: string | undefined;
   // bounded: each page moves the cursor below every message it returned
   for (;;) {
@@ -23,8 +35,17 @@ export async function* queueCsvLines(actor: Actor, filter: QueueFilter, pageSize
     for (const m of page.items) {
       for (const d of m.deliveries) {
         yield line([
-          m.id, m.receivedAt.toISOString(), m.mailFrom, m.subject, d.recipient, d.state, d.attempts, d.lastError, d.domainName,
-          ...(staff ? [d.customerName] : []), m.expiresAt?.toISOString() ?? null,
+          m.id,
+          m.receivedAt.toISOString(),
+          m.mailFrom,
+          m.subject,
+          d.recipient,
+          d.state,
+          d.attempts,
+          d.lastError,
+          d.domainName,
+          ...(staff ? [d.customerName] : []),
+          m.expiresAt?.toISOString() ?? null,
         ]);
       }
     }

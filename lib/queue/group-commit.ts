@@ -70,14 +70,16 @@ export class GroupCommit<T> {
       }
       // One bad item (say, a recipient whose domain was deleted a moment ago) must not fail the
       // others that happened to share its transaction: commit them one by one.
-      await Promise.all(batch.map(async (w) => {
-        try {
-          await this.options.commit([w.item]);
-          w.resolve();
-        } catch (single) {
-          w.reject(single);
-        }
-      }));
+      await Promise.all(
+        batch.map(async (w) => {
+          try {
+            await this.options.commit([w.item]);
+            w.resolve();
+          } catch (single) {
+            w.reject(single);
+          }
+        }),
+      );
     }
   }
 }

@@ -6,8 +6,11 @@ import { queueQuery } from "../db/pg-pool.ts";
 
 export async function domainsWithHeldMail(domainIds: string[]): Promise<Set<string>> {
   if (domainIds.length === 0) return new Set();
-  const rows = await queueQuery<{ id: string }>(`
+  const rows = await queueQuery<{ id: string }>(
+    `
     SELECT r.id::text AS id FROM unnest($1::uuid[]) AS r(id)
-    WHERE EXISTS (SELECT 1 FROM delivery d WHERE d.domain_id = r.id AND ${heldSql("d")})`, [domainIds]);
+    WHERE EXISTS (SELECT 1 FROM delivery d WHERE d.domain_id = r.id AND ${heldSql("d")})`,
+    [domainIds],
+  );
   return new Set(rows.map((r) => r.id));
 }

@@ -30,10 +30,12 @@ async function extendedListEntries(deliveries: ListedDelivery[]): Promise<Map<st
     .map((d) => ({ d, key: recipientKey(d.recipient), base: recipientBase(recipientKey(d.recipient), d.domain.recipientDelimiter) }))
     .filter((e) => e.base !== null);
   if (!extended.length) return new Map();
-  const rows = await dbWork(() => getDb().recipient.findMany({
-    where: { OR: extended.map((e) => ({ domainId: e.d.domain.id, address: { in: [e.key, e.base!] } })) },
-    select: { domainId: true, address: true },
-  }));
+  const rows = await dbWork(() =>
+    getDb().recipient.findMany({
+      where: { OR: extended.map((e) => ({ domainId: e.d.domain.id, address: { in: [e.key, e.base!] } })) },
+      select: { domainId: true, address: true },
+    }),
+  );
   const result = new Map<string, string>();
   for (const { d, key } of extended) {
     const listed = new Set(rows.filter((r) => r.domainId === d.domain.id).map((r) => r.address));
@@ -46,34 +48,58 @@ async function extendedListEntries(deliveries: ListedDelivery[]): Promise<Map<st
 export async function getMessageDetail(actor: Actor, id: string) {
   const scope = customerScope(actor);
   const db = getDb();
-  const message = await dbWork(() => db.message.findFirst({
-    where: { id: String(id), deliveries: { some: scope } },
-    select: {
-      id: true, mailFrom: true, size: true, receivedAt: true, clientAddress: true, heloName: true,
-      fromHeader: true, subject: true, messageIdHdr: true, dateHeader: true, bodyType: true, smtputf8: true,
-      deliveries: {
-        where: scope,
-        orderBy: { id: "asc" },
-        select: {
-          id: true, recipient: true, state: true, attempts: true, lastError: true, lastAttemptAt: true, deliveredAt: true,
-          leaseOwner: true, leaseUntil: true,
-          domain: { select: { id: true, name: true, retentionDays: true, recipientPolicy: true, recipientDelimiter: true } },
-          customer: { select: { id: true, name: true } },
+  const message = await dbWork(() =>
+    db.message.findFirst({
+      where: { id: String(id), deliveries: { some: scope } },
+      select: {
+        id: true,
+        mailFrom: true,
+        size: true,
+        receivedAt: true,
+        clientAddress: true,
+        heloName: true,
+        fromHeader: true,
+        subject: true,
+        messageIdHdr: true,
+        dateHeader: true,
+        bodyType: true,
+        smtputf8: true,
+        deliveries: {
+          where: scope,
+          orderBy: { id: "asc" },
+          select: {
+            id: true,
+            recipient: true,
+            state: true,
+            attempts: true,
+            lastError: true,
+            lastAttemptAt: true,
+            deliveredAt: true,
+            leaseOwner: true,
+            leaseUntil: true,
+            domain: { select: { id: true, name: true, retentionDays: true, recipientPolicy: true, recipientDelimiter: true } },
+            customer: { select: { id: true, name: true } },
+          },
         },
       },
-    },
-  }));
+    }),
+  );
   if (!message) throw new MailharborError("NOT_FOUND", `no message ${id}`);
   // only the first bytes: enough for the headers, never a whole 25 MB body
-  const head = await dbWork(() => db.$queryRaw<{ head: Uint8Array | null }[]>`
-    SELECT substring(raw FROM 1 FOR ${HEADER_LIMIT + 4}) AS head FROM message_body WHERE message_id = ${message.id}`);
+  const head = await dbWork(
+    () => db.$queryRaw<{ head: Uint8Array | null }[]>`
+    SELECT substring(raw FROM 1 FOR ${HEADER_LIMIT + 4}) AS head FROM message_body WHERE message_id = ${message.id}`,
+  );
   const headers = head[0]?.head ? headerBlock(Buffer.from(head[0].head)) : null;
   const listedAs = await extendedListEntries(message.deliveries);
   return {
     ...message,
     deliveries: message.deliveries.map((d) => ({ ...d, id: String(d.id), listedAs: listedAs.get(d.recipient) ?? null })),
     headers,
-    expiresAt: expiryTime(message.receivedAt, message.deliveries.map((d) => ({ state: d.state, retentionDays: d.domain.retentionDays }))),
+    expiresAt: expiryTime(
+      message.receivedAt,
+      message.deliveries.map((d) => ({ state: d.state, retentionDays: d.domain.retentionDays })),
+    ),
   };
 }
 

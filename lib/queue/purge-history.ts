@@ -23,7 +23,8 @@ export async function purgeHistory(days: number, now = Date.now()): Promise<Purg
   const beforeId = queueIdAt(cutoff.getTime());
   let messages = 0;
   for (;;) {
-    const rows = await queueQuery<{ id: string }>(`
+    const rows = await queueQuery<{ id: string }>(
+      `
       DELETE FROM message WHERE id IN (
         SELECT m.id FROM message m
         WHERE m.id < $1
@@ -31,16 +32,21 @@ export async function purgeHistory(days: number, now = Date.now()): Promise<Purg
             SELECT 1 FROM delivery d WHERE d.message_id = m.id
               AND (${heldSql("d")} OR coalesce(d.delivered_at, d.last_attempt_at, d.created_at) >= $2))
         ORDER BY m.id LIMIT $3)
-      RETURNING id`, [beforeId, cutoff, BATCH]);
+      RETURNING id`,
+      [beforeId, cutoff, BATCH],
+    );
     messages += rows.length;
     if (rows.length < BATCH) break;
   }
   const dsns = await queueQuery(`DELETE FROM dsn WHERE state = 'sent' AND sent_at < $1 RETURNING id`, [cutoff]);
   const sessions = await queueQuery(`DELETE FROM odmr_session WHERE ended_at < $1 RETURNING id`, [cutoff]);
-  const notifications = await queueQuery(`
+  const notifications = await queueQuery(
+    `
     DELETE FROM notification n WHERE n.created_at < $1
       AND NOT EXISTS (SELECT 1 FROM notification_delivery d WHERE d.notification_id = n.id AND d.state = 'pending')
-    RETURNING id`, [cutoff]);
+    RETURNING id`,
+    [cutoff],
+  );
   await queueQuery(`DELETE FROM notification_episode WHERE closed_at < $1`, [cutoff]);
   return { messages, dsns: dsns.length, sessions: sessions.length, notifications: notifications.length };
 }

@@ -54,7 +54,10 @@ async function storeReturnedDsns(tx: Tx, bounced: { messageId: string; recipient
     // RFC 5321 §6.1: never a DSN to the null sender
     .filter((message) => message.mailFrom)
     .map((message) => ({
-      messageId: message.id, rcptTo: message.mailFrom, reason: "returned" as const, state: initialDsnState(config.SMARTHOST),
+      messageId: message.id,
+      rcptTo: message.mailFrom,
+      reason: "returned" as const,
+      state: initialDsnState(config.SMARTHOST),
       raw: buildDsn({
         kind: "returned",
         reportingMta: config.MAIL_HOSTNAME,
@@ -70,16 +73,18 @@ async function storeReturnedDsns(tx: Tx, bounced: { messageId: string; recipient
 /** Deletes the message with all its deliveries; refused while a session is delivering it. */
 export async function deleteQueuedMessage(actor: Actor, messageId: string) {
   requireOperator(actor);
-  return dbWork(() => getDb().$transaction(async (tx) => {
-    const deliveries = await heldDeliveries(tx, actor, messageId);
-    if (beingDelivered(deliveries, new Date())) {
-      throw new MailharborError("CONFLICT", "a session is delivering this message now; wait for it, or release its lease first");
-    }
-    await tx.message.delete({ where: { id: messageId } });
-    for (const [customerId, recipients] of byCustomer(deliveries)) {
-      await recordAuditEvent(tx, actor, { action: "queue.delete", objectType: "message", objectId: messageId, customerId, details: { recipients } });
-    }
-  }));
+  return dbWork(() =>
+    getDb().$transaction(async (tx) => {
+      const deliveries = await heldDeliveries(tx, actor, messageId);
+      if (beingDelivered(deliveries, new Date())) {
+        throw new MailharborError("CONFLICT", "a session is delivering this message now; wait for it, or release its lease first");
+      }
+      await tx.message.delete({ where: { id: messageId } });
+      for (const [customerId, recipients] of byCustomer(deliveries)) {
+        await recordAuditEvent(tx, actor, { action: "queue.delete", objectType: "message", objectId: messageId, customerId, details: { recipients } });
+      }
+    }),
+  );
 }
 
 /**
@@ -88,42 +93,52 @@ export async function deleteQueuedMessage(actor: Actor, messageId: string) {
  */
 export async function bounceQueuedMessage(actor: Actor, messageId: string) {
   requireOperator(actor);
-  return dbWork(() => getDb().$transaction(async (tx) => {
-    const deliveries = await heldDeliveries(tx, actor, messageId);
-    const now = new Date();
-    if (beingDelivered(deliveries, now)) {
-      throw new MailharborError("CONFLICT", "a session is delivering this message now; wait for it, or release its lease first");
-    }
-    const held = deliveries.filter((d) => isHeld(d.state));
-    if (!held.length) throw new MailharborError("CONFLICT", "nothing of this message is held any more");
-    await tx.delivery.updateMany({
-      where: { id: { in: held.map((d) => d.id) }, ...HELD_WHERE },
-      data: { state: "bounced", lastError: `bounced by ${actor.label}`, lastAttemptAt: now, leaseOwner: null, leaseUntil: null },
-    });
-    await storeReturnedDsns(tx, [{ messageId, recipients: held.map((d) => d.recipient) }], now);
-    for (const [customerId, recipients] of byCustomer(held)) {
-      await recordAuditEvent(tx, actor, { action: "queue.bounce", objectType: "message", objectId: messageId, customerId, details: { recipients } });
-    }
-    return held.length;
-  }));
+  return dbWork(() =>
+    getDb().$transaction(async (tx) => {
+      const deliveries = await heldDeliveries(tx, actor, messageId);
+      const now = new Date();
+      if (beingDelivered(deliveries, now)) {
+        throw new MailharborError("CONFLICT", "a session is delivering this message now; wait for it, or release its lease first");
+      }
+      const held = deliveries.filter((d) => isHeld(d.state));
+      if (!held.length) throw new MailharborError("CONFLICT", "nothing of this message is held any more");
+      await tx.delivery.updateMany({
+        where: { id: { in: held.map((d) => d.id) }, ...HELD_WHERE },
+        data: { state: "bounced", lastError: `bounced by ${actor.label}`, lastAttemptAt: now, leaseOwner: null, leaseUntil: null },
+      });
+      await storeReturnedDsns(tx, [{ messageId, recipients: held.map((d) => d.recipient) }], now);
+      for (const [customerId, recipients] of byCustomer(held)) {
+        await recordAuditEvent(tx, actor, { action: "queue.bounce", objectType: "message", objectId: messageId, customerId, details: { recipients } });
+      }
+      return held.length;
+    }),
+  );
 }
 
 /** Puts deliveries claimed by a crashed or stuck session back in the queue at once. */
 export async function releaseMessageLease(actor: Actor, messageId: string) {
   requireOperator(actor);
-  return dbWork(() => getDb().$transaction(async (tx) => {
-    const deliveries = await heldDeliveries(tx, actor, messageId);
-    const leased = deliveries.filter((d) => isHeld(d.state) && (d.leaseOwner !== null || d.leaseUntil !== null));
-    if (!leased.length) throw new MailharborError("CONFLICT", "no delivery of this message holds a lease");
-    await tx.delivery.updateMany({
-      where: { id: { in: leased.map((d) => d.id) }, ...HELD_WHERE },
-      data: REQUEUE_DATA,
-    });
-    for (const [customerId, recipients] of byCustomer(leased)) {
-      await recordAuditEvent(tx, actor, { action: "queue.release", objectType: "message", objectId: messageId, customerId, details: { recipients, owners: [...new Set(leased.map((d) => d.leaseOwner))] } });
-    }
-    return leased.length;
-  }));
+  return dbWork(() =>
+    getDb().$transaction(async (tx) => {
+      const deliveries = await heldDeliveries(tx, actor, messageId);
+      const leased = deliveries.filter((d) => isHeld(d.state) && (d.leaseOwner !== null || d.leaseUntil !== null));
+      if (!leased.length) throw new MailharborError("CONFLICT", "no delivery of this message holds a lease");
+      await tx.delivery.updateMany({
+        where: { id: { in: leased.map((d) => d.id) }, ...HELD_WHERE },
+        data: REQUEUE_DATA,
+      });
+      for (const [customerId, recipients] of byCustomer(leased)) {
+        await recordAuditEvent(tx, actor, {
+          action: "queue.release",
+          objectType: "message",
+          objectId: messageId,
+          customerId,
+          details: { recipients, owners: [...new Set(leased.map((d) => d.leaseOwner))] },
+        });
+      }
+      return leased.length;
+    }),
+  );
 }
 
 export const BULK_QUEUE_ACTIONS = ["delete", "bounce", "release"] as const;
@@ -178,9 +193,13 @@ async function prepareBulk(actor: Actor, raw: BulkQueueInput): Promise<Prepared>
   if (ids) {
     // a selection is checked whole: one id outside the actor's reach (another customer's, or none
     // at all) and nothing is done, so a forged id cannot be told from a wrong one
-    const reachable = await dbWork(() => getDb().delivery.findMany({
-      where: { messageId: { in: ids }, ...customerScope(actor) }, select: { messageId: true }, distinct: ["messageId"],
-    }));
+    const reachable = await dbWork(() =>
+      getDb().delivery.findMany({
+        where: { messageId: { in: ids }, ...customerScope(actor) },
+        select: { messageId: true },
+        distinct: ["messageId"],
+      }),
+    );
     const found = new Set(reachable.map((d) => d.messageId));
     const missing = ids.find((id) => !found.has(id));
     if (missing) throw new MailharborError("NOT_FOUND", `no message ${missing}`);
@@ -202,8 +221,10 @@ export interface BulkQueueCount {
 /** Counts, exactly, the messages a bulk action would change: what the confirmation states. */
 export async function countBulkQueueAction(actor: Actor, raw: BulkQueueInput): Promise<BulkQueueCount> {
   const { compiled, extra, bounds } = await prepareBulk(actor, raw);
-  const [row] = await dbWork(() => getDb().$queryRaw<{ n: bigint; up_to: string | null }[]>`
-    SELECT count(*) AS n, max(m.id) AS up_to FROM message m WHERE ${matchingMessagesWhere(compiled, bounds, extra)}`);
+  const [row] = await dbWork(
+    () => getDb().$queryRaw<{ n: bigint; up_to: string | null }[]>`
+    SELECT count(*) AS n, max(m.id) AS up_to FROM message m WHERE ${matchingMessagesWhere(compiled, bounds, extra)}`,
+  );
   return { count: Number(row?.n ?? 0), upTo: row?.up_to ?? null };
 }
 
@@ -228,7 +249,8 @@ async function applyBatch(tx: Tx, actor: Actor, action: BulkQueueAction, where: 
       DELETE FROM delivery d WHERE d.message_id = ANY(${ids}) AND ${where} RETURNING d.message_id, d.recipient, d.customer_id::text`;
     // the message goes with its last delivery; one that other customers still wait for stays theirs
     const touched = [...new Set(gone.map((d) => d.message_id))];
-    if (touched.length) await tx.$executeRaw`DELETE FROM message m WHERE m.id = ANY(${touched}) AND NOT EXISTS (SELECT 1 FROM delivery x WHERE x.message_id = m.id)`;
+    if (touched.length)
+      await tx.$executeRaw`DELETE FROM message m WHERE m.id = ANY(${touched}) AND NOT EXISTS (SELECT 1 FROM delivery x WHERE x.message_id = m.id)`;
     return gone;
   }
   // the UPDATE re-checks its WHERE on a row a session claimed meanwhile (READ COMMITTED), so a
@@ -238,7 +260,11 @@ async function applyBatch(tx: Tx, actor: Actor, action: BulkQueueAction, where: 
     WHERE d.message_id = ANY(${ids}) AND ${where} RETURNING d.message_id, d.recipient, d.customer_id::text`;
   const byMessage = new Map<string, string[]>();
   for (const d of bounced) byMessage.set(d.message_id, [...(byMessage.get(d.message_id) ?? []), d.recipient]);
-  await storeReturnedDsns(tx, [...byMessage].map(([messageId, recipients]) => ({ messageId, recipients })), new Date());
+  await storeReturnedDsns(
+    tx,
+    [...byMessage].map(([messageId, recipients]) => ({ messageId, recipients })),
+    new Date(),
+  );
   return bounced;
 }
 
@@ -261,13 +287,18 @@ export async function runBulkQueueAction(actor: Actor, raw: BulkQueueInput): Pro
     for (;;) {
       const below: string | null = cursor;
       const batchBounds = (column: Prisma.Sql) => [...bounds(column), ...(below ? [Prisma.sql`${column} < ${below}`] : [])];
-      const batch = await dbWork(() => getDb().$transaction(async (tx) => {
-        const rows = await tx.$queryRaw<{ id: string }[]>`
+      const batch = await dbWork(() =>
+        getDb().$transaction(
+          async (tx) => {
+            const rows = await tx.$queryRaw<{ id: string }[]>`
           SELECT m.id FROM message m WHERE ${matchingMessagesWhere(compiled, batchBounds, extra)} ORDER BY m.id DESC LIMIT ${input.batchSize}`;
-        if (!rows.length) return null;
-        const ids = rows.map((r) => r.id);
-        return { read: ids.length, last: ids[ids.length - 1], changed: await applyBatch(tx, actor, input.action, where, ids) };
-      }, { maxWait: 10_000, timeout: 60_000 }));
+            if (!rows.length) return null;
+            const ids = rows.map((r) => r.id);
+            return { read: ids.length, last: ids[ids.length - 1], changed: await applyBatch(tx, actor, input.action, where, ids) };
+          },
+          { maxWait: 10_000, timeout: 60_000 },
+        ),
+      );
       if (!batch) break;
       outcome.batches += 1;
       outcome.deliveries += batch.changed.length;
@@ -281,19 +312,23 @@ export async function runBulkQueueAction(actor: Actor, raw: BulkQueueInput): Pro
   }
   const scope = customerScope(actor);
   const filter = JSON.parse(JSON.stringify(input.filter)) as Prisma.InputJsonValue;
-  await dbWork(() => getDb().$transaction((tx) => recordAuditEvent(tx, actor, {
-    action: `queue.bulk_${input.action}`,
-    objectType: "queue",
-    customerId: scope.customerId ?? input.filter.customerId ?? (customers.size === 1 ? [...customers][0] : null),
-    details: {
-      filter,
-      ...(input.ids ? { selected: input.ids.length, ids: input.ids.slice(0, 100) } : { allMatching: true }),
-      ...(input.upTo ? { upTo: input.upTo } : {}),
-      messages: outcome.messages,
-      deliveries: outcome.deliveries,
-      ...(failure ? { failed: failure instanceof MailharborError ? failure.code : "INTERNAL" } : {}),
-    },
-  })));
+  await dbWork(() =>
+    getDb().$transaction((tx) =>
+      recordAuditEvent(tx, actor, {
+        action: `queue.bulk_${input.action}`,
+        objectType: "queue",
+        customerId: scope.customerId ?? input.filter.customerId ?? (customers.size === 1 ? [...customers][0] : null),
+        details: {
+          filter,
+          ...(input.ids ? { selected: input.ids.length, ids: input.ids.slice(0, 100) } : { allMatching: true }),
+          ...(input.upTo ? { upTo: input.upTo } : {}),
+          messages: outcome.messages,
+          deliveries: outcome.deliveries,
+          ...(failure ? { failed: failure instanceof MailharborError ? failure.code : "INTERNAL" } : {}),
+        },
+      }),
+    ),
+  );
   if (failure) throw failure;
   return outcome;
 }
@@ -301,10 +336,12 @@ export async function runBulkQueueAction(actor: Actor, raw: BulkQueueInput): Pro
 /** The message as received (RFC 5322 bytes), for download as .eml; NOT_FOUND once purged. */
 export async function getMessageRaw(actor: Actor, messageId: string): Promise<Buffer> {
   const scope = customerScope(actor);
-  const body = await dbWork(() => getDb().messageBody.findFirst({
-    where: { messageId: String(messageId), message: { deliveries: { some: scope } } },
-    select: { raw: true },
-  }));
+  const body = await dbWork(() =>
+    getDb().messageBody.findFirst({
+      where: { messageId: String(messageId), message: { deliveries: { some: scope } } },
+      select: { raw: true },
+    }),
+  );
   if (!body) throw new MailharborError("NOT_FOUND", `no message ${messageId}`);
   return Buffer.from(body.raw);
 }

@@ -88,12 +88,17 @@ async function writeResults(record: ResultRecord): Promise<RecordedResult> {
   const params = [ids, record.results.map((r) => r.outcome), record.results.map((r) => r.error ?? null), record.owner];
   if (record.exclusive && !record.dsn) {
     // Purge only if every one of our rows was still ours and is now final.
-    const [row] = await queueQuery<{ updated: number; purged: number }>(`${UPDATE_CTE}, purge AS (
+    const [row] = await queueQuery<{ updated: number; purged: number }>(
+      `${UPDATE_CTE}, purge AS (
       DELETE FROM message_body WHERE message_id = $5
         AND (SELECT count(*) FROM upd WHERE state <> 'queued') = cardinality($1::bigint[])
       RETURNING message_id
     )
-    SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM purge)::int AS purged`, [...params, record.messageId], "mh_record_results", "relaxed");
+    SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM purge)::int AS purged`,
+      [...params, record.messageId],
+      "mh_record_results",
+      "relaxed",
+    );
     return { updated: row.updated, purged: row.purged > 0 };
   }
   // a bounce's DSN is stored in the same transaction as the bounce
@@ -101,8 +106,11 @@ async function writeResults(record: ResultRecord): Promise<RecordedResult> {
   return queueTransaction(async (query) => {
     await query("SELECT 1 FROM message WHERE id = $1 FOR NO KEY UPDATE", [record.messageId]);
     const [row] = await query<{ updated: number; bounced: number }>(
-      `${UPDATE_CTE} SELECT count(*)::int AS updated, (count(*) FILTER (WHERE state = 'bounced'))::int AS bounced FROM upd`, params);
-    if (dsn && row.bounced > 0) await storeDsns(query, [{ messageId: record.messageId, rcptTo: dsn.rcptTo, raw: dsn.raw, reason: "bounced", state: dsn.state }]);
+      `${UPDATE_CTE} SELECT count(*)::int AS updated, (count(*) FILTER (WHERE state = 'bounced'))::int AS bounced FROM upd`,
+      params,
+    );
+    if (dsn && row.bounced > 0)
+      await storeDsns(query, [{ messageId: record.messageId, rcptTo: dsn.rcptTo, raw: dsn.raw, reason: "bounced", state: dsn.state }]);
     const purged = await purgeUnneededBodies(query, [record.messageId]);
     return { updated: row.updated, purged: purged > 0 };
   }, "relaxed");
@@ -113,9 +121,12 @@ async function writeResults(record: ResultRecord): Promise<RecordedResult> {
  * rows locked (FOR NO KEY UPDATE) in the same transaction, after their deliveries were updated.
  */
 export async function purgeUnneededBodies(query: QueryFn, messageIds: string[]): Promise<number> {
-  const rows = await query(`
+  const rows = await query(
+    `
     DELETE FROM message_body mb WHERE mb.message_id = ANY($1::text[])
       AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.message_id = mb.message_id AND ${heldSql("d")})
-    RETURNING mb.message_id`, [messageIds]);
+    RETURNING mb.message_id`,
+    [messageIds],
+  );
   return rows.length;
 }

@@ -14,14 +14,15 @@ export function sessionLeaseOwner(owner: string, sessionId: string): string {
 
 /** Returns every delivery this owner or one of its sessions still holds to the queue; the number returned. */
 export async function releaseLeases(owner: string): Promise<number> {
-  return requeueDeliveries(`state = 'delivering' AND (lease_owner = $1
-    OR (left(lease_owner, length($1) + 1) = $1 || '/' AND strpos(substr(lease_owner, length($1) + 2), '/') = 0))`, [owner]);
+  return requeueDeliveries(
+    `state = 'delivering' AND (lease_owner = $1
+    OR (left(lease_owner, length($1) + 1) = $1 || '/' AND strpos(substr(lease_owner, length($1) + 2), '/') = 0))`,
+    [owner],
+  );
 }
 
 /** Requeues deliveries whose lease has run out, in the given domains or (without) everywhere. */
 export async function requeueExpiredLeases(domainIds?: string[]): Promise<number> {
   const expired = "state = 'delivering' AND lease_until < now()";
-  return domainIds
-    ? requeueDeliveries(`domain_id = ANY($1::uuid[]) AND ${expired}`, [domainIds])
-    : requeueDeliveries(expired);
+  return domainIds ? requeueDeliveries(`domain_id = ANY($1::uuid[]) AND ${expired}`, [domainIds]) : requeueDeliveries(expired);
 }

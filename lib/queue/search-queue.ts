@@ -15,7 +15,10 @@ import { uuidSchema } from "../validation/schemas.ts";
 
 export const COUNT_CAP = 10_000;
 
-const hours = z.coerce.number().positive().max(24 * 3650);
+const hours = z.coerce
+  .number()
+  .positive()
+  .max(24 * 3650);
 
 /** What selects messages: shared by the listing, its CSV export and the bulk actions. */
 export const queueFilterSchema = z.object({
@@ -131,20 +134,26 @@ export async function compileQueueFilter(actor: Actor, filter: z.output<typeof q
  * of the semi-join: PostgreSQL does not carry a range across the join, and without it a page deep
  * in the queue would scan the deliveries of every newer message first.
  */
-export function matchingMessagesWhere(filter: CompiledQueueFilter, bounds: (column: Prisma.Sql) => Prisma.Sql[] = () => [], deliveryExtra: Prisma.Sql[] = []): Prisma.Sql {
+export function matchingMessagesWhere(
+  filter: CompiledQueueFilter,
+  bounds: (column: Prisma.Sql) => Prisma.Sql[] = () => [],
+  deliveryExtra: Prisma.Sql[] = [],
+): Prisma.Sql {
   const all = (column: Prisma.Sql) => [...filter.idBounds(column), ...bounds(column)];
-  return Prisma.join([
-    Prisma.sql`m.id IN (SELECT d.message_id FROM delivery d WHERE ${Prisma.join([...filter.delivery, ...deliveryExtra, ...all(Prisma.sql`d.message_id`)], " AND ")})`,
-    ...all(Prisma.sql`m.id`),
-    ...filter.message,
-  ], " AND ");
+  return Prisma.join(
+    [
+      Prisma.sql`m.id IN (SELECT d.message_id FROM delivery d WHERE ${Prisma.join([...filter.delivery, ...deliveryExtra, ...all(Prisma.sql`d.message_id`)], " AND ")})`,
+      ...all(Prisma.sql`m.id`),
+      ...filter.message,
+    ],
+    " AND ",
+  );
 }
 
 export async function searchQueue(actor: Actor, search: QueueSearch = {}): Promise<QueuePage> {
   const f = parseInput(filterSchema, search);
   const compiled = await compileQueueFilter(actor, f);
-  const cursorBound = (column: Prisma.Sql) =>
-    f.before ? [Prisma.sql`${column} < ${f.before}`] : f.after ? [Prisma.sql`${column} > ${f.after}`] : [];
+  const cursorBound = (column: Prisma.Sql) => (f.before ? [Prisma.sql`${column} < ${f.before}`] : f.after ? [Prisma.sql`${column} > ${f.after}`] : []);
   const where = (paged: boolean) => matchingMessagesWhere(compiled, paged ? cursorBound : undefined);
   const deliveryWhere = Prisma.join(compiled.delivery, " AND ");
   const newerFirst = !f.after;
@@ -156,32 +165,62 @@ export async function searchQueue(actor: Actor, search: QueueSearch = {}): Promi
         SELECT m.id, m.mail_from, m.size, m.received_at, m.from_header, m.subject
         FROM message m WHERE ${where(true)}
         ORDER BY m.id ${newerFirst ? Prisma.sql`DESC` : Prisma.sql`ASC`} LIMIT ${f.limit + 1}`,
-      f.skipCount ? Promise.resolve([{ n: 0n }]) : db.$queryRaw<{ n: bigint }[]>`
+      f.skipCount
+        ? Promise.resolve([{ n: 0n }])
+        : db.$queryRaw<{ n: bigint }[]>`
         SELECT count(*) AS n FROM (SELECT 1 FROM message m WHERE ${where(false)} ${f.exactCount ? Prisma.empty : Prisma.sql`LIMIT ${COUNT_CAP + 1}`}) capped`,
     ]);
     const more = rows.length > f.limit;
     const page = rows.slice(0, f.limit);
     if (!newerFirst) page.reverse();
     const ids = page.map((r) => r.id);
-    const deliveries = ids.length ? await db.$queryRaw<{
-      id: bigint; message_id: string; recipient: string; state: DeliveryStateName; attempts: number; last_error: string | null;
-      domain_id: string; domain_name: string; retention_days: number; customer_id: string; customer_name: string;
-    }[]>`
+    const deliveries = ids.length
+      ? await db.$queryRaw<
+          {
+            id: bigint;
+            message_id: string;
+            recipient: string;
+            state: DeliveryStateName;
+            attempts: number;
+            last_error: string | null;
+            domain_id: string;
+            domain_name: string;
+            retention_days: number;
+            customer_id: string;
+            customer_name: string;
+          }[]
+        >`
       SELECT d.id, d.message_id, d.recipient, d.state, d.attempts, d.last_error, d.domain_id, dom.name AS domain_name,
              dom.retention_days, d.customer_id, c.name AS customer_name
       FROM delivery d JOIN domain dom ON dom.id = d.domain_id JOIN customer c ON c.id = d.customer_id
       WHERE d.message_id = ANY(${ids}) AND ${deliveryWhere}
-      ORDER BY d.id` : [];
+      ORDER BY d.id`
+      : [];
     const byMessage = new Map<string, typeof deliveries>();
     for (const d of deliveries) byMessage.set(d.message_id, [...(byMessage.get(d.message_id) ?? []), d]);
     const items = page.map((r): QueueItem => {
       const own = byMessage.get(r.id) ?? [];
       return {
-        id: r.id, mailFrom: r.mail_from, size: r.size, receivedAt: r.received_at, fromHeader: r.from_header, subject: r.subject,
-        expiresAt: expiryTime(r.received_at, own.map((d) => ({ state: d.state, retentionDays: d.retention_days }))),
+        id: r.id,
+        mailFrom: r.mail_from,
+        size: r.size,
+        receivedAt: r.received_at,
+        fromHeader: r.from_header,
+        subject: r.subject,
+        expiresAt: expiryTime(
+          r.received_at,
+          own.map((d) => ({ state: d.state, retentionDays: d.retention_days })),
+        ),
         deliveries: own.map((d) => ({
-          id: String(d.id), recipient: d.recipient, state: d.state, attempts: d.attempts, lastError: d.last_error,
-          domainId: d.domain_id, domainName: d.domain_name, customerId: d.customer_id, customerName: d.customer_name,
+          id: String(d.id),
+          recipient: d.recipient,
+          state: d.state,
+          attempts: d.attempts,
+          lastError: d.last_error,
+          domainId: d.domain_id,
+          domainName: d.domain_name,
+          customerId: d.customer_id,
+          customerName: d.customer_name,
         })),
       };
     });

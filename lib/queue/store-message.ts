@@ -57,11 +57,23 @@ async function insertMessages(rows: Row[]): Promise<void> {
   const deliveries = rows.flatMap((row) => row.recipients.map((r) => ({ ...r, messageId: row.id, at: utcWallClock(row.receivedAt) })));
   const column = <V>(pick: (row: Row) => V | null | undefined) => rows.map((row) => pick(row) ?? null);
   const params: unknown[] = [
-    column((r) => r.id), column((r) => r.mailFrom), column((r) => r.raw.length), column((r) => utcWallClock(r.receivedAt)),
-    column((r) => r.clientAddress), column((r) => r.heloName), column((r) => r.summary?.from), column((r) => r.summary?.subject),
-    column((r) => r.summary?.messageId), column((r) => r.summary?.date), column((r) => r.bodyType), column((r) => r.smtputf8 ?? false),
-    deliveries.map((d) => d.messageId), deliveries.map((d) => d.domainId), deliveries.map((d) => d.customerId),
-    deliveries.map((d) => d.address), deliveries.map((d) => d.at),
+    column((r) => r.id),
+    column((r) => r.mailFrom),
+    column((r) => r.raw.length),
+    column((r) => utcWallClock(r.receivedAt)),
+    column((r) => r.clientAddress),
+    column((r) => r.heloName),
+    column((r) => r.summary?.from),
+    column((r) => r.summary?.subject),
+    column((r) => r.summary?.messageId),
+    column((r) => r.summary?.date),
+    column((r) => r.bodyType),
+    column((r) => r.smtputf8 ?? false),
+    deliveries.map((d) => d.messageId),
+    deliveries.map((d) => d.domainId),
+    deliveries.map((d) => d.customerId),
+    deliveries.map((d) => d.address),
+    deliveries.map((d) => d.at),
   ];
   const values = rows.map((row) => {
     params.push(row.id, row.raw);

@@ -27,7 +27,8 @@ export async function warnDelayedMail(options: DelayWarningOptions): Promise<num
   // Only a one-day window past the threshold is looked at (the (state, created_at) index
   // answers it); a mailer that was down for longer skips those warnings rather than send
   // them late.
-  const rows = await queueQuery<Row>(`
+  const rows = await queueQuery<Row>(
+    `
     SELECT g.message_id, m.mail_from, m.received_at, substring(b.raw FROM 1 FOR ${HEADER_BYTES}) AS raw, g.recipients, g.hold_until
     FROM (
       SELECT d.message_id, array_agg(d.recipient ORDER BY d.id) AS recipients,
@@ -44,18 +45,30 @@ export async function warnDelayedMail(options: DelayWarningOptions): Promise<num
       LIMIT $2
     ) g
       JOIN message m ON m.id = g.message_id
-      LEFT JOIN message_body b ON b.message_id = g.message_id`, [options.hours, BATCH]);
+      LEFT JOIN message_body b ON b.message_id = g.message_id`,
+    [options.hours, BATCH],
+  );
   // one statement for the whole batch: a warning has no state change to go with (NOT EXISTS above
   // keeps it to one per message)
-  await storeDsns(queueQuery, rows.map((row) => ({
-    messageId: row.message_id, rcptTo: row.mail_from, reason: "delayed", state: options.dsnState,
-    raw: buildDsn({
-      kind: "delayed", reportingMta: options.reportingMta,
-      original: { queueId: row.message_id, mailFrom: row.mail_from, receivedAt: row.received_at, raw: row.raw },
-      recipients: row.recipients.map((recipient) => ({
-        recipient, action: "delayed", status: "4.4.1", willRetryUntil: row.hold_until,
-      })),
-    }),
-  })));
+  await storeDsns(
+    queueQuery,
+    rows.map((row) => ({
+      messageId: row.message_id,
+      rcptTo: row.mail_from,
+      reason: "delayed",
+      state: options.dsnState,
+      raw: buildDsn({
+        kind: "delayed",
+        reportingMta: options.reportingMta,
+        original: { queueId: row.message_id, mailFrom: row.mail_from, receivedAt: row.received_at, raw: row.raw },
+        recipients: row.recipients.map((recipient) => ({
+          recipient,
+          action: "delayed",
+          status: "4.4.1",
+          willRetryUntil: row.hold_until,
+        })),
+      }),
+    })),
+  );
   return rows.length;
 }

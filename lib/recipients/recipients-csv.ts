@@ -66,16 +66,19 @@ function cellAddress(cell: string): string {
  */
 export function splitRecipientText(text: string): string[] {
   let header = true;
-  return text.replace(/^\uFEFF/, "").split(/\r?\n/).map((line) => {
-    if (!line.trim()) return "";
-    const first = header;
-    header = false;
-    const angle = ANGLE_ADDR.exec(line);
-    // a name-addr may itself hold a separator ("Smith, John" <j@x.example>): the brackets decide
-    if (angle && !line.slice(angle.index + angle[0].length).trim()) return angle[1];
-    const cells = csvCells(line);
-    if (first && cells.every((c) => !c.includes("@")) && cells.some((c) => HEADER_CELL.test(c))) return "";
-    const withAddress = cells.find((c) => c.includes("@"));
-    return cellAddress(withAddress ?? cells[0]);
-  });
+  return text
+    .replace(/^\uFEFF/, "")
+    .split(/\r?\n/)
+    .map((line) => {
+      if (!line.trim()) return "";
+      const first = header;
+      header = false;
+      const angle = ANGLE_ADDR.exec(line);
+      // a name-addr may itself hold a separator ("Smith, John" <j@x.example>): the brackets decide
+      if (angle && !line.slice(angle.index + angle[0].length).trim()) return angle[1];
+      const cells = csvCells(line);
+      if (first && cells.every((c) => !c.includes("@")) && cells.some((c) => HEADER_CELL.test(c))) return "";
+      const withAddress = cells.find((c) => c.includes("@"));
+      return cellAddress(withAddress ?? cells[0]);
+    });
 }

@@ -45,13 +45,21 @@ export async function insertRecipients(tx: Tx, domain: { id: string; name: strin
 export async function addRecipients(actor: Actor, domainRef: string, inputs: string[]): Promise<RecipientReport> {
   requireOperator(actor);
   const domain = await getDomain(actor, domainRef);
-  return dbWork(() => getDb().$transaction(async (tx) => {
-    const report = await insertRecipients(tx, domain, inputs);
-    if (report.added.length) {
-      await recordAuditEvent(tx, actor, { action: "recipient.add", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { domain: domain.name, added: report.added.slice(0, 100), count: report.added.length } });
-    }
-    return report;
-  }));
+  return dbWork(() =>
+    getDb().$transaction(async (tx) => {
+      const report = await insertRecipients(tx, domain, inputs);
+      if (report.added.length) {
+        await recordAuditEvent(tx, actor, {
+          action: "recipient.add",
+          objectType: "domain",
+          objectId: domain.id,
+          customerId: domain.customerId,
+          details: { domain: domain.name, added: report.added.slice(0, 100), count: report.added.length },
+        });
+      }
+      return report;
+    }),
+  );
 }
 
 export interface RecipientRemoval {
@@ -64,17 +72,32 @@ export interface RecipientRemoval {
 export async function removeRecipients(actor: Actor, domainRef: string, inputs: string[]): Promise<RecipientRemoval> {
   requireOperator(actor);
   const domain = await getDomain(actor, domainRef);
-  const keys = [...new Set(inputs.map((raw) => raw.trim()).filter(Boolean).map((a) => recipientKey(a.includes("@") ? a : `${a}@${domain.name}`)))];
-  return dbWork(() => getDb().$transaction(async (tx) => {
-    const listed = await tx.recipient.findMany({ where: { domainId: domain.id, address: { in: keys } }, select: { address: true } });
-    const removed = listed.map((r) => r.address);
-    if (removed.length) {
-      await tx.recipient.deleteMany({ where: { domainId: domain.id, address: { in: removed } } });
-      await recordAuditEvent(tx, actor, { action: "recipient.remove", objectType: "domain", objectId: domain.id, customerId: domain.customerId, details: { domain: domain.name, removed: removed.slice(0, 100), count: removed.length } });
-    }
-    const gone = new Set(removed);
-    return { removed, missing: keys.filter((k) => !gone.has(k)) };
-  }));
+  const keys = [
+    ...new Set(
+      inputs
+        .map((raw) => raw.trim())
+        .filter(Boolean)
+        .map((a) => recipientKey(a.includes("@") ? a : `${a}@${domain.name}`)),
+    ),
+  ];
+  return dbWork(() =>
+    getDb().$transaction(async (tx) => {
+      const listed = await tx.recipient.findMany({ where: { domainId: domain.id, address: { in: keys } }, select: { address: true } });
+      const removed = listed.map((r) => r.address);
+      if (removed.length) {
+        await tx.recipient.deleteMany({ where: { domainId: domain.id, address: { in: removed } } });
+        await recordAuditEvent(tx, actor, {
+          action: "recipient.remove",
+          objectType: "domain",
+          objectId: domain.id,
+          customerId: domain.customerId,
+          details: { domain: domain.name, removed: removed.slice(0, 100), count: removed.length },
+        });
+      }
+      const gone = new Set(removed);
+      return { removed, missing: keys.filter((k) => !gone.has(k)) };
+    }),
+  );
 }
 
 export async function removeRecipient(actor: Actor, domainRef: string, address: string) {
@@ -84,5 +107,7 @@ export async function removeRecipient(actor: Actor, domainRef: string, address: 
 
 export async function listRecipients(actor: Actor, domainRef: string) {
   const domain = await getDomain(actor, domainRef);
-  return dbWork(() => getDb().recipient.findMany({ where: { domainId: domain.id }, orderBy: { address: "asc" }, select: { id: true, address: true, createdAt: true } }));
+  return dbWork(() =>
+    getDb().recipient.findMany({ where: { domainId: domain.id }, orderBy: { address: "asc" }, select: { id: true, address: true, createdAt: true } }),
+  );
 }

@@ -12,9 +12,7 @@ import { domainsWithHeldMail } from "../queue/held-domains.ts";
 import { requeueExpiredLeases } from "../queue/release-leases.ts";
 
 export type AtrnDecision =
-  | { kind: "release"; domains: CollectableDomain[] }
-  | { kind: "no-mail"; domains: CollectableDomain[] }
-  | { kind: "not-authorized"; refused: string[] };
+  { kind: "release"; domains: CollectableDomain[] } | { kind: "no-mail"; domains: CollectableDomain[] } | { kind: "not-authorized"; refused: string[] };
 
 /** `requested`: normalised domain names, or null for "every domain of the login". */
 export async function decideAtrn(login: AuthenticatedLogin, requested: string[] | null): Promise<AtrnDecision> {

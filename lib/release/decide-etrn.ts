@@ -45,36 +45,41 @@ const COUNT_CAP = 10_000;
 const MAX_DOMAINS = 100;
 
 export async function decideEtrn(requester: EtrnRequester, node: EtrnNode): Promise<EtrnDecision> {
-  const candidates = await dbWork(() => getDb().domain.findMany({
-    where: {
-      ...ETRN_READY_WHERE,
-      OR: node.subdomains ? [{ name: node.domain }, { name: { endsWith: `.${node.domain}` } }] : [{ name: node.domain }],
-    },
-    select: { id: true, name: true, customerId: true, etrnFrom: true },
-    orderBy: { name: "asc" },
-    take: MAX_DOMAINS,
-  }));
+  const candidates = await dbWork(() =>
+    getDb().domain.findMany({
+      where: {
+        ...ETRN_READY_WHERE,
+        OR: node.subdomains ? [{ name: node.domain }, { name: { endsWith: `.${node.domain}` } }] : [{ name: node.domain }],
+      },
+      select: { id: true, name: true, customerId: true, etrnFrom: true },
+      orderBy: { name: "asc" },
+      take: MAX_DOMAINS,
+    }),
+  );
   if (candidates.length === 0) return { kind: "not-allowed", reason: "not hosted here, or ETRN is not enabled for it" };
   const byAddress = candidates.filter((d) => addressInNetworks(requester.address, d.etrnFrom));
   let byLogin = new Set<string>();
   if (requester.login && byAddress.length < candidates.length) {
     byLogin = new Set((await listCollectableDomains(requester.login, "etrn")).map((d) => d.id));
   }
-  const allowed = candidates
-    .filter((d) => byLogin.has(d.id) || byAddress.includes(d))
-    .map(({ id, name, customerId }) => ({ id, name, customerId }));
+  const allowed = candidates.filter((d) => byLogin.has(d.id) || byAddress.includes(d)).map(({ id, name, customerId }) => ({ id, name, customerId }));
   if (allowed.length === 0) {
-    return { kind: "not-allowed", reason: requester.login ? `login ${requester.login.login} may not release it` : "not allowed from this address without AUTH" };
+    return {
+      kind: "not-allowed",
+      reason: requester.login ? `login ${requester.login.login} may not release it` : "not allowed from this address without AUTH",
+    };
   }
   return withPending(allowed);
 }
 
 /** "Deliver now" by staff or the CLI: only the domain's own settings count. */
 export async function decideEtrnRelease(domainId: string): Promise<EtrnDecision> {
-  const domain = await dbWork(() => getDb().domain.findUnique({
-    where: { id: domainId },
-    select: { id: true, name: true, customerId: true, etrnEnabled: true, etrnTarget: true, customer: { select: { status: true } } },
-  }));
+  const domain = await dbWork(() =>
+    getDb().domain.findUnique({
+      where: { id: domainId },
+      select: { id: true, name: true, customerId: true, etrnEnabled: true, etrnTarget: true, customer: { select: { status: true } } },
+    }),
+  );
   if (!domain) return { kind: "not-allowed", reason: "the domain no longer exists" };
   if (!etrnReady(domain)) {
     return { kind: "not-allowed", reason: etrnConfigured(domain) ? "the customer is suspended" : "ETRN is not enabled for the domain" };
@@ -86,10 +91,13 @@ async function withPending(domains: EtrnDomain[]): Promise<EtrnDecision> {
   const ids = domains.map((d) => d.id);
   // claims a dead mailer left behind count as held mail again at once, as for ATRN
   await requeueExpiredLeases(ids);
-  const [row] = await queueQuery<{ deliveries: number; messages: number }>(`
+  const [row] = await queueQuery<{ deliveries: number; messages: number }>(
+    `
     SELECT count(*)::int AS deliveries, count(DISTINCT message_id)::int AS messages FROM (
       SELECT message_id FROM delivery WHERE domain_id = ANY($1::uuid[]) AND ${heldSql()} LIMIT $2
-    ) held`, [ids, COUNT_CAP + 1]);
+    ) held`,
+    [ids, COUNT_CAP + 1],
+  );
   if (row.deliveries === 0) return { kind: "no-mail", domains };
   return { kind: "start", domains, pending: row.deliveries > COUNT_CAP ? null : row.messages };
 }

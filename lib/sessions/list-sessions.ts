@@ -19,7 +19,10 @@ const filterSchema = z.object({
   /** sessions that asked for this domain (by name) */
   domain: z.string().trim().toLowerCase().min(1).max(255).optional(),
   /** "<ISO time>_<id>" of the last row of the previous page */
-  before: z.string().regex(/^\d{4}-\d\d-\d\dT[\d:.]+Z_[0-9a-f-]{36}$/, "not a page cursor").optional(),
+  before: z
+    .string()
+    .regex(/^\d{4}-\d\d-\d\dT[\d:.]+Z_[0-9a-f-]{36}$/, "not a page cursor")
+    .optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
@@ -41,16 +44,31 @@ export async function listSessions(actor: Actor, filter: SessionFilter = {}) {
     const id = f.before.slice(cut + 1);
     and.push({ OR: [{ startedAt: { lt: at } }, { startedAt: at, id: { lt: id } }] });
   }
-  const rows = await dbWork(() => getDb().odmrSession.findMany({
-    where: { AND: and },
-    orderBy: [{ startedAt: "desc" }, { id: "desc" }],
-    take: f.limit + 1,
-    select: {
-      id: true, kind: true, loginId: true, loginName: true, customerId: true, remoteAddress: true, tls: true,
-      domainsRequested: true, reply: true, messagesDelivered: true, recipientsDelivered: true, bytesDelivered: true,
-      startedAt: true, endedAt: true, outcome: true, releaseFailed: true,
-    },
-  }));
+  const rows = await dbWork(() =>
+    getDb().odmrSession.findMany({
+      where: { AND: and },
+      orderBy: [{ startedAt: "desc" }, { id: "desc" }],
+      take: f.limit + 1,
+      select: {
+        id: true,
+        kind: true,
+        loginId: true,
+        loginName: true,
+        customerId: true,
+        remoteAddress: true,
+        tls: true,
+        domainsRequested: true,
+        reply: true,
+        messagesDelivered: true,
+        recipientsDelivered: true,
+        bytesDelivered: true,
+        startedAt: true,
+        endedAt: true,
+        outcome: true,
+        releaseFailed: true,
+      },
+    }),
+  );
   const page = rows.slice(0, f.limit);
   const customerIds = [...new Set(page.map((s) => s.customerId).filter((id): id is string => id !== null))];
   const customers = customerIds.length
@@ -58,8 +76,10 @@ export async function listSessions(actor: Actor, filter: SessionFilter = {}) {
     : [];
   const names = new Map(customers.map((c) => [c.id, c.name]));
   const items = page.map((s) => ({
-    ...s, bytesDelivered: Number(s.bytesDelivered), result: sessionResult(s),
-    customerName: s.customerId ? names.get(s.customerId) ?? null : null,
+    ...s,
+    bytesDelivered: Number(s.bytesDelivered),
+    result: sessionResult(s),
+    customerName: s.customerId ? (names.get(s.customerId) ?? null) : null,
   }));
   const last = items[items.length - 1];
   return { items, nextCursor: rows.length > f.limit && last ? `${last.startedAt.toISOString()}_${last.id}` : null };

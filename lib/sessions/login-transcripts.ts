@@ -22,8 +22,18 @@ export async function listLoginTranscripts(actor: Actor, loginId: string, option
       orderBy: [{ startedAt: "desc" }, { id: "desc" }],
       take: limit,
       select: {
-        id: true, remoteAddress: true, tls: true, authenticated: true, domainsRequested: true, reply: true,
-        messagesDelivered: true, startedAt: true, endedAt: true, outcome: true, transcript: true, releaseFailed: true,
+        id: true,
+        remoteAddress: true,
+        tls: true,
+        authenticated: true,
+        domainsRequested: true,
+        reply: true,
+        messagesDelivered: true,
+        startedAt: true,
+        endedAt: true,
+        outcome: true,
+        transcript: true,
+        releaseFailed: true,
       },
     });
     return rows.map((s) => ({ ...s, result: sessionResult(s), transcript: readTranscript(s.transcript) }));

@@ -41,10 +41,12 @@ export interface SessionEnd {
 /** Opens the record; an ETRN run's record starts with everything but its totals (who asked, the reply). */
 export async function startOdmrSession(start: SessionStart & SessionUpdate): Promise<void> {
   const { id, kind, remoteAddress, tls, transcript, ...known } = start;
-  await dbWork(() => getDb().odmrSession.create({
-    // an ETRN run's record with a login is started after that login's AUTH
-    data: { id, kind: kind ?? "atrn", remoteAddress, tls, authenticated: Boolean(known.loginId), ...known, ...transcriptData(transcript) },
-  }));
+  await dbWork(() =>
+    getDb().odmrSession.create({
+      // an ETRN run's record with a login is started after that login's AUTH
+      data: { id, kind: kind ?? "atrn", remoteAddress, tls, authenticated: Boolean(known.loginId), ...known, ...transcriptData(transcript) },
+    }),
+  );
 }
 
 function transcriptData(transcript: TranscriptEvent[] | undefined): { transcript?: Prisma.InputJsonValue } {
@@ -91,17 +93,21 @@ export async function linkFailedAuth(id: string, attemptedName: string): Promise
 /** Closes the record with the session's totals (and any last details, such as TLS after STARTTLS). */
 export async function finishOdmrSession(id: string, end: SessionEnd & SessionUpdate): Promise<void> {
   const { messagesDelivered, recipientsDelivered, bytesDelivered, outcome, transcript, releaseFailed, ...update } = end;
-  await dbWork(() => getDb().odmrSession.update({
-    where: { id },
-    data: {
-      ...update, ...transcriptData(transcript),
-      messagesDelivered, recipientsDelivered,
-      bytesDelivered: BigInt(bytesDelivered),
-      outcome: outcome.slice(0, 500),
-      releaseFailed: releaseFailed ?? false,
-      endedAt: new Date(),
-    },
-  }));
+  await dbWork(() =>
+    getDb().odmrSession.update({
+      where: { id },
+      data: {
+        ...update,
+        ...transcriptData(transcript),
+        messagesDelivered,
+        recipientsDelivered,
+        bytesDelivered: BigInt(bytesDelivered),
+        outcome: outcome.slice(0, 500),
+        releaseFailed: releaseFailed ?? false,
+        endedAt: new Date(),
+      },
+    }),
+  );
 }
 
 /**
@@ -109,9 +115,11 @@ export async function finishOdmrSession(id: string, end: SessionEnd & SessionUpd
  * `from` and `before` (a bounded range, so the index on started_at answers it) and never ended.
  */
 export async function closeAbandonedSessions(from: Date, before: Date): Promise<number> {
-  const { count } = await dbWork(() => getDb().odmrSession.updateMany({
-    where: { startedAt: { gte: from, lt: before }, endedAt: null },
-    data: { endedAt: new Date(), outcome: "interrupted (the mailer stopped during the session)" },
-  }));
+  const { count } = await dbWork(() =>
+    getDb().odmrSession.updateMany({
+      where: { startedAt: { gte: from, lt: before }, endedAt: null },
+      data: { endedAt: new Date(), outcome: "interrupted (the mailer stopped during the session)" },
+    }),
+  );
   return count;
 }

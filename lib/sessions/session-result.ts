@@ -28,7 +28,11 @@ export function sessionResult(session: { reply: string | null; releaseFailed: bo
 /** The results that count as successful: the session did what it came for. */
 export const SUCCESSFUL_RESULTS: readonly SessionResult[] = ["released", "no-mail"];
 
-const likeAny = (codes: string[]) => Prisma.join(codes.map((code) => Prisma.sql`reply LIKE ${`${code}%`}`), " OR ");
+const likeAny = (codes: string[]) =>
+  Prisma.join(
+    codes.map((code) => Prisma.sql`reply LIKE ${`${code}%`}`),
+    " OR ",
+  );
 
 /** "sessionResult is one of SUCCESSFUL_RESULTS" as SQL over odmr_session (a NULL reply is not successful). */
 export const SUCCESSFUL_SESSION_SQL = Prisma.sql`(((${likeAny(RELEASED)}) AND NOT release_failed) OR (${likeAny(NO_MAIL)}))`;
@@ -38,10 +42,15 @@ const startsWithAny = (codes: string[]): Prisma.OdmrSessionWhereInput[] => codes
 /** The sessions with one result, as a Prisma filter for the session list. */
 export function sessionResultWhere(result: SessionResult): Prisma.OdmrSessionWhereInput {
   switch (result) {
-    case "released": return { OR: startsWithAny(RELEASED), releaseFailed: false };
-    case "failed": return { OR: startsWithAny(RELEASED), releaseFailed: true };
-    case "no-mail": return { OR: startsWithAny(NO_MAIL) };
-    case "no-atrn": return { reply: null };
-    case "refused": return { NOT: [{ reply: null }, ...startsWithAny(RELEASED), ...startsWithAny(NO_MAIL)] };
+    case "released":
+      return { OR: startsWithAny(RELEASED), releaseFailed: false };
+    case "failed":
+      return { OR: startsWithAny(RELEASED), releaseFailed: true };
+    case "no-mail":
+      return { OR: startsWithAny(NO_MAIL) };
+    case "no-atrn":
+      return { reply: null };
+    case "refused":
+      return { NOT: [{ reply: null }, ...startsWithAny(RELEASED), ...startsWithAny(NO_MAIL)] };
   }
 }

@@ -49,10 +49,19 @@ export class Transcript implements TranscriptSink {
 
   add(step: TranscriptStep, text: string): void {
     if (this.ended) return;
-    const event: TranscriptEvent = { at: Date.now() - this.startedAt, step, text: text.slice(0, 2 * LINE_MAX).replace(/\s+/g, " ").trim().slice(0, LINE_MAX) };
+    const event: TranscriptEvent = {
+      at: Date.now() - this.startedAt,
+      step,
+      text: text
+        .slice(0, 2 * LINE_MAX)
+        .replace(/\s+/g, " ")
+        .trim()
+        .slice(0, LINE_MAX),
+    };
     if (step === "end") {
       this.ended = true;
-      if (this.omitted > 0) this.push({ at: event.at, step: "note", text: `${this.omitted} more event${this.omitted === 1 ? "" : "s"} not recorded (the transcript is bounded)` });
+      if (this.omitted > 0)
+        this.push({ at: event.at, step: "note", text: `${this.omitted} more event${this.omitted === 1 ? "" : "s"} not recorded (the transcript is bounded)` });
       this.push(event);
       return;
     }

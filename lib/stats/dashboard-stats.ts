@@ -56,7 +56,9 @@ async function exactHeld(db: Db): Promise<HeldFigures> {
       SELECT customer_id::text, count(*) AS held FROM delivery WHERE ${HELD} GROUP BY customer_id ORDER BY held DESC LIMIT 5`,
   ]);
   return {
-    messages: Number(held[0]?.messages ?? 0), deliveries: Number(held[0]?.deliveries ?? 0), bytes: Number(held[0]?.bytes ?? 0),
+    messages: Number(held[0]?.messages ?? 0),
+    deliveries: Number(held[0]?.deliveries ?? 0),
+    bytes: Number(held[0]?.bytes ?? 0),
     top: top.map((t) => ({ customerId: t.customer_id, held: Number(t.held) })),
   };
 }
@@ -108,8 +110,9 @@ export async function getDashboardStats(actor: Actor, range: "day" | "fortnight"
       db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM (SELECT 1 FROM delivery WHERE ${HELD} LIMIT ${EXACT_UP_TO + 1}) held`,
       db.$queryRaw<{ id: string; received_at: Date }[]>`
         SELECT m.id, m.received_at FROM message m
-        WHERE m.id IN (${Prisma.join(HELD_STATES.map((state) =>
-          Prisma.sql`(SELECT message_id FROM delivery WHERE state = ${state}::"DeliveryState" ORDER BY created_at LIMIT 1)`))})
+        WHERE m.id IN (${Prisma.join(
+          HELD_STATES.map((state) => Prisma.sql`(SELECT message_id FROM delivery WHERE state = ${state}::"DeliveryState" ORDER BY created_at LIMIT 1)`),
+        )})
         ORDER BY m.id LIMIT 1`,
       db.$queryRaw<{ messages: bigint | null; sessions: bigint }[]>`
         SELECT sum(messages_delivered) AS messages, count(*) FILTER (WHERE messages_delivered > 0) AS sessions
@@ -133,9 +136,10 @@ export async function getDashboardStats(actor: Actor, range: "day" | "fortnight"
     const nameOf = new Map(names.map((c) => [c.id, c.name]));
     const now = new Date();
     const step = bucket === "hour" ? 3600_000 : 86_400_000;
-    const first = bucket === "hour"
-      ? Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), now.getUTCHours()) - (count - 1) * step
-      : Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - (count - 1) * step;
+    const first =
+      bucket === "hour"
+        ? Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), now.getUTCHours()) - (count - 1) * step
+        : Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - (count - 1) * step;
     const found = new Map(sessions.map((s) => [s.start.getTime(), s]));
     const buckets = Array.from({ length: count }, (_, i) => {
       const start = first + i * step;
@@ -151,7 +155,8 @@ export async function getDashboardStats(actor: Actor, range: "day" | "fortnight"
       oldestHeld: oldest[0] ? { id: oldest[0].id, receivedAt: oldest[0].received_at } : null,
       releasedLast24h: { messages: Number(released[0]?.messages ?? 0), sessions: Number(released[0]?.sessions ?? 0) },
       sessions: { bucket, buckets },
-      topCustomers: held.top.flatMap((t) => (nameOf.has(t.customerId) ? [{ id: t.customerId, name: nameOf.get(t.customerId)!, held: t.held }] : []))
+      topCustomers: held.top
+        .flatMap((t) => (nameOf.has(t.customerId) ? [{ id: t.customerId, name: nameOf.get(t.customerId)!, held: t.held }] : []))
         .sort((a, b) => b.held - a.held || a.name.localeCompare(b.name)),
       setup: { customers: s?.customers ?? 0, logins: s?.logins ?? 0, domains: s?.domains ?? 0, mailReceived: s?.mail ?? false },
     };

@@ -26,9 +26,20 @@ export async function loadTls(config: Config): Promise<TlsMaterial> {
   if (!fs.existsSync(certFile) || !fs.existsSync(keyFile)) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const pems = await generate([{ name: "commonName", value: config.MAIL_HOSTNAME }], {
-      keyType: "ec", curve: "P-256", algorithm: "sha256",
+      keyType: "ec",
+      curve: "P-256",
+      algorithm: "sha256",
       notAfterDate: new Date(Date.now() + 10 * 365 * 86400_000),
-      extensions: [{ name: "subjectAltName", altNames: [{ type: 2, value: config.MAIL_HOSTNAME }, { type: 2, value: "localhost" }, { type: 7, ip: "127.0.0.1" }] }],
+      extensions: [
+        {
+          name: "subjectAltName",
+          altNames: [
+            { type: 2, value: config.MAIL_HOSTNAME },
+            { type: 2, value: "localhost" },
+            { type: 7, ip: "127.0.0.1" },
+          ],
+        },
+      ],
     });
     fs.writeFileSync(keyFile, pems.private, { mode: 0o600 });
     fs.writeFileSync(certFile, pems.cert, { mode: 0o644 });

@@ -59,9 +59,12 @@ export async function getTwoFactorStatus(actor: Actor) {
 export async function startTwoFactorEnrolment(actor: Actor): Promise<void> {
   const user = await loadUser(ownUser(actor).id);
   if (user.totpEnabledAt) throw new MailharborError("CONFLICT", "two-factor sign-in is already on");
-  await dbWork(() => getDb().portalUser.update({
-    where: { id: user.id }, data: { totpSecretEnc: encryptSecret(generateTotpSecret(), getServerKey()), totpLastStep: null },
-  }));
+  await dbWork(() =>
+    getDb().portalUser.update({
+      where: { id: user.id },
+      data: { totpSecretEnc: encryptSecret(generateTotpSecret(), getServerKey()), totpLastStep: null },
+    }),
+  );
 }
 
 /**
@@ -73,10 +76,12 @@ async function acceptTotpCode(user: { id: string; totpSecretEnc: string | null }
   if (!user.totpSecretEnc) return false;
   const step = matchTotpStep(decryptSecret(user.totpSecretEnc, getServerKey()), code, nowMs);
   if (step === null) return false;
-  const { count } = await dbWork(() => getDb().portalUser.updateMany({
-    where: { id: user.id, OR: [{ totpLastStep: null }, { totpLastStep: { lt: step } }] },
-    data: { totpLastStep: step },
-  }));
+  const { count } = await dbWork(() =>
+    getDb().portalUser.updateMany({
+      where: { id: user.id, OR: [{ totpLastStep: null }, { totpLastStep: { lt: step } }] },
+      data: { totpLastStep: step },
+    }),
+  );
   return count === 1;
 }
 
@@ -109,21 +114,25 @@ export async function confirmTwoFactorEnrolment(actor: Actor, code: string, addr
   }
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
   const hashes = await Promise.all(codes.map((c) => hashPassword(normalizeRecoveryCode(c))));
-  await dbWork(() => getDb().$transaction(async (tx) => {
-    await tx.portalUser.update({ where: { id: user.id }, data: { totpEnabledAt: new Date() } });
-    await tx.portalRecoveryCode.deleteMany({ where: { userId: user.id } });
-    await tx.portalRecoveryCode.createMany({ data: hashes.map((codeHash) => ({ userId: user.id, codeHash })) });
-    await recordAuditEvent(tx, me, { action: "user.2fa_enable", objectType: "portal_user", objectId: user.id, customerId: user.customerId });
-  }));
+  await dbWork(() =>
+    getDb().$transaction(async (tx) => {
+      await tx.portalUser.update({ where: { id: user.id }, data: { totpEnabledAt: new Date() } });
+      await tx.portalRecoveryCode.deleteMany({ where: { userId: user.id } });
+      await tx.portalRecoveryCode.createMany({ data: hashes.map((codeHash) => ({ userId: user.id, codeHash })) });
+      await recordAuditEvent(tx, me, { action: "user.2fa_enable", objectType: "portal_user", objectId: user.id, customerId: user.customerId });
+    }),
+  );
   return codes;
 }
 
 async function clearTwoFactor(actor: Actor, user: { id: string; email: string; customerId: string | null }, action: string): Promise<void> {
-  await dbWork(() => getDb().$transaction(async (tx) => {
-    await tx.portalUser.update({ where: { id: user.id }, data: { totpSecretEnc: null, totpEnabledAt: null, totpLastStep: null } });
-    await tx.portalRecoveryCode.deleteMany({ where: { userId: user.id } });
-    await recordAuditEvent(tx, actor, { action, objectType: "portal_user", objectId: user.id, customerId: user.customerId, details: { email: user.email } });
-  }));
+  await dbWork(() =>
+    getDb().$transaction(async (tx) => {
+      await tx.portalUser.update({ where: { id: user.id }, data: { totpSecretEnc: null, totpEnabledAt: null, totpLastStep: null } });
+      await tx.portalRecoveryCode.deleteMany({ where: { userId: user.id } });
+      await recordAuditEvent(tx, actor, { action, objectType: "portal_user", objectId: user.id, customerId: user.customerId, details: { email: user.email } });
+    }),
+  );
 }
 
 /** The user turns two-factor sign-in off, proving it with a current code or the password (throttled). */
@@ -133,7 +142,8 @@ export async function disableTwoFactor(actor: Actor, proof: string, address: str
   if (!user.totpEnabledAt) throw new MailharborError("CONFLICT", "two-factor sign-in is not on");
   const isCode = /^\s*\d{3}\s?\d{3}\s*$/.test(proof);
   const ok = await throttledCheck(address, user.email, isCode ? "code" : "password", () =>
-    isCode ? acceptTotpCode(user, proof) : verifyPassword(user.passwordHash, proof));
+    isCode ? acceptTotpCode(user, proof) : verifyPassword(user.passwordHash, proof),
+  );
   if (!ok) throw new MailharborError("INVALID_INPUT", "proof: that is neither a current code nor your password", { field: "proof" });
   await clearTwoFactor(me, user, "user.2fa_disable");
 }
@@ -152,7 +162,11 @@ export async function resetTwoFactor(actor: Actor, ref: string): Promise<void> {
  * recovery code, throttled per address and, for codes, per account. A recovery code used is
  * recorded in the audit log, as the user should make new ones.
  */
-export async function verifySecondFactor(identity: { id: string; email: string; role: "staff" | "customer"; customerId: string | null }, code: string, address: string): Promise<boolean> {
+export async function verifySecondFactor(
+  identity: { id: string; email: string; role: "staff" | "customer"; customerId: string | null },
+  code: string,
+  address: string,
+): Promise<boolean> {
   const user = await loadUser(identity.id);
   if (!user.totpEnabledAt) return false;
   let usedRecoveryCode = false;
@@ -162,12 +176,20 @@ export async function verifySecondFactor(identity: { id: string; email: string; 
     return usedRecoveryCode;
   });
   if (ok && usedRecoveryCode) {
-    const actor: Actor = identity.role === "staff"
-      ? { type: "staff", id: identity.id, label: identity.email }
-      : { type: "customer", id: identity.id, label: identity.email, customerId: identity.customerId ?? "" };
-    await dbWork(() => getDb().$transaction((tx) => recordAuditEvent(tx, actor, {
-      action: "user.recovery_code_used", objectType: "portal_user", objectId: user.id, customerId: user.customerId,
-    })));
+    const actor: Actor =
+      identity.role === "staff"
+        ? { type: "staff", id: identity.id, label: identity.email }
+        : { type: "customer", id: identity.id, label: identity.email, customerId: identity.customerId ?? "" };
+    await dbWork(() =>
+      getDb().$transaction((tx) =>
+        recordAuditEvent(tx, actor, {
+          action: "user.recovery_code_used",
+          objectType: "portal_user",
+          objectId: user.id,
+          customerId: user.customerId,
+        }),
+      ),
+    );
   }
   return ok;
 }

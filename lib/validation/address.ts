@@ -27,9 +27,7 @@ export function parseAddress(input: string, options: AddressOptions = {}): Parse
   if (at <= 0 || at === value.length - 1) return null;
   const localPart = value.slice(0, at);
   if (Buffer.byteLength(localPart) > 64) return null;
-  const validLocal = localPart.startsWith('"')
-    ? QUOTED.test(localPart)
-    : (options.utf8 ? DOT_ATOM_UTF8 : DOT_ATOM).test(localPart);
+  const validLocal = localPart.startsWith('"') ? QUOTED.test(localPart) : (options.utf8 ? DOT_ATOM_UTF8 : DOT_ATOM).test(localPart);
   if (!validLocal) return null;
   const domain = normalizeDomainName(value.slice(at + 1));
   if (!domain) return null;

@@ -16,7 +16,7 @@ export function normalizeDomainName(input: string, options: DomainNameOptions = 
   let name = input.trim().toLowerCase();
   if (name.endsWith(".")) name = name.slice(0, -1);
   if (!name || name.length > 255) return null;
-   
+
   if (/[^\x00-\x7f]/.test(name)) {
     name = domainToASCII(name);
     if (!name) return null;

@@ -8,10 +8,14 @@ export interface HostPort {
   port: number;
 }
 
-export const hostPortSchema = z.string().trim().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must be HOST:PORT").refine((v) => {
-  const port = Number(v.slice(v.lastIndexOf(":") + 1));
-  return port >= 1 && port <= 65535;
-}, "port must be 1-65535");
+export const hostPortSchema = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must be HOST:PORT")
+  .refine((v) => {
+    const port = Number(v.slice(v.lastIndexOf(":") + 1));
+    return port >= 1 && port <= 65535;
+  }, "port must be 1-65535");
 
 /** Splits a value hostPortSchema accepted (the port is after the last colon). */
 export function parseHostPort(value: string): HostPort {

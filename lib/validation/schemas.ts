@@ -43,12 +43,19 @@ export const passwordSchema = z.string().superRefine((value, ctx) => {
 });
 
 /** An ODMR secret: CRAM-MD5 needs it in clear at our end, so it is printable ASCII. */
-export const odmrSecretSchema = z.string().min(12, "at least 12 characters").max(256, "at most 256 characters")
+export const odmrSecretSchema = z
+  .string()
+  .min(12, "at least 12 characters")
+  .max(256, "at most 256 characters")
   .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces");
 
 export const retentionDaysSchema = z.coerce.number().int("a whole number of days").min(1, "at least 1 day").max(3650, "at most 3650 days");
 
-export const maxMessageSizeSchema = z.coerce.number().int().min(1024, "at least 1024 bytes").max(512 * 1024 * 1024, "at most 512 MB");
+export const maxMessageSizeSchema = z.coerce
+  .number()
+  .int()
+  .min(1024, "at least 1024 bytes")
+  .max(512 * 1024 * 1024, "at most 512 MB");
 
 export const uuidSchema = z.string().uuid("not a valid id");
 
@@ -56,6 +63,8 @@ export const uuidSchema = z.string().uuid("not a valid id");
 export const RECIPIENT_DELIMITER_CHARACTERS = "+-_=.";
 
 /** A domain's recipient delimiter: empty (none), or distinct characters from RECIPIENT_DELIMITER_CHARACTERS. */
-export const recipientDelimiterSchema = z.string().trim()
+export const recipientDelimiterSchema = z
+  .string()
+  .trim()
   .refine((v) => [...v].every((c) => RECIPIENT_DELIMITER_CHARACTERS.includes(c)), `only the characters ${RECIPIENT_DELIMITER_CHARACTERS} (or empty for none)`)
   .transform((v) => [...new Set(v)].join(""));

@@ -41,7 +41,11 @@ export class OdmrAuthenticator {
   private readonly throttle: AuthThrottle;
 
   /** `listener`: the prefix of its log codes (ODMR_AUTH_FAILED, MX_AUTH_FAILED …), so an alert names the listener */
-  constructor(config: Config, private readonly log: Logger, private readonly listener: "ODMR" | "MX") {
+  constructor(
+    config: Config,
+    private readonly log: Logger,
+    private readonly listener: "ODMR" | "MX",
+  ) {
     this.throttle = smtpAuthThrottle(config);
   }
 
@@ -51,14 +55,20 @@ export class OdmrAuthenticator {
     const attempt = this.throttle.begin(remoteAddress, name.toLowerCase());
     if (!attempt) {
       this.log.warn({ code: `${this.listener}_AUTH_LOCKED`, login: name }, "authentication refused: too many failures from this address");
-      return { ok: false, code: 454, message: "Temporary authentication failure: too many failed attempts, try again later", reason: "this address is locked out after too many failures" };
+      return {
+        ok: false,
+        code: 454,
+        message: "Temporary authentication failure: too many failed attempts, try again later",
+        reason: "this address is locked out after too many failures",
+      };
     }
     if (attempt.delayMs > 0) await sleep(attempt.delayMs);
     let result;
     try {
-      result = auth.method === "CRAM-MD5"
-        ? await verifyOdmrCramMd5(name, auth.challenge ?? "", auth.challengeResponse ?? "")
-        : await verifyOdmrPassword(name, auth.password ?? "");
+      result =
+        auth.method === "CRAM-MD5"
+          ? await verifyOdmrCramMd5(name, auth.challenge ?? "", auth.challengeResponse ?? "")
+          : await verifyOdmrPassword(name, auth.password ?? "");
     } catch (error) {
       attempt.settle("unchecked");
       this.log.error({ code: errorCode(error), err: error }, "authentication could not be checked");
@@ -72,7 +82,8 @@ export class OdmrAuthenticator {
     // clears the login's counter only: the address keeps its record (see AuthThrottle)
     attempt.settle("success");
     await recordLoginUse(result.login.loginId, remoteAddress).catch((error) =>
-      this.log.warn({ code: errorCode(error), err: error }, "could not record the login's last use"));
+      this.log.warn({ code: errorCode(error), err: error }, "could not record the login's last use"),
+    );
     return { ok: true, login: result.login };
   }
 
@@ -82,13 +93,16 @@ export class OdmrAuthenticator {
    * unexpectedly is logged on `log` and answered 454.
    */
   answer(auth: SMTPServerAuthentication, remoteAddress: string, callback: OnAuthCallback, log: Logger, seen: (outcome: AuthOutcome) => void): void {
-    this.authenticate(auth, remoteAddress).then((result) => {
-      seen(result);
-      if (result.ok) callback(null, { user: result.login });
-      else callback(null, { user: undefined, message: result.message, responseCode: result.code } as SMTPServerAuthenticationResponse);
-    }, (error: unknown) => {
-      log.error({ code: "INTERNAL", err: error }, "authentication failed unexpectedly");
-      callback(Object.assign(new Error("Temporary authentication failure"), { responseCode: 454 }));
-    });
+    this.authenticate(auth, remoteAddress).then(
+      (result) => {
+        seen(result);
+        if (result.ok) callback(null, { user: result.login });
+        else callback(null, { user: undefined, message: result.message, responseCode: result.code } as SMTPServerAuthenticationResponse);
+      },
+      (error: unknown) => {
+        log.error({ code: "INTERNAL", err: error }, "authentication failed unexpectedly");
+        callback(Object.assign(new Error("Temporary authentication failure"), { responseCode: 454 }));
+      },
+    );
   }
 }

@@ -50,11 +50,17 @@ export class DeliveryFeed {
   private sendingSince: number | null = null;
   private handedOut = 0;
 
-  constructor(private readonly options: FeedOptions, onRenewError: (error: unknown) => void) {
+  constructor(
+    private readonly options: FeedOptions,
+    onRenewError: (error: unknown) => void,
+  ) {
     // renewed at a third of the lease, so two renewals may fail before a lease runs out
-    this.renewTimer = setInterval(() => {
-      renewLeases(options.owner, [...this.held], options.leaseSeconds).catch(onRenewError);
-    }, (options.leaseSeconds * 1000) / 3);
+    this.renewTimer = setInterval(
+      () => {
+        renewLeases(options.owner, [...this.held], options.leaseSeconds).catch(onRenewError);
+      },
+      (options.leaseSeconds * 1000) / 3,
+    );
     this.renewTimer.unref();
   }
 
@@ -106,9 +112,12 @@ export class DeliveryFeed {
   /** Doubles until the session's rate is measured, then covers CLAIM_AHEAD_MS of it; never above `batch`. */
   private claimSize(): number {
     const elapsed = this.sendingSince === null ? 0 : Date.now() - this.sendingSince;
-    const size = elapsed < RATE_WINDOW_MS
-      ? (this.lastClaim === 0 ? FIRST_CLAIM : this.lastClaim * 2)
-      : Math.max(FIRST_CLAIM, Math.ceil((this.handedOut / elapsed) * CLAIM_AHEAD_MS));
+    const size =
+      elapsed < RATE_WINDOW_MS
+        ? this.lastClaim === 0
+          ? FIRST_CLAIM
+          : this.lastClaim * 2
+        : Math.max(FIRST_CLAIM, Math.ceil((this.handedOut / elapsed) * CLAIM_AHEAD_MS));
     this.lastClaim = Math.min(this.options.batch, size);
     return this.lastClaim;
   }
@@ -119,8 +128,12 @@ export class DeliveryFeed {
     }
     if (this.claimed.length === 0 && !this.exhausted && !this.stopped) {
       const claimed = await claimDeliveries({
-        owner: this.options.owner, customerId: this.options.customerId, domainIds: this.options.domainIds,
-        limit: this.claimSize(), leaseSeconds: this.options.leaseSeconds, attemptedBefore: this.options.sessionStart,
+        owner: this.options.owner,
+        customerId: this.options.customerId,
+        domainIds: this.options.domainIds,
+        limit: this.claimSize(),
+        leaseSeconds: this.options.leaseSeconds,
+        attemptedBefore: this.options.sessionStart,
       });
       for (const message of claimed) for (const delivery of message.deliveries) this.held.add(delivery.id);
       if (claimed.length === 0) this.exhausted = true;

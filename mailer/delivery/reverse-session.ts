@@ -97,9 +97,9 @@ interface Transaction {
 const RECORD_ATTEMPTS = 3;
 
 const FAILURE_CODES: Record<ReverseClientError["kind"], string> = {
-  "timeout": "ODMR_REVERSE_TIMEOUT",
+  timeout: "ODMR_REVERSE_TIMEOUT",
   "connection-lost": "ODMR_CONNECTION_LOST",
-  "protocol": "ODMR_REVERSE_PROTOCOL",
+  protocol: "ODMR_REVERSE_PROTOCOL",
 };
 
 function outcomeOf(code: number): DeliveryOutcome {
@@ -118,8 +118,8 @@ export function splitRecipients<T extends { recipient: string }>(deliveries: T[]
   let domains = new Set<string>();
   for (const delivery of deliveries) {
     const domain = delivery.recipient.slice(delivery.recipient.lastIndexOf("@") + 1).toLowerCase();
-    const full = (limits.rcptMax > 0 && part.length >= limits.rcptMax)
-      || (limits.rcptDomainMax > 0 && !domains.has(domain) && domains.size >= limits.rcptDomainMax);
+    const full =
+      (limits.rcptMax > 0 && part.length >= limits.rcptMax) || (limits.rcptDomainMax > 0 && !domains.has(domain) && domains.size >= limits.rcptDomainMax);
     if (full && part.length > 0) {
       parts.push(part);
       part = [];
@@ -172,23 +172,39 @@ export class ReverseSession {
   constructor(private readonly options: ReverseSessionOptions) {
     const { config } = options.ctx;
     this.owner = sessionLeaseOwner(options.ctx.instanceId, crypto.randomUUID());
-    this.client = new ReverseSmtpClient(options.socket, {
-      greetingMs: config.REVERSE_GREETING_TIMEOUT * 1000,
-      commandMs: config.REVERSE_COMMAND_TIMEOUT * 1000,
-      dataInitMs: config.REVERSE_DATA_INIT_TIMEOUT * 1000,
-      dataBlockMs: config.REVERSE_DATA_BLOCK_TIMEOUT * 1000,
-      finalDotMs: config.REVERSE_FINAL_DOT_TIMEOUT * 1000,
-    }, this.relayedTls);
-    this.feed = new DeliveryFeed({
-      owner: this.owner, customerId: options.login.customerId, domainIds: options.domainIds,
-      batch: config.ODMR_CLAIM_BATCH, leaseSeconds: config.LEASE_SECONDS, sessionStart: options.sessionStart,
-      authorize: options.authorize,
-    }, (error) => options.log.warn({ code: errorCode(error), err: error }, "lease renewal failed"));
+    this.client = new ReverseSmtpClient(
+      options.socket,
+      {
+        greetingMs: config.REVERSE_GREETING_TIMEOUT * 1000,
+        commandMs: config.REVERSE_COMMAND_TIMEOUT * 1000,
+        dataInitMs: config.REVERSE_DATA_INIT_TIMEOUT * 1000,
+        dataBlockMs: config.REVERSE_DATA_BLOCK_TIMEOUT * 1000,
+        finalDotMs: config.REVERSE_FINAL_DOT_TIMEOUT * 1000,
+      },
+      this.relayedTls,
+    );
+    this.feed = new DeliveryFeed(
+      {
+        owner: this.owner,
+        customerId: options.login.customerId,
+        domainIds: options.domainIds,
+        batch: config.ODMR_CLAIM_BATCH,
+        leaseSeconds: config.LEASE_SECONDS,
+        sessionStart: options.sessionStart,
+        authorize: options.authorize,
+      },
+      (error) => options.log.warn({ code: errorCode(error), err: error }, "lease renewal failed"),
+    );
     // the first batch is claimed and read while the customer's MTA gets ready to greet
     this.feed.prefetch();
     this.protection = new BounceGuard(options.domainIds, (domain, evidence) => {
-      options.log.warn({ code: "ODMR_BOUNCE_PROTECTION_TRIPPED", domain, offered: evidence.offered, refused: evidence.refused }, "bounce protection tripped: the refused mail stays held");
-      this.stop(`bounce protection: the customer's server refused ${evidence.refused} of ${evidence.offered} recipients of ${domain}; the refused mail stays held`);
+      options.log.warn(
+        { code: "ODMR_BOUNCE_PROTECTION_TRIPPED", domain, offered: evidence.offered, refused: evidence.refused },
+        "bounce protection tripped: the refused mail stays held",
+      );
+      this.stop(
+        `bounce protection: the customer's server refused ${evidence.refused} of ${evidence.offered} recipients of ${domain}; the refused mail stays held`,
+      );
     });
     this.protection.prefetch();
   }
@@ -273,7 +289,7 @@ export class ReverseSession {
   }
 
   private ending(): string {
-    return this.closing ? `the customer is closing (${this.closing})` : this.stopReason ?? "completed";
+    return this.closing ? `the customer is closing (${this.closing})` : (this.stopReason ?? "completed");
   }
 
   /**
@@ -304,11 +320,16 @@ export class ReverseSession {
         break;
       }
       const { queued, done } = this.startChunked(tx, capabilities, unclean || inFlight.length > 0);
-      inFlight.push(done.then((clean) => {
-        unclean = !clean;
-      }, (error) => {
-        failure ??= error;
-      }));
+      inFlight.push(
+        done.then(
+          (clean) => {
+            unclean = !clean;
+          },
+          (error) => {
+            failure ??= error;
+          },
+        ),
+      );
       await queued;
     }
     await Promise.all(inFlight);
@@ -339,7 +360,9 @@ export class ReverseSession {
         if (cleared && cleared.code >= 400) {
           // what the customer answered inside a transaction it would not clear cannot be trusted
           this.stop(`the customer refused RSET: ${cleared.text}`);
-          tx.outgoing.results.push(...tx.deliveries.map((delivery) => ({ delivery, outcome: "deferred" as const, error: `our RSET was refused: ${cleared.text}` })));
+          tx.outgoing.results.push(
+            ...tx.deliveries.map((delivery) => ({ delivery, outcome: "deferred" as const, error: `our RSET was refused: ${cleared.text}` })),
+          );
         } else {
           tx.outgoing.results.push(...this.resultsOf(tx, replies, final));
         }
@@ -416,7 +439,13 @@ export class ReverseSession {
     if (capabilities.maxSize > 0) params.push(`SIZE=${raw.length}`);
     if (message.bodyType?.toUpperCase() === "8BITMIME" && capabilities.eightBitMime) params.push("BODY=8BITMIME");
     if (message.smtputf8) params.push("SMTPUTF8");
-    const envelope = this.client.envelope(message.mailFrom, params, deliveries.map((d) => d.recipient), capabilities.pipelining, !capabilities.chunking);
+    const envelope = this.client.envelope(
+      message.mailFrom,
+      params,
+      deliveries.map((d) => d.recipient),
+      capabilities.pipelining,
+      !capabilities.chunking,
+    );
     envelope.catch(() => undefined); // awaited by transact(); a failure is seen there
     return envelope;
   }
@@ -498,15 +527,22 @@ export class ReverseSession {
     const ids = tx.deliveries.map((d) => d.id).filter((id) => !answered.has(id));
     this.feed.settle(ids);
     const why = error.kind === "timeout" ? error.message : `${error.kind === "protocol" ? "protocol error" : "connection lost"}: ${error.message}`;
-    await releaseDeliveries(this.owner, ids, { error: why })
-      .catch((e) => this.options.log.error({ code: errorCode(e), err: e }, "could not give the message in flight back; its lease will expire"));
+    await releaseDeliveries(this.owner, ids, { error: why }).catch((e) =>
+      this.options.log.error({ code: errorCode(e), err: e }, "could not give the message in flight back; its lease will expire"),
+    );
   }
 
   /** Queues a message's results for the record, once; `complete`: every recipient it has here was answered. */
   private recordOutgoing(outgoing: Outgoing, capabilities: Capabilities, complete: boolean): void {
     if (outgoing.recorded) return;
     outgoing.recorded = true;
-    this.queueRecord(outgoing.message, outgoing.raw, outgoing.results, capabilities.serverName, complete && outgoing.offered === outgoing.message.deliveries.length);
+    this.queueRecord(
+      outgoing.message,
+      outgoing.raw,
+      outgoing.results,
+      capabilities.serverName,
+      complete && outgoing.offered === outgoing.message.deliveries.length,
+    );
   }
 
   /**
@@ -535,7 +571,13 @@ export class ReverseSession {
   }
 
   /** `complete`: every claimed recipient of the message has a result here (else others still need its bytes). */
-  private async record(message: ClaimedMessage, raw: Buffer | null, results: RecipientResult[], remoteMta: string | undefined, complete: boolean): Promise<void> {
+  private async record(
+    message: ClaimedMessage,
+    raw: Buffer | null,
+    results: RecipientResult[],
+    remoteMta: string | undefined,
+    complete: boolean,
+  ): Promise<void> {
     for (const batch of await this.protection.judge({ context: { message, raw, remoteMta }, results })) {
       await this.write(batch.context, batch.results, complete && batch.whole);
     }
@@ -544,27 +586,44 @@ export class ReverseSession {
   private async write({ message, raw, remoteMta }: RecordContext, results: RecipientResult[], complete: boolean): Promise<void> {
     const { ctx, log } = this.options;
     // the transcript shows the outcome as written, after bounce protection judged it
-    this.options.transcript?.add("message", messageLine(message.messageId, message.mailFrom, results.map((r) => ({ recipient: r.delivery.recipient, outcome: r.outcome, reply: r.error ?? r.reply ?? null }))));
+    this.options.transcript?.add(
+      "message",
+      messageLine(
+        message.messageId,
+        message.mailFrom,
+        results.map((r) => ({ recipient: r.delivery.recipient, outcome: r.outcome, reply: r.error ?? r.reply ?? null })),
+      ),
+    );
     const bounced = results.filter((r) => r.outcome === "bounced");
     let dsn = null;
     // RFC 5321 §6.1: no DSN to the null sender
     if (bounced.length > 0 && message.mailFrom) {
       const now = new Date();
       const recipients: DsnRecipient[] = bounced.map((r) => ({
-        recipient: r.delivery.recipient, action: "failed",
+        recipient: r.delivery.recipient,
+        action: "failed",
         status: r.localStatus ?? statusFromReply(r.error ?? "550"),
-        diagnostic: r.localStatus ? null : r.error, remoteMta: remoteMta || null, lastAttempt: now,
+        diagnostic: r.localStatus ? null : r.error,
+        remoteMta: remoteMta || null,
+        lastAttempt: now,
       }));
       dsn = {
-        rcptTo: message.mailFrom, state: initialDsnState(ctx.config.SMARTHOST),
+        rcptTo: message.mailFrom,
+        state: initialDsnState(ctx.config.SMARTHOST),
         raw: buildDsn({
-          kind: "bounced", reportingMta: ctx.config.MAIL_HOSTNAME, recipients, now,
+          kind: "bounced",
+          reportingMta: ctx.config.MAIL_HOSTNAME,
+          recipients,
+          now,
           original: { queueId: message.messageId, mailFrom: message.mailFrom, receivedAt: message.receivedAt, raw },
         }),
       };
     }
     const record = {
-      owner: this.owner, messageId: message.messageId, exclusive: message.exclusive && complete, dsn,
+      owner: this.owner,
+      messageId: message.messageId,
+      exclusive: message.exclusive && complete,
+      dsn,
       results: results.map((r) => ({ deliveryId: r.delivery.id, outcome: r.outcome, error: r.error })),
     };
     for (let attempt = 1; ; attempt++) {
@@ -587,7 +646,10 @@ export class ReverseSession {
       this.counts.bytesDelivered += raw?.length ?? 0;
     }
     if (log.isLevelEnabled("debug")) {
-      log.debug({ messageId: message.messageId, results: results.map((r) => ({ rcpt: r.delivery.recipient, outcome: r.outcome, error: r.error })) }, "message result");
+      log.debug(
+        { messageId: message.messageId, results: results.map((r) => ({ rcpt: r.delivery.recipient, outcome: r.outcome, error: r.error })) },
+        "message result",
+      );
     }
   }
 }

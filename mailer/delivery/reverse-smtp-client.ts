@@ -59,7 +59,10 @@ export interface EnvelopeReplies {
 export type ClientErrorKind = "timeout" | "connection-lost" | "protocol";
 
 export class ReverseClientError extends Error {
-  constructor(readonly kind: ClientErrorKind, message: string) {
+  constructor(
+    readonly kind: ClientErrorKind,
+    message: string,
+  ) {
     super(message);
     this.name = "ReverseClientError";
   }
@@ -125,7 +128,11 @@ export class ReverseSmtpClient {
   /**
    * @param lastLineApart the last line of every write goes in a TLS record of its own (see flush())
    */
-  constructor(private readonly socket: net.Socket, private readonly timeouts: ReverseTimeouts, private readonly lastLineApart = false) {
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly timeouts: ReverseTimeouts,
+    private readonly lastLineApart = false,
+  ) {
     socket.setNoDelay(true);
     socket.on("data", this.listeners.data);
     socket.on("end", this.listeners.end);
@@ -496,10 +503,12 @@ export function parseEhlo(reply: Reply): Capabilities {
   }
   const size = Number(keywords.get("SIZE")?.[0]);
   // RFC 9422 §4: LIMITS name=value pairs, names case-insensitive, unknown names ignored
-  const limits = new Map((keywords.get("LIMITS") ?? []).map((pair) => {
-    const eq = pair.indexOf("=");
-    return [pair.slice(0, eq < 0 ? pair.length : eq).toUpperCase(), eq < 0 ? "" : pair.slice(eq + 1)] as const;
-  }));
+  const limits = new Map(
+    (keywords.get("LIMITS") ?? []).map((pair) => {
+      const eq = pair.indexOf("=");
+      return [pair.slice(0, eq < 0 ? pair.length : eq).toUpperCase(), eq < 0 ? "" : pair.slice(eq + 1)] as const;
+    }),
+  );
   return {
     serverName: reply.lines[0]?.trim().split(/\s+/)[0] ?? "",
     pipelining: keywords.has("PIPELINING"),

@@ -17,9 +17,17 @@ export const ETRN_REPLIES = {
   /** the queue cannot be run now (the database does not answer, the mailer is stopping) */
   unable: (node: string): EtrnReply => ({ code: 458, enhanced: "4.3.0", text: `Unable to queue messages for node ${node}` }),
   /** the client asked more often than ETRN_RATE_PER_MINUTE allows: RFC 1985 §4's "unable to queue", for now */
-  rateLimited: (node: string): EtrnReply => ({ code: 458, enhanced: "4.7.0", text: `Unable to queue messages for node ${node}: too many ETRN requests, try again later` }),
+  rateLimited: (node: string): EtrnReply => ({
+    code: 458,
+    enhanced: "4.7.0",
+    text: `Unable to queue messages for node ${node}: too many ETRN requests, try again later`,
+  }),
   /** one text for every refusal, so a stranger cannot tell a hosted domain from one that is not */
-  notAllowed: (node: string, reason = "not a domain this client may release"): EtrnReply => ({ code: 459, enhanced: "4.7.0", text: `Node ${node} not allowed: ${reason}` }),
+  notAllowed: (node: string, reason = "not a domain this client may release"): EtrnReply => ({
+    code: 459,
+    enhanced: "4.7.0",
+    text: `Node ${node} not allowed: ${reason}`,
+  }),
   /** Postfix's wording and codes: a wrong number of arguments is 500, a bad node name 501 */
   syntax: { code: 500, enhanced: "5.5.2", text: "Syntax: ETRN [@]domain" } as EtrnReply,
   badNode: { code: 501, enhanced: "5.5.4", text: "Syntax error in parameters: not a domain name" } as EtrnReply,

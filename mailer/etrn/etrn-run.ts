@@ -27,14 +27,27 @@ export class EtrnRun {
   readonly done: Promise<RunEnd>;
 
   /** `ctx` carries the lease owner of ETRN runs (see etrn-runner.ts). */
-  constructor(private readonly ctx: MailerContext, readonly domain: EtrnDomain, readonly log: Logger) {
+  constructor(
+    private readonly ctx: MailerContext,
+    readonly domain: EtrnDomain,
+    readonly log: Logger,
+  ) {
     // a run is capped like an ODMR session: it stops after the message in flight, the next run goes on
     const deadline = setTimeout(() => this.stop("session time limit reached"), ctx.config.ODMR_SESSION_MAX_SECONDS * 1000);
     deadline.unref();
-    this.done = this.execute().catch((error: unknown) => {
-      log.error({ code: errorCode(error), err: error }, "ETRN run failed");
-      return { messagesDelivered: 0, recipientsDelivered: 0, bytesDelivered: 0, outcome: `failed: ${(error as Error)?.message ?? error}`, tls: false, releaseFailed: true };
-    }).finally(() => clearTimeout(deadline));
+    this.done = this.execute()
+      .catch((error: unknown) => {
+        log.error({ code: errorCode(error), err: error }, "ETRN run failed");
+        return {
+          messagesDelivered: 0,
+          recipientsDelivered: 0,
+          bytesDelivered: 0,
+          outcome: `failed: ${(error as Error)?.message ?? error}`,
+          tls: false,
+          releaseFailed: true,
+        };
+      })
+      .finally(() => clearTimeout(deadline));
   }
 
   /** Finish the message in flight, then QUIT. */
@@ -70,13 +83,17 @@ export class EtrnRun {
     let connection;
     try {
       connection = await connectToTarget(target, {
-        hostname: config.MAIL_HOSTNAME, connectTimeoutMs: config.ETRN_CONNECT_TIMEOUT * 1000, timeouts, log: this.log,
+        hostname: config.MAIL_HOSTNAME,
+        connectTimeoutMs: config.ETRN_CONNECT_TIMEOUT * 1000,
+        timeouts,
+        log: this.log,
       });
     } catch (error) {
       if (!(error instanceof TargetError)) throw error;
       this.log.warn({ code: "ETRN_TARGET_FAILED", target: where, err: error.message }, "ETRN target cannot take mail; it stays held");
       await recordEtrnTargetFailure(this.domain.id, error.message).catch((e) =>
-        this.log.warn({ code: errorCode(e), err: e }, "could not note the failure on the held mail"));
+        this.log.warn({ code: errorCode(e), err: e }, "could not note the failure on the held mail"),
+      );
       return { ...this.nothing(`not delivered: ${error.message}`), targetFailed: true };
     }
     if (this.stopReason) {
@@ -84,8 +101,15 @@ export class EtrnRun {
       return this.nothing(`not run: ${this.stopReason}`);
     }
     this.session = new ReverseSession({
-      ctx: this.ctx, log: this.log, socket: connection.socket, login: { customerId: target.customerId }, domainIds: [target.domainId],
-      sessionStart: new Date(), tls: connection.tls, greeted: true, directPeer: true,
+      ctx: this.ctx,
+      log: this.log,
+      socket: connection.socket,
+      login: { customerId: target.customerId },
+      domainIds: [target.domainId],
+      sessionStart: new Date(),
+      tls: connection.tls,
+      greeted: true,
+      directPeer: true,
     });
     const end = await this.session.run();
     return { ...end, outcome: `${end.outcome} to ${where}${connection.tls ? " over TLS" : ""}`, tls: connection.tls };

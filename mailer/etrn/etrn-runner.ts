@@ -146,7 +146,12 @@ export class EtrnRunner {
       if (local) local.followUp ??= origin;
       else elsewhere.push(domain);
     }
-    const claimed = new Set(await claimEtrnRuns(elsewhere.map((d) => d.id), this.owner));
+    const claimed = new Set(
+      await claimEtrnRuns(
+        elsewhere.map((d) => d.id),
+        this.owner,
+      ),
+    );
     return elsewhere.filter((d) => claimed.has(d.id));
   }
 
@@ -192,19 +197,25 @@ export class EtrnRunner {
   /** Keeps the markers of this mailer's runs alive while any run goes. */
   private renewMarkers(): void {
     if (this.renewal) return;
-    this.renewal = setInterval(() => {
-      const ids = [...this.runs.keys()];
-      if (ids.length === 0) {
-        clearInterval(this.renewal!);
-        this.renewal = null;
-        return;
-      }
-      renewEtrnRuns(ids, this.owner).then((held) => {
-        const lost = ids.filter((id) => !held.includes(id) && this.runs.has(id));
-        // the delivery leases still keep each recipient to one session; only the coalescing is lost
-        if (lost.length) this.log.warn({ code: "ETRN_MARKER_LOST", domains: lost }, "the run marker lapsed and was taken over");
-      }, (error) => this.log.warn({ code: errorCode(error), err: error }, "could not renew ETRN run markers"));
-    }, (ETRN_RUN_MARKER_SECONDS * 1000) / 3);
+    this.renewal = setInterval(
+      () => {
+        const ids = [...this.runs.keys()];
+        if (ids.length === 0) {
+          clearInterval(this.renewal!);
+          this.renewal = null;
+          return;
+        }
+        renewEtrnRuns(ids, this.owner).then(
+          (held) => {
+            const lost = ids.filter((id) => !held.includes(id) && this.runs.has(id));
+            // the delivery leases still keep each recipient to one session; only the coalescing is lost
+            if (lost.length) this.log.warn({ code: "ETRN_MARKER_LOST", domains: lost }, "the run marker lapsed and was taken over");
+          },
+          (error) => this.log.warn({ code: errorCode(error), err: error }, "could not renew ETRN run markers"),
+        );
+      },
+      (ETRN_RUN_MARKER_SECONDS * 1000) / 3,
+    );
     this.renewal.unref();
   }
 
@@ -242,12 +253,17 @@ export class EtrnRunner {
     const login = origin.login && origin.login.customerId === customerId ? origin.login : null;
     const write = (async () => {
       await startOdmrSession({
-        id, kind: "etrn", remoteAddress: origin.remoteAddress, tls: false, customerId: customerId ?? undefined,
-        loginId: login?.loginId, loginName: login?.login, domainsRequested: domains, reply: replyLine(reply),
+        id,
+        kind: "etrn",
+        remoteAddress: origin.remoteAddress,
+        tls: false,
+        customerId: customerId ?? undefined,
+        loginId: login?.loginId,
+        loginName: login?.login,
+        domainsRequested: domains,
+        reply: replyLine(reply),
       });
-      const totals = typeof end === "string"
-        ? { messagesDelivered: 0, recipientsDelivered: 0, bytesDelivered: 0, outcome: end, tls: false }
-        : await end;
+      const totals = typeof end === "string" ? { messagesDelivered: 0, recipientsDelivered: 0, bytesDelivered: 0, outcome: end, tls: false } : await end;
       await finishOdmrSession(id, totals);
     })().catch((error: unknown) => {
       origin.log.warn({ code: errorCode(error), err: error }, "could not record the ETRN session");

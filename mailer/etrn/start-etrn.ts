@@ -18,7 +18,12 @@ export function startEtrn(ctx: MailerContext): EtrnService {
     for (const request of await takeEtrnReleaseRequests()) {
       const requestLog = log.child({ requestedBy: request.requestedBy, domain: request.domain });
       const reply = await runner.answer(request.domain, () => decideEtrnRelease(request.domainId), {
-        remoteAddress: request.requestedBy, login: null, customerId: request.customerId, recordRefusal: true, rateKey: null, log: requestLog,
+        remoteAddress: request.requestedBy,
+        login: null,
+        customerId: request.customerId,
+        recordRefusal: true,
+        rateKey: null,
+        log: requestLog,
       });
       requestLog.info({ reply: `${reply.code} ${reply.text}` }, "deliver-now request taken");
     }

@@ -36,27 +36,37 @@ export function startHousekeeping(ctx: MailerContext): Service {
     }
   };
 
-  const run = () => withAdvisoryLock(HOUSEKEEPING_LOCK, async () => {
-    await step("leases", () => requeueExpiredLeases());
-    await step("expiry", () => expireHeldMail({ reportingMta: config.MAIL_HOSTNAME, dsnState }));
-    if (config.DELAY_WARNING_HOURS > 0) {
-      await step("delay-warnings", () => warnDelayedMail({ hours: config.DELAY_WARNING_HOURS, reportingMta: config.MAIL_HOSTNAME, dsnState }));
-    }
-    if (smarthost) {
-      await step("dsn", async () => {
-        const report = await sendStoredDsns(smarthost, config.MAIL_HOSTNAME);
-        if (report.connectError) log.warn({ code: "DSN_SMARTHOST_UNREACHABLE", smarthost: config.SMARTHOST, error: report.connectError }, "smarthost unreachable; DSNs wait for the next run");
-        return report;
-      });
-    }
-    // a session left open longer than any session may last belongs to a mailer that died
-    const cap = config.ODMR_SESSION_MAX_SECONDS * 1000 + 3600_000;
-    await step("sessions", () => closeAbandonedSessions(new Date(Date.now() - cap - 86_400_000), new Date(Date.now() - cap)));
-    await step("history", () => purgeHistory(config.HISTORY_DAYS));
-    await step("notifications", () => runNotifications({
-      smarthost, hostname: config.MAIL_HOSTNAME, staffEmail: config.STAFF_NOTIFY_EMAIL, retryBaseSeconds: config.NOTIFY_RETRY_BASE_SECONDS,
-    }));
-  });
+  const run = () =>
+    withAdvisoryLock(HOUSEKEEPING_LOCK, async () => {
+      await step("leases", () => requeueExpiredLeases());
+      await step("expiry", () => expireHeldMail({ reportingMta: config.MAIL_HOSTNAME, dsnState }));
+      if (config.DELAY_WARNING_HOURS > 0) {
+        await step("delay-warnings", () => warnDelayedMail({ hours: config.DELAY_WARNING_HOURS, reportingMta: config.MAIL_HOSTNAME, dsnState }));
+      }
+      if (smarthost) {
+        await step("dsn", async () => {
+          const report = await sendStoredDsns(smarthost, config.MAIL_HOSTNAME);
+          if (report.connectError)
+            log.warn(
+              { code: "DSN_SMARTHOST_UNREACHABLE", smarthost: config.SMARTHOST, error: report.connectError },
+              "smarthost unreachable; DSNs wait for the next run",
+            );
+          return report;
+        });
+      }
+      // a session left open longer than any session may last belongs to a mailer that died
+      const cap = config.ODMR_SESSION_MAX_SECONDS * 1000 + 3600_000;
+      await step("sessions", () => closeAbandonedSessions(new Date(Date.now() - cap - 86_400_000), new Date(Date.now() - cap)));
+      await step("history", () => purgeHistory(config.HISTORY_DAYS));
+      await step("notifications", () =>
+        runNotifications({
+          smarthost,
+          hostname: config.MAIL_HOSTNAME,
+          staffEmail: config.STAFF_NOTIFY_EMAIL,
+          retryBaseSeconds: config.NOTIFY_RETRY_BASE_SECONDS,
+        }),
+      );
+    });
 
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<unknown> | null = null;

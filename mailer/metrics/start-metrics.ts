@@ -24,20 +24,24 @@ export async function startMetrics(ctx: MailerContext): Promise<Service | null> 
       response.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("not found\n");
       return;
     }
-    registry.metrics().then((text) => {
-      response.writeHead(200, { "content-type": registry.contentType }).end(text);
-    }, (error: unknown) => {
-      log.warn({ code: "METRICS_COLLECT_FAILED", err: error }, "metrics could not be collected");
-      response.writeHead(503, { "content-type": "text/plain; charset=utf-8" }).end("metrics unavailable\n");
-    });
+    registry.metrics().then(
+      (text) => {
+        response.writeHead(200, { "content-type": registry.contentType }).end(text);
+      },
+      (error: unknown) => {
+        log.warn({ code: "METRICS_COLLECT_FAILED", err: error }, "metrics could not be collected");
+        response.writeHead(503, { "content-type": "text/plain; charset=utf-8" }).end("metrics unavailable\n");
+      },
+    );
   });
   await listenOn(server, config.METRICS_PORT, config.METRICS_BIND_ADDRESS, "METRICS_PORT");
   log.info({ port: config.METRICS_PORT, address: config.METRICS_BIND_ADDRESS }, "metrics listening");
   return {
     name: "metrics",
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -67,7 +67,9 @@ async function store(collector: MessageCollector, session: SMTPServerSession, re
   const raw = collected.raw;
   const bodyParam = envelope.mailFrom && envelope.mailFrom.args ? envelope.mailFrom.args.BODY : undefined;
   await storeMessage({
-    id, mailFrom, raw,
+    id,
+    mailFrom,
+    raw,
     recipients: recipients.map(({ address, domainId, customerId }) => ({ address, domainId, customerId })),
     clientAddress: session.remoteAddress,
     heloName: session.hostNameAppearsAs || null,

@@ -7,7 +7,6 @@ import { mxState, type MxRecipientAddress } from "./mx-session.ts";
 import type { RecipientResolver } from "../../lib/domains/resolve-recipient.ts";
 import { parseAddress } from "../../lib/validation/address.ts";
 
- 
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** RFC 6531 §3.4: without SMTPUTF8 at MAIL FROM, an address with a UTF-8 local part is refused. */

@@ -8,14 +8,15 @@ import { ETRN_REPLIES, type EtrnReply } from "../etrn/etrn-replies.ts";
 
 export type EtrnArgument =
   /** `name`: the node as the replies name it */
-  | { ok: true; kind: "node"; node: EtrnNode; name: string }
-  | { ok: true; kind: "queue"; name: string }
-  | { ok: false; reply: EtrnReply };
+  { ok: true; kind: "node"; node: EtrnNode; name: string } | { ok: true; kind: "queue"; name: string } | { ok: false; reply: EtrnReply };
 
 const QUEUE_NAME = /^#[\x21-\x7e]{1,64}$/;
 
 export function parseEtrnArgument(argument: string): EtrnArgument {
-  const words = argument.trim().split(/[ \t]+/).filter(Boolean);
+  const words = argument
+    .trim()
+    .split(/[ \t]+/)
+    .filter(Boolean);
   if (words.length !== 1) return { ok: false, reply: ETRN_REPLIES.syntax };
   const [word] = words;
   if (word.startsWith("#")) return QUEUE_NAME.test(word) ? { ok: true, kind: "queue", name: word } : { ok: false, reply: ETRN_REPLIES.badNode };

@@ -17,9 +17,13 @@ export async function answerEtrn(argument: string, session: SMTPServerSession, r
   const login = (session.user as AuthenticatedLogin | undefined) ?? null;
   try {
     return await runner.answer(parsed.name, () => decideEtrn({ address: state.slot, login }, parsed.node), {
-      remoteAddress: state.slot, login, customerId: login?.customerId ?? null, recordRefusal: login !== null,
+      remoteAddress: state.slot,
+      login,
+      customerId: login?.customerId ?? null,
+      recordRefusal: login !== null,
       // ETRN_RATE_PER_MINUTE: per login, or per address for a listed network without AUTH
-      rateKey: login ? `login:${login.loginId}` : `address:${state.slot}`, log: state.log,
+      rateKey: login ? `login:${login.loginId}` : `address:${state.slot}`,
+      log: state.log,
     });
   } catch (error) {
     state.log.error({ code: "INTERNAL", err: error }, "ETRN failed");

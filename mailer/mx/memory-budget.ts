@@ -14,7 +14,10 @@ export class MemoryBudget {
   private readonly byAddress = new Map<string, number>();
 
   /** `limit` bytes in all; `perAddress` bytes for the messages of one client address (IPv6: its /64) together. */
-  constructor(private readonly limit: number, private readonly perAddress: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly perAddress: number,
+  ) {}
 
   /** The reservation one message from `address` grows while it streams in. */
   open(address: string): MessageReservation {
@@ -44,7 +47,10 @@ export class MemoryBudget {
 export class MessageReservation {
   private held = 0;
 
-  constructor(private readonly budget: MemoryBudget, private readonly key: string) {}
+  constructor(
+    private readonly budget: MemoryBudget,
+    private readonly key: string,
+  ) {}
 
   /** Reserves room for `bytes` more of the message (all its copies), or returns false. */
   grow(bytes: number): boolean {

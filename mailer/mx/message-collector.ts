@@ -14,7 +14,10 @@ export class MessageCollector {
   private kept = 0;
   private refusal: Reply | null = null;
 
-  constructor(private readonly limit: number, private readonly reservation: MessageReservation) {}
+  constructor(
+    private readonly limit: number,
+    private readonly reservation: MessageReservation,
+  ) {}
 
   get size(): number {
     return this.received;

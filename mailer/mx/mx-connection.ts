@@ -58,7 +58,10 @@ export class MxConnection extends AdaptedConnection<MxServer> {
     if (delay === 0) return greet();
     const talkedFirst = (chunk: Buffer) => {
       clearTimeout(timer);
-      this.log.info({ code: "MX_PREGREET", bytes: chunk.length, waitedMs: Date.now() - (this.session as MxSession).mx.startedAt }, "client talked before the greeting");
+      this.log.info(
+        { code: "MX_PREGREET", bytes: chunk.length, waitedMs: Date.now() - (this.session as MxSession).mx.startedAt },
+        "client talked before the greeting",
+      );
       this.send(REPLIES.pregreet.code, replyText(REPLIES.pregreet));
       // close() marks the parser closed before the same chunk reaches it, so none of it runs as a command
       this.close();

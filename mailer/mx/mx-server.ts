@@ -61,7 +61,11 @@ export class MxServer extends AdaptedServer {
   private sizeCheckedAt = Date.now();
   private sizeRefresh: Promise<void> | null = null;
 
-  constructor(ctx: MailerContext, facts: MxFacts, readonly etrnRunner: EtrnRunner) {
+  constructor(
+    ctx: MailerContext,
+    facts: MxFacts,
+    readonly etrnRunner: EtrnRunner,
+  ) {
     super({
       name: ctx.config.MAIL_HOSTNAME,
       banner: "Mailharbor",
@@ -96,9 +100,12 @@ export class MxServer extends AdaptedServer {
   protected createConnection(socket: net.Socket, options?: SMTPConnectionOptions | null): MxConnection | null {
     const address = clientAddress(socket);
     const fromAddress = this.perAddress.get(address) ?? 0;
-    const refusal = this.connectionCount >= this.ctx.config.MX_MAX_CONNECTIONS ? REPLIES.tooManyConnections
-      : fromAddress >= this.ctx.config.MX_MAX_CONNECTIONS_PER_IP ? REPLIES.tooManyConnectionsFromAddress
-      : null;
+    const refusal =
+      this.connectionCount >= this.ctx.config.MX_MAX_CONNECTIONS
+        ? REPLIES.tooManyConnections
+        : fromAddress >= this.ctx.config.MX_MAX_CONNECTIONS_PER_IP
+          ? REPLIES.tooManyConnectionsFromAddress
+          : null;
     if (refusal) {
       this.refuse(socket, refusal, address);
       return null;
@@ -173,7 +180,10 @@ export class MxServer extends AdaptedServer {
 
   /** Whether some domain has ETRN now (the flag is updated with it); on a database failure, the flag as it is. */
   checkEtrnOffered(): Promise<boolean> {
-    return etrnInUse().then((inUse) => (this.etrnOffered = inUse), () => this.etrnOffered);
+    return etrnInUse().then(
+      (inUse) => (this.etrnOffered = inUse),
+      () => this.etrnOffered,
+    );
   }
 
   /** Keeps the advertised SIZE and ETRN in step with the domains, at most once a second, off the greeting's path. */

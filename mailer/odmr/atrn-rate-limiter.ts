@@ -6,7 +6,10 @@ const WINDOW_MS = 60_000;
 export class AtrnRateLimiter {
   private readonly recent = new Map<string, number[]>();
 
-  constructor(private readonly perMinute: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly perMinute: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Counts one ATRN by this login; false if the login has already had its share this minute. */
   allow(loginId: string): boolean {

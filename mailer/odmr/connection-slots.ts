@@ -12,7 +12,10 @@ export class ConnectionSlots {
   private total = 0;
   private readonly byClient = new Map<string, number>();
 
-  constructor(private readonly max: number, private readonly perClient: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly perClient: number,
+  ) {}
 
   /** A slot for a connection from this address (give it back with the returned function, once), or why not. */
   take(address: string): { release: () => void } | { refused: SlotRefusal } {

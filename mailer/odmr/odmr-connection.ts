@@ -30,7 +30,7 @@ import { AdaptedConnection, type SMTPConnectionOptions } from "../smtp-server-ad
 /** Transaction and other commands outside the ODMR profile (RFC 2645 §4.2: 502). */
 const NOT_IN_PROFILE = new Set(["MAIL", "RCPT", "DATA", "BDAT", "TURN", "ETRN", "VRFY", "EXPN", "HELP", "SEND", "SOML", "SAML"]);
 const MAX_OUT_OF_PROFILE = 10;
- 
+
 const CONTROL = /[\x00-\x1f\x7f]/;
 
 /** How an ATRN reads in the transcript: the domains it asked for (or, for a bare ATRN, was given). */
@@ -56,7 +56,13 @@ export class OdmrConnection extends AdaptedConnection<OdmrServer> {
   private authorityLost = false;
 
   /** `connectedAt`: when the listener accepted the TCP connection (before any implicit TLS handshake) */
-  constructor(server: OdmrServer, socket: net.Socket, options: SMTPConnectionOptions | null | undefined, private readonly releaseSlot: () => void, private readonly connectedAt: number) {
+  constructor(
+    server: OdmrServer,
+    socket: net.Socket,
+    options: SMTPConnectionOptions | null | undefined,
+    private readonly releaseSlot: () => void,
+    private readonly connectedAt: number,
+  ) {
     super(server, socket, options);
     const sessionId = crypto.randomUUID();
     this.log = server.listener.ctx.log.child({ listener: server.label, session: sessionId, remote: this.remoteAddress });
@@ -212,7 +218,11 @@ export class OdmrConnection extends AdaptedConnection<OdmrServer> {
     if (decision.kind === "not-authorized") return this.settleAtrn(REPLIES.atrnNotAuthorized, requested);
     const names = decision.domains.map((d) => d.name);
     if (decision.kind === "no-mail") return this.settleAtrn(REPLIES.atrnNoMail, requested ?? names);
-    await this.turnAround(login, decision.domains.map((d) => d.id), requested ?? names);
+    await this.turnAround(
+      login,
+      decision.domains.map((d) => d.id),
+      requested ?? names,
+    );
   }
 
   private settleAtrn(reply: OdmrReply, requested: string[] | null): void {
@@ -259,8 +269,15 @@ export class OdmrConnection extends AdaptedConnection<OdmrServer> {
     this.recorder.update({ reply: line, domainsRequested: requested, tls: this.secure });
     socket.write(`${line}\r\n`);
     const reverse = new ReverseSession({
-      ctx: this.server.listener.ctx, log: this.log, socket, login, domainIds, sessionStart: new Date(), tls: this.secure,
-      authorize: () => this.stillAuthorized(login, domainIds), transcript: this.recorder.transcript,
+      ctx: this.server.listener.ctx,
+      log: this.log,
+      socket,
+      login,
+      domainIds,
+      sessionStart: new Date(),
+      tls: this.secure,
+      authorize: () => this.stillAuthorized(login, domainIds),
+      transcript: this.recorder.transcript,
     });
     this.reverse = reverse;
     // between claim batches too: a long batch to a slow customer must not outlive the login's authority
@@ -299,7 +316,10 @@ export class OdmrConnection extends AdaptedConnection<OdmrServer> {
     // two checks may overlap (the timer and a claim): the first to see it stops the session
     if (this.authorityLost) return false;
     this.authorityLost = true;
-    this.log.info({ code: "ODMR_AUTHORITY_LOST", login: login.login, reason: problem }, "login may no longer collect: ending the session after the message in flight");
+    this.log.info(
+      { code: "ODMR_AUTHORITY_LOST", login: login.login, reason: problem },
+      "login may no longer collect: ending the session after the message in flight",
+    );
     // this.reverse is set: the first check (the prefetch in its constructor) resolves after it is
     this.reverse?.stop(`no longer authorized: ${problem}`);
     return false;

@@ -69,7 +69,15 @@ export class OdmrListener {
   refuse(socket: net.Socket, why: SlotRefusal, label: string, beforeTls: boolean): void {
     const reply = why === "busy" ? REPLIES.tooManyConnections : REPLIES.tooManyFromAddress;
     doorRefusals.inc({ listener: label, reason: why });
-    this.ctx.log.warn({ listener: label, code: why === "busy" ? "ODMR_CONNECTION_LIMIT" : "ODMR_CONNECTION_LIMIT_PER_IP", remote: socket.remoteAddress, connections: this.slots.inUse }, reply.text);
+    this.ctx.log.warn(
+      {
+        listener: label,
+        code: why === "busy" ? "ODMR_CONNECTION_LIMIT" : "ODMR_CONNECTION_LIMIT_PER_IP",
+        remote: socket.remoteAddress,
+        connections: this.slots.inUse,
+      },
+      reply.text,
+    );
     socket.on("error", () => undefined);
     // before an implicit TLS handshake nothing the client could read can be written: just close
     if (beforeTls) return void socket.destroy();
@@ -128,7 +136,11 @@ export class OdmrServer extends AdaptedServer {
   readonly connectionsBySession = new WeakMap<SMTPServerSession, OdmrConnection>();
   private readonly admitted = new Map<string, Admitted>();
 
-  constructor(readonly listener: OdmrListener, readonly label: string, options: SMTPServerOptions) {
+  constructor(
+    readonly listener: OdmrListener,
+    readonly label: string,
+    options: SMTPServerOptions,
+  ) {
     super(options);
     // Sockets are admitted (or refused) the moment they are accepted, before smtp-server sees them:
     // on ODMRS_PORT that is before the TLS handshake, which a client could otherwise draw out
@@ -150,7 +162,10 @@ export class OdmrServer extends AdaptedServer {
       admitted.handshakeDeadline = setTimeout(() => {
         if (this.admitted.get(key) !== admitted) return;
         doorRefusals.inc({ listener: this.label, reason: "preauth-timeout" });
-        this.listener.ctx.log.info({ listener: this.label, code: "ODMR_PREAUTH_TIMEOUT", remote: socket.remoteAddress }, "closed: TLS handshake not done in time");
+        this.listener.ctx.log.info(
+          { listener: this.label, code: "ODMR_PREAUTH_TIMEOUT", remote: socket.remoteAddress },
+          "closed: TLS handshake not done in time",
+        );
         // the topmost socket: tearing the TLS wrap down from below mid-handshake crashes Node
         this.topmostSocket(socket).destroy();
       }, this.listener.ctx.config.ODMR_PREAUTH_SECONDS * 1000);

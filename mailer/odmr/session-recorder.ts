@@ -7,7 +7,14 @@
 import { errorCode } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { odmrSessions } from "../../lib/metrics/metrics.ts";
-import { finishOdmrSession, linkFailedAuth, startOdmrSession, updateOdmrSession, type SessionEnd, type SessionUpdate } from "../../lib/sessions/record-session.ts";
+import {
+  finishOdmrSession,
+  linkFailedAuth,
+  startOdmrSession,
+  updateOdmrSession,
+  type SessionEnd,
+  type SessionUpdate,
+} from "../../lib/sessions/record-session.ts";
 import { sessionResult } from "../../lib/sessions/session-result.ts";
 import { Transcript } from "../../lib/sessions/session-transcript.ts";
 
@@ -20,7 +27,13 @@ export class SessionRecorder {
   private linked = false;
   readonly transcript: Transcript;
 
-  constructor(readonly id: string, remoteAddress: string, tls: boolean, private readonly log: Logger, connectedAt = Date.now()) {
+  constructor(
+    readonly id: string,
+    remoteAddress: string,
+    tls: boolean,
+    private readonly log: Logger,
+    connectedAt = Date.now(),
+  ) {
     this.transcript = new Transcript(connectedAt);
     this.transcript.add("connect", `connected from ${remoteAddress}${tls ? " (TLS from the first byte)" : ""}`);
     this.chain = this.guard(() => startOdmrSession({ id, remoteAddress, tls }));
@@ -46,10 +59,12 @@ export class SessionRecorder {
   /** An AUTH failed: the session becomes the named login's when there is one (record-session.ts). */
   authFailed(attemptedName: string, tls: boolean): void {
     if (this.finished) return;
-    this.chain = this.chain.then(() => this.guard(async () => {
-      if (await linkFailedAuth(this.id, attemptedName)) this.linked = true;
-      await updateOdmrSession(this.id, this.withTranscript({ tls }));
-    }));
+    this.chain = this.chain.then(() =>
+      this.guard(async () => {
+        if (await linkFailedAuth(this.id, attemptedName)) this.linked = true;
+        await updateOdmrSession(this.id, this.withTranscript({ tls }));
+      }),
+    );
   }
 
   /** Records the end once; resolves when everything is written (or given up on). */

@@ -31,5 +31,9 @@ export function checkSmtpServerVersion(log: Logger, version = installedSmtpServe
   if (TESTED_SMTP_SERVER_VERSIONS.includes(version)) return;
   const tested = TESTED_SMTP_SERVER_VERSIONS.join(", ");
   log.fatal({ code: "SMTP_SERVER_VERSION_UNTESTED", version, tested }, "smtp-server version not tested with the listeners");
-  throw new MailharborError("INTERNAL", `smtp-server ${version} is installed, but the MX and ODMR listeners are tested only with ${tested}: install a tested version (npm ci), or run the smtp-server contract tests on ${version} and add it to TESTED_SMTP_SERVER_VERSIONS`, { version });
+  throw new MailharborError(
+    "INTERNAL",
+    `smtp-server ${version} is installed, but the MX and ODMR listeners are tested only with ${tested}: install a tested version (npm ci), or run the smtp-server contract tests on ${version} and add it to TESTED_SMTP_SERVER_VERSIONS`,
+    { version },
+  );
 }

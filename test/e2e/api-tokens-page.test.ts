@@ -64,7 +64,10 @@ describe("portal: API tokens", () => {
     page.once("dialog", (dialog) => void dialog.accept());
     await row.getByRole("button", { name: "Revoke billing" }).click();
     // the row's revoke button gives way to the revoked badge and time
-    await page.getByRole("row", { name: /billing/ }).getByText("revoked", { exact: true }).waitFor();
+    await page
+      .getByRole("row", { name: /billing/ })
+      .getByText("revoked", { exact: true })
+      .waitFor();
     const refused = await api(secret, `/customers/${customerId}`);
     expect(refused.status).toBe(401);
     expect((await refused.json()).error.code).toBe("AUTH_FAILED");

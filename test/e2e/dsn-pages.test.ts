@@ -45,7 +45,11 @@ describe("portal: DSN pages and the recipient delimiter", () => {
     receiver = await startSmtpReceiver({}, { name: "smarthost.test.example" });
     // the same database seen by a portal without a smarthost and by one with it
     plain = await startPortal({ databaseUrl: env.url, dataDir: env.dataDir });
-    relaying = await startPortal({ databaseUrl: env.url, dataDir: env.dataDir, extra: { SMARTHOST: `127.0.0.1:${receiver.port}`, MAIL_HOSTNAME: "mx.test.example" } });
+    relaying = await startPortal({
+      databaseUrl: env.url,
+      dataDir: env.dataDir,
+      extra: { SMARTHOST: `127.0.0.1:${receiver.port}`, MAIL_HOSTNAME: "mx.test.example" },
+    });
     browser = await launchChromium();
   });
 

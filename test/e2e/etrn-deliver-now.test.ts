@@ -54,7 +54,8 @@ describe("portal: deliver now", () => {
     await form.getByRole("status").filter({ hasText: "Delivery requested" }).waitFor();
     await receiver.waitForMessages(1);
     expect(receiver.messages[0].raw.equals(raw)).toBe(true);
-    await expect.poll(async () => (await getDb().odmrSession.findFirst({ where: { kind: "etrn", endedAt: { not: null } } }))?.remoteAddress)
+    await expect
+      .poll(async () => (await getDb().odmrSession.findFirst({ where: { kind: "etrn", endedAt: { not: null } } }))?.remoteAddress)
       .toBe(`staff: ${STAFF.email}`);
     await page.reload();
     const runs = page.getByRole("region", { name: "Sessions" });

@@ -47,31 +47,53 @@ describe("portal: ODMR logins, how to connect, and the connection test", () => {
     // Beta has a login but no domain yet
     const betaLogin = await createLogin(CLI_ACTOR, { customer: beta.id, login: "beta-mx" });
     const started = new Date(Date.now() - 60_000);
-    await getDb().odmrSession.createMany({ data: [
-      {
-        loginId: alphaLogin.login.id, customerId: alpha.id, loginName: "alpha-mx", remoteAddress: "198.51.100.7", authenticated: true,
-        domainsRequested: ["alpha.example"], reply: "250 OK now reversing the connection", messagesDelivered: 1,
-        startedAt: started, endedAt: new Date(started.getTime() + 3000), outcome: "completed; 1 messages delivered",
-        transcript: transcript([
-          ["connect", "connected from 198.51.100.7"],
-          ["auth", 'AUTH CRAM-MD5 as "alpha-mx": 235 Authentication successful'],
-          ["atrn", "ATRN for alpha.example: 250 OK now reversing the connection"],
-          ["greeting", "the customer's server greeted: 220 mail.alpha.example ESMTP"],
-          ["message", "message 0ABC from <s@origin.example>: a@alpha.example → 250 2.0.0 Ok: queued as 4F2 (delivered)"],
-          ["message", "message 0ABD from <s@origin.example>: nobody@alpha.example → 550 5.1.1 unknown user (bounced to the sender)"],
-          ["end", "completed; 1 messages delivered"],
-        ], true),
-      },
-      {
-        loginId: alphaLogin.login.id, customerId: alpha.id, loginName: "alpha-mx", remoteAddress: "203.0.113.66", authenticated: false,
-        startedAt: new Date(), endedAt: new Date(), outcome: "authentication failed",
-        transcript: transcript([
-          ["connect", "connected from 203.0.113.66"],
-          ["auth", 'AUTH CRAM-MD5 as "alpha-mx": 535 Authentication credentials invalid (wrong secret)'],
-          ["end", "authentication failed"],
-        ], false),
-      },
-    ] });
+    await getDb().odmrSession.createMany({
+      data: [
+        {
+          loginId: alphaLogin.login.id,
+          customerId: alpha.id,
+          loginName: "alpha-mx",
+          remoteAddress: "198.51.100.7",
+          authenticated: true,
+          domainsRequested: ["alpha.example"],
+          reply: "250 OK now reversing the connection",
+          messagesDelivered: 1,
+          startedAt: started,
+          endedAt: new Date(started.getTime() + 3000),
+          outcome: "completed; 1 messages delivered",
+          transcript: transcript(
+            [
+              ["connect", "connected from 198.51.100.7"],
+              ["auth", 'AUTH CRAM-MD5 as "alpha-mx": 235 Authentication successful'],
+              ["atrn", "ATRN for alpha.example: 250 OK now reversing the connection"],
+              ["greeting", "the customer's server greeted: 220 mail.alpha.example ESMTP"],
+              ["message", "message 0ABC from <s@origin.example>: a@alpha.example → 250 2.0.0 Ok: queued as 4F2 (delivered)"],
+              ["message", "message 0ABD from <s@origin.example>: nobody@alpha.example → 550 5.1.1 unknown user (bounced to the sender)"],
+              ["end", "completed; 1 messages delivered"],
+            ],
+            true,
+          ),
+        },
+        {
+          loginId: alphaLogin.login.id,
+          customerId: alpha.id,
+          loginName: "alpha-mx",
+          remoteAddress: "203.0.113.66",
+          authenticated: false,
+          startedAt: new Date(),
+          endedAt: new Date(),
+          outcome: "authentication failed",
+          transcript: transcript(
+            [
+              ["connect", "connected from 203.0.113.66"],
+              ["auth", 'AUTH CRAM-MD5 as "alpha-mx": 535 Authentication credentials invalid (wrong secret)'],
+              ["end", "authentication failed"],
+            ],
+            false,
+          ),
+        },
+      ],
+    });
     await createPortalUser(CLI_ACTOR, { email: "admin@alpha.example", role: "customer", customer: alpha.id, password: PASSWORD });
     await createPortalUser(CLI_ACTOR, { email: "admin@beta.example", role: "customer", customer: beta.id, password: PASSWORD });
     await createPortalUser(CLI_ACTOR, { email: "ops@isp.example", role: "staff", password: PASSWORD });
@@ -148,7 +170,13 @@ describe("portal: ODMR logins, how to connect, and the connection test", () => {
     expect(await transcripts.nth(0).innerText()).toContain("535 Authentication credentials invalid (wrong secret)");
     await transcripts.nth(1).locator("summary").click();
     const delivered = await transcripts.nth(1).innerText();
-    for (const line of ["235 Authentication successful", "ATRN for alpha.example: 250 OK now reversing the connection", "a@alpha.example → 250 2.0.0 Ok: queued as 4F2 (delivered)", "nobody@alpha.example → 550 5.1.1 unknown user (bounced to the sender)", "completed; 1 messages delivered"]) {
+    for (const line of [
+      "235 Authentication successful",
+      "ATRN for alpha.example: 250 OK now reversing the connection",
+      "a@alpha.example → 250 2.0.0 Ok: queued as 4F2 (delivered)",
+      "nobody@alpha.example → 550 5.1.1 unknown user (bounced to the sender)",
+      "completed; 1 messages delivered",
+    ]) {
       expect(delivered).toContain(line);
     }
     await screenshot(staff, "staff-login-connect");

@@ -61,7 +61,12 @@ describe("portal: notification settings", () => {
     expect(verifyWebhook(secret, body, signWebhook(secret, body, Math.floor(Date.now() / 1000)))).toBe(true);
     const row = await getDb().notificationSettings.findUniqueOrThrow({ where: { customerId: ownId } });
     expect(row.webhookSecretEnc).not.toContain(secret);
-    expect(await getNotificationSettings(CLI_ACTOR, ownId)).toMatchObject({ email: "ops@alerted.example", webhookUrl: "https://hooks.alerted.example/mailharbor", uncollectedHours: 12, hasWebhookSecret: true });
+    expect(await getNotificationSettings(CLI_ACTOR, ownId)).toMatchObject({
+      email: "ops@alerted.example",
+      webhookUrl: "https://hooks.alerted.example/mailharbor",
+      uncollectedHours: 12,
+      hasWebhookSecret: true,
+    });
 
     await page.reload();
     expect(await page.getByTestId("secret-value").count()).toBe(0);

@@ -140,12 +140,18 @@ describe("password reset by staff", () => {
       await staff.goto(userUrl);
       posts.push(await captureServerAction(staff, userUrl, () => staff.getByRole("button", { name: button }).click()));
     }
-    const before = await getDb().portalUser.findUniqueOrThrow({ where: { id: ids.alphaUser }, select: { passwordHash: true, sessionVersion: true, mustChangePassword: true } });
+    const before = await getDb().portalUser.findUniqueOrThrow({
+      where: { id: ids.alphaUser },
+      select: { passwordHash: true, sessionVersion: true, mustChangePassword: true },
+    });
     for (const post of posts) {
       const response = await replayServerAction(beta, userUrl, post);
       expect(await response.text()).toContain("Not found.");
     }
-    const after = await getDb().portalUser.findUniqueOrThrow({ where: { id: ids.alphaUser }, select: { passwordHash: true, sessionVersion: true, mustChangePassword: true } });
+    const after = await getDb().portalUser.findUniqueOrThrow({
+      where: { id: ids.alphaUser },
+      select: { passwordHash: true, sessionVersion: true, mustChangePassword: true },
+    });
     expect([after.passwordHash, after.sessionVersion, after.mustChangePassword]).toEqual([before.passwordHash, before.sessionVersion, false]);
     expect(await getDb().auditEvent.count({ where: { objectId: ids.alphaUser, action: { in: ["user.password_reset", "user.2fa_reset"] } } })).toBe(0);
     await beta.close();

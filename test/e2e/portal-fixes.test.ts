@@ -37,17 +37,36 @@ describe("portal fixes", () => {
     await getDb().domain.update({ where: { name: "acme.example" }, data: { recipientPolicy: "listed" } });
     // an ETRN target nothing listens on: the run cannot connect
     await updateDomain(CLI_ACTOR, "down.example", { etrnEnabled: true, etrnTarget: `127.0.0.1:${await freePort()}` });
-    await getDb().odmrSession.createMany({ data: [
-      { customerId: acme.id, loginName: acme.login, remoteAddress: "198.51.100.7", domainsRequested: ["acme.example"], reply: "250 OK now reversing the connection", messagesDelivered: 2, endedAt: new Date() },
-      { customerId: acme.id, loginName: acme.login, remoteAddress: "198.51.100.7", domainsRequested: ["acme.example"], reply: "530 5.7.0 Authentication required", endedAt: new Date() },
-    ] });
+    await getDb().odmrSession.createMany({
+      data: [
+        {
+          customerId: acme.id,
+          loginName: acme.login,
+          remoteAddress: "198.51.100.7",
+          domainsRequested: ["acme.example"],
+          reply: "250 OK now reversing the connection",
+          messagesDelivered: 2,
+          endedAt: new Date(),
+        },
+        {
+          customerId: acme.id,
+          loginName: acme.login,
+          remoteAddress: "198.51.100.7",
+          domainsRequested: ["acme.example"],
+          reply: "530 5.7.0 Authentication required",
+          endedAt: new Date(),
+        },
+      ],
+    });
     mailer = await startMailer({ ETRN_REQUEST_POLL_SECONDS: "1" });
     portal = await startPortal({ databaseUrl: env.url, dataDir: env.dataDir, extra: { MAIL_HOSTNAME: mailer.hostname } });
     browser = await launchChromium();
     context = await browser.newContext();
     context.on("page", (p) => p.on("dialog", (d) => void d.accept()));
     page = await context.newPage();
-    page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
+    page.on("console", (m) => {
+      if (m.type() === "error") pageErrors.push(m.text());
+    });
     page.on("pageerror", (e) => pageErrors.push(e.message));
     await submitLogin(page, portal.url, STAFF.email, STAFF.password);
     await page.waitForURL((u) => u.pathname === "/staff");
@@ -77,7 +96,8 @@ describe("portal fixes", () => {
     await add.getByRole("status").filter({ hasText: "Recipients added." }).waitFor();
     // the pasted text is gone, so the upload below is not mixed with it
     expect(await add.getByLabel("Addresses").inputValue()).toBe("");
-    const csv = "address,name,notes\r\nalice@acme.example,Alice,first\r\nBob Example <bob@acme.example>\r\n<carol@acme.example>\r\n\"Smith, Dave\" <dave@acme.example>\r\nnot an address,x,\r\n";
+    const csv =
+      'address,name,notes\r\nalice@acme.example,Alice,first\r\nBob Example <bob@acme.example>\r\n<carol@acme.example>\r\n"Smith, Dave" <dave@acme.example>\r\nnot an address,x,\r\n';
     await add.locator("input[type=file]").setInputFiles({ name: "recipients.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
     await add.getByRole("button", { name: "Add recipients" }).click();
     const report = add.getByTestId("import-report");
@@ -113,7 +133,9 @@ describe("portal fixes", () => {
     await page.goto(`${portal.url}/staff/domains/${acme.domains.get("down.example")}`);
     await page.getByRole("form", { name: "Deliver now" }).getByRole("button", { name: "Deliver now" }).click();
     await page.getByRole("form", { name: "Deliver now" }).getByRole("status").filter({ hasText: "Delivery requested" }).waitFor();
-    await expect.poll(async () => (await getDb().odmrSession.findFirst({ where: { kind: "etrn", endedAt: { not: null } } }))?.releaseFailed, { timeout: 20_000 }).toBe(true);
+    await expect
+      .poll(async () => (await getDb().odmrSession.findFirst({ where: { kind: "etrn", endedAt: { not: null } } }))?.releaseFailed, { timeout: 20_000 })
+      .toBe(true);
     await page.reload();
     const runs = page.getByRole("region", { name: "Sessions" });
     const row = runs.locator("tbody tr").first();

@@ -40,7 +40,8 @@ describe("portal: staff set-up, held mail, customer rotation", () => {
     await createPortalUser(CLI_ACTOR, { email: STAFF.email, role: "staff", password: STAFF.password });
     mailer = await startMailer({ MX_LOOKUP_CACHE_SECONDS: "0" });
     portal = await startPortal({
-      databaseUrl: env.url, dataDir: env.dataDir,
+      databaseUrl: env.url,
+      dataDir: env.dataDir,
       extra: { MAIL_HOSTNAME: mailer.hostname, ODMR_PORT: String(mailer.odmrPort) },
     });
     browser = await launchChromium();
@@ -130,7 +131,9 @@ describe("portal: staff set-up, held mail, customer rotation", () => {
     const transport = nodemailer.createTransport({ host: "127.0.0.1", port: mailer.mxPort, secure: false, ignoreTLS: true });
     const subject = `Quarterly <b>report</b> & <script>document.title="pwned"</script>`;
     await transport.sendMail({
-      from: "Sender <sender@outside.example>", to: "alice@acme.example", subject,
+      from: "Sender <sender@outside.example>",
+      to: "alice@acme.example",
+      subject,
       html: "<p onclick=alert(1)>HTML body that must never be rendered</p>",
     });
     transport.close();

@@ -28,10 +28,14 @@ describe("portal: recipient search, bulk actions, CSV export", () => {
   let browser: Browser;
   let staff: BrowserContext, alpha: BrowserContext;
   const ids = { a: "", b: "", aDomain: "", bDomain: "" };
-  const sales: string[] = [], info: string[] = [], beta: string[] = [];
+  const sales: string[] = [],
+    info: string[] = [],
+    beta: string[] = [];
 
   beforeAll(async () => {
-    const a = await makeCustomer("Alpha", [{ name: "alpha.example", recipients: ["sales0@alpha.example", "old1@alpha.example", "old2@alpha.example", "old3@alpha.example", "keep@alpha.example"] }]);
+    const a = await makeCustomer("Alpha", [
+      { name: "alpha.example", recipients: ["sales0@alpha.example", "old1@alpha.example", "old2@alpha.example", "old3@alpha.example", "keep@alpha.example"] },
+    ]);
     const b = await makeCustomer("Beta", ["beta.example"]);
     Object.assign(ids, { a: a.id, b: b.id, aDomain: domainId(a, "alpha.example"), bDomain: domainId(b, "beta.example") });
     const store = async (to: string, customer: TestCustomer, subject: string) => {
@@ -75,7 +79,10 @@ describe("portal: recipient search, bulk actions, CSV export", () => {
 
     // the CSV of exactly this filter, from the page's own link
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export CSV" }).click()]);
-    const csv = fs.readFileSync((await download.path())!, "utf8").split("\r\n").filter(Boolean);
+    const csv = fs
+      .readFileSync((await download.path())!, "utf8")
+      .split("\r\n")
+      .filter(Boolean);
     expect(csv[0]).toBe("queue_id,received,sender,subject,recipient,state,attempts,last_error,domain,customer,expires");
     expect(csv.slice(1).map((l) => l.split(",")[0])).toEqual([...sales].reverse());
     expect(csv.find((l) => l.startsWith(sales[0]))).toContain(`,sales0@alpha.example,queued,2,${LONG_ERROR},alpha.example,Alpha,`);
@@ -130,10 +137,11 @@ describe("portal: recipient search, bulk actions, CSV export", () => {
     // B's message id put into A's form, alone and beside A's own: "not found", nothing changes.
     // The form is changed only once the page is interactive (its buttons enabled), so hydration
     // cannot put the page's own values back.
-    const interactive = () => page.waitForFunction(() => {
-      const buttons = document.querySelectorAll('form[aria-label="Bulk actions"] button');
-      return buttons.length > 0 && [...buttons].every((b) => !(b as HTMLButtonElement).disabled);
-    });
+    const interactive = () =>
+      page.waitForFunction(() => {
+        const buttons = document.querySelectorAll('form[aria-label="Bulk actions"] button');
+        return buttons.length > 0 && [...buttons].every((b) => !(b as HTMLButtonElement).disabled);
+      });
     await page.goto(`${portal.url}/my/mail`);
     for (const withOwn of [false, true]) {
       await interactive();

@@ -25,14 +25,17 @@ export interface FetchmailOptions {
 }
 
 export async function runFetchmail(options: FetchmailOptions): Promise<FetchmailRun> {
-  return runFetchmailRc([
-    `poll 127.0.0.1 with protocol ODMR service ${options.port} auth cram-md5`,
-    `  user "${options.login}" there with password "${options.secret}"`,
-    `  fetchdomains ${options.domains.join(",")}`,
-    `  smtphost "127.0.0.1/${options.smtpPort}"`,
-    ...(options.ssl ? ["  ssl", "  no sslcertck"] : []),
-    "",
-  ].join("\n"), options.timeoutMs);
+  return runFetchmailRc(
+    [
+      `poll 127.0.0.1 with protocol ODMR service ${options.port} auth cram-md5`,
+      `  user "${options.login}" there with password "${options.secret}"`,
+      `  fetchdomains ${options.domains.join(",")}`,
+      `  smtphost "127.0.0.1/${options.smtpPort}"`,
+      ...(options.ssl ? ["  ssl", "  no sslcertck"] : []),
+      "",
+    ].join("\n"),
+    options.timeoutMs,
+  );
 }
 
 /** Runs fetchmail with the given rc text (e.g. the portal's ready configuration). */

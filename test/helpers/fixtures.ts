@@ -49,7 +49,8 @@ export function domainId(customer: TestCustomer, name: string): string {
 export function testMessage(subject: string, body = "Hello from the test suite.\r\n", extraHeaders = ""): Buffer {
   return Buffer.from(
     `From: Sender <sender@origin.example>\r\nTo: someone@customer.example\r\nSubject: ${subject}\r\n` +
-    `Message-ID: <${crypto.randomUUID()}@origin.example>\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n${extraHeaders}\r\n${body}`);
+      `Message-ID: <${crypto.randomUUID()}@origin.example>\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n${extraHeaders}\r\n${body}`,
+  );
 }
 
 /**
@@ -57,11 +58,20 @@ export function testMessage(subject: string, body = "Hello from the test suite.\
  * header fields the MX would have read from it (what the lists show).
  */
 export async function holdMessage(
-  recipients: { address: string; customer: TestCustomer }[], raw: Buffer, mailFrom = "sender@origin.example", summary?: { subject?: string },
+  recipients: { address: string; customer: TestCustomer }[],
+  raw: Buffer,
+  mailFrom = "sender@origin.example",
+  summary?: { subject?: string },
 ): Promise<string> {
   return storeMessage({
-    mailFrom, raw, summary,
-    recipients: recipients.map(({ address, customer }) => ({ address, domainId: domainId(customer, address.slice(address.lastIndexOf("@") + 1)), customerId: customer.id })),
+    mailFrom,
+    raw,
+    summary,
+    recipients: recipients.map(({ address, customer }) => ({
+      address,
+      domainId: domainId(customer, address.slice(address.lastIndexOf("@") + 1)),
+      customerId: customer.id,
+    })),
   });
 }
 

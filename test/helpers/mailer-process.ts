@@ -5,7 +5,6 @@ import path from "node:path";
 import { freePort } from "./free-port.ts";
 import { PROJECT_ROOT } from "./project-root.ts";
 
-
 export interface MailerProcess {
   mxPort: number;
   odmrPort: number;
@@ -36,7 +35,11 @@ export async function startMailer(overrides: Record<string, string> = {}): Promi
     SHUTDOWN_GRACE_SECONDS: "2",
     ...overrides,
   };
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "mailer", "main.ts")], { cwd: PROJECT_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "mailer", "main.ts")], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const logs: Record<string, unknown>[] = [];
   const stderr: string[] = [];
   const waiters = new Set<() => void>();
@@ -88,7 +91,14 @@ export async function startMailer(overrides: Record<string, string> = {}): Promi
 
   await waitForLog((l) => l.msg === "mailer ready", 60_000);
   return {
-    mxPort, odmrPort, odmrsPort, hostname, child, logs, stderr, waitForLog,
+    mxPort,
+    odmrPort,
+    odmrsPort,
+    hostname,
+    child,
+    logs,
+    stderr,
+    waitForLog,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       return exited;

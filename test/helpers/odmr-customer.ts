@@ -158,7 +158,12 @@ export class OdmrCustomer {
 }
 
 /** Connects, says EHLO and authenticates with CRAM-MD5; throws unless each step succeeds. */
-export async function loggedInCustomer(port: number, login: string, secret: string, options: { tls?: boolean; localAddress?: string } = {}): Promise<OdmrCustomer> {
+export async function loggedInCustomer(
+  port: number,
+  login: string,
+  secret: string,
+  options: { tls?: boolean; localAddress?: string } = {},
+): Promise<OdmrCustomer> {
   const customer = await OdmrCustomer.connect(port, options);
   const ehlo = await customer.ehlo();
   if (ehlo.code !== 250) throw new Error(`EHLO: ${ehlo.code} ${ehlo.text}`);

@@ -48,7 +48,9 @@ export async function ensurePortalBuilt(): Promise<void> {
   try {
     if (buildIsCurrent()) return;
     const result = spawnSync(process.execPath, [NEXT_BIN, "build"], {
-      cwd: PROJECT_ROOT, env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" }, encoding: "utf8",
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
+      encoding: "utf8",
     });
     if (result.status !== 0) throw new Error(`next build failed:\n${(result.stdout + result.stderr).slice(-4000)}`);
   } finally {
@@ -101,7 +103,9 @@ export async function startPortal(env: { databaseUrl: string; dataDir: string; e
     await sleep(200);
   }
   return {
-    url, child, output,
+    url,
+    child,
+    output,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       await exited;
@@ -112,7 +116,10 @@ export async function startPortal(env: { databaseUrl: string; dataDir: string; e
 /** Signs in with next-auth's credentials form over HTTP; the session cookie ("name=value"), or null when refused. */
 export async function signInOverHttp(url: string, email: string, password: string): Promise<string | null> {
   const csrf = await fetch(`${url}/api/auth/csrf`);
-  const cookie = csrf.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const cookie = csrf.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
   const { csrfToken } = (await csrf.json()) as { csrfToken: string };
   const response = await fetch(`${url}/api/auth/callback/credentials`, {
     method: "POST",
@@ -120,5 +127,10 @@ export async function signInOverHttp(url: string, email: string, password: strin
     headers: { "content-type": "application/x-www-form-urlencoded", cookie },
     body: new URLSearchParams({ email, password, csrfToken, callbackUrl: `${url}/` }),
   });
-  return response.headers.getSetCookie().map((c) => c.split(";")[0]).find((c) => c.startsWith("next-auth.session-token=")) ?? null;
+  return (
+    response.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .find((c) => c.startsWith("next-auth.session-token=")) ?? null
+  );
 }

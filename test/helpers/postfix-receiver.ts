@@ -32,7 +32,8 @@ export interface LoggedDelivery {
 /** Why a Postfix receiver cannot run here, or null. */
 export function postfixUnavailable(): string | null {
   if (process.getuid?.() !== 0) return "not root";
-  if (!fs.existsSync("/etc/postfix/master.cf.proto") || spawnSync("postfix", ["-c", "/etc/postfix", "status"], { stdio: "ignore" }).error) return "Postfix is not installed";
+  if (!fs.existsSync("/etc/postfix/master.cf.proto") || spawnSync("postfix", ["-c", "/etc/postfix", "status"], { stdio: "ignore" }).error)
+    return "Postfix is not installed";
   return null;
 }
 
@@ -60,17 +61,37 @@ export class PostfixReceiver {
     const recipients = path.join(this.conf, "refused-recipients");
     fs.writeFileSync(recipients, (this.options.refuseRecipients ?? []).map((r) => `${r} REJECT no such user\n`).join(""));
     const headers = path.join(this.conf, "header-checks");
-    fs.writeFileSync(headers, this.options.refuseSubject ? `/^Subject: ${this.options.refuseSubject.replace(/[^\w ]/g, "\\$&")}$/ REJECT content refused\n` : "");
-    fs.writeFileSync(path.join(this.conf, "main.cf"), [
-      "compatibility_level = 3.6", `queue_directory = ${spool}`, `data_directory = ${data}`,
-      "myhostname = customer.postfix.example", "mydestination =", "local_recipient_maps =", "alias_maps =", "alias_database =", "biff = no",
-      `inet_interfaces = ${host}`, "inet_protocols = ipv4", "mynetworks = 127.0.0.0/8",
-      `relay_domains = ${this.options.domains.join(", ")}`, "relay_transport = discard:", "default_transport = discard:",
-      `smtpd_recipient_restrictions = check_recipient_access texthash:${recipients}, reject_unauth_destination`,
-      `header_checks = regexp:${headers}`,
-      "smtpd_peername_lookup = no", "smtp_dns_support_level = disabled",
-      `maillog_file = ${this.maillog}`, `maillog_file_prefixes = ${this.base}`, "",
-    ].join("\n"));
+    fs.writeFileSync(
+      headers,
+      this.options.refuseSubject ? `/^Subject: ${this.options.refuseSubject.replace(/[^\w ]/g, "\\$&")}$/ REJECT content refused\n` : "",
+    );
+    fs.writeFileSync(
+      path.join(this.conf, "main.cf"),
+      [
+        "compatibility_level = 3.6",
+        `queue_directory = ${spool}`,
+        `data_directory = ${data}`,
+        "myhostname = customer.postfix.example",
+        "mydestination =",
+        "local_recipient_maps =",
+        "alias_maps =",
+        "alias_database =",
+        "biff = no",
+        `inet_interfaces = ${host}`,
+        "inet_protocols = ipv4",
+        "mynetworks = 127.0.0.0/8",
+        `relay_domains = ${this.options.domains.join(", ")}`,
+        "relay_transport = discard:",
+        "default_transport = discard:",
+        `smtpd_recipient_restrictions = check_recipient_access texthash:${recipients}, reject_unauth_destination`,
+        `header_checks = regexp:${headers}`,
+        "smtpd_peername_lookup = no",
+        "smtp_dns_support_level = disabled",
+        `maillog_file = ${this.maillog}`,
+        `maillog_file_prefixes = ${this.base}`,
+        "",
+      ].join("\n"),
+    );
     fs.copyFileSync("/etc/postfix/master.cf.proto", path.join(this.conf, "master.cf"));
     const steps: [string, string[]][] = [
       ["postconf", ["-c", this.conf, "-M#", "smtp/inet"]],
@@ -86,7 +107,10 @@ export class PostfixReceiver {
       const up = await new Promise<boolean>((resolve) => {
         // greeted, then QUIT: a probe Postfix does not log as a client error
         const probe = net.connect(port, host);
-        probe.once("data", () => probe.end("QUIT\r\n")).once("close", (failed) => resolve(!failed)).once("error", () => undefined);
+        probe
+          .once("data", () => probe.end("QUIT\r\n"))
+          .once("close", (failed) => resolve(!failed))
+          .once("error", () => undefined);
       });
       if (up) return;
       await sleep(100);

@@ -69,17 +69,22 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
       if (!options.splitRepliesMs) return void socket.write(replies.join(""));
       // one write per reply, each after the previous one
       for (const reply of replies) {
-        chain = chain.then(() => new Promise<void>((resolve) => setTimeout(() => {
-          if (!socket.destroyed) socket.write(reply);
-          resolve();
-        }, options.splitRepliesMs)));
+        chain = chain.then(
+          () =>
+            new Promise<void>((resolve) =>
+              setTimeout(() => {
+                if (!socket.destroyed) socket.write(reply);
+                resolve();
+              }, options.splitRepliesMs),
+            ),
+        );
       }
     };
     const finish = (chunked: boolean): string => {
       const message: ReceivedMessage = { mailFrom, rcptTo, raw: Buffer.concat(body), secure: false };
       body = [];
       // RFC 3030 §2: data for a transaction without an accepted recipient is refused
-      const reply = rcptTo.length === 0 ? "554 5.5.1 no valid recipients" : options.final?.(message) ?? "250 2.0.0 ok";
+      const reply = rcptTo.length === 0 ? "554 5.5.1 no valid recipients" : (options.final?.(message) ?? "250 2.0.0 ok");
       if (reply.startsWith("2")) {
         messages.push(message);
         waiters.arrived();
@@ -117,7 +122,8 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
         buffer = buffer.subarray(nl + 2);
         commands.push(line);
         const verb = line.split(" ")[0].toUpperCase();
-        if (verb === "EHLO") replies.push(["scripted.customer.example", ...options.extensions].map((l, i, all) => `250${i === all.length - 1 ? " " : "-"}${l}\r\n`).join(""));
+        if (verb === "EHLO")
+          replies.push(["scripted.customer.example", ...options.extensions].map((l, i, all) => `250${i === all.length - 1 ? " " : "-"}${l}\r\n`).join(""));
         else if (verb === "MAIL" && open && options.strictTransactions) replies.push("503 5.5.1 nested MAIL command\r\n");
         else if (verb === "MAIL") {
           mailFrom = /<([^>]*)>/.exec(line)?.[1] ?? "";
@@ -166,7 +172,12 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
   };
 
   return {
-    port: 0, messages, clients: [], commands, reads, serve,
+    port: 0,
+    messages,
+    clients: [],
+    commands,
+    reads,
+    serve,
     waitForMessages: (count, timeoutMs) => waiters.waitFor(count, timeoutMs),
     async close() {
       for (const socket of sockets) socket.destroy();

@@ -80,7 +80,12 @@ export class SmtpDialog {
   }
 
   /** MAIL, RCPT…, DATA and the message (dot-stuffed here), each reply checked by the caller from the result. */
-  async send(from: string, to: string[], message: string | Buffer, mailParams = ""): Promise<{ mail: SmtpReply; rcpt: SmtpReply[]; data?: SmtpReply; final?: SmtpReply }> {
+  async send(
+    from: string,
+    to: string[],
+    message: string | Buffer,
+    mailParams = "",
+  ): Promise<{ mail: SmtpReply; rcpt: SmtpReply[]; data?: SmtpReply; final?: SmtpReply }> {
     const mail = await this.command(`MAIL FROM:<${from}>${mailParams}`);
     const rcpt: SmtpReply[] = [];
     for (const r of to) rcpt.push(await this.command(`RCPT TO:<${r}>`));

@@ -43,7 +43,10 @@ function refusal(r: Refusal): Error {
 }
 
 /** `tls`: offer STARTTLS with this key and certificate (an ETRN target that encrypts). */
-export async function startSmtpReceiver(policy: ReceiverPolicy = {}, options: { listen?: boolean; name?: string; tls?: { key: Buffer; cert: Buffer } } = {}): Promise<SmtpReceiver> {
+export async function startSmtpReceiver(
+  policy: ReceiverPolicy = {},
+  options: { listen?: boolean; name?: string; tls?: { key: Buffer; cert: Buffer } } = {},
+): Promise<SmtpReceiver> {
   const messages: ReceivedMessage[] = [];
   const clients: string[] = [];
   const waiters = new MessageWaiters(messages);

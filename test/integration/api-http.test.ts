@@ -56,20 +56,44 @@ const ids = { a: "", b: "", aDomain: "", bDomain: "", aLogin: "", bLogin: "" };
 
 beforeAll(async () => {
   const a = await makeCustomer("Alpha Ltd", [{ name: "alpha.example", recipients: ["info@alpha.example"] }], { login: "alpha" });
-  const b = await makeCustomer("Beta Ltd", [{ name: "beta.example", recipientPolicy: "accept_all", etrnEnabled: true, etrnTarget: "127.0.0.1:2525" }], { login: "beta" });
+  const b = await makeCustomer("Beta Ltd", [{ name: "beta.example", recipientPolicy: "accept_all", etrnEnabled: true, etrnTarget: "127.0.0.1:2525" }], {
+    login: "beta",
+  });
   Object.assign(ids, { a: a.id, b: b.id, aDomain: domainId(a, "alpha.example"), bDomain: domainId(b, "beta.example"), aLogin: a.loginId, bLogin: b.loginId });
   t.all = (await createApiToken(CLI_ACTOR, { name: "billing", scopes: ["read", "provision", "queue"] })).secret;
   t.read = (await createApiToken(CLI_ACTOR, { name: "reporting", scopes: ["read"] })).secret;
   t.provision = (await createApiToken(CLI_ACTOR, { name: "writer", scopes: ["provision"] })).secret;
   t.a = (await createApiToken(CLI_ACTOR, { name: "alpha-self", scopes: ["read", "provision", "queue"], customer: a.id })).secret;
   t.aRead = (await createApiToken(CLI_ACTOR, { name: "alpha-read", scopes: ["read"], customer: "Alpha Ltd" })).secret;
-  for (const [i, [address, customer]] of ([["info@alpha.example", a], ["x@beta.example", b], ["y@beta.example", b]] as const).entries()) {
+  for (const [i, [address, customer]] of (
+    [
+      ["info@alpha.example", a],
+      ["x@beta.example", b],
+      ["y@beta.example", b],
+    ] as const
+  ).entries()) {
     await holdMessage([{ address, customer }], Buffer.from(`Subject: note ${i}\r\n\r\nbody\r\n`), `sender${i}@origin.example`);
   }
   await getDb().odmrSession.createMany({
     data: [
-      { loginId: ids.aLogin, customerId: a.id, loginName: "alpha", remoteAddress: "127.0.0.1", domainsRequested: ["alpha.example"], reply: "250 OK now reversing", endedAt: new Date() },
-      { loginId: ids.bLogin, customerId: b.id, loginName: "beta", remoteAddress: "127.0.0.2", domainsRequested: ["beta.example"], reply: "450 busy", endedAt: new Date() },
+      {
+        loginId: ids.aLogin,
+        customerId: a.id,
+        loginName: "alpha",
+        remoteAddress: "127.0.0.1",
+        domainsRequested: ["alpha.example"],
+        reply: "250 OK now reversing",
+        endedAt: new Date(),
+      },
+      {
+        loginId: ids.bLogin,
+        customerId: b.id,
+        loginName: "beta",
+        remoteAddress: "127.0.0.2",
+        domainsRequested: ["beta.example"],
+        reply: "450 busy",
+        endedAt: new Date(),
+      },
     ],
   });
   portal = await startPortal({ databaseUrl: env.url, dataDir: env.dataDir });
@@ -81,7 +105,13 @@ afterAll(async () => {
 
 describe("authentication and scopes", () => {
   it("answers 401 without a valid token, whatever is wrong with it", async () => {
-    const refusals: Record<string, string>[] = [{}, { authorization: "Basic YWRtaW46YWRtaW4=" }, { authorization: "Bearer" }, { authorization: "Bearer not-a-token" }, { authorization: `Bearer mh_${"x".repeat(40)}` }];
+    const refusals: Record<string, string>[] = [
+      {},
+      { authorization: "Basic YWRtaW46YWRtaW4=" },
+      { authorization: "Bearer" },
+      { authorization: "Bearer not-a-token" },
+      { authorization: `Bearer mh_${"x".repeat(40)}` },
+    ];
     for (const headers of refusals) {
       const answer = await call(null, "GET", "/customers", undefined, headers);
       expectError(answer, 401, "AUTH_FAILED");
@@ -123,13 +153,20 @@ describe("customers", () => {
   it("lists, creates, reads, suspends and resumes", async () => {
     const list = await call(t.all, "GET", "/customers?search=alpha");
     expect(list.status).toBe(200);
-    expect(list.json).toEqual({ total: 1, items: [expect.objectContaining({ id: ids.a, name: "Alpha Ltd", status: "active", domainCount: 1, loginCount: 1 })] });
+    expect(list.json).toEqual({
+      total: 1,
+      items: [expect.objectContaining({ id: ids.a, name: "Alpha Ltd", status: "active", domainCount: 1, loginCount: 1 })],
+    });
 
     const created = await call(t.all, "POST", "/customers", { name: "Gamma GmbH", email: "Ops@Gamma.Example" });
     expect(created.status).toBe(201);
     expect(created.json).toEqual({
-      id: expect.any(String), name: "Gamma GmbH", email: "ops@gamma.example", status: "active",
-      createdAt: expect.stringMatching(/Z$/), updatedAt: expect.stringMatching(/Z$/),
+      id: expect.any(String),
+      name: "Gamma GmbH",
+      email: "ops@gamma.example",
+      status: "active",
+      createdAt: expect.stringMatching(/Z$/),
+      updatedAt: expect.stringMatching(/Z$/),
     });
     expect((await call(t.all, "GET", `/customers/${created.json.id}`)).json.name).toBe("Gamma GmbH");
     expect((await call(t.all, "GET", `/customers/${encodeURIComponent("Gamma GmbH")}`)).json.id).toBe(created.json.id);
@@ -208,17 +245,45 @@ describe("logins", () => {
 
 describe("domains and recipients", () => {
   it("creates a domain, reads it, changes its settings, lists it with held counts", async () => {
-    const created = await call(t.all, "POST", "/domains", { customer: ids.a, name: "Shop.Alpha.Example", recipients: ["sales", "ops@shop.alpha.example"], retentionDays: 10 });
+    const created = await call(t.all, "POST", "/domains", {
+      customer: ids.a,
+      name: "Shop.Alpha.Example",
+      recipients: ["sales", "ops@shop.alpha.example"],
+      retentionDays: 10,
+    });
     expect(created.status).toBe(201);
-    expect(created.json).toMatchObject({ name: "shop.alpha.example", customerId: ids.a, recipientPolicy: "listed", retentionDays: 10, etrnEnabled: false, etrnRequestedAt: null });
+    expect(created.json).toMatchObject({
+      name: "shop.alpha.example",
+      customerId: ids.a,
+      recipientPolicy: "listed",
+      retentionDays: 10,
+      etrnEnabled: false,
+      etrnRequestedAt: null,
+    });
     expect((await call(t.all, "GET", "/domains/shop.alpha.example")).json.id).toBe(created.json.id);
 
-    const patched = await call(t.all, "PATCH", `/domains/${created.json.id}`, { etrnTarget: "127.0.0.1:2526", etrnEnabled: true, etrnFrom: ["192.0.2.0/24"], acceptInbound: false, recipientDelimiter: "+-" });
+    const patched = await call(t.all, "PATCH", `/domains/${created.json.id}`, {
+      etrnTarget: "127.0.0.1:2526",
+      etrnEnabled: true,
+      etrnFrom: ["192.0.2.0/24"],
+      acceptInbound: false,
+      recipientDelimiter: "+-",
+    });
     expect(patched.status).toBe(200);
-    expect(patched.json).toMatchObject({ etrnEnabled: true, etrnTarget: "127.0.0.1:2526", etrnFrom: ["192.0.2.0/24"], acceptInbound: false, retentionDays: 10, recipientDelimiter: "+-" });
+    expect(patched.json).toMatchObject({
+      etrnEnabled: true,
+      etrnTarget: "127.0.0.1:2526",
+      etrnFrom: ["192.0.2.0/24"],
+      acceptInbound: false,
+      retentionDays: 10,
+      recipientDelimiter: "+-",
+    });
 
     const list = await call(t.all, "GET", `/domains?customer=${ids.a}`);
-    expect(list.json.items.map((d: { name: string; held: number; recipientCount: number }) => [d.name, d.held, d.recipientCount])).toEqual([["alpha.example", 1, 1], ["shop.alpha.example", 0, 2]]);
+    expect(list.json.items.map((d: { name: string; held: number; recipientCount: number }) => [d.name, d.held, d.recipientCount])).toEqual([
+      ["alpha.example", 1, 1],
+      ["shop.alpha.example", 0, 2],
+    ]);
   });
 
   it("refuses bad domain input", async () => {
@@ -236,13 +301,18 @@ describe("domains and recipients", () => {
   });
 
   it("adds and removes recipients in bulk, reporting each address", async () => {
-    const added = await call(t.all, "POST", "/domains/alpha.example/recipients", { addresses: ["a@alpha.example", "B", "info@alpha.example", "x@elsewhere.example", "not an address"] });
+    const added = await call(t.all, "POST", "/domains/alpha.example/recipients", {
+      addresses: ["a@alpha.example", "B", "info@alpha.example", "x@elsewhere.example", "not an address"],
+    });
     expect(added.status).toBe(200);
     expect(added.json.added.sort()).toEqual(["a@alpha.example", "b@alpha.example"]);
     expect(added.json.existing).toEqual(["info@alpha.example"]);
     expect(added.json.rejected.map((r: { input: string }) => r.input)).toEqual(["x@elsewhere.example", "not an address"]);
-    expect((await call(t.all, "GET", "/domains/alpha.example/recipients")).json.items.map((r: { address: string }) => r.address))
-      .toEqual(["a@alpha.example", "b@alpha.example", "info@alpha.example"]);
+    expect((await call(t.all, "GET", "/domains/alpha.example/recipients")).json.items.map((r: { address: string }) => r.address)).toEqual([
+      "a@alpha.example",
+      "b@alpha.example",
+      "info@alpha.example",
+    ]);
 
     const removed = await call(t.all, "POST", "/domains/alpha.example/recipients/remove", { addresses: ["A@alpha.example", "b", "never@alpha.example"] });
     expect(removed.status).toBe(200);
@@ -255,7 +325,11 @@ describe("domains and recipients", () => {
 
     expectError(await call(t.all, "POST", "/domains/alpha.example/recipients", { addresses: [] }), 400, "INVALID_INPUT");
     expectError(await call(t.all, "POST", "/domains/alpha.example/recipients", { addresses: "a@alpha.example" }), 400, "INVALID_INPUT");
-    expectError(await call(t.all, "POST", "/domains/alpha.example/recipients", { addresses: Array.from({ length: 10_001 }, (_, i) => `u${i}`) }), 400, "INVALID_INPUT");
+    expectError(
+      await call(t.all, "POST", "/domains/alpha.example/recipients", { addresses: Array.from({ length: 10_001 }, (_, i) => `u${i}`) }),
+      400,
+      "INVALID_INPUT",
+    );
     expectError(await call(t.all, "POST", "/domains/missing.example/recipients/remove", { addresses: ["a"] }), 404, "NOT_FOUND");
   });
 });
@@ -265,7 +339,10 @@ describe("queue, deliver-now, sessions", () => {
     const all = await call(t.read, "GET", "/queue");
     expect(all.status).toBe(200);
     expect(all.json.total).toBe(3);
-    expect(all.json.items[0]).toMatchObject({ mailFrom: "sender2@origin.example", deliveries: [{ recipient: "y@beta.example", domain: "beta.example", customer: "Beta Ltd", state: "queued", attempts: 0, lastError: null }] });
+    expect(all.json.items[0]).toMatchObject({
+      mailFrom: "sender2@origin.example",
+      deliveries: [{ recipient: "y@beta.example", domain: "beta.example", customer: "Beta Ltd", state: "queued", attempts: 0, lastError: null }],
+    });
     const page = await call(t.read, "GET", "/queue?domain=beta.example&limit=1");
     expect([page.json.total, page.json.items.length]).toEqual([2, 1]);
     const next = await call(t.read, "GET", `/queue?domain=beta.example&limit=1&before=${page.json.olderCursor}`);
@@ -291,7 +368,10 @@ describe("queue, deliver-now, sessions", () => {
   it("lists sessions with filters", async () => {
     const all = await call(t.read, "GET", "/sessions");
     expect(all.status).toBe(200);
-    expect(all.json.items.map((s: { loginName: string; result: string }) => [s.loginName, s.result]).sort()).toEqual([["alpha", "released"], ["beta", "refused"]]);
+    expect(all.json.items.map((s: { loginName: string; result: string }) => [s.loginName, s.result]).sort()).toEqual([
+      ["alpha", "released"],
+      ["beta", "refused"],
+    ]);
     expect((await call(t.read, "GET", "/sessions?result=refused")).json.items.map((s: { customerName: string }) => s.customerName)).toEqual(["Beta Ltd"]);
     expectError(await call(t.read, "GET", "/sessions?result=maybe"), 400, "INVALID_INPUT");
     expectError(await call(t.read, "GET", "/sessions?limit=abc"), 400, "INVALID_INPUT");
@@ -319,7 +399,10 @@ describe("a customer's token", () => {
       const shape = (message: string) => message.replace(/"[^"]*"/g, '"…"');
       expect(shape(theirs.json.error.message)).toBe(shape(none.json.error.message));
     }
-    for (const [other, missing] of [["/logins/beta/rotate", "/logins/nobody/rotate"], ["/domains/beta.example/deliver-now", "/domains/missing.example/deliver-now"]]) {
+    for (const [other, missing] of [
+      ["/logins/beta/rotate", "/logins/nobody/rotate"],
+      ["/domains/beta.example/deliver-now", "/domains/missing.example/deliver-now"],
+    ]) {
       expectError(await call(t.a, "POST", other), 404, "NOT_FOUND");
       expectError(await call(t.a, "POST", missing), 404, "NOT_FOUND");
     }
@@ -340,10 +423,15 @@ describe("a customer's token", () => {
     expect(rotated.status).toBe(200);
     expect((await verifyOdmrPassword("alpha", rotated.json.secret)).ok).toBe(true);
     for (const [method, route, body] of [
-      ["GET", "/customers", undefined], ["POST", "/customers", { name: "Mine" }], ["POST", `/customers/${ids.a}/suspend`, undefined],
-      ["POST", `/customers/${ids.b}/suspend`, undefined], ["POST", "/logins", { customer: ids.a, login: "mine" }],
-      ["POST", "/logins/beta/disable", undefined], ["POST", "/logins/alpha/disable", undefined],
-      ["PATCH", "/domains/beta.example", { retentionDays: 5 }], ["PATCH", "/domains/alpha.example", { retentionDays: 5 }],
+      ["GET", "/customers", undefined],
+      ["POST", "/customers", { name: "Mine" }],
+      ["POST", `/customers/${ids.a}/suspend`, undefined],
+      ["POST", `/customers/${ids.b}/suspend`, undefined],
+      ["POST", "/logins", { customer: ids.a, login: "mine" }],
+      ["POST", "/logins/beta/disable", undefined],
+      ["POST", "/logins/alpha/disable", undefined],
+      ["PATCH", "/domains/beta.example", { retentionDays: 5 }],
+      ["PATCH", "/domains/alpha.example", { retentionDays: 5 }],
       ["POST", "/domains/beta.example/recipients", { addresses: ["z"] }],
     ] as const) {
       expectError(await call(t.a, method, route, body), 403, "FORBIDDEN");
@@ -361,7 +449,11 @@ describe("audit", () => {
     await call(t.read, "POST", "/customers", { name: "Refused Co" });
     const calls = await getDb().auditEvent.findMany({ where: { action: "api.call" }, orderBy: { id: "asc" } });
     const last = (name: string) => calls.filter((c) => (c.details as { token: string }).token === name).at(-1)!;
-    expect(last("billing")).toMatchObject({ actorLabel: "api:billing", objectType: "api_token", details: { token: "billing", method: "POST", path: "/api/v1/customers", status: 201 } });
+    expect(last("billing")).toMatchObject({
+      actorLabel: "api:billing",
+      objectType: "api_token",
+      details: { token: "billing", method: "POST", path: "/api/v1/customers", status: 201 },
+    });
     expect(last("reporting")).toMatchObject({ actorLabel: "api:reporting", details: { token: "reporting", method: "POST", status: 403, code: "FORBIDDEN" } });
     const alpha = last("alpha-self");
     expect(alpha.customerId).toBe(ids.a);
@@ -391,7 +483,9 @@ describe("OpenAPI document and unknown paths", () => {
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
     const files = routeFiles(path.join(PROJECT_ROOT, "app", "api", "v1")).filter((f) => f.path !== "/openapi.json");
     const fromFiles = files.flatMap((f) => f.methods.map((m) => `${m} ${f.path}`)).sort();
-    const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`)).sort();
+    const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
+      .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`))
+      .sort();
     expect(documented).toEqual(fromFiles);
     expect(fromFiles.length).toBe(21);
     for (const ops of Object.values(doc.paths as Record<string, Record<string, { "x-scope": string; responses: Record<string, unknown> }>>)) {
@@ -400,7 +494,11 @@ describe("OpenAPI document and unknown paths", () => {
         expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["401", "403", "404"]));
       }
     }
-    expect(doc.paths["/domains/{id}"].patch.requestBody.content["application/json"].schema.properties.retentionDays).toMatchObject({ type: "integer", minimum: 1, maximum: 3650 });
+    expect(doc.paths["/domains/{id}"].patch.requestBody.content["application/json"].schema.properties.retentionDays).toMatchObject({
+      type: "integer",
+      minimum: 1,
+      maximum: 3650,
+    });
     expect(doc.paths["/domains/{id}"].patch.requestBody.content["application/json"].schema.properties.recipientDelimiter).toMatchObject({ type: "string" });
   });
 

@@ -11,7 +11,10 @@ import { useTestDatabase } from "../helpers/database.ts";
 useTestDatabase();
 
 async function authFails(header: string | null): Promise<boolean> {
-  return authenticateApiToken(header).then(() => false, (error) => isMailharborError(error, "AUTH_FAILED"));
+  return authenticateApiToken(header).then(
+    () => false,
+    (error) => isMailharborError(error, "AUTH_FAILED"),
+  );
 }
 
 describe("mailharbor token", () => {
@@ -46,7 +49,10 @@ describe("mailharbor token", () => {
     expect(await authFails(`Bearer ${secret}`)).toBe(true);
 
     const actions = await getDb().auditEvent.findMany({ where: { objectType: "api_token", objectId: row.id }, orderBy: { id: "asc" } });
-    expect(actions.map((a) => [a.action, a.actorLabel])).toEqual([["api_token.create", "cli"], ["api_token.revoke", "cli"]]);
+    expect(actions.map((a) => [a.action, a.actorLabel])).toEqual([
+      ["api_token.create", "cli"],
+      ["api_token.revoke", "cli"],
+    ]);
   });
 
   it("a token without a customer acts for the ISP; bad input exits non-zero with one line", async () => {

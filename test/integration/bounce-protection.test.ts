@@ -38,10 +38,16 @@ async function dsnCount(ids: string[]) {
 
 async function lastOutcome(customer: TestCustomer): Promise<string> {
   let outcome: string | null | undefined;
-  await expect.poll(async () => {
-    outcome = (await getDb().odmrSession.findFirst({ where: { loginName: customer.login, endedAt: { not: null } }, orderBy: { startedAt: "desc" } }))?.outcome;
-    return outcome;
-  }, { timeout: 15_000 }).toBeTruthy();
+  await expect
+    .poll(
+      async () => {
+        outcome = (await getDb().odmrSession.findFirst({ where: { loginName: customer.login, endedAt: { not: null } }, orderBy: { startedAt: "desc" } }))
+          ?.outcome;
+        return outcome;
+      },
+      { timeout: 15_000 },
+    )
+    .toBeTruthy();
   return outcome!;
 }
 
@@ -93,7 +99,7 @@ describe("bounce protection in the reversed session", () => {
     expect(evidence).toMatchObject({ offered: 5, refused: 5, percent: 50 });
     expect(evidence.replies[0]).toEqual({ recipient: "a@refuser.example", reply: REFUSE });
     expect(await lastOutcome(customer)).toMatch(/bounce protection: the customer's server refused 5 of 5 recipients of refuser\.example/);
-    const row = (await getDb().delivery.findFirstOrThrow({ where: { messageId: ids[0] } }));
+    const row = await getDb().delivery.findFirstOrThrow({ where: { messageId: ids[0] } });
     expect(row.lastError).toBe(REFUSE);
     expect(mailer.logs.some((l) => l.code === "ODMR_BOUNCE_PROTECTION_TRIPPED" && l.domain === "refuser.example")).toBe(true);
   });

@@ -18,7 +18,24 @@ async function json(args: string[]) {
 const keys = (value: object) => Object.keys(value).sort();
 
 const CUSTOMER = ["createdAt", "email", "id", "name", "status"];
-const DOMAIN = ["acceptInbound", "atrnEnabled", "bounceHeldAt", "bounceProtectionPercent", "createdAt", "customerId", "etrnEnabled", "etrnFrom", "etrnTarget", "etrnTls", "id", "maxMessageSize", "name", "recipientDelimiter", "recipientPolicy", "retentionDays"];
+const DOMAIN = [
+  "acceptInbound",
+  "atrnEnabled",
+  "bounceHeldAt",
+  "bounceProtectionPercent",
+  "createdAt",
+  "customerId",
+  "etrnEnabled",
+  "etrnFrom",
+  "etrnTarget",
+  "etrnTls",
+  "id",
+  "maxMessageSize",
+  "name",
+  "recipientDelimiter",
+  "recipientPolicy",
+  "retentionDays",
+];
 
 describe("mailharbor --json shapes", () => {
   it("customers, logins, domains, recipients, users, tokens and the queue each print their projection", async () => {
@@ -38,7 +55,9 @@ describe("mailharbor --json shapes", () => {
 
     const domain = await json(["domain", "add", "--customer", "Shape Ltd", "--domain", "shape.example", "--recipients", "a@shape.example"]);
     expect(keys(domain)).toEqual(DOMAIN);
-    expect(keys(await json(["domain", "set", "--domain", "shape.example", "--etrn", "on", "--etrn-target", "192.0.2.1:25", "--etrn-tls", "required"]))).toEqual(DOMAIN);
+    expect(keys(await json(["domain", "set", "--domain", "shape.example", "--etrn", "on", "--etrn-target", "192.0.2.1:25", "--etrn-tls", "required"]))).toEqual(
+      DOMAIN,
+    );
     const domains = await json(["domain", "list", "--customer", "Shape Ltd"]);
     expect(keys(domains[0])).toEqual([...DOMAIN, "customer", "held", "recipients"].sort());
     expect([domains[0].customer, domains[0].recipients, domains[0].held]).toEqual(["Shape Ltd", 1, 0]);
@@ -48,9 +67,20 @@ describe("mailharbor --json shapes", () => {
     expect(keys(logins[0])).toEqual(["customer", "domains", "id", "lastUsedAt", "lastUsedIp", "login", "status"]);
     expect(keys(await json(["recipient", "add", "--domain", "shape.example", "b@shape.example"]))).toEqual(["added", "existing", "rejected"]);
 
-    expect(keys(await json(["user", "add", "--email", "boss@shape.example", "--role", "customer", "--customer", "Shape Ltd"]))).toEqual(["customerId", "email", "id", "password", "role"]);
+    expect(keys(await json(["user", "add", "--email", "boss@shape.example", "--role", "customer", "--customer", "Shape Ltd"]))).toEqual([
+      "customerId",
+      "email",
+      "id",
+      "password",
+      "role",
+    ]);
     // a password given on the command line is not printed back
-    expect(keys(await json(["user", "add", "--email", "two@shape.example", "--role", "staff", "--password", "a-long-password"]))).toEqual(["customerId", "email", "id", "role"]);
+    expect(keys(await json(["user", "add", "--email", "two@shape.example", "--role", "staff", "--password", "a-long-password"]))).toEqual([
+      "customerId",
+      "email",
+      "id",
+      "role",
+    ]);
 
     expect(keys(await json(["token", "add", "--name", "shape-billing", "--scopes", "read"]))).toEqual(["customerId", "id", "name", "scopes", "token"]);
     const tokens = await json(["token", "list"]);
@@ -58,7 +88,11 @@ describe("mailharbor --json shapes", () => {
     expect(keys(await json(["token", "revoke", "--token", "shape-billing"]))).toEqual(["id", "name", "revokedAt"]);
 
     const row = await getDb().domain.findUniqueOrThrow({ where: { name: "shape.example" } });
-    await storeMessage({ mailFrom: "s@sender.example", raw: Buffer.from("Subject: shape\r\n\r\nbody\r\n"), recipients: [{ address: "a@shape.example", domainId: row.id, customerId: row.customerId }] });
+    await storeMessage({
+      mailFrom: "s@sender.example",
+      raw: Buffer.from("Subject: shape\r\n\r\nbody\r\n"),
+      recipients: [{ address: "a@shape.example", domainId: row.id, customerId: row.customerId }],
+    });
     const queue = await json(["queue", "list", "--domain", "shape.example"]);
     expect(keys(queue)).toEqual(["items", "total"]);
     expect(keys(queue.items[0])).toEqual(["deliveries", "expiresAt", "fromHeader", "id", "mailFrom", "receivedAt", "size", "subject"]);

@@ -28,7 +28,17 @@ describe("mailharbor CLI", () => {
     expect(login.json.secret).toMatch(/^[A-Za-z0-9]{24}$/);
     expect((await verifyOdmrPassword("acme", login.json.secret)).ok).toBe(true);
 
-    const domain = await runCli(["domain", "add", "--customer", customer.json.id, "--domain", "Acme.Example", "--recipients", "a@acme.example,b@acme.example", "--json"]);
+    const domain = await runCli([
+      "domain",
+      "add",
+      "--customer",
+      customer.json.id,
+      "--domain",
+      "Acme.Example",
+      "--recipients",
+      "a@acme.example,b@acme.example",
+      "--json",
+    ]);
     expect(domain.code).toBe(0);
     expect(domain.json).toMatchObject({ name: "acme.example", recipientPolicy: "listed" });
 
@@ -46,7 +56,19 @@ describe("mailharbor CLI", () => {
     expect((await verifyOdmrPassword("acme", rotated.json.secret)).ok).toBe(true);
     expect((await verifyOdmrPassword("acme", login.json.secret)).ok).toBe(false);
 
-    const set = await runCli(["domain", "set", "--domain", "acme.example", "--etrn", "on", "--etrn-target", "192.0.2.10:2525", "--etrn-from", "192.0.2.0/24", "--json"]);
+    const set = await runCli([
+      "domain",
+      "set",
+      "--domain",
+      "acme.example",
+      "--etrn",
+      "on",
+      "--etrn-target",
+      "192.0.2.10:2525",
+      "--etrn-from",
+      "192.0.2.0/24",
+      "--json",
+    ]);
     expect(set.code).toBe(0);
     expect(set.json).toMatchObject({ etrnEnabled: true, etrnTarget: "192.0.2.10:2525", etrnFrom: ["192.0.2.0/24"] });
 
@@ -68,17 +90,28 @@ describe("mailharbor CLI", () => {
     expect((await runCli(["login", "restrict", "--login", "acme", "--all", "--json"])).code).toBe(0);
     expect((await runCli(["login", "list", "--json"])).json[0].domains).toBe("all");
     const domains = await runCli(["domain", "list", "--customer", "Acme Ltd", "--json"]);
-    expect(domains.json.map((d: { name: string; held: number }) => [d.name, d.held])).toEqual([["acme.example", 0], ["second.example", 0]]);
+    expect(domains.json.map((d: { name: string; held: number }) => [d.name, d.held])).toEqual([
+      ["acme.example", 0],
+      ["second.example", 0],
+    ]);
     const customers = await runCli(["customer", "list", "--search", "acme", "--json"]);
     expect(customers.json.items.map((c: { name: string }) => c.name)).toEqual(["Acme Ltd"]);
-    const audit = (await getDb().auditEvent.findMany({ where: { actorType: "cli", action: { in: ["customer.suspend", "customer.resume", "login.disable", "login.enable", "login.restrict"] } } })).length;
+    const audit = (
+      await getDb().auditEvent.findMany({
+        where: { actorType: "cli", action: { in: ["customer.suspend", "customer.resume", "login.disable", "login.enable", "login.restrict"] } },
+      })
+    ).length;
     expect(audit).toBe(6);
   }, 300_000); // a dozen CLI processes: seconds each on a busy machine
 
   it("lists the queue with the total and the newest items first", async () => {
     const domain = await getDb().domain.findUniqueOrThrow({ where: { name: "acme.example" } });
     for (let i = 0; i < 3; i++) {
-      await storeMessage({ mailFrom: `s${i}@sender.example`, raw: Buffer.from(`Subject: m${i}\r\n\r\nbody\r\n`), recipients: [{ address: "a@acme.example", domainId: domain.id, customerId: domain.customerId }] });
+      await storeMessage({
+        mailFrom: `s${i}@sender.example`,
+        raw: Buffer.from(`Subject: m${i}\r\n\r\nbody\r\n`),
+        recipients: [{ address: "a@acme.example", domainId: domain.id, customerId: domain.customerId }],
+      });
     }
     const list = await runCli(["queue", "list", "--domain", "acme.example", "--limit", "2", "--json"]);
     expect(list.code).toBe(0);

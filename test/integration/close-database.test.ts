@@ -17,7 +17,11 @@ async function openAll(): Promise<Map<number, Client>> {
   const [prisma] = await getDb().$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
   const [durable] = await queueQuery<{ pid: number }>("SELECT pg_backend_pid() AS pid");
   const [relaxed] = await queueQuery<{ pid: number }>("SELECT pg_backend_pid() AS pid", [], undefined, "relaxed");
-  return new Map([[prisma.pid, "prisma"], [durable.pid, "durable pool"], [relaxed.pid, "relaxed pool"]]);
+  return new Map([
+    [prisma.pid, "prisma"],
+    [durable.pid, "durable pool"],
+    [relaxed.pid, "relaxed pool"],
+  ]);
 }
 
 /** The backends connected to this file's database, other than the one asking. */
@@ -25,8 +29,7 @@ async function connected(): Promise<number[]> {
   const watcher = new pg.Client({ connectionString: env.url });
   await watcher.connect();
   try {
-    const { rows } = await watcher.query<{ pid: number }>(
-      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    const { rows } = await watcher.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
     return rows.map((r) => r.pid);
   } finally {
     await watcher.end();

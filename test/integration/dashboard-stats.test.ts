@@ -33,7 +33,13 @@ describe("dashboard figures", () => {
   });
 
   it("counts exactly while few are held", async () => {
-    await holdMessage([{ address: "a@small.example", customer: small }, { address: "b@small.example", customer: small }], testMessage("one"));
+    await holdMessage(
+      [
+        { address: "a@small.example", customer: small },
+        { address: "b@small.example", customer: small },
+      ],
+      testMessage("one"),
+    );
     const stats = await getDashboardStats(STAFF);
     expect(stats).toMatchObject({ heldMessages: 1, heldDeliveries: 2, heldEstimated: false });
     expect(stats.topCustomers.map((c) => [c.name, c.held])).toEqual([["Small", 2]]);

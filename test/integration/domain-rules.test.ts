@@ -49,17 +49,33 @@ describe("one rule, every form of it", () => {
 
   it("ETRN-ready: the predicate and the filter agree on every combination of switch, target and customer status", async () => {
     const db = getDb();
-    const active = await makeCustomer("EtrnActive", ["on-target.active.example", "on-none.active.example", "off-target.active.example", "off-none.active.example"]);
-    const suspended = await makeCustomer("EtrnSuspended", ["on-target.suspended.example", "on-none.suspended.example", "off-target.suspended.example", "off-none.suspended.example"]);
+    const active = await makeCustomer("EtrnActive", [
+      "on-target.active.example",
+      "on-none.active.example",
+      "off-target.active.example",
+      "off-none.active.example",
+    ]);
+    const suspended = await makeCustomer("EtrnSuspended", [
+      "on-target.suspended.example",
+      "on-none.suspended.example",
+      "off-target.suspended.example",
+      "off-none.suspended.example",
+    ]);
     await db.customer.update({ where: { id: suspended.id }, data: { status: "suspended" } });
     const names = [...active.domains.keys(), ...suspended.domains.keys()];
     for (const name of names) {
       // straight into the row: updateDomain refuses ETRN without a target, but the rule must hold for any row
-      await db.domain.update({ where: { name }, data: { etrnEnabled: name.startsWith("on-"), etrnTarget: name.includes("-target.") ? "127.0.0.1:2525" : null } });
+      await db.domain.update({
+        where: { name },
+        data: { etrnEnabled: name.startsWith("on-"), etrnTarget: name.includes("-target.") ? "127.0.0.1:2525" : null },
+      });
     }
     const domains = await db.domain.findMany({ where: { name: { in: names } }, include: { customer: { select: { status: true } } } });
     const ready = domains.filter((d) => etrnReady(d)).map((d) => d.name);
-    const configured = domains.filter((d) => etrnConfigured(d)).map((d) => d.name).sort();
+    const configured = domains
+      .filter((d) => etrnConfigured(d))
+      .map((d) => d.name)
+      .sort();
     expect(ready).toEqual(["on-target.active.example"]);
     expect(configured).toEqual(["on-target.active.example", "on-target.suspended.example"]);
     const readyRows = await db.domain.findMany({ where: { name: { in: names }, ...ETRN_READY_WHERE }, select: { name: true } });
@@ -71,10 +87,25 @@ describe("one rule, every form of it", () => {
   it("expiry: the time the portal shows is when expiry takes the mail, at the shortest retention of its held domains", async () => {
     const db = getDb();
     await db.domain.update({ where: { name: "short.example" }, data: { retentionDays: 2 } });
-    const early = await holdMessage([{ address: "a@rules.example", customer }, { address: "b@short.example", customer }], testMessage("just before"));
-    const late = await holdMessage([{ address: "c@rules.example", customer }, { address: "d@short.example", customer }], testMessage("just after"));
+    const early = await holdMessage(
+      [
+        { address: "a@rules.example", customer },
+        { address: "b@short.example", customer },
+      ],
+      testMessage("just before"),
+    );
+    const late = await holdMessage(
+      [
+        { address: "c@rules.example", customer },
+        { address: "d@short.example", customer },
+      ],
+      testMessage("just after"),
+    );
     // arrived 2 days less (more) a minute ago
-    for (const [id, age] of [[early, "2 days - 1 minute"], [late, "2 days + 1 minute"]]) {
+    for (const [id, age] of [
+      [early, "2 days - 1 minute"],
+      [late, "2 days + 1 minute"],
+    ]) {
       await db.$executeRawUnsafe(`UPDATE message SET received_at = received_at - interval '${age}' WHERE id = $1`, id);
       await db.$executeRawUnsafe(`UPDATE delivery SET created_at = created_at - interval '${age}' WHERE message_id = $1`, id);
     }
@@ -86,7 +117,11 @@ describe("one rule, every form of it", () => {
     expect(now - lateExpiry).toBeGreaterThan(0);
     expect(now - lateExpiry).toBeLessThan(61_000);
     await expireHeldMail({ reportingMta: "mx.test.example", dsnState: "held" });
-    const states = await db.delivery.findMany({ where: { messageId: { in: [early, late] } }, select: { recipient: true, state: true }, orderBy: { recipient: "asc" } });
+    const states = await db.delivery.findMany({
+      where: { messageId: { in: [early, late] } },
+      select: { recipient: true, state: true },
+      orderBy: { recipient: "asc" },
+    });
     expect(states).toEqual([
       { recipient: "a@rules.example", state: "queued" },
       { recipient: "b@short.example", state: "queued" },

@@ -24,17 +24,24 @@ let refuse = true;
 let customer: Actor;
 
 function dsnText(to: string): Buffer {
-  return Buffer.from(`From: MAILER-DAEMON@mx.test.example\r\nTo: ${to}\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\nreport ${crypto.randomUUID()}\r\n`);
+  return Buffer.from(
+    `From: MAILER-DAEMON@mx.test.example\r\nTo: ${to}\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\nreport ${crypto.randomUUID()}\r\n`,
+  );
 }
 
 async function storeDsn(to: string, data: { state?: "held" | "pending" | "sent"; attempts?: number; lastError?: string } = {}) {
   const raw = dsnText(to);
-  const row = await getDb().dsn.create({ data: { rcptTo: to, raw: new Uint8Array(raw), reason: "returned", state: data.state ?? "held", attempts: data.attempts ?? 0, lastError: data.lastError } });
+  const row = await getDb().dsn.create({
+    data: { rcptTo: to, raw: new Uint8Array(raw), reason: "returned", state: data.state ?? "held", attempts: data.attempts ?? 0, lastError: data.lastError },
+  });
   return { id: row.id, raw };
 }
 
 beforeAll(async () => {
-  receiver = await startSmtpReceiver({ rcpt: (address) => (refuse && address.startsWith("refused") ? { code: 550, text: "5.1.1 no such sender" } : undefined) }, { name: "smarthost.test.example" });
+  receiver = await startSmtpReceiver(
+    { rcpt: (address) => (refuse && address.startsWith("refused") ? { code: 550, text: "5.1.1 no such sender" } : undefined) },
+    { name: "smarthost.test.example" },
+  );
   // this process's configuration, with the receiver as the smarthost
   process.env.SMARTHOST = `127.0.0.1:${receiver.port}`;
   process.env.MAIL_HOSTNAME = "mx.test.example";
@@ -54,7 +61,12 @@ describe("the DSN queue", () => {
     const pending = await storeDsn("pending@origin.example", { state: "pending" });
     const sent = await storeDsn("sent@origin.example", { state: "sent", attempts: 1 });
     const all = await listDsns(STAFF);
-    expect(Object.fromEntries(all.items.map((d) => [d.id, d.status]))).toEqual({ [held.id]: "held", [failed.id]: "failed", [pending.id]: "pending", [sent.id]: "sent" });
+    expect(Object.fromEntries(all.items.map((d) => [d.id, d.status]))).toEqual({
+      [held.id]: "held",
+      [failed.id]: "failed",
+      [pending.id]: "pending",
+      [sent.id]: "sent",
+    });
     expect(all.counts).toEqual({ held: 1, failed: 1, pending: 1, sent: 1 });
     expect((await listDsns(STAFF, { status: "failed" })).items.map((d) => d.id)).toEqual([failed.id]);
     const detail = await getDsn(STAFF, held.id);
@@ -106,7 +118,11 @@ describe("send now", () => {
     const before = receiver.messages.length;
     const stored = await Promise.all(Array.from({ length: 6 }, (_, i) => storeDsn(`many${i}@origin.example`)));
     const smarthost = parseHostPort(process.env.SMARTHOST!);
-    const reports = await Promise.all([sendStoredDsns(smarthost, "mx.test.example"), sendStoredDsns(smarthost, "mx.test.example"), sendStoredDsns(smarthost, "mx.test.example")]);
+    const reports = await Promise.all([
+      sendStoredDsns(smarthost, "mx.test.example"),
+      sendStoredDsns(smarthost, "mx.test.example"),
+      sendStoredDsns(smarthost, "mx.test.example"),
+    ]);
     expect(reports.reduce((n, r) => n + r.sent, 0)).toBe(stored.length);
     await receiver.waitForMessages(before + stored.length);
     // a moment for any duplicate to arrive

@@ -29,7 +29,6 @@ let other: TestCustomer;
 let listed: TestCustomer;
 let admin: pg.Client;
 
-
 async function ehlo(dialog: SmtpDialog): Promise<string[]> {
   const reply = await dialog.command("EHLO client.example");
   expect(reply.code).toBe(250);
@@ -92,12 +91,17 @@ describe("what the MX offers", () => {
     await updateDomain(CLI_ACTOR, "listed.example", { etrnEnabled: true, etrnTarget: `127.0.0.1:${receiver.port}`, etrnFrom: ["127.0.0.5", "10.9.0.0/16"] });
 
     // the MX looks again at most once a second, on a new connection
-    await expect.poll(async () => {
-      const dialog = await SmtpDialog.open(mailer.mxPort);
-      const offered = await ehlo(dialog);
-      dialog.close();
-      return offered;
-    }, { timeout: 10_000, interval: 300 }).toEqual(expect.arrayContaining(["ETRN", "AUTH CRAM-MD5", "STARTTLS"]));
+    await expect
+      .poll(
+        async () => {
+          const dialog = await SmtpDialog.open(mailer.mxPort);
+          const offered = await ehlo(dialog);
+          dialog.close();
+          return offered;
+        },
+        { timeout: 10_000, interval: 300 },
+      )
+      .toEqual(expect.arrayContaining(["ETRN", "AUTH CRAM-MD5", "STARTTLS"]));
   });
 
   it("offers PLAIN and LOGIN only inside TLS, and refuses PLAIN in clear with 538 5.7.11", async () => {
@@ -132,7 +136,13 @@ describe("ETRN after STARTTLS and AUTH", () => {
   it("answers 253 with the number of held messages and delivers them to the target over TLS", async () => {
     const first = testMessage("etrn one");
     const second = testMessage("etrn two");
-    await holdMessage([{ address: "a@acme.example", customer: acme }, { address: "b@acme.example", customer: acme }], first);
+    await holdMessage(
+      [
+        { address: "a@acme.example", customer: acme },
+        { address: "b@acme.example", customer: acme },
+      ],
+      first,
+    );
     await holdMessage([{ address: "c@acme.example", customer: acme }], second);
     const dialog = await authenticated(acme);
     const reply = await dialog.command("ETRN acme.example");
@@ -141,10 +151,19 @@ describe("ETRN after STARTTLS and AUTH", () => {
     expect(received.map((m) => m.raw.equals(first) || m.raw.equals(second))).toEqual([true, true]);
     expect(received.every((m) => m.secure)).toBe(true);
     expect(received.map((m) => m.rcptTo.sort())).toEqual([["a@acme.example", "b@acme.example"], ["c@acme.example"]]);
-    await expect.poll(async () => (await getDb().delivery.findMany({ where: { domainId: acme.domains.get("acme.example") } })).map((d) => d.state))
+    await expect
+      .poll(async () => (await getDb().delivery.findMany({ where: { domainId: acme.domains.get("acme.example") } })).map((d) => d.state))
       .toEqual(["delivered", "delivered", "delivered"]);
-    await expect.poll(async () => (await etrnSessions(acme.id)).find((s) => s.reply?.startsWith("253") && s.endedAt))
-      .toMatchObject({ loginName: acme.login, remoteAddress: "127.0.0.1", tls: true, messagesDelivered: 2, recipientsDelivered: 3, domainsRequested: ["acme.example"] });
+    await expect
+      .poll(async () => (await etrnSessions(acme.id)).find((s) => s.reply?.startsWith("253") && s.endedAt))
+      .toMatchObject({
+        loginName: acme.login,
+        remoteAddress: "127.0.0.1",
+        tls: true,
+        messagesDelivered: 2,
+        recipientsDelivered: 3,
+        domainsRequested: ["acme.example"],
+      });
     const session = (await etrnSessions(acme.id)).find((s) => s.reply?.startsWith("253"))!;
     expect(session.outcome).toMatch(/^completed; 2 messages delivered to 127\.0\.0\.1:\d+ over TLS$/);
     dialog.close();
@@ -209,13 +228,20 @@ describe("ETRN refusals", () => {
   it("answers 459 for another customer's domain, a domain without ETRN and an unknown one, and records the refusals", async () => {
     const dialog = await authenticated(other);
     const refused = ["acme.example", "atrnonly.acme-mail.example", "nowhere.example"];
-    for (const node of refused) expect((await dialog.command(`ETRN ${node}`)).last).toMatch(new RegExp(`^459 4\\.7\\.0 Node ${node.replace(/\./g, "\\.")} not allowed: `));
+    for (const node of refused)
+      expect((await dialog.command(`ETRN ${node}`)).last).toMatch(new RegExp(`^459 4\\.7\\.0 Node ${node.replace(/\./g, "\\.")} not allowed: `));
     // ATRN-only domain of the authenticated customer: ETRN is not enabled for it
     const own = await authenticated(acme);
     expect((await own.command("ETRN atrnonly.acme-mail.example")).code).toBe(459);
     own.close();
     dialog.close();
-    await expect.poll(async () => (await etrnSessions(other.id)).filter((s) => s.reply?.startsWith("459")).map((s) => s.domainsRequested[0]).sort())
+    await expect
+      .poll(async () =>
+        (await etrnSessions(other.id))
+          .filter((s) => s.reply?.startsWith("459"))
+          .map((s) => s.domainsRequested[0])
+          .sort(),
+      )
       .toEqual([...refused].sort());
     // the other customer sees nothing of it
     expect((await etrnSessions(acme.id)).some((s) => s.loginName === other.login)).toBe(false);
@@ -233,7 +259,8 @@ describe("ETRN refusals", () => {
     // the listed address releases only its own domain
     expect((await dialog.command("ETRN other.example")).code).toBe(459);
     dialog.close();
-    await expect.poll(async () => (await etrnSessions(listed.id)).find((s) => s.endedAt))
+    await expect
+      .poll(async () => (await etrnSessions(listed.id)).find((s) => s.endedAt))
       .toMatchObject({ remoteAddress: "127.0.0.5", loginName: null, messagesDelivered: 1, tls: true });
   });
 

@@ -24,7 +24,6 @@ import { startSmtpReceiver, type ReceivedMessage, type SmtpReceiver } from "../h
 
 useTestDatabase();
 
-
 let mailer: MailerProcess;
 let material: TlsMaterial;
 const receivers: SmtpReceiver[] = [];
@@ -102,17 +101,26 @@ describe("an ETRN run beside ATRN", () => {
 
   it("keeps 4yz recipients held, bounces 5yz ones with a DSN, and delivers the rest, on a CLI release", async () => {
     const target = await receiver({
-      rcpt: (address) => address.startsWith("full@") ? { code: 452, text: "4.2.2 mailbox full" }
-        : address.startsWith("gone@") ? { code: 550, text: "5.1.1 no such user" } : undefined,
+      rcpt: (address) =>
+        address.startsWith("full@")
+          ? { code: 452, text: "4.2.2 mailbox full" }
+          : address.startsWith("gone@")
+            ? { code: 550, text: "5.1.1 no such user" }
+            : undefined,
     });
     const mixed = await etrnCustomer("Mixed", "mixed.example", `127.0.0.1:${target.port}`);
-    const id = await holdMessage(["ok", "full", "gone"].map((local) => ({ address: `${local}@mixed.example`, customer: mixed })), testMessage("mixed"), "author@origin.example");
+    const id = await holdMessage(
+      ["ok", "full", "gone"].map((local) => ({ address: `${local}@mixed.example`, customer: mixed })),
+      testMessage("mixed"),
+      "author@origin.example",
+    );
     const released = await runCli(["domain", "release", "--domain", "mixed.example", "--json"]);
     expect(released.code).toBe(0);
     expect(released.json).toMatchObject({ domain: "mixed.example", domainId: mixed.domains.get("mixed.example") });
     await target.waitForMessages(1);
     expect(target.messages[0].rcptTo).toEqual(["ok@mixed.example"]);
-    await expect.poll(async () => (await deliveriesOf(mixed, "mixed.example")).map((d) => [d.recipient, d.state, d.lastError]))
+    await expect
+      .poll(async () => (await deliveriesOf(mixed, "mixed.example")).map((d) => [d.recipient, d.state, d.lastError]))
       .toEqual([
         ["ok@mixed.example", "delivered", null],
         ["full@mixed.example", "queued", "452 4.2.2 mailbox full"],
@@ -120,7 +128,8 @@ describe("an ETRN run beside ATRN", () => {
       ]);
     const dsns = await getDb().dsn.findMany({ where: { messageId: id } });
     expect(dsns.map((d) => [d.rcptTo, d.reason])).toEqual([["author@origin.example", "bounced"]]);
-    await expect.poll(async () => (await endedRuns(mixed)).map((s) => [s.remoteAddress, s.reply, s.messagesDelivered]))
+    await expect
+      .poll(async () => (await endedRuns(mixed)).map((s) => [s.remoteAddress, s.reply, s.messagesDelivered]))
       .toEqual([["cli", "253 OK, 1 pending messages for node mixed.example started", 1]]);
     // the request was taken: nothing is waiting any more
     expect((await getDb().domain.findUnique({ where: { name: "mixed.example" } }))!.etrnRequestedAt).toBeNull();

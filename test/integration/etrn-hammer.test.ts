@@ -64,7 +64,9 @@ async function deliveryUpdates(): Promise<number> {
 
 /** The customer's ETRN session records (over the probe). */
 async function etrnSessions(customer: TestCustomer) {
-  return query<{ ended_at: Date | null }>("SELECT ended_at FROM odmr_session WHERE kind = 'etrn' AND customer_id = $1::uuid ORDER BY started_at", [customer.id]);
+  return query<{ ended_at: Date | null }>("SELECT ended_at FROM odmr_session WHERE kind = 'etrn' AND customer_id = $1::uuid ORDER BY started_at", [
+    customer.id,
+  ]);
 }
 
 async function authenticated(port: number, customer: TestCustomer): Promise<SmtpDialog> {
@@ -122,7 +124,9 @@ describe("200 pipelined ETRN after AUTH", () => {
     const sessions = (await etrnSessions(hammer)).length;
     const transactions = (await commits()) - before;
     const runs = runsStarted(mailer, "hammer.example");
-    console.log(`200 pipelined ETRN: replies ${JSON.stringify(histogram(replies))} in ${seconds.toFixed(1)} s, runs ${runs}, session rows ${sessions}, transactions ${transactions}`);
+    console.log(
+      `200 pipelined ETRN: replies ${JSON.stringify(histogram(replies))} in ${seconds.toFixed(1)} s, runs ${runs}, session rows ${sessions}, transactions ${transactions}`,
+    );
 
     expect(replies).toHaveLength(200);
     expect(replies[0].last).toBe("253 2.0.0 OK, 5 pending messages for node hammer.example started");
@@ -194,7 +198,9 @@ describe("a run that cannot reach its target", () => {
     const transactions = (await commits()) - before;
     const runs = runsStarted(mailer, "refused.example");
     const sessions = (await etrnSessions(refused)).length;
-    console.log(`200 pipelined ETRN, target down: replies ${JSON.stringify(histogram(replies))}, runs ${runs}, session rows ${sessions}, transactions ${transactions}`);
+    console.log(
+      `200 pipelined ETRN, target down: replies ${JSON.stringify(histogram(replies))}, runs ${runs}, session rows ${sessions}, transactions ${transactions}`,
+    );
     expect(histogram(replies)).toEqual({ 253: 1, 250: 9, 458: 190 });
     expect(runs).toBe(2);
     expect(sessions).toBe(2);
@@ -210,7 +216,8 @@ describe("a run that cannot reach its target", () => {
     const domainId = big.domains.get("big.example")!;
     for (let batch = 0; batch < 5; batch++) {
       await storeMessage({
-        mailFrom: "bulk@origin.example", raw: testMessage(`bulk ${batch}`),
+        mailFrom: "bulk@origin.example",
+        raw: testMessage(`bulk ${batch}`),
         recipients: Array.from({ length: 1000 }, (_, i) => ({ address: `u${batch}-${i}@big.example`, domainId, customerId: big.id })),
       });
     }

@@ -42,12 +42,19 @@ function privateClone(owner?: { uid: number; gid: number }): string {
   return clone;
 }
 
-interface Run { child: ChildProcess; output: () => string; exited: Promise<number | null> }
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
 
 function npmStart(clone: string, ports: Record<string, number>, user?: string): Run {
   const { DATABASE_URL: _omit, MAILHARBOR_DATA_DIR: _dir, ...inherited } = process.env;
   const env: NodeJS.ProcessEnv = {
-    ...inherited, MAILHARBOR_COMPONENTS: "mailer", BIND_ADDRESS: "127.0.0.1", MAIL_HOSTNAME: "mx.test.example",
+    ...inherited,
+    MAILHARBOR_COMPONENTS: "mailer",
+    BIND_ADDRESS: "127.0.0.1",
+    MAIL_HOSTNAME: "mx.test.example",
     ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
   };
   if (user) env.HOME = path.dirname(clone);
@@ -91,7 +98,9 @@ afterAll(async () => {
     if (fs.existsSync(pidFile)) {
       try {
         process.kill(Number(fs.readFileSync(pidFile, "utf8")), "SIGTERM"); // left running by a failed test
-      } catch { /* gone already */ }
+      } catch {
+        /* gone already */
+      }
     }
     const server = runningServer(data);
     if (server) process.kill(server.pid, "SIGINT");
@@ -121,7 +130,11 @@ describe.skipIf(!isRoot)("first start as root from a private clone", () => {
   }, 240_000);
 
   it("replaces a damaged copy of the binaries on the next start, and keeps the data", async () => {
-    const copy = path.join(RUNTIME_DIR, "bin", fs.readdirSync(path.join(RUNTIME_DIR, "bin")).find((d) => /^linux-x64-[0-9a-f]{24}$/.test(d))!);
+    const copy = path.join(
+      RUNTIME_DIR,
+      "bin",
+      fs.readdirSync(path.join(RUNTIME_DIR, "bin")).find((d) => /^linux-x64-[0-9a-f]{24}$/.test(d))!,
+    );
     const victim = path.join(copy, "share", "postgresql", "postgresql.conf.sample");
     const original = fs.readFileSync(victim);
     fs.appendFileSync(victim, "# tampered\n");
@@ -136,7 +149,10 @@ describe.skipIf(!isRoot)("first start as root from a private clone", () => {
     try {
       const run = npmStart(clone, { MX_PORT: await freePort(), ODMR_PORT: await freePort(), ODMRS_PORT: await freePort() });
       expect(await run.exited).toBe(1);
-      const line = run.output().split("\n").find((l) => l.startsWith("mailharbor: "))!;
+      const line = run
+        .output()
+        .split("\n")
+        .find((l) => l.startsWith("mailharbor: "))!;
       expect(line).toBe(`mailharbor: ${bin} must be a directory owned by root that only root can write (chmod 755 ${bin}), or set DATABASE_URL`);
       expect(run.output()).not.toMatch(/\n\s+at /);
     } finally {

@@ -29,10 +29,18 @@ afterAll(() => {
 /** Runs `npm start`'s script until it exits (it must, here); its exit status and what it printed. */
 async function start(dir: string): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "scripts", "start.ts")], {
-    cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "pipe"],
+    cwd: PROJECT_ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
     env: {
-      ...process.env, DATABASE_URL: env.url, MAILHARBOR_DATA_DIR: dir, MAILHARBOR_COMPONENTS: "mailer", BIND_ADDRESS: "127.0.0.1",
-      MX_PORT: String(await freePort()), ODMR_PORT: String(await freePort()), ODMRS_PORT: String(await freePort()), MAIL_HOSTNAME: "mx.test.example",
+      ...process.env,
+      DATABASE_URL: env.url,
+      MAILHARBOR_DATA_DIR: dir,
+      MAILHARBOR_COMPONENTS: "mailer",
+      BIND_ADDRESS: "127.0.0.1",
+      MX_PORT: String(await freePort()),
+      ODMR_PORT: String(await freePort()),
+      ODMRS_PORT: String(await freePort()),
+      MAIL_HOSTNAME: "mx.test.example",
     },
   });
   let stderr = "";

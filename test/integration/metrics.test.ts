@@ -89,7 +89,10 @@ describe("metrics endpoint", () => {
     expect(receiver.messages).toHaveLength(3);
 
     // two held connections from one address, then a third is refused before it becomes a session
-    const held = [await OdmrCustomer.connect(mailer.odmrPort, { localAddress: "127.0.0.7" }), await OdmrCustomer.connect(mailer.odmrPort, { localAddress: "127.0.0.7" })];
+    const held = [
+      await OdmrCustomer.connect(mailer.odmrPort, { localAddress: "127.0.0.7" }),
+      await OdmrCustomer.connect(mailer.odmrPort, { localAddress: "127.0.0.7" }),
+    ];
     await expect(OdmrCustomer.connect(mailer.odmrPort, { localAddress: "127.0.0.7" })).rejects.toThrow(/421/);
     for (const c of held) c.destroy();
     await sleep(300);

@@ -124,7 +124,11 @@ describe("MX durability", () => {
       await dialog.command(`EHLO sender${n}.example`);
       try {
         for (let i = 0; !stop; i++) {
-          const result = await dialog.send(`burst@example.org`, [`s${n}-${i}@durable.example`], `Subject: burst ${n}/${i}\r\n\r\n${"b".repeat(78).concat("\r\n").repeat(25)}`);
+          const result = await dialog.send(
+            `burst@example.org`,
+            [`s${n}-${i}@durable.example`],
+            `Subject: burst ${n}/${i}\r\n\r\n${"b".repeat(78).concat("\r\n").repeat(25)}`,
+          );
           const match = /^250 2\.0\.0 Ok: queued as ([0-9A-Z]{16})$/.exec(result.final?.last ?? "");
           if (match) accepted.push(match[1]);
         }
@@ -140,7 +144,10 @@ describe("MX durability", () => {
     stop = true;
     await Promise.all(senders);
 
-    const found = await getDb().message.findMany({ where: { id: { in: accepted } }, select: { id: true, _count: { select: { deliveries: true } }, body: { select: { messageId: true } } } });
+    const found = await getDb().message.findMany({
+      where: { id: { in: accepted } },
+      select: { id: true, _count: { select: { deliveries: true } }, body: { select: { messageId: true } } },
+    });
     expect(found.length).toBe(accepted.length);
     expect(found.every((m) => m._count.deliveries === 1 && m.body !== null)).toBe(true);
   });

@@ -91,22 +91,23 @@ describe("MX greeting", () => {
     socket.setEncoding("latin1");
     const started = Date.now();
     let text = "";
-    const until = (pattern: RegExp) => new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${pattern} in ${JSON.stringify(text)}`)), 5000);
-      const check = () => {
-        if (pattern.test(text)) {
-          clearTimeout(timer);
-          socket.off("data", onData);
-          resolve();
-        }
-      };
-      const onData = (chunk: string) => {
-        text += chunk;
+    const until = (pattern: RegExp) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${pattern} in ${JSON.stringify(text)}`)), 5000);
+        const check = () => {
+          if (pattern.test(text)) {
+            clearTimeout(timer);
+            socket.off("data", onData);
+            resolve();
+          }
+        };
+        const onData = (chunk: string) => {
+          text += chunk;
+          check();
+        };
+        socket.on("data", onData);
         check();
-      };
-      socket.on("data", onData);
-      check();
-    });
+      });
     await until(/^220 .*\r\n/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(DELAY_MS - 20);
     socket.write("EHLO polite.example\r\n");

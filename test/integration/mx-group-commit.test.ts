@@ -19,8 +19,11 @@ beforeAll(async () => {
 
 describe("group commit", () => {
   it("commits messages that arrive together in shared transactions", async () => {
-    const ids = await Promise.all(Array.from({ length: 40 }, (_, i) =>
-      storeMessage({ mailFrom: `together${i}@example.org`, raw: Buffer.from(`Subject: ${i}\r\n\r\nbody\r\n`), recipients: [recipient] })));
+    const ids = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        storeMessage({ mailFrom: `together${i}@example.org`, raw: Buffer.from(`Subject: ${i}\r\n\r\nbody\r\n`), recipients: [recipient] }),
+      ),
+    );
     expect(new Set(ids).size).toBe(40);
     // rows written by one transaction share its xmin
     const rows = await getDb().$queryRaw<{ transactions: bigint; messages: bigint }[]>`
@@ -32,9 +35,14 @@ describe("group commit", () => {
 
   it("fails only the bad message of a batch", async () => {
     const good = Array.from({ length: 20 }, (_, i) =>
-      storeMessage({ mailFrom: `good${i}@example.org`, raw: Buffer.from("Subject: good\r\n\r\nbody\r\n"), recipients: [recipient] }));
+      storeMessage({ mailFrom: `good${i}@example.org`, raw: Buffer.from("Subject: good\r\n\r\nbody\r\n"), recipients: [recipient] }),
+    );
     // a domain that does not exist (say, deleted since RCPT): the foreign key refuses it
-    const bad = storeMessage({ mailFrom: "bad@example.org", raw: Buffer.from("Subject: bad\r\n\r\nbody\r\n"), recipients: [{ ...recipient, domainId: crypto.randomUUID() }] });
+    const bad = storeMessage({
+      mailFrom: "bad@example.org",
+      raw: Buffer.from("Subject: bad\r\n\r\nbody\r\n"),
+      recipients: [{ ...recipient, domainId: crypto.randomUUID() }],
+    });
     const results = await Promise.allSettled([...good, bad]);
     expect(results.slice(0, 20).every((r) => r.status === "fulfilled")).toBe(true);
     expect(results[20]).toMatchObject({ status: "rejected", reason: { code: "INTERNAL" } });
@@ -46,12 +54,25 @@ describe("group commit", () => {
     const raw = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256));
     const before = Date.now();
     const id = await storeMessage({
-      mailFrom: "", raw, recipients: [recipient, { ...recipient, address: "v@batch.example" }], smtputf8: true, bodyType: "8BITMIME",
-      summary: { from: "Zoë <z@example.org>", subject: "Ünïcödé, \"quoted\", {braces}", messageId: null, date: "NULL" },
+      mailFrom: "",
+      raw,
+      recipients: [recipient, { ...recipient, address: "v@batch.example" }],
+      smtputf8: true,
+      bodyType: "8BITMIME",
+      summary: { from: "Zoë <z@example.org>", subject: 'Ünïcödé, "quoted", {braces}', messageId: null, date: "NULL" },
     });
     const message = await getDb().message.findUniqueOrThrow({ where: { id }, include: { body: { select: { raw: true } }, deliveries: true } });
     expect(Buffer.compare(Buffer.from(message.body!.raw), raw)).toBe(0);
-    expect(message).toMatchObject({ mailFrom: "", size: 512, smtputf8: true, bodyType: "8BITMIME", fromHeader: "Zoë <z@example.org>", subject: "Ünïcödé, \"quoted\", {braces}", messageIdHdr: null, dateHeader: "NULL" });
+    expect(message).toMatchObject({
+      mailFrom: "",
+      size: 512,
+      smtputf8: true,
+      bodyType: "8BITMIME",
+      fromHeader: "Zoë <z@example.org>",
+      subject: 'Ünïcödé, "quoted", {braces}',
+      messageIdHdr: null,
+      dateHeader: "NULL",
+    });
     expect(Math.abs(message.receivedAt.getTime() - before)).toBeLessThan(60_000);
     expect(message.deliveries.map((d) => d.recipient).sort()).toEqual(["u@batch.example", "v@batch.example"]);
     expect(message.deliveries.every((d) => Math.abs(d.createdAt.getTime() - before) < 60_000)).toBe(true);

@@ -45,11 +45,13 @@ describe("MX in-transit memory and the DATA deadline", () => {
     const hogs: net.Socket[] = [];
     try {
       const dialogs = await Promise.all(Array.from({ length: 11 }, () => inData("127.0.0.2")));
-      await Promise.all(dialogs.map((d) => {
-        const socket = (d as unknown as { socket: net.Socket }).socket;
-        hogs.push(socket);
-        return new Promise<void>((resolve, reject) => socket.write(chunk, (err) => (err ? reject(err) : resolve())));
-      }));
+      await Promise.all(
+        dialogs.map((d) => {
+          const socket = (d as unknown as { socket: net.Socket }).socket;
+          hogs.push(socket);
+          return new Promise<void>((resolve, reject) => socket.write(chunk, (err) => (err ? reject(err) : resolve())));
+        }),
+      );
       // everything was handed to the kernel; give the mailer a moment to read the rest of it
       await sleep(1500);
       const other = await inData("127.0.0.3");

@@ -83,8 +83,9 @@ describe("MX intake", () => {
   });
 
   it("stores what swaks sent, byte for byte after our Received field", async () => {
-    const content = "From: Sender <sender@example.org>\r\nTo: <user@alpha.example>\r\nSubject: plain test\r\nMessage-ID: <plain-1@example.org>\r\n"
-      + "Date: Sat, 21 Nov 2026 10:00:00 +0000\r\n\r\nHello.\r\n.leading dot survives\r\n..two dots\r\n";
+    const content =
+      "From: Sender <sender@example.org>\r\nTo: <user@alpha.example>\r\nSubject: plain test\r\nMessage-ID: <plain-1@example.org>\r\n" +
+      "Date: Sat, 21 Nov 2026 10:00:00 +0000\r\n\r\nHello.\r\n.leading dot survives\r\n..two dots\r\n";
     const file = path.join(scratch, "plain.eml");
     // swaks ends the data with its own CRLF before the final dot
     fs.writeFileSync(file, content.slice(0, -2));
@@ -92,8 +93,20 @@ describe("MX intake", () => {
     const id = queuedId(output);
     const { message, received, rest } = await stored(id);
     expect(rest.toString("latin1")).toBe(content);
-    expect(received).toMatch(new RegExp(`^Received: from client\\.example \\(\\[127\\.0\\.0\\.1\\]\\)\\r\\n\\tby mx\\.test\\.example \\(Mailharbor\\) with ESMTP id ${id}\\r\\n\\tfor <user@alpha\\.example>; \\w{3}, \\d{1,2} \\w{3} \\d{4} \\d\\d:\\d\\d:\\d\\d \\+0000\\r\\n$`));
-    expect(message).toMatchObject({ mailFrom: "sender@example.org", subject: "plain test", fromHeader: "Sender <sender@example.org>", messageIdHdr: "<plain-1@example.org>", dateHeader: "Sat, 21 Nov 2026 10:00:00 +0000", clientAddress: "127.0.0.1", heloName: "client.example" });
+    expect(received).toMatch(
+      new RegExp(
+        `^Received: from client\\.example \\(\\[127\\.0\\.0\\.1\\]\\)\\r\\n\\tby mx\\.test\\.example \\(Mailharbor\\) with ESMTP id ${id}\\r\\n\\tfor <user@alpha\\.example>; \\w{3}, \\d{1,2} \\w{3} \\d{4} \\d\\d:\\d\\d:\\d\\d \\+0000\\r\\n$`,
+      ),
+    );
+    expect(message).toMatchObject({
+      mailFrom: "sender@example.org",
+      subject: "plain test",
+      fromHeader: "Sender <sender@example.org>",
+      messageIdHdr: "<plain-1@example.org>",
+      dateHeader: "Sat, 21 Nov 2026 10:00:00 +0000",
+      clientAddress: "127.0.0.1",
+      heloName: "client.example",
+    });
     expect(message.size).toBe(Buffer.byteLength(received) + Buffer.byteLength(content));
     expect(message.deliveries.map((d) => [d.recipient, d.customerId, d.state])).toEqual([["user@alpha.example", alpha.id, "queued"]]);
     const line = await mailer.waitForLog((l) => l.msg === "message accepted" && l.queueId === id);
@@ -112,7 +125,9 @@ describe("MX intake", () => {
     expect(output).toMatch(/PIPELINING/);
     const { message, received } = await stored(queuedId(output));
     expect(message.deliveries.map((d) => [d.recipient, d.customerId])).toEqual([
-      ["a@alpha.example", alpha.id], ["b@beta.example", beta.id], ["known@alpha-two.example", alpha.id],
+      ["a@alpha.example", alpha.id],
+      ["b@beta.example", beta.id],
+      ["known@alpha-two.example", alpha.id],
     ]);
     // with several recipients the Received field names none of them
     expect(received).not.toMatch(/\tfor </);
@@ -128,7 +143,10 @@ describe("MX intake", () => {
     const client = new SMTPConnection({ port: mailer.mxPort, host: "127.0.0.1", name: "client.example", ignoreTLS: true });
     await new Promise<void>((resolve, reject) => client.connect((err?: Error) => (err ? reject(err) : resolve())));
     const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
-      client.send({ from: "joerg@example.org", to: ["b@beta.example"], use8BitMime: true } as SMTPConnection.Envelope, raw, (err, result) => (err ? reject(err) : resolve(result))));
+      client.send({ from: "joerg@example.org", to: ["b@beta.example"], use8BitMime: true } as SMTPConnection.Envelope, raw, (err, result) =>
+        err ? reject(err) : resolve(result),
+      ),
+    );
     client.quit();
     const { message, rest } = await stored(queuedId(info.response));
     expect(Buffer.compare(rest, raw)).toBe(0);

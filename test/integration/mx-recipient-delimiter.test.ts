@@ -26,7 +26,12 @@ beforeAll(async () => {
   customerA = customerActor(a, "admin@plus.example");
   customerB = customerActor(b, "admin@beta.example");
   const listed = { customer: a.id, recipientPolicy: "listed" as const };
-  await createDomain(CLI_ACTOR, { ...listed, name: "plus.example", recipientDelimiter: "+", recipients: ["joe@plus.example", "a+b@plus.example", "jörg@plus.example"] });
+  await createDomain(CLI_ACTOR, {
+    ...listed,
+    name: "plus.example",
+    recipientDelimiter: "+",
+    recipients: ["joe@plus.example", "a+b@plus.example", "jörg@plus.example"],
+  });
   await createDomain(CLI_ACTOR, { ...listed, name: "dash.example", recipientDelimiter: "-", recipients: ["joe@dash.example"] });
   await createDomain(CLI_ACTOR, { ...listed, name: "both.example", recipientDelimiter: "+-", recipients: ["joe@both.example", "joe-a@both.example"] });
   await createDomain(CLI_ACTOR, { ...listed, name: "none.example", recipients: ["joe@none.example"] });
@@ -129,7 +134,10 @@ describe("an extended address is kept as sent", () => {
     for (const actor of [CLI_ACTOR, customerA]) {
       const detail = await getMessageDetail(actor, id);
       // the extended address names joe@; a+b@ matched itself, so it names nothing
-      expect(detail.deliveries.map((d) => [d.recipient, d.listedAs])).toEqual([["Joe+News@plus.example", "joe@plus.example"], ["a+b@plus.example", null]]);
+      expect(detail.deliveries.map((d) => [d.recipient, d.listedAs])).toEqual([
+        ["Joe+News@plus.example", "joe@plus.example"],
+        ["a+b@plus.example", null],
+      ]);
     }
     // the other customer's id: NOT_FOUND, as for any other message
     await expect(getMessageDetail(customerB, id)).rejects.toMatchObject({ code: "NOT_FOUND" });
@@ -148,7 +156,19 @@ describe("who may set the delimiter", () => {
   });
 
   it("is set and turned off with the CLI (domain add and domain set)", async () => {
-    const added = await runCli(["domain", "add", "--customer", "Alpha", "--domain", "cli.example", "--recipients", "joe@cli.example", "--recipient-delimiter", "=", "--json"]);
+    const added = await runCli([
+      "domain",
+      "add",
+      "--customer",
+      "Alpha",
+      "--domain",
+      "cli.example",
+      "--recipients",
+      "joe@cli.example",
+      "--recipient-delimiter",
+      "=",
+      "--json",
+    ]);
     expect(added.code).toBe(0);
     expect(added.json.recipientDelimiter).toBe("=");
     expect(await rcpt("joe=x@cli.example")).toBe(250);

@@ -69,7 +69,9 @@ describe("MX refusals at RCPT", () => {
   });
 
   it("counts a suspension, a resumption and a new recipient at once", async () => {
-    const customer = await makeCustomer("Changing", [{ name: "changing.example", recipientPolicy: "listed", maxMessageSize: 64 * 1024, recipients: ["first@changing.example"] }]);
+    const customer = await makeCustomer("Changing", [
+      { name: "changing.example", recipientPolicy: "listed", maxMessageSize: 64 * 1024, recipients: ["first@changing.example"] },
+    ]);
     expect(await rcptReply("first@changing.example")).toMatch(/^250 /);
     expect(await rcptReply("second@changing.example")).toMatch(/^550 5\.1\.1 /);
     await addRecipients(CLI_ACTOR, "changing.example", ["second@changing.example"]);
@@ -124,14 +126,19 @@ describe("MX refusals at DATA: nothing is stored", () => {
   it("applies the smallest limit among the recipients' domains", async () => {
     const before = await messageCount();
     const dialog = await session();
-    const result = await dialog.send("sender@example.org", ["u@open.example", "u@small.example"], `Subject: s\r\n\r\n${"y".repeat(60).concat("\r\n").repeat(50)}`);
+    const result = await dialog.send(
+      "sender@example.org",
+      ["u@open.example", "u@small.example"],
+      `Subject: s\r\n\r\n${"y".repeat(60).concat("\r\n").repeat(50)}`,
+    );
     expect(result.final!.last).toMatch(/^552 5\.3\.4 /);
     dialog.close();
     expect(await messageCount()).toBe(before);
   });
 
   it("refuses a looping message (more than 30 Received fields) and takes one with 30", async () => {
-    const received = (n: number) => Array.from({ length: n }, (_, i) => `Received: from hop${i}.example by hop${i + 1}.example; Sat, 21 Nov 2026 10:00:00 +0000\r\n`).join("");
+    const received = (n: number) =>
+      Array.from({ length: n }, (_, i) => `Received: from hop${i}.example by hop${i + 1}.example; Sat, 21 Nov 2026 10:00:00 +0000\r\n`).join("");
     expect(await dataReply("u@open.example", `${received(31)}Subject: loop\r\n\r\nbody\r\n`)).toMatch(/^554 5\.4\.6 /);
     const dialog = await session();
     const ok = await dialog.send("sender@example.org", ["u@open.example"], `${received(30)}Subject: not yet a loop\r\n\r\nbody\r\n`);

@@ -10,7 +10,12 @@ import { CLI_ACTOR } from "../../lib/actor.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { isMailharborError } from "../../lib/errors.ts";
 import { rotateLogin } from "../../lib/logins/logins.ts";
-import { getNotificationSettings, listNotificationDeliveries, listNotifications, updateNotificationSettings } from "../../lib/notifications/notification-settings.ts";
+import {
+  getNotificationSettings,
+  listNotificationDeliveries,
+  listNotifications,
+  updateNotificationSettings,
+} from "../../lib/notifications/notification-settings.ts";
 import { runNotifications, type NotificationOptions } from "../../lib/notifications/run-notifications.ts";
 import { verifyWebhook } from "../../lib/notifications/webhook-signature.ts";
 import { useTestDatabase } from "../helpers/database.ts";
@@ -48,7 +53,9 @@ async function webhookReceiver() {
 async function markBounceHeld(domain: string, held: boolean) {
   await getDb().domain.update({
     where: { name: domain },
-    data: held ? { bounceHeldAt: new Date(), bounceHeldEvidence: { offered: 5, refused: 5, percent: 50, replies: [], at: new Date().toISOString() } } : { bounceHeldAt: null },
+    data: held
+      ? { bounceHeldAt: new Date(), bounceHeldEvidence: { offered: 5, refused: 5, percent: 50, replies: [], at: new Date().toISOString() } }
+      : { bounceHeldAt: null },
   });
 }
 
@@ -135,7 +142,10 @@ describe("notifications", () => {
   it("held mail not collected, over a limit, or about to expire, and a rotated-out secret: each its own notification; without SMARTHOST only in the portal", async () => {
     const c = await makeCustomer("Piling", ["piling.example"]);
     await updateNotificationSettings(CLI_ACTOR, c.id, { email: "ops@piling.example", heldCountLimit: 1 });
-    const ids = [await holdMessage([{ address: "u@piling.example", customer: c }], testMessage("one")), await holdMessage([{ address: "v@piling.example", customer: c }], testMessage("two"))];
+    const ids = [
+      await holdMessage([{ address: "u@piling.example", customer: c }], testMessage("one")),
+      await holdMessage([{ address: "v@piling.example", customer: c }], testMessage("two")),
+    ];
     await rotateLogin(CLI_ACTOR, c.login, { keepOldHours: 12 });
     await runNotifications({ ...options, smarthost: null });
     // fresh mail: over the count limit only; the old secret expires within a day
@@ -174,7 +184,10 @@ describe("notifications", () => {
       () => listNotifications(customerActor(b), null),
     ];
     for (const attempt of attempts) {
-      const error = await attempt().then(() => null, (e: unknown) => e);
+      const error = await attempt().then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(isMailharborError(error, "NOT_FOUND") || isMailharborError(error, "FORBIDDEN")).toBe(true);
     }
     expect((await getNotificationSettings(CLI_ACTOR, a.id)).email).toBe("ops@owner.example");

@@ -31,8 +31,16 @@ describe("authority of a running ATRN session", () => {
   const cases: { name: string; reason: RegExp; revoke: (c: { login: string; customer: string }) => string[] }[] = [
     { name: "mailharbor login disable", reason: /login disabled/, revoke: (c) => ["login", "disable", "--login", c.login, "--json"] },
     { name: "mailharbor customer suspend", reason: /customer suspended/, revoke: (c) => ["customer", "suspend", "--customer", c.customer, "--json"] },
-    { name: "mailharbor login restrict (to another domain)", reason: /released domains no longer collectable/, revoke: (c) => ["login", "restrict", "--login", c.login, "--domains", `other-${c.login}.example`, "--json"] },
-    { name: "mailharbor login rotate --keep-old-hours 0 (secret revoked)", reason: /secret revoked/, revoke: (c) => ["login", "rotate", "--login", c.login, "--keep-old-hours", "0", "--json"] },
+    {
+      name: "mailharbor login restrict (to another domain)",
+      reason: /released domains no longer collectable/,
+      revoke: (c) => ["login", "restrict", "--login", c.login, "--domains", `other-${c.login}.example`, "--json"],
+    },
+    {
+      name: "mailharbor login rotate --keep-old-hours 0 (secret revoked)",
+      reason: /secret revoked/,
+      revoke: (c) => ["login", "rotate", "--login", c.login, "--keep-old-hours", "0", "--json"],
+    },
   ];
 
   for (const [i, { name, reason, revoke }] of cases.entries()) {
@@ -57,7 +65,8 @@ describe("authority of a running ATRN session", () => {
       expect(seconds).toBeLessThan(10);
       expect(receiver.messages.length).toBeLessThan(HELD);
       expect(receiver.messages.some((m) => m.raw.includes("Subject: late"))).toBe(false);
-      await expect.poll(() => getDb().odmrSession.findFirst({ where: { loginName: customer.login, endedAt: { not: null } } }), { timeout: 5000 })
+      await expect
+        .poll(() => getDb().odmrSession.findFirst({ where: { loginName: customer.login, endedAt: { not: null } } }), { timeout: 5000 })
         .toMatchObject({ outcome: expect.stringMatching(reason) });
       const session = await getDb().odmrSession.findFirst({ where: { loginName: customer.login } });
       expect(session!.outcome).toMatch(/^no longer authorized: /);

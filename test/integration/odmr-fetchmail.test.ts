@@ -21,7 +21,11 @@ function swaks(port: number, from: string, to: string[], raw: Buffer): Promise<{
   const file = path.join(dir, "message.eml");
   fs.writeFileSync(file, raw);
   return new Promise((resolve, reject) => {
-    const child = spawn("swaks", ["--server", `127.0.0.1:${port}`, "--from", from, "--to", to.join(","), "--data", `@${file}`, "--helo", "sender.origin.example"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+      "swaks",
+      ["--server", `127.0.0.1:${port}`, "--from", from, "--to", to.join(","), "--data", `@${file}`, "--helo", "sender.origin.example"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     let output = "";
     child.stdout.on("data", (c) => (output += c));
     child.stderr.on("data", (c) => (output += c));
@@ -53,15 +57,20 @@ describe("fetchmail as the ODMR customer", () => {
 
   const fetch = (customer: TestCustomer, domains: string[], extra: { ssl?: boolean; secret?: string } = {}) =>
     runFetchmail({
-      port: extra.ssl ? mailer.odmrsPort : mailer.odmrPort, ssl: extra.ssl,
-      login: customer.login, secret: extra.secret ?? customer.secret, domains, smtpPort: receiver.port,
+      port: extra.ssl ? mailer.odmrsPort : mailer.odmrPort,
+      ssl: extra.ssl,
+      login: customer.login,
+      secret: extra.secret ?? customer.secret,
+      domains,
+      smtpPort: receiver.port,
     });
 
   it("relays mail that swaks sent to our MX into the customer's MTA, intact", async () => {
     const raw = Buffer.from(
       "From: Sender <sender@origin.example>\r\nTo: Alice <alice@acme.example>\r\nSubject: through the MX\r\n" +
-      "Message-ID: <mx-path@origin.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
-      "Grüße from swaks.\r\n.a line that starts with a dot\r\n\r\nLast line.\r\n");
+        "Message-ID: <mx-path@origin.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+        "Grüße from swaks.\r\n.a line that starts with a dot\r\n\r\nLast line.\r\n",
+    );
     const sent = await swaks(mailer.mxPort, "sender@origin.example", ["alice@acme.example"], raw);
     expect(sent.code, sent.output).toBe(0);
     const before = receiver.messages.length;
@@ -90,8 +99,19 @@ describe("fetchmail as the ODMR customer", () => {
     const before = receiver.messages.length;
     const run = await fetch(acme, ["acme.example", "acme-two.example"]);
     expect(run.code, run.output).toBe(0);
-    expect(receiver.messages.slice(before).map((m) => m.rcptTo[0]).sort()).toEqual(expected.sort());
-    await expect.poll(() => getDb().odmrSession.findFirst({ where: { loginName: acme.login, reply: { startsWith: "250" }, endedAt: { not: null } }, orderBy: { startedAt: "desc" } }))
+    expect(
+      receiver.messages
+        .slice(before)
+        .map((m) => m.rcptTo[0])
+        .sort(),
+    ).toEqual(expected.sort());
+    await expect
+      .poll(() =>
+        getDb().odmrSession.findFirst({
+          where: { loginName: acme.login, reply: { startsWith: "250" }, endedAt: { not: null } },
+          orderBy: { startedAt: "desc" },
+        }),
+      )
       .toMatchObject({ domainsRequested: ["acme.example", "acme-two.example"], messagesDelivered: 30 });
   });
 
@@ -120,7 +140,8 @@ describe("fetchmail as the ODMR customer", () => {
     expect(run.output).toMatch(/535 Authentication credentials invalid/);
     expect(receiver.messages.length).toBe(before);
     // a failed AUTH naming an existing login is recorded against that login (its owner sees it)
-    await expect.poll(() => getDb().odmrSession.findFirst({ where: { loginName: acme.login, endedAt: { not: null } }, orderBy: { startedAt: "desc" } }))
+    await expect
+      .poll(() => getDb().odmrSession.findFirst({ where: { loginName: acme.login, endedAt: { not: null } }, orderBy: { startedAt: "desc" } }))
       .toMatchObject({ outcome: "authentication failed", reply: null, authenticated: false, loginId: acme.loginId });
   });
 

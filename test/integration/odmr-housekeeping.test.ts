@@ -26,7 +26,7 @@ describe("housekeeping", () => {
 
   beforeAll(async () => {
     short = await makeCustomer("Shortterm", ["short.example"], { retentionDays: 2 });
-    smarthost = await startSmtpReceiver({ rcpt: (address) => address === "refused@origin.example" ? { code: 550, text: "5.1.1 unknown" } : undefined });
+    smarthost = await startSmtpReceiver({ rcpt: (address) => (address === "refused@origin.example" ? { code: 550, text: "5.1.1 unknown" } : undefined) });
   });
 
   afterAll(async () => {
@@ -35,7 +35,13 @@ describe("housekeeping", () => {
 
   it("expires held mail past its domain's retention with a 5.4.7 DSN, and only that mail", async () => {
     const long = await makeCustomer("Longterm", ["long.example"], { retentionDays: 30 });
-    const old = await holdMessage([{ address: "o1@short.example", customer: short }, { address: "o2@short.example", customer: short }], testMessage("too old"));
+    const old = await holdMessage(
+      [
+        { address: "o1@short.example", customer: short },
+        { address: "o2@short.example", customer: short },
+      ],
+      testMessage("too old"),
+    );
     const fresh = await holdMessage([{ address: "f@short.example", customer: short }], testMessage("fresh"));
     const keptLonger = await holdMessage([{ address: "l@long.example", customer: long }], testMessage("kept longer"));
     await age(old, "3 days");
@@ -75,7 +81,9 @@ describe("housekeeping", () => {
   });
 
   it("sends stored DSNs through the smarthost with a null sender, and holds one it refuses", async () => {
-    await getDb().dsn.create({ data: { rcptTo: "refused@origin.example", raw: new Uint8Array(Buffer.from("Subject: x\r\n\r\nx\r\n")), reason: "bounced", state: "pending" } });
+    await getDb().dsn.create({
+      data: { rcptTo: "refused@origin.example", raw: new Uint8Array(Buffer.from("Subject: x\r\n\r\nx\r\n")), reason: "bounced", state: "pending" },
+    });
     const waiting = await getDb().dsn.count({ where: { OR: [{ state: "pending" }, { state: "held", attempts: 0 }] } });
     const before = smarthost.messages.length;
     const report = await sendStoredDsns({ host: "127.0.0.1", port: smarthost.port }, "mx.test.example");
@@ -83,7 +91,11 @@ describe("housekeeping", () => {
     const sent = smarthost.messages.slice(before);
     expect(sent.length).toBe(waiting - 1);
     expect(sent.every((m) => m.mailFrom === "" && m.rcptTo.length === 1)).toBe(true);
-    expect(await getDb().dsn.findFirst({ where: { rcptTo: "refused@origin.example" } })).toMatchObject({ state: "held", attempts: 1, lastError: expect.stringContaining("550") });
+    expect(await getDb().dsn.findFirst({ where: { rcptTo: "refused@origin.example" } })).toMatchObject({
+      state: "held",
+      attempts: 1,
+      lastError: expect.stringContaining("550"),
+    });
     expect(await getDb().dsn.count({ where: { state: "pending" } })).toBe(0);
     expect(await getDb().dsn.count({ where: { state: "sent", sentAt: { not: null } } })).toBe(waiting - 1);
   });
@@ -93,7 +105,9 @@ describe("housekeeping", () => {
     await age(id, "5 days");
     const mailer = await startMailer({ SMARTHOST: `127.0.0.1:${smarthost.port}`, HOUSEKEEPING_INTERVAL_SECONDS: "1" });
     try {
-      await expect.poll(() => smarthost.messages.some((m) => m.rcptTo[0] === "author@origin.example" && m.raw.includes("expires in the mailer")), { timeout: 20_000 }).toBe(true);
+      await expect
+        .poll(() => smarthost.messages.some((m) => m.rcptTo[0] === "author@origin.example" && m.raw.includes("expires in the mailer")), { timeout: 20_000 })
+        .toBe(true);
     } finally {
       await mailer.stop();
     }
@@ -109,7 +123,10 @@ describe("housekeeping", () => {
     const abandoned = await getDb().odmrSession.create({ data: { remoteAddress: "192.0.2.1", startedAt: new Date(now - 10 * hour) } });
     const running = await getDb().odmrSession.create({ data: { remoteAddress: "192.0.2.2", startedAt: new Date(now - hour) } });
     expect(await closeAbandonedSessions(new Date(now - 24 * hour), new Date(now - 5 * hour))).toBe(1);
-    expect(await getDb().odmrSession.findUnique({ where: { id: abandoned.id } })).toMatchObject({ outcome: expect.stringMatching(/^interrupted/), endedAt: expect.any(Date) });
+    expect(await getDb().odmrSession.findUnique({ where: { id: abandoned.id } })).toMatchObject({
+      outcome: expect.stringMatching(/^interrupted/),
+      endedAt: expect.any(Date),
+    });
     expect(await getDb().odmrSession.findUnique({ where: { id: running.id } })).toMatchObject({ outcome: null, endedAt: null });
   });
 });

@@ -23,8 +23,11 @@ describe.skipIf(unavailable !== null)(`fetchmail into a real Postfix smtpd with 
   beforeAll(async () => {
     mailer = await startMailer({ ODMR_BDAT_WINDOW: "4" });
     postfix = new PostfixReceiver({
-      host: "127.0.0.1", port: await freePort(), domains: ["postfix.example"],
-      refuseRecipients: ["gone@postfix.example"], refuseSubject: "refuse me",
+      host: "127.0.0.1",
+      port: await freePort(),
+      domains: ["postfix.example"],
+      refuseRecipients: ["gone@postfix.example"],
+      refuseSubject: "refuse me",
     });
     await postfix.start();
   }, 60_000);
@@ -40,7 +43,16 @@ describe.skipIf(unavailable !== null)(`fetchmail into a real Postfix smtpd with 
     const nobody = await holdMessage([{ address: "gone@postfix.example", customer: c }], testMessage("to nobody"), "second@origin.example");
     const taken: string[] = [];
     for (let i = 0; i < 10; i++) {
-      taken.push(await holdMessage([{ address: `t${i}@postfix.example`, customer: c }, { address: `u${i}@postfix.example`, customer: c }], testMessage(`take ${i}`, `${"y".repeat(70)}\r\n`.repeat(60)), `take${i}@origin.example`));
+      taken.push(
+        await holdMessage(
+          [
+            { address: `t${i}@postfix.example`, customer: c },
+            { address: `u${i}@postfix.example`, customer: c },
+          ],
+          testMessage(`take ${i}`, `${"y".repeat(70)}\r\n`.repeat(60)),
+          `take${i}@origin.example`,
+        ),
+      );
     }
     const run = await runFetchmail({ port: mailer.odmrPort, login: c.login, secret: c.secret, domains: ["postfix.example"], smtpPort: postfix.port });
     expect(run.code, run.output).toBe(0);

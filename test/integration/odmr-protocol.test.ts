@@ -16,7 +16,11 @@ import { startSmtpReceiver } from "../helpers/smtp-receiver.ts";
 useTestDatabase();
 
 async function deliveryStates(messageId: string) {
-  const rows = await getDb().delivery.findMany({ where: { messageId }, orderBy: { id: "asc" }, select: { recipient: true, state: true, lastError: true, attempts: true } });
+  const rows = await getDb().delivery.findMany({
+    where: { messageId },
+    orderBy: { id: "asc" },
+    select: { recipient: true, state: true, lastError: true, attempts: true },
+  });
   return rows;
 }
 
@@ -77,7 +81,13 @@ describe("ODMR listener", () => {
   it("delivers every requested domain after STARTTLS and AUTH PLAIN, over the same TLS session", async () => {
     const raw1 = testMessage("multi-domain");
     const raw2 = testMessage("second", ".leading dot line\r\n..two dots\r\nend\r\n");
-    const first = await holdMessage([{ address: "alice@acme.example", customer: acme }, { address: "bob@acme-two.example", customer: acme }], raw1);
+    const first = await holdMessage(
+      [
+        { address: "alice@acme.example", customer: acme },
+        { address: "bob@acme-two.example", customer: acme },
+      ],
+      raw1,
+    );
     const second = await holdMessage([{ address: "carol@acme-two.example", customer: acme }], raw2);
     const customer = await OdmrCustomer.connect(mailer.odmrPort);
     await customer.ehlo();
@@ -129,7 +139,8 @@ describe("ODMR listener", () => {
     expect(none).toMatchObject({ code: 453, text: "You have no mail" });
     other.end();
     expect((await deliveryStates(held)).map((d) => d.state)).toEqual(["queued"]);
-    await expect.poll(() => getDb().odmrSession.findFirst({ where: { loginName: beta.login, endedAt: { not: null } }, orderBy: { startedAt: "desc" } }))
+    await expect
+      .poll(() => getDb().odmrSession.findFirst({ where: { loginName: beta.login, endedAt: { not: null } }, orderBy: { startedAt: "desc" } }))
       .toMatchObject({ reply: "453 You have no mail", domainsRequested: ["beta.example"], outcome: "ATRN answered 453 You have no mail" });
   });
 
@@ -147,22 +158,35 @@ describe("ODMR listener", () => {
 
   it("keeps 4yz recipients held, bounces 5yz ones with a DSN to the sender, and purges bytes only when nobody needs them", async () => {
     const raw = testMessage("mixed outcomes");
-    const id = await holdMessage([
-      { address: "ok@acme.example", customer: acme },
-      { address: "full@acme.example", customer: acme },
-      { address: "gone@acme.example", customer: acme },
-    ], raw, "author@origin.example");
+    const id = await holdMessage(
+      [
+        { address: "ok@acme.example", customer: acme },
+        { address: "full@acme.example", customer: acme },
+        { address: "gone@acme.example", customer: acme },
+      ],
+      raw,
+      "author@origin.example",
+    );
     const customer = await loggedInCustomer(mailer.odmrPort, acme.login, acme.secret);
     expect((await customer.atrn(["acme.example"])).code).toBe(250);
-    const receiver = await startSmtpReceiver({
-      rcpt: (address) => address === "full@acme.example" ? { code: 452, text: "4.2.2 Mailbox full" }
-        : address === "gone@acme.example" ? { code: 550, text: "5.1.1 No such user here" } : undefined,
-    }, { listen: false });
+    const receiver = await startSmtpReceiver(
+      {
+        rcpt: (address) =>
+          address === "full@acme.example"
+            ? { code: 452, text: "4.2.2 Mailbox full" }
+            : address === "gone@acme.example"
+              ? { code: 550, text: "5.1.1 No such user here" }
+              : undefined,
+      },
+      { listen: false },
+    );
     await customer.serveWith(receiver);
     expect(receiver.messages.map((m) => m.rcptTo)).toEqual([["ok@acme.example"]]);
     const states = await deliveryStates(id);
     expect(states.map((d) => [d.recipient, d.state])).toEqual([
-      ["ok@acme.example", "delivered"], ["full@acme.example", "queued"], ["gone@acme.example", "bounced"],
+      ["ok@acme.example", "delivered"],
+      ["full@acme.example", "queued"],
+      ["gone@acme.example", "bounced"],
     ]);
     expect(states[1].lastError).toBe("452 4.2.2 Mailbox full");
     expect(states[2].lastError).toBe("550 5.1.1 No such user here");
@@ -193,7 +217,13 @@ describe("ODMR listener", () => {
   });
 
   it("bounces every recipient when the final dot gets 5yz, with no DSN to the null sender", async () => {
-    const withSender = await holdMessage([{ address: "p1@acme.example", customer: acme }, { address: "p2@acme.example", customer: acme }], testMessage("refused content"));
+    const withSender = await holdMessage(
+      [
+        { address: "p1@acme.example", customer: acme },
+        { address: "p2@acme.example", customer: acme },
+      ],
+      testMessage("refused content"),
+    );
     const nullSender = await holdMessage([{ address: "p3@acme.example", customer: acme }], testMessage("refused bounce"), "");
     const customer = await loggedInCustomer(mailer.odmrPort, acme.login, acme.secret);
     expect((await customer.atrn(["acme.example"])).code).toBe(250);
@@ -212,7 +242,9 @@ describe("ODMR listener", () => {
     expect((await customer.atrn(["acme.example"])).code).toBe(250);
     customer.end();
     await customer.closed;
-    await expect.poll(async () => (await getDb().odmrSession.findFirst({ where: { loginName: acme.login }, orderBy: { startedAt: "desc" } }))?.endedAt).not.toBeNull();
+    await expect
+      .poll(async () => (await getDb().odmrSession.findFirst({ where: { loginName: acme.login }, orderBy: { startedAt: "desc" } }))?.endedAt)
+      .not.toBeNull();
     const states = await deliveryStates(id);
     expect(states.map((d) => d.state)).toEqual(["queued"]);
     expect(states[0].attempts).toBe(0);
@@ -239,7 +271,14 @@ describe("ODMR listener", () => {
 
   it("delivers a message with recipients at two customers to each with only its own recipients", async () => {
     const raw = testMessage("two customers");
-    const id = await holdMessage([{ address: "a1@acme.example", customer: acme }, { address: "b1@beta.example", customer: beta }, { address: "a2@acme-two.example", customer: acme }], raw);
+    const id = await holdMessage(
+      [
+        { address: "a1@acme.example", customer: acme },
+        { address: "b1@beta.example", customer: beta },
+        { address: "a2@acme-two.example", customer: acme },
+      ],
+      raw,
+    );
     const forAcme = await loggedInCustomer(mailer.odmrPort, acme.login, acme.secret);
     expect((await forAcme.atrn()).code).toBe(250);
     const acmeReceiver = await startSmtpReceiver({}, { listen: false });

@@ -13,7 +13,6 @@ import { startSmtpReceiver, type ReceivedMessage } from "../helpers/smtp-receive
 
 useTestDatabase();
 
-
 function subjects(messages: ReceivedMessage[]): string[] {
   return messages.map((m) => /Subject: (.*)\r\n/.exec(m.raw.toString())![1]);
 }
@@ -34,7 +33,9 @@ describe("turned-around sessions", () => {
 
   beforeAll(async () => {
     mailer = await startMailer({
-      REVERSE_GREETING_TIMEOUT: "1", REVERSE_COMMAND_TIMEOUT: "1", REVERSE_FINAL_DOT_TIMEOUT: "1",
+      REVERSE_GREETING_TIMEOUT: "1",
+      REVERSE_COMMAND_TIMEOUT: "1",
+      REVERSE_FINAL_DOT_TIMEOUT: "1",
       ODMR_CLAIM_BATCH: "5",
     });
   });
@@ -51,7 +52,8 @@ describe("turned-around sessions", () => {
     const said = await customer.drain();
     expect(said).toBe("QUIT\r\n");
     expect(await statesOf(silent.domains.get("silent.example")!)).toEqual({ queued: 1 });
-    await expect.poll(async () => (await getDb().odmrSession.findFirst({ where: { loginName: silent.login, endedAt: { not: null } } }))?.outcome)
+    await expect
+      .poll(async () => (await getDb().odmrSession.findFirst({ where: { loginName: silent.login, endedAt: { not: null } } }))?.outcome)
       .toMatch(/timeout waiting for the reply to the greeting/);
   });
 
@@ -101,7 +103,8 @@ describe("turned-around sessions", () => {
     const receiver = await startSmtpReceiver({}, { listen: false });
     await customer.serveWith(receiver);
     expect(receiver.messages.map((m) => m.raw.equals(raw))).toEqual([true]);
-    await expect.poll(() => getDb().odmrSession.findFirst({ where: { loginName: tlsCustomer.login, endedAt: { not: null } } }))
+    await expect
+      .poll(() => getDb().odmrSession.findFirst({ where: { loginName: tlsCustomer.login, endedAt: { not: null } } }))
       .toMatchObject({ tls: true, messagesDelivered: 1 });
   });
 });
@@ -120,15 +123,18 @@ describe("a mailer that dies or stops in the middle of a delivery", () => {
         const customer = await loggedInCustomer(first.odmrPort, victim.login, victim.secret);
         expect((await customer.atrn(["victim.example"])).code).toBe(250);
         let count = 0;
-        const receiver = await startSmtpReceiver({
-          beforeReply: async (message) => {
-            if (++count === 5) {
-              inFlight = subjects([message])[0];
-              resolve();
-              await replyHeld;
-            }
+        const receiver = await startSmtpReceiver(
+          {
+            beforeReply: async (message) => {
+              if (++count === 5) {
+                inFlight = subjects([message])[0];
+                resolve();
+                await replyHeld;
+              }
+            },
           },
-        }, { listen: false });
+          { listen: false },
+        );
         received.push(receiver.messages);
         await customer.serveWith(receiver).catch(() => undefined);
       })();
@@ -170,12 +176,15 @@ describe("a mailer that dies or stops in the middle of a delivery", () => {
     expect((await customer.atrn(["stopping.example"])).code).toBe(250);
     let count = 0;
     let stopped: Promise<number | null> | null = null;
-    const receiver = await startSmtpReceiver({
-      beforeReply: async () => {
-        if (++count === 3) stopped = mailer.stop();
-        await sleep(50);
+    const receiver = await startSmtpReceiver(
+      {
+        beforeReply: async () => {
+          if (++count === 3) stopped = mailer.stop();
+          await sleep(50);
+        },
       },
-    }, { listen: false });
+      { listen: false },
+    );
     await customer.serveWith(receiver);
     expect(await stopped).toBe(0);
     const delivered = receiver.messages.length;
@@ -204,7 +213,8 @@ describe("a mailer that dies or stops in the middle of a delivery", () => {
       expect(delivered).toBeLessThan(30);
       expect(await statesOf(domainId)).toEqual({ delivered, queued: 30 - delivered });
       expect((await idle.reply()).code).toBe(421);
-      await expect.poll(() => getDb().odmrSession.findFirst({ where: { loginName: capped.login, reply: { startsWith: "250" }, endedAt: { not: null } } }))
+      await expect
+        .poll(() => getDb().odmrSession.findFirst({ where: { loginName: capped.login, reply: { startsWith: "250" }, endedAt: { not: null } } }))
         .toMatchObject({ outcome: expect.stringMatching(/^session time limit reached/), messagesDelivered: delivered });
     } finally {
       await mailer.stop();

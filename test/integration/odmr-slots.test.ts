@@ -50,7 +50,6 @@ function knock(port: number, options: { tls?: boolean; localAddress: string }): 
   });
 }
 
-
 async function release(doors: { socket: net.Socket; closed: Promise<void> }[]): Promise<void> {
   for (const d of doors) d.socket.destroy();
   await Promise.all(doors.map((d) => d.closed));
@@ -65,8 +64,11 @@ describe("ODMR connection slots", () => {
   beforeAll(async () => {
     acme = await makeCustomer("Acme", ["acme.example"]);
     mailer = await startMailer({
-      ODMR_MAX_CONNECTIONS: String(MAX), ODMR_MAX_CONNECTIONS_PER_IP: String(PER_IP),
-      ATRN_RATE_PER_MINUTE: "50", ODMR_CLAIM_BATCH: "1", AUTH_DELAY_STEP_MS: "0",
+      ODMR_MAX_CONNECTIONS: String(MAX),
+      ODMR_MAX_CONNECTIONS_PER_IP: String(PER_IP),
+      ATRN_RATE_PER_MINUTE: "50",
+      ODMR_CLAIM_BATCH: "1",
+      AUTH_DELAY_STEP_MS: "0",
     });
   });
 
@@ -109,8 +111,11 @@ describe("ODMR connection slots", () => {
     const logsBefore = refusedLogs();
     const replies: string[] = [];
     for (let batch = 0; batch < 10; batch++) {
-      const doors = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-        knock(i % 2 ? mailer.odmrsPort : mailer.odmrPort, { tls: i % 2 === 1, localAddress: `127.0.2.${batch * 20 + i + 1}` })));
+      const doors = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          knock(i % 2 ? mailer.odmrsPort : mailer.odmrPort, { tls: i % 2 === 1, localAddress: `127.0.2.${batch * 20 + i + 1}` }),
+        ),
+      );
       replies.push(...doors.map((d) => d.first));
       await Promise.all(doors.map((d) => d.closed));
     }
@@ -125,16 +130,25 @@ describe("ODMR connection slots", () => {
 
   it("counts a connection on the implicit-TLS port from accept, before its handshake", async () => {
     // TCP connections to ODMRS_PORT that never start TLS
-    const silent = await Promise.all(Array.from({ length: PER_IP }, () => new Promise<net.Socket>((resolve, reject) => {
-      const socket = net.connect({ port: mailer.odmrsPort, host: "127.0.0.1", localAddress: "127.0.0.6" }, () => resolve(socket));
-      socket.once("error", reject);
-    })));
+    const silent = await Promise.all(
+      Array.from(
+        { length: PER_IP },
+        () =>
+          new Promise<net.Socket>((resolve, reject) => {
+            const socket = net.connect({ port: mailer.odmrsPort, host: "127.0.0.1", localAddress: "127.0.0.6" }, () => resolve(socket));
+            socket.once("error", reject);
+          }),
+      ),
+    );
     await sleep(200);
     expect((await knock(mailer.odmrsPort, { tls: true, localAddress: "127.0.0.6" })).first).toBe("");
     expect((await knock(mailer.odmrPort, { localAddress: "127.0.0.6" })).first).toMatch(/^421 .*from your address/);
     const other = await knock(mailer.odmrsPort, { tls: true, localAddress: "127.0.0.16" });
     expect(other.first).toMatch(/^220 /);
-    await release([...silent.map((socket) => ({ socket, closed: new Promise<void>((r) => (socket.destroyed ? r() : socket.once("close", () => r()))) })), other]);
+    await release([
+      ...silent.map((socket) => ({ socket, closed: new Promise<void>((r) => (socket.destroyed ? r() : socket.once("close", () => r()))) })),
+      other,
+    ]);
   });
 
   it("keeps counting sessions after the turn-around, per address and overall", async () => {
@@ -156,11 +170,16 @@ describe("ODMR connection slots", () => {
     for (const c of reversed) c.destroy();
     await Promise.all(reversed.map((c) => c.closed));
     await release(others);
-    await expect.poll(async () => {
-      const door = await knock(mailer.odmrPort, { localAddress: "127.0.0.7" });
-      door.socket.destroy();
-      return door.first.slice(0, 3);
-    }, { timeout: 10_000 }).toBe("220");
+    await expect
+      .poll(
+        async () => {
+          const door = await knock(mailer.odmrPort, { localAddress: "127.0.0.7" });
+          door.socket.destroy();
+          return door.first.slice(0, 3);
+        },
+        { timeout: 10_000 },
+      )
+      .toBe("220");
   });
 });
 
@@ -195,7 +214,8 @@ describe("ODMR pre-AUTH deadline", () => {
     expect(seconds).toBeGreaterThanOrEqual(1.5);
     expect(seconds).toBeLessThan(5);
     await mailer.waitForLog((l) => l.code === "ODMR_PREAUTH_TIMEOUT", 5000);
-    await expect.poll(() => getDb().odmrSession.findFirst({ where: { remoteAddress: "127.0.3.1", endedAt: { not: null } } }))
+    await expect
+      .poll(() => getDb().odmrSession.findFirst({ where: { remoteAddress: "127.0.3.1", endedAt: { not: null } } }))
       .toMatchObject({ outcome: "no successful AUTH within ODMR_PREAUTH_SECONDS" });
   });
 

@@ -22,7 +22,10 @@ describe("one-time passwords and resets", () => {
     const chosen = await runCli(["user", "add", "--email", "ops@isp.example", "--role", "staff", "--password", "staff-password-1", "--json"]);
     expect(chosen.code).toBe(0);
     const rows = await getDb().portalUser.findMany({ orderBy: { email: "asc" }, select: { email: true, mustChangePassword: true } });
-    expect(rows).toEqual([{ email: "new@isp.example", mustChangePassword: true }, { email: "ops@isp.example", mustChangePassword: false }]);
+    expect(rows).toEqual([
+      { email: "new@isp.example", mustChangePassword: true },
+      { email: "ops@isp.example", mustChangePassword: false },
+    ]);
 
     const common = await runCli(["user", "add", "--email", "weak@isp.example", "--role", "staff", "--password", "Password1234", "--json"]);
     expect(common.code).toBe(2);
@@ -49,7 +52,10 @@ describe("one-time passwords and resets", () => {
     // changing it ends the one-time state; the same password again, or a common one, is refused
     const me: Actor = { type: "staff", id: before.id, label: before.email };
     await expect(changeOwnPassword(me, reset.json.password, reset.json.password, "192.0.2.1")).rejects.toMatchObject({ code: "INVALID_INPUT" });
-    await expect(changeOwnPassword(me, reset.json.password, "qwertyuiop", "192.0.2.1")).rejects.toMatchObject({ code: "INVALID_INPUT", message: expect.stringMatching(/most common/) });
+    await expect(changeOwnPassword(me, reset.json.password, "qwertyuiop", "192.0.2.1")).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      message: expect.stringMatching(/most common/),
+    });
     await changeOwnPassword(me, reset.json.password, "my-own-password-7", "192.0.2.1");
     expect((await getDb().portalUser.findUniqueOrThrow({ where: { id: before.id } })).mustChangePassword).toBe(false);
 
@@ -60,7 +66,12 @@ describe("one-time passwords and resets", () => {
   it("customers cannot reset anyone's password or two-factor sign-in, nor read a user; staff cannot reset their own", async () => {
     const a = await createCustomer(CLI_ACTOR, { name: "Alpha" });
     const b = await createCustomer(CLI_ACTOR, { name: "Beta" });
-    const { user: userA } = await createPortalUser(CLI_ACTOR, { email: "admin@alpha.example", role: "customer", customer: a.id, password: "a-long-password-1" });
+    const { user: userA } = await createPortalUser(CLI_ACTOR, {
+      email: "admin@alpha.example",
+      role: "customer",
+      customer: a.id,
+      password: "a-long-password-1",
+    });
     const { user: userB } = await createPortalUser(CLI_ACTOR, { email: "admin@beta.example", role: "customer", customer: b.id, password: "a-long-password-1" });
     const actorB: Actor = { type: "customer", id: userB.id, label: userB.email, customerId: b.id };
     await expect(resetPortalUserPassword(actorB, userA.id)).rejects.toMatchObject({ code: "FORBIDDEN" });
@@ -87,7 +98,9 @@ describe("two-factor sign-in", () => {
     // not active before the confirmation
     expect((await verifyPortalLogin(user.email, "totp-password-1"))?.twoFactor).toBe(false);
 
-    await expect(confirmTwoFactorEnrolment(me, "000000" === totpCode(status.secret, Date.now()) ? "111111" : "000000", "192.0.2.2")).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(confirmTwoFactorEnrolment(me, "000000" === totpCode(status.secret, Date.now()) ? "111111" : "000000", "192.0.2.2")).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+    });
     const now = Date.now();
     const codes = await confirmTwoFactorEnrolment(me, totpCode(status.secret, now), "192.0.2.2");
     expect(codes).toHaveLength(10);
@@ -124,7 +137,9 @@ describe("two-factor sign-in", () => {
     const now = Date.now();
     await confirmTwoFactorEnrolment(me, totpCode(status.secret, now), "198.51.100.1");
     const valid = new Set([-1, 0, 1, 2].map((k) => totpCode(status.secret, now + k * 30_000)));
-    const wrong = Array.from({ length: 40 }, (_, i) => String(100000 + i * 7919)).filter((c) => !valid.has(c)).slice(0, 10);
+    const wrong = Array.from({ length: 40 }, (_, i) => String(100000 + i * 7919))
+      .filter((c) => !valid.has(c))
+      .slice(0, 10);
     const identity = { id: user.id, email: user.email, role: "staff" as const, customerId: null };
     // ten guesses, each from its own address, so no address lock is reached
     for (const [i, code] of wrong.entries()) expect(await verifySecondFactor(identity, code, `203.0.113.${i + 1}`)).toBe(false);

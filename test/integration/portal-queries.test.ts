@@ -32,11 +32,23 @@ describe("portal queries and queue actions", () => {
     bDomain = { id: domainId(b, "beta.example") };
     for (let i = 0; i < 7; i++) {
       const raw = Buffer.from(`Subject: alpha ${i}\r\n\r\nbody ${i}\r\n`);
-      aMessages.push(await holdMessage([{ address: `u${i}@alpha.example`, customer: a }], raw, `sender${i}@outside.example`, { subject: i === 3 ? "100%_off sale" : `alpha ${i}` }));
+      aMessages.push(
+        await holdMessage([{ address: `u${i}@alpha.example`, customer: a }], raw, `sender${i}@outside.example`, {
+          subject: i === 3 ? "100%_off sale" : `alpha ${i}`,
+        }),
+      );
       await sleep(2); // distinct arrival milliseconds
     }
     const both = Buffer.from("Subject: both\r\nTo: x@alpha.example, y@beta.example\r\n\r\nbody\r\n");
-    shared = await holdMessage([{ address: "x@alpha.example", customer: a }, { address: "y@beta.example", customer: b }], both, "both@outside.example", { subject: "both" });
+    shared = await holdMessage(
+      [
+        { address: "x@alpha.example", customer: a },
+        { address: "y@beta.example", customer: b },
+      ],
+      both,
+      "both@outside.example",
+      { subject: "both" },
+    );
     actorA = customerActor(a, "admin@alpha.example");
   });
 
@@ -92,11 +104,20 @@ describe("portal queries and queue actions", () => {
 
   it("lists only the customer's sessions, with their result", async () => {
     const [aLogin, bLogin] = [{ id: a.loginId }, { id: b.loginId }];
-    await getDb().odmrSession.createMany({ data: [
-      { loginId: aLogin.id, customerId: a.id, loginName: "alpha", remoteAddress: "198.51.100.1", reply: "250 OK", startedAt: new Date(Date.now() - 3000) },
-      { loginId: aLogin.id, customerId: a.id, loginName: "alpha", remoteAddress: "198.51.100.1", reply: "450 4.7.0 not yours", startedAt: new Date(Date.now() - 2000) },
-      { loginId: bLogin.id, customerId: b.id, loginName: "beta", remoteAddress: "203.0.113.5", reply: "453 no mail", startedAt: new Date(Date.now() - 1000) },
-    ] });
+    await getDb().odmrSession.createMany({
+      data: [
+        { loginId: aLogin.id, customerId: a.id, loginName: "alpha", remoteAddress: "198.51.100.1", reply: "250 OK", startedAt: new Date(Date.now() - 3000) },
+        {
+          loginId: aLogin.id,
+          customerId: a.id,
+          loginName: "alpha",
+          remoteAddress: "198.51.100.1",
+          reply: "450 4.7.0 not yours",
+          startedAt: new Date(Date.now() - 2000),
+        },
+        { loginId: bLogin.id, customerId: b.id, loginName: "beta", remoteAddress: "203.0.113.5", reply: "453 no mail", startedAt: new Date(Date.now() - 1000) },
+      ],
+    });
     const own = await listSessions(actorA, { limit: 1 });
     expect(own.items.map((s) => s.result)).toEqual(["refused"]);
     expect((await listSessions(actorA, { before: own.nextCursor! })).items.map((s) => s.result)).toEqual(["released"]);
@@ -106,12 +127,18 @@ describe("portal queries and queue actions", () => {
     expect(stats.sessions.buckets).toHaveLength(24);
     expect(stats.sessions.buckets.at(-1)).toMatchObject({ successful: 2, refused: 1 });
     expect(stats.heldMessages).toBe(9);
-    expect(stats.topCustomers.map((c) => [c.name, c.held])).toEqual([["Alpha", 8], ["Beta", 2]]);
+    expect(stats.topCustomers.map((c) => [c.name, c.held])).toEqual([
+      ["Alpha", 8],
+      ["Beta", 2],
+    ]);
   });
 
   it("bounces held recipients with a DSN, releases leases, and refuses to delete what is being delivered", async () => {
     const [id] = aMessages;
-    await getDb().delivery.updateMany({ where: { messageId: id }, data: { state: "delivering", leaseOwner: "mx1:123", leaseUntil: new Date(Date.now() + 600_000) } });
+    await getDb().delivery.updateMany({
+      where: { messageId: id },
+      data: { state: "delivering", leaseOwner: "mx1:123", leaseUntil: new Date(Date.now() + 600_000) },
+    });
     await expect(deleteQueuedMessage(STAFF, id)).rejects.toMatchObject({ code: "CONFLICT" });
     await expect(bounceQueuedMessage(STAFF, id)).rejects.toMatchObject({ code: "CONFLICT" });
     expect(await releaseMessageLease(STAFF, id)).toBe(1);
@@ -143,7 +170,8 @@ describe("portal queries and queue actions", () => {
   });
 
   it("writes a fetchmail rc that quotes what it must", () => {
-    expect(fetchmailRc({ host: "mx.isp.example", port: 366, login: "acme", secret: 'a"b\\c', domains: ["a.example", "b.example"] }))
-      .toContain('user "acme" there with password "a\\"b\\\\c"\n  fetchdomains a.example,b.example\n');
+    expect(fetchmailRc({ host: "mx.isp.example", port: 366, login: "acme", secret: 'a"b\\c', domains: ["a.example", "b.example"] })).toContain(
+      'user "acme" there with password "a\\"b\\\\c"\n  fetchdomains a.example,b.example\n',
+    );
   });
 });

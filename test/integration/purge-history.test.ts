@@ -28,21 +28,34 @@ it("removes finished history past the limit and keeps everything else", async ()
   const now = Date.now();
   const later = new Date(now + 2.5 * DAY);
   const finished = await message(["a", "b"]);
-  await getDb().delivery.updateMany({ where: { messageId: finished, recipient: "a@history.example" }, data: { state: "delivered", deliveredAt: new Date(now) } });
-  await getDb().delivery.updateMany({ where: { messageId: finished, recipient: "b@history.example" }, data: { state: "bounced", lastAttemptAt: new Date(now) } });
+  await getDb().delivery.updateMany({
+    where: { messageId: finished, recipient: "a@history.example" },
+    data: { state: "delivered", deliveredAt: new Date(now) },
+  });
+  await getDb().delivery.updateMany({
+    where: { messageId: finished, recipient: "b@history.example" },
+    data: { state: "bounced", lastAttemptAt: new Date(now) },
+  });
   const stillHeld = await message(["c", "d"]);
-  await getDb().delivery.updateMany({ where: { messageId: stillHeld, recipient: "c@history.example" }, data: { state: "delivered", deliveredAt: new Date(now) } });
+  await getDb().delivery.updateMany({
+    where: { messageId: stillHeld, recipient: "c@history.example" },
+    data: { state: "delivered", deliveredAt: new Date(now) },
+  });
   const recentlyDone = await message(["e"]);
   await getDb().delivery.updateMany({ where: { messageId: recentlyDone }, data: { state: "delivered", deliveredAt: later } });
-  await getDb().dsn.createMany({ data: [
-    { rcptTo: "s@sender.example", raw: Buffer.from("x"), reason: "bounced", state: "sent", sentAt: new Date(now) },
-    { rcptTo: "s@sender.example", raw: Buffer.from("y"), reason: "bounced", state: "held" },
-  ] });
-  await getDb().odmrSession.createMany({ data: [
-    { remoteAddress: "192.0.2.1", startedAt: new Date(now), endedAt: new Date(now) },
-    { remoteAddress: "192.0.2.2", startedAt: later, endedAt: later },
-    { remoteAddress: "192.0.2.3", startedAt: new Date(now) },
-  ] });
+  await getDb().dsn.createMany({
+    data: [
+      { rcptTo: "s@sender.example", raw: Buffer.from("x"), reason: "bounced", state: "sent", sentAt: new Date(now) },
+      { rcptTo: "s@sender.example", raw: Buffer.from("y"), reason: "bounced", state: "held" },
+    ],
+  });
+  await getDb().odmrSession.createMany({
+    data: [
+      { remoteAddress: "192.0.2.1", startedAt: new Date(now), endedAt: new Date(now) },
+      { remoteAddress: "192.0.2.2", startedAt: later, endedAt: later },
+      { remoteAddress: "192.0.2.3", startedAt: new Date(now) },
+    ],
+  });
 
   const said = async (subject: string, state: string, customerId: string | null = null) => {
     const n = await getDb().notification.create({ data: { customerId, condition: "test", subject, text: subject, data: {}, createdAt: new Date(now) } });
@@ -50,10 +63,12 @@ it("removes finished history past the limit and keeps everything else", async ()
   };
   await said("sent long ago", "sent");
   await said("still being delivered", "pending");
-  await getDb().notificationEpisode.createMany({ data: [
-    { condition: "test", objectKey: "closed", openedAt: new Date(now), closedAt: new Date(now) },
-    { condition: "test", objectKey: "open", openedAt: new Date(now) },
-  ] });
+  await getDb().notificationEpisode.createMany({
+    data: [
+      { condition: "test", objectKey: "closed", openedAt: new Date(now), closedAt: new Date(now) },
+      { condition: "test", objectKey: "open", openedAt: new Date(now) },
+    ],
+  });
 
   // three days on, with one day of history kept
   const report = await purgeHistory(1, now + 3 * DAY);
@@ -76,8 +91,12 @@ it("a deleted customer's notifications, episodes and delivery log go with it; st
   const gone = await createCustomer(CLI_ACTOR, { name: "Short-lived" });
   const episode = await getDb().notificationEpisode.create({ data: { condition: "test", objectKey: "short-lived", customerId: gone.id } });
   for (const customerId of [gone.id, null]) {
-    const n = await getDb().notification.create({ data: { episodeId: customerId ? episode.id : null, customerId, condition: "test", subject: customerId ? "theirs" : "staff", text: "t", data: {} } });
-    await getDb().notificationDelivery.create({ data: { notificationId: n.id, customerId, channel: "webhook", target: "https://hook.example/", state: "sent" } });
+    const n = await getDb().notification.create({
+      data: { episodeId: customerId ? episode.id : null, customerId, condition: "test", subject: customerId ? "theirs" : "staff", text: "t", data: {} },
+    });
+    await getDb().notificationDelivery.create({
+      data: { notificationId: n.id, customerId, channel: "webhook", target: "https://hook.example/", state: "sent" },
+    });
   }
   await deleteCustomer(CLI_ACTOR, gone.id);
   expect(await getDb().notification.count({ where: { subject: "theirs" } })).toBe(0);

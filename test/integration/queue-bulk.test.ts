@@ -26,10 +26,18 @@ describe("recipient search, bulk queue actions and the CSV export", () => {
   let actorA: Actor, actorB: Actor;
   let aDomain: { id: string }, bDomain: { id: string };
 
-  async function held(customer: { id: string }, domain: { id: string }, local: string, subject = local, extra: { address: string; domainId: string; customerId: string }[] = []) {
+  async function held(
+    customer: { id: string },
+    domain: { id: string },
+    local: string,
+    subject = local,
+    extra: { address: string; domainId: string; customerId: string }[] = [],
+  ) {
     const name = customer === a ? "alpha.example" : "beta.example";
     const id = await storeMessage({
-      mailFrom: `from-${local}@outside.example`, raw: Buffer.from(`Subject: ${subject}\r\n\r\nbody\r\n`), summary: { subject },
+      mailFrom: `from-${local}@outside.example`,
+      raw: Buffer.from(`Subject: ${subject}\r\n\r\nbody\r\n`),
+      summary: { subject },
       recipients: [{ address: `${local}@${name}`, domainId: domain.id, customerId: customer.id }, ...extra],
     });
     await sleep(2); // distinct arrival milliseconds
@@ -37,8 +45,9 @@ describe("recipient search, bulk queue actions and the CSV export", () => {
   }
 
   async function states(id: string) {
-    return (await getDb().delivery.findMany({ where: { messageId: id }, orderBy: { recipient: "asc" }, select: { recipient: true, state: true } }))
-      .map((d) => `${d.recipient}:${d.state}`);
+    return (await getDb().delivery.findMany({ where: { messageId: id }, orderBy: { recipient: "asc" }, select: { recipient: true, state: true } })).map(
+      (d) => `${d.recipient}:${d.state}`,
+    );
   }
 
   beforeAll(async () => {
@@ -85,7 +94,11 @@ describe("recipient search, bulk queue actions and the CSV export", () => {
     expect(await getDb().dsn.count({ where: { messageId: { in: ids }, reason: "returned" } })).toBe(7);
     const audits = await getDb().auditEvent.findMany({ where: { action: "queue.bulk_bounce" }, orderBy: { id: "asc" } });
     expect(audits.length).toBe(auditBefore + 1);
-    expect(audits.at(-1)).toMatchObject({ customerId: a.id, objectType: "queue", details: { filter: { state: "held", recipient: "bulk" }, allMatching: true, upTo: ids[6], messages: 7, deliveries: 7 } });
+    expect(audits.at(-1)).toMatchObject({
+      customerId: a.id,
+      objectType: "queue",
+      details: { filter: { state: "held", recipient: "bulk" }, allMatching: true, upTo: ids[6], messages: 7, deliveries: 7 },
+    });
     // nothing held matches any more (the late one is past upTo), so a second run changes nothing
     expect(await runBulkQueueAction(STAFF, { action: "bounce", filter, upTo: counted.upTo! })).toMatchObject({ messages: 0, deliveries: 0 });
     await expect(runBulkQueueAction(STAFF, { action: "bounce", filter })).rejects.toMatchObject({ code: "INVALID_INPUT" });
@@ -96,8 +109,14 @@ describe("recipient search, bulk queue actions and the CSV export", () => {
     const free = await held(a, aDomain, "lease-free");
     const live = await held(a, aDomain, "lease-live");
     const stale = await held(a, aDomain, "lease-stale");
-    await getDb().delivery.updateMany({ where: { messageId: live }, data: { state: "delivering", leaseOwner: "m1", leaseUntil: new Date(Date.now() + 600_000) } });
-    await getDb().delivery.updateMany({ where: { messageId: stale }, data: { state: "delivering", leaseOwner: "m0", leaseUntil: new Date(Date.now() - 600_000) } });
+    await getDb().delivery.updateMany({
+      where: { messageId: live },
+      data: { state: "delivering", leaseOwner: "m1", leaseUntil: new Date(Date.now() + 600_000) },
+    });
+    await getDb().delivery.updateMany({
+      where: { messageId: stale },
+      data: { state: "delivering", leaseOwner: "m0", leaseUntil: new Date(Date.now() - 600_000) },
+    });
     const filter = { recipient: "lease-" };
     expect((await countBulkQueueAction(STAFF, { action: "delete", filter })).count).toBe(2);
     expect((await countBulkQueueAction(STAFF, { action: "release", filter })).count).toBe(2);
@@ -129,7 +148,10 @@ describe("recipient search, bulk queue actions and the CSV export", () => {
     // "all matching" for customer A reaches A's half of a shared message only
     const all = await countBulkQueueAction(actorA, { action: "bounce", filter: { recipient: "iso-" } });
     expect(all.count).toBe(2);
-    expect(await runBulkQueueAction(actorA, { action: "bounce", filter: { recipient: "iso-" }, upTo: all.upTo! })).toMatchObject({ messages: 2, deliveries: 2 });
+    expect(await runBulkQueueAction(actorA, { action: "bounce", filter: { recipient: "iso-" }, upTo: all.upTo! })).toMatchObject({
+      messages: 2,
+      deliveries: 2,
+    });
     expect(await states(shared)).toEqual(["iso-shared@alpha.example:bounced", "iso-shared@beta.example:queued"]);
     expect(await states(theirs)).toEqual(["iso-b@beta.example:queued"]);
     // deleting A's half keeps the message for B
@@ -144,7 +166,7 @@ describe("recipient search, bulk queue actions and the CSV export", () => {
 
   it("exports the filtered list as CSV, page by page, with formulas neutralised and only the customer's own rows", async () => {
     const plain = await held(a, aDomain, "csv1", "Invoice, March");
-    const formula = await held(a, aDomain, "csv2", "=HYPERLINK(\"http://x.example\")");
+    const formula = await held(a, aDomain, "csv2", '=HYPERLINK("http://x.example")');
     const theirs = await held(b, bDomain, "csv3");
     await getDb().delivery.updateMany({ where: { messageId: plain }, data: { lastError: "451 4.4.1 try later" } });
     const own = await collect(queueCsvLines(actorA, { recipient: "csv" }, 1));

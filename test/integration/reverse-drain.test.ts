@@ -75,7 +75,10 @@ describe("reversed session toward a scripted customer", () => {
   it("uses BDAT with CHUNKING + PIPELINING, splits at RCPTMAX and stops at MAILMAX, the rest delivered at the next ATRN", async () => {
     const c = await makeCustomer("Chunky", ["chunky.example"]);
     const big = testMessage("three recipients", BODY_4K);
-    const a = await holdMessage(["r1", "r2", "r3"].map((u) => ({ address: `${u}@chunky.example`, customer: c })), big);
+    const a = await holdMessage(
+      ["r1", "r2", "r3"].map((u) => ({ address: `${u}@chunky.example`, customer: c })),
+      big,
+    );
     const bRaw = testMessage("second .dotted", `.leading dot stays as is\r\n${BODY_4K}`);
     const b = await holdMessage([{ address: "s1@chunky.example", customer: c }], bRaw);
     const cId = await holdMessage([{ address: "t1@chunky.example", customer: c }], testMessage("third"));
@@ -84,9 +87,18 @@ describe("reversed session toward a scripted customer", () => {
     // the transactions go out without waiting for each other (ODMR_BDAT_WINDOW), so each one
     // after the first starts with RSET
     expect(first.commands.filter((l) => l !== "EHLO mx.test.example")).toEqual([
-      "MAIL FROM:<sender@origin.example>", "RCPT TO:<r1@chunky.example>", "RCPT TO:<r2@chunky.example>", `BDAT ${big.length} LAST`,
-      "RSET", "MAIL FROM:<sender@origin.example>", "RCPT TO:<r3@chunky.example>", `BDAT ${big.length} LAST`,
-      "RSET", "MAIL FROM:<sender@origin.example>", "RCPT TO:<s1@chunky.example>", `BDAT ${bRaw.length} LAST`,
+      "MAIL FROM:<sender@origin.example>",
+      "RCPT TO:<r1@chunky.example>",
+      "RCPT TO:<r2@chunky.example>",
+      `BDAT ${big.length} LAST`,
+      "RSET",
+      "MAIL FROM:<sender@origin.example>",
+      "RCPT TO:<r3@chunky.example>",
+      `BDAT ${big.length} LAST`,
+      "RSET",
+      "MAIL FROM:<sender@origin.example>",
+      "RCPT TO:<s1@chunky.example>",
+      `BDAT ${bRaw.length} LAST`,
       "QUIT",
     ]);
     // not dot-stuffed: BDAT carries the bytes as they are
@@ -98,7 +110,8 @@ describe("reversed session toward a scripted customer", () => {
     expect(await statesOf(a)).toEqual(["delivered", "delivered", "delivered"]);
     expect(await statesOf(b)).toEqual(["delivered"]);
     await expect.poll(() => statesOf(cId)).toEqual(["queued"]);
-    await expect.poll(async () => (await getDb().odmrSession.findFirst({ where: { loginName: c.login, endedAt: { not: null } } }))?.outcome)
+    await expect
+      .poll(async () => (await getDb().odmrSession.findFirst({ where: { loginName: c.login, endedAt: { not: null } } }))?.outcome)
       .toMatch(/MAILMAX=3/);
     expect(await getDb().messageBody.count({ where: { messageId: a } })).toBe(0);
 
@@ -114,7 +127,10 @@ describe("reversed session toward a scripted customer", () => {
     // the customer answers nothing for 500 ms after the first BDAT
     const receiver = await drain(c, "window.example", { extensions: ["PIPELINING", "CHUNKING"], holdFirstBdatMs: 500 });
     // what arrived before any reply after the EHLO reply (the greeting and EHLO are two writes)
-    const unanswered = receiver.reads.filter((r) => r.repliesBefore === 2).map((r) => r.text).join("");
+    const unanswered = receiver.reads
+      .filter((r) => r.repliesBefore === 2)
+      .map((r) => r.text)
+      .join("");
     expect(unanswered.split(" LAST\r\n").length - 1).toBe(8);
     expect(receiver.messages).toHaveLength(20);
     expect(receiver.commands.filter((l) => l === "RSET")).toHaveLength(19);
@@ -126,9 +142,11 @@ describe("reversed session toward a scripted customer", () => {
     const refused = await holdMessage([{ address: "a@strict.example", customer: c }], testMessage("refuse me"), "first@origin.example");
     const nobody = await holdMessage([{ address: "gone@strict.example", customer: c }], testMessage("no recipient"), "second@origin.example");
     const taken = [];
-    for (let i = 0; i < 4; i++) taken.push(await holdMessage([{ address: `t${i}@strict.example`, customer: c }], testMessage(`take ${i}`), `take${i}@origin.example`));
+    for (let i = 0; i < 4; i++)
+      taken.push(await holdMessage([{ address: `t${i}@strict.example`, customer: c }], testMessage(`take ${i}`), `take${i}@origin.example`));
     const receiver = await drain(c, "strict.example", {
-      extensions: ["PIPELINING", "CHUNKING"], strictTransactions: true,
+      extensions: ["PIPELINING", "CHUNKING"],
+      strictTransactions: true,
       final: (m) => (m.raw.includes("refuse me") ? "554 5.7.1 content refused" : "250 2.0.0 ok"),
       rcpt: (address) => (address.startsWith("gone@") ? "550 5.1.1 no such user" : "250 2.1.5 ok"),
     });
@@ -160,7 +178,16 @@ describe("reversed session toward a scripted customer", () => {
   it("copes with a peer whose replies arrive one by one", async () => {
     const c = await makeCustomer("Splitter", ["splitter.example"]);
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(await holdMessage([{ address: `u${i}@splitter.example`, customer: c }, { address: `v${i}@splitter.example`, customer: c }], testMessage(`split ${i}`)));
+    for (let i = 0; i < 5; i++)
+      ids.push(
+        await holdMessage(
+          [
+            { address: `u${i}@splitter.example`, customer: c },
+            { address: `v${i}@splitter.example`, customer: c },
+          ],
+          testMessage(`split ${i}`),
+        ),
+      );
     const receiver = await drain(c, "splitter.example", { extensions: ["PIPELINING"], splitRepliesMs: 5 });
     expect(receiver.messages).toHaveLength(5);
     for (const id of ids) expect(await statesOf(id)).toEqual(["delivered", "delivered"]);
@@ -196,10 +223,16 @@ describe("reversed session toward a scripted customer", () => {
 
     const one = await loggedInCustomer(mailer.odmrPort, c.login, c.secret);
     expect((await one.atrn(["leasing.example"])).code).toBe(250);
-    const refusing = await startSmtpReceiver({
-      beforeReply: async () => { gotFirst(); await firstReply; },
-      data: () => ({ code: 550, text: "5.7.1 refused late" }),
-    }, { listen: false });
+    const refusing = await startSmtpReceiver(
+      {
+        beforeReply: async () => {
+          gotFirst();
+          await firstReply;
+        },
+        data: () => ({ code: 550, text: "5.7.1 refused late" }),
+      },
+      { listen: false },
+    );
     const oneDone = one.serveWith(refusing);
     await firstGot;
     const [claimed] = await getDb().delivery.findMany({ where: { messageId: id } });
@@ -208,7 +241,15 @@ describe("reversed session toward a scripted customer", () => {
 
     const two = await loggedInCustomer(mailer.odmrPort, c.login, c.secret);
     expect((await two.atrn(["leasing.example"])).code).toBe(250);
-    const accepting = await startSmtpReceiver({ beforeReply: async () => { gotSecond(); await secondReply; } }, { listen: false });
+    const accepting = await startSmtpReceiver(
+      {
+        beforeReply: async () => {
+          gotSecond();
+          await secondReply;
+        },
+      },
+      { listen: false },
+    );
     const twoDone = two.serveWith(accepting);
     await secondGot;
     const [reclaimed] = await getDb().delivery.findMany({ where: { messageId: id } });

@@ -17,7 +17,6 @@ import { sleep } from "../helpers/sleep.ts";
 
 useTestDatabase();
 
-
 function rssMb(pid: number): number {
   const kb = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
   return kb / 1024;
@@ -41,10 +40,15 @@ async function flood(write: (chunk: Buffer) => void, closed: Promise<void>, chun
 async function outcomeOf(customer: TestCustomer, etrn = false) {
   let outcome: string | null | undefined;
   const where = etrn ? { kind: "etrn" as const, customerId: customer.id } : { loginName: customer.login };
-  await expect.poll(async () => {
-    outcome = (await getDb().odmrSession.findFirst({ where: { ...where, endedAt: { not: null } }, orderBy: { startedAt: "desc" } }))?.outcome;
-    return outcome;
-  }, { timeout: 15_000 }).toBeTruthy();
+  await expect
+    .poll(
+      async () => {
+        outcome = (await getDb().odmrSession.findFirst({ where: { ...where, endedAt: { not: null } }, orderBy: { startedAt: "desc" } }))?.outcome;
+        return outcome;
+      },
+      { timeout: 15_000 },
+    )
+    .toBeTruthy();
   return outcome!;
 }
 
@@ -129,7 +133,11 @@ describe("a customer whose replies do not end", () => {
     await new Promise<void>((resolve) => target.listen(0, "127.0.0.1", () => resolve()));
     try {
       const customer = await makeCustomer("Etrnflood", ["etrnflood.example"]);
-      await updateDomain(CLI_ACTOR, "etrnflood.example", { etrnEnabled: true, etrnTarget: `127.0.0.1:${(target.address() as net.AddressInfo).port}`, etrnTls: "none" });
+      await updateDomain(CLI_ACTOR, "etrnflood.example", {
+        etrnEnabled: true,
+        etrnTarget: `127.0.0.1:${(target.address() as net.AddressInfo).port}`,
+        etrnTls: "none",
+      });
       await holdMessage([{ address: "u@etrnflood.example", customer }], testMessage("etrn flood"));
       await requestEtrnRelease(CLI_ACTOR, "etrnflood.example");
       expect(await outcomeOf(customer, true)).toMatch(/more than 100 lines/);

@@ -32,7 +32,6 @@ process.env.MAILHARBOR_SECRET_KEY = SECRET_KEY;
 
 const env = useTestDatabase();
 
-
 /** What every mailer of this file shares: short leases and loops, so a dead mailer's claims come back in seconds. */
 const SHARED = { LEASE_SECONDS: "3", HOUSEKEEPING_INTERVAL_SECONDS: "1", ETRN_REQUEST_POLL_SECONDS: "1", ODMR_CLAIM_BATCH: "10" };
 
@@ -107,15 +106,26 @@ describe("two mailers on one PostgreSQL", () => {
     // 300 messages, half through each MX, a third of them for two recipients
     const expected: string[] = [];
     const send = async (mailer: MailerProcess, from: number, to: number) => {
-      const transport = nodemailer.createTransport({ host: "127.0.0.1", port: mailer.mxPort, secure: false, ignoreTLS: true, pool: true, maxConnections: 2, maxMessages: 1000, name: "sender.example" });
+      const transport = nodemailer.createTransport({
+        host: "127.0.0.1",
+        port: mailer.mxPort,
+        secure: false,
+        ignoreTLS: true,
+        pool: true,
+        maxConnections: 2,
+        maxMessages: 1000,
+        name: "sender.example",
+      });
       try {
-        await Promise.all(Array.from({ length: to - from }, async (_, k) => {
-          const i = from + k;
-          const rcpts = [`a${i % 10}@shared.example`, ...(i % 3 === 0 ? [`b${i % 4}@shared.example`] : [])];
-          for (const r of rcpts) expected.push(`m${i} ${r}`);
-          const info = await transport.sendMail({ from: "sender@origin.example", to: rcpts, subject: `m${i}`, text: `message ${i}\n` });
-          expect(info.response).toMatch(/^250 /);
-        }));
+        await Promise.all(
+          Array.from({ length: to - from }, async (_, k) => {
+            const i = from + k;
+            const rcpts = [`a${i % 10}@shared.example`, ...(i % 3 === 0 ? [`b${i % 4}@shared.example`] : [])];
+            for (const r of rcpts) expected.push(`m${i} ${r}`);
+            const info = await transport.sendMail({ from: "sender@origin.example", to: rcpts, subject: `m${i}`, text: `message ${i}\n` });
+            expect(info.response).toMatch(/^250 /);
+          }),
+        );
       } finally {
         transport.close();
       }
@@ -127,12 +137,11 @@ describe("two mailers on one PostgreSQL", () => {
     // two sessions at once, each a little slow so that they overlap for the whole drain
     const atOne = await receiver({ beforeReply: () => sleep(2) }, { listen: false });
     const atTwo = await receiver({ beforeReply: () => sleep(2) }, { listen: false });
-    await Promise.all([
-      collect(one, shared.login, shared.secret, "shared.example", atOne),
-      collect(two, second.login, second.secret, "shared.example", atTwo),
-    ]);
+    await Promise.all([collect(one, shared.login, shared.secret, "shared.example", atOne), collect(two, second.login, second.secret, "shared.example", atTwo)]);
     // what the two mailers and this test process hold open on the database after the drain
-    const [{ connections }] = await getDb().$queryRaw<{ connections: number }[]>`SELECT count(*)::int AS connections FROM pg_stat_activity WHERE datname = current_database()`;
+    const [{ connections }] = await getDb().$queryRaw<
+      { connections: number }[]
+    >`SELECT count(*)::int AS connections FROM pg_stat_activity WHERE datname = current_database()`;
     const received = [...deliveredPairs(atOne.messages), ...deliveredPairs(atTwo.messages)];
     expect(duplicates(received)).toEqual([]);
     expect(received.sort()).toEqual([...expected].sort());
@@ -141,13 +150,25 @@ describe("two mailers on one PostgreSQL", () => {
     expect(atTwo.messages.length).toBeGreaterThan(0);
     expect(atOne.messages.length + atTwo.messages.length).toBe(300);
     // half of them were taken by each MX, whichever session delivered them
-    const takenBy = (mailer: MailerProcess) => [...atOne.messages, ...atTwo.messages].filter((m) => m.raw.includes(`\tby ${mailer.hostname} (Mailharbor)`)).length;
+    const takenBy = (mailer: MailerProcess) =>
+      [...atOne.messages, ...atTwo.messages].filter((m) => m.raw.includes(`\tby ${mailer.hostname} (Mailharbor)`)).length;
     expect([takenBy(one), takenBy(two)]).toEqual([150, 150]);
     expect(await deliveryStates(shared, "shared.example")).toEqual({ delivered: 400 });
     // each session's record counts what its customer got
-    await expect.poll(async () => (await getDb().odmrSession.findMany({ where: { customerId: shared.id, endedAt: { not: null } }, orderBy: { loginName: "asc" } }))
-      .map((s) => [s.loginName, s.messagesDelivered])).toEqual([[shared.login, atOne.messages.length], [second.login, atTwo.messages.length]]);
-    console.log(`scale-out: 300 messages / 400 recipients, ${atOne.messages.length} via ${one.hostname}, ${atTwo.messages.length} via ${two.hostname}, 0 duplicates; ${connections} database connections open`);
+    await expect
+      .poll(async () =>
+        (await getDb().odmrSession.findMany({ where: { customerId: shared.id, endedAt: { not: null } }, orderBy: { loginName: "asc" } })).map((s) => [
+          s.loginName,
+          s.messagesDelivered,
+        ]),
+      )
+      .toEqual([
+        [shared.login, atOne.messages.length],
+        [second.login, atTwo.messages.length],
+      ]);
+    console.log(
+      `scale-out: 300 messages / 400 recipients, ${atOne.messages.length} via ${one.hostname}, ${atTwo.messages.length} via ${two.hostname}, 0 duplicates; ${connections} database connections open`,
+    );
   });
 
   it("after a SIGKILL of one mailer mid-drain, the other delivers the rest once the leases run out: nothing lost, at most the message in flight twice", async () => {
@@ -156,7 +177,10 @@ describe("two mailers on one PostgreSQL", () => {
     const expected: string[] = [];
     for (let i = 0; i < 200; i++) {
       const rcpts = [`c${i % 5}@crash.example`];
-      await holdMessage(rcpts.map((address) => ({ address, customer: crash })), testMessage(`k${i}`));
+      await holdMessage(
+        rcpts.map((address) => ({ address, customer: crash })),
+        testMessage(`k${i}`),
+      );
       for (const r of rcpts) expected.push(`k${i} ${r}`);
     }
 
@@ -166,32 +190,38 @@ describe("two mailers on one PostgreSQL", () => {
     let victimClaims = 0;
     // the victim dies while its 20th message waits for the customer's reply to the final dot:
     // the customer has the bytes, the victim never hears 250 and never records the result
-    const atVictim = await receiver({
-      beforeReply: async () => {
-        if (atVictim.messages.length === 19 && !killed) {
-          killed = (async () => {
-            victimClaims = await heldByVictim();
-            await victim.kill();
-            return Date.now();
-          })();
-          await killed;
-        }
-        await sleep(10);
+    const atVictim = await receiver(
+      {
+        beforeReply: async () => {
+          if (atVictim.messages.length === 19 && !killed) {
+            killed = (async () => {
+              victimClaims = await heldByVictim();
+              await victim.kill();
+              return Date.now();
+            })();
+            await killed;
+          }
+          await sleep(10);
+        },
       },
-    }, { listen: false });
+      { listen: false },
+    );
     // the survivor's customer goes on more slowly and, after the kill, waits until the dead
     // mailer's leases have run out and been returned to the queue, so the same session takes them
     let returnedAfterMs = 0;
-    const atSurvivor = await receiver({
-      beforeReply: async () => {
-        await sleep(10);
-        if (killed && !returnedAfterMs) {
-          const at = await killed;
-          for (let i = 0; i < 200 && (await heldByVictim()) > 0; i++) await sleep(100);
-          returnedAfterMs = Date.now() - at;
-        }
+    const atSurvivor = await receiver(
+      {
+        beforeReply: async () => {
+          await sleep(10);
+          if (killed && !returnedAfterMs) {
+            const at = await killed;
+            for (let i = 0; i < 200 && (await heldByVictim()) > 0; i++) await sleep(100);
+            returnedAfterMs = Date.now() - at;
+          }
+        },
       },
-    }, { listen: false });
+      { listen: false },
+    );
 
     const victimSession = collect(victim, crash.login, crash.secret, "crash.example", atVictim);
     const survivorSession = collect(two, crash.login, crash.secret, "crash.example", atSurvivor);
@@ -209,14 +239,22 @@ describe("two mailers on one PostgreSQL", () => {
     const twice = duplicates(all);
     expect(twice.length).toBeLessThanOrEqual(1);
     expect(await deliveryStates(crash, "crash.example")).toEqual({ delivered: 200 });
-    console.log(`scale-out kill: victim had ${fromVictim.length} delivered and ${victimClaims} claims when killed; claims back after ${returnedAfterMs} ms; survivor delivered ${fromSurvivor.length}; delivered twice: ${twice.length}`);
+    console.log(
+      `scale-out kill: victim had ${fromVictim.length} delivered and ${victimClaims} claims when killed; claims back after ${returnedAfterMs} ms; survivor delivered ${fromSurvivor.length}; delivered twice: ${twice.length}`,
+    );
   });
 
   it("runs housekeeping once across the mailers: an expired message gets one DSN, sent once through the smarthost", async () => {
     const old = await makeCustomer("Oldmail", ["old.example"], { retentionDays: 1 });
-    const id = await holdMessage([{ address: "x@old.example", customer: old }, { address: "y@old.example", customer: old }], testMessage("too old"));
+    const id = await holdMessage(
+      [
+        { address: "x@old.example", customer: old },
+        { address: "y@old.example", customer: old },
+      ],
+      testMessage("too old"),
+    );
     await getDb().$executeRaw`UPDATE delivery SET created_at = created_at - interval '2 days' WHERE message_id = ${id}`;
-    await expect.poll(async () => (await deliveryStates(old, "old.example")), { timeout: 15_000 }).toEqual({ expired: 2 });
+    await expect.poll(async () => await deliveryStates(old, "old.example"), { timeout: 15_000 }).toEqual({ expired: 2 });
     // several more housekeeping intervals of both mailers
     await sleep(3000);
     expect(await getDb().dsn.count({ where: { messageId: id } })).toBe(1);
@@ -228,7 +266,7 @@ describe("two mailers on one PostgreSQL", () => {
     expect(expiryRuns.map((l) => (l.result as { expired: number }).expired)).toEqual([2]);
   });
 
-  it("runs an ETRN \"deliver now\" once across the mailers: one run, each recipient once at the target", async () => {
+  it('runs an ETRN "deliver now" once across the mailers: one run, each recipient once at the target', async () => {
     const target = await receiver({ beforeReply: () => sleep(5) });
     const etrn = await makeCustomer("Etrnonce", ["etrnonce.example"]);
     await updateDomain(CLI_ACTOR, "etrnonce.example", { etrnEnabled: true, etrnTarget: `127.0.0.1:${target.port}`, etrnTls: "none" });
@@ -294,9 +332,13 @@ describe("a portal on a machine of its own, beside the two mailers", () => {
     const viewed = await makeCustomer("Portalview", ["portalview.example"]);
     const domainId = viewed.domains.get("portalview.example")!;
     await updateDomain(CLI_ACTOR, "portalview.example", { etrnEnabled: true, etrnTarget: `127.0.0.1:${target.port}`, etrnTls: "none" });
-    for (const [mailer, from] of [[one, 0], [two, 10]] as const) {
+    for (const [mailer, from] of [
+      [one, 0],
+      [two, 10],
+    ] as const) {
       const transport = nodemailer.createTransport({ host: "127.0.0.1", port: mailer.mxPort, secure: false, ignoreTLS: true, name: "sender.example" });
-      for (let i = from; i < from + 10; i++) await transport.sendMail({ from: "sender@origin.example", to: `p${i % 3}@portalview.example`, subject: `p${i}`, text: "x\n" });
+      for (let i = from; i < from + 10; i++)
+        await transport.sendMail({ from: "sender@origin.example", to: `p${i % 3}@portalview.example`, subject: `p${i}`, text: "x\n" });
       transport.close();
     }
     const token = (await runCli(["token", "add", "--name", "scale-out", "--scopes", "read,queue", "--json"])).json.token as string;
@@ -308,7 +350,12 @@ describe("a portal on a machine of its own, beside the two mailers", () => {
 
     expect((await api("POST", `/domains/${domainId}/deliver-now`)).status).toBe(202);
     await target.waitForMessages(20, 30_000);
-    await expect.poll(async () => (await api("GET", "/sessions?kind=etrn&domain=portalview.example")).body.items.filter((s: { endedAt: string | null }) => s.endedAt).length, { timeout: 15_000 }).toBe(1);
+    await expect
+      .poll(
+        async () => (await api("GET", "/sessions?kind=etrn&domain=portalview.example")).body.items.filter((s: { endedAt: string | null }) => s.endedAt).length,
+        { timeout: 15_000 },
+      )
+      .toBe(1);
     await sleep(3000);
     expect((await api("GET", "/sessions?kind=etrn&domain=portalview.example")).body.items).toHaveLength(1);
     expect(duplicates(deliveredPairs(target.messages))).toEqual([]);
@@ -322,7 +369,8 @@ describe("a portal on a machine of its own, beside the two mailers", () => {
     const [twin, stranger] = await Promise.all([portalOnItsOwnMachine(), portalOnItsOwnMachine(crypto.randomBytes(32).toString("hex"))]);
     const cookie = await signInOverHttp(portal.url, "ops@scale.example", "a-long-password-1");
     expect(cookie).not.toBeNull();
-    const sessionAt = async (at: Portal) => (await (await fetch(`${at.url}/api/auth/session`, { headers: { cookie: cookie! } })).json()) as { user?: { email?: string } } | null;
+    const sessionAt = async (at: Portal) =>
+      (await (await fetch(`${at.url}/api/auth/session`, { headers: { cookie: cookie! } })).json()) as { user?: { email?: string } } | null;
     expect((await sessionAt(portal))?.user?.email).toBe("ops@scale.example");
     expect((await sessionAt(twin))?.user?.email).toBe("ops@scale.example");
     expect((await sessionAt(stranger))?.user).toBeUndefined();

@@ -20,12 +20,17 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-service-"));
 fs.chmodSync(dataDir, 0o755);
 const children: ChildProcess[] = [];
 
-interface Started { child: ChildProcess; output: () => string; exited: Promise<number | null> }
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
 
 function startService(env: Record<string, string>): Started {
   const { DATABASE_URL: _omit, ...inherited } = process.env;
   const child = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "scripts", "start.ts")], {
-    cwd: PROJECT_ROOT, env: { ...inherited, MAILHARBOR_DATA_DIR: dataDir, MAILHARBOR_COMPONENTS: "mailer", BIND_ADDRESS: "127.0.0.1", MAIL_HOSTNAME: "mx.test.example", ...env },
+    cwd: PROJECT_ROOT,
+    env: { ...inherited, MAILHARBOR_DATA_DIR: dataDir, MAILHARBOR_COMPONENTS: "mailer", BIND_ADDRESS: "127.0.0.1", MAIL_HOSTNAME: "mx.test.example", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);
@@ -68,7 +73,10 @@ describe("one-command start on the embedded PostgreSQL", () => {
     expect(service.output()).toMatch(/e-mail: +admin@mailharbor\.local/);
     expect(service.output()).toMatch(/password: +\S{16}/);
     const socket = net.connect(Number(ports.MX_PORT), "127.0.0.1");
-    await new Promise((resolve, reject) => { socket.once("data", resolve); socket.once("error", reject); });
+    await new Promise((resolve, reject) => {
+      socket.once("data", resolve);
+      socket.once("error", reject);
+    });
     socket.destroy();
     expect(runningServer(dataDir)).not.toBeNull();
   });

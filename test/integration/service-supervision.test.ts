@@ -29,7 +29,6 @@ const portalFailures: string[] = [];
 let portalChecks = 0;
 let watchPortal = false;
 
-
 async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 120_000) {
   const deadline = Date.now() + ms;
   while (!(await check())) {
@@ -80,8 +79,10 @@ let odmrSecret = "";
 async function odmrGreets(): Promise<boolean> {
   try {
     const dialog = await SmtpDialog.open(ports.ODMR_PORT);
-    const ok = dialog.greeting.code === 220 && (await dialog.command("EHLO customer.example")).code === 250
-      && (await dialog.authCramMd5("held", odmrSecret)).code === 235;
+    const ok =
+      dialog.greeting.code === 220 &&
+      (await dialog.command("EHLO customer.example")).code === 250 &&
+      (await dialog.authCramMd5("held", odmrSecret)).code === 235;
     dialog.close();
     return ok;
   } catch {
@@ -134,7 +135,11 @@ beforeAll(async () => {
   service = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "scripts", "start.ts")], {
     cwd: PROJECT_ROOT,
     env: {
-      ...inherited, MAILHARBOR_DATA_DIR: dataDir, BIND_ADDRESS: "127.0.0.1", PORTAL_BIND_ADDRESS: "127.0.0.1", MAIL_HOSTNAME: "mx.test.example",
+      ...inherited,
+      MAILHARBOR_DATA_DIR: dataDir,
+      BIND_ADDRESS: "127.0.0.1",
+      PORTAL_BIND_ADDRESS: "127.0.0.1",
+      MAIL_HOSTNAME: "mx.test.example",
       ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -184,7 +189,12 @@ describe("npm start supervises the database, the mailer and the portal", () => {
     expect(runningServer(dataDir)!.pid).not.toBe(before.pid);
     expect(output).toMatch(/"code":"DB_DIED"/);
     expect(output).toMatch(/"code":"DB_RESTARTED"/);
-    console.log(output.split("\n").filter((l) => /"code":"DB_/.test(l)).join("\n"));
+    console.log(
+      output
+        .split("\n")
+        .filter((l) => /"code":"DB_/.test(l))
+        .join("\n"),
+    );
     // Prisma's pool (the ODMR login check) reconnects too; its first query may still meet a dead connection
     let attempts = 0;
     await waitFor(async () => (attempts++, odmrGreets()), "ODMR AUTH after the database restart", 10_000);

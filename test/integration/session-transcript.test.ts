@@ -20,7 +20,6 @@ import { startSmtpReceiver, type SmtpReceiver } from "../helpers/smtp-receiver.t
 
 useTestDatabase();
 
-
 /** Waits until every session of the login has ended (the recorder writes after the socket closes). */
 async function sessionsEnded(loginId: string | null, count: number): Promise<void> {
   const deadline = Date.now() + 20_000;
@@ -173,17 +172,27 @@ describe("ODMR session transcripts", () => {
     expect(plain).toContain(`password "${SECRET_PLACEHOLDER}"`);
     expect(ssl).toContain("sslfingerprint");
     // what the customer fills in: the secret, and (here) where the provider and its own MTA are
-    const localize = (rc: string, port: number) => rc
-      .replace(`password "${SECRET_PLACEHOLDER}"`, `password "${acme.secret}"`)
-      .replace(`poll ${guide.host} `, "poll 127.0.0.1 ")
-      .replace(/service \d+/, `service ${port}`)
-      .replace('smtphost "localhost/25"', `smtphost "127.0.0.1/${receiver.port}"`);
-    for (const [rc, port, subject] of [[plain, mailer.odmrPort, "via the plain rc"], [ssl, mailer.odmrsPort, "via the ssl rc"]] as const) {
+    const localize = (rc: string, port: number) =>
+      rc
+        .replace(`password "${SECRET_PLACEHOLDER}"`, `password "${acme.secret}"`)
+        .replace(`poll ${guide.host} `, "poll 127.0.0.1 ")
+        .replace(/service \d+/, `service ${port}`)
+        .replace('smtphost "localhost/25"', `smtphost "127.0.0.1/${receiver.port}"`);
+    for (const [rc, port, subject] of [
+      [plain, mailer.odmrPort, "via the plain rc"],
+      [ssl, mailer.odmrsPort, "via the ssl rc"],
+    ] as const) {
       await holdMessage([{ address: "carol@acme.example", customer: acme }], testMessage(subject));
       const before = receiver.messages.length;
       const run = await runFetchmailRc(localize(rc, port));
       expect(run.code, run.output).toBe(0);
-      expect(receiver.messages.slice(before).map((m) => m.raw.toString()).some((t) => t.includes(`Subject: ${subject}`)), run.output).toBe(true);
+      expect(
+        receiver.messages
+          .slice(before)
+          .map((m) => m.raw.toString())
+          .some((t) => t.includes(`Subject: ${subject}`)),
+        run.output,
+      ).toBe(true);
     }
   });
 });

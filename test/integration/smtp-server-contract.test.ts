@@ -126,7 +126,10 @@ class ProbeServer extends AdaptedServer {
   /** set: onData holds its answer until this resolves */
   holdData: Promise<void> | null = null;
 
-  constructor(options: SMTPServerOptions, private readonly lineChecked = false) {
+  constructor(
+    options: SMTPServerOptions,
+    private readonly lineChecked = false,
+  ) {
     super({ logger: false, disableReverseLookup: true, authOptional: true, ...options });
     // a client that goes away mid-handshake is reported here; the tests look at the connections
     this.on("error", () => undefined);
@@ -187,10 +190,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(servers.map((server) => new Promise<void>((resolve) => {
-    server.options.closeTimeout = 1;
-    server.close(() => resolve());
-  })));
+  await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.options.closeTimeout = 1;
+          server.close(() => resolve());
+        }),
+    ),
+  );
 });
 
 describe("smtp-server version", () => {
@@ -212,7 +220,22 @@ describe("smtp-server version", () => {
 
 describe("the private members exist with the types the adapter uses", () => {
   it("on SMTPConnection, SMTPServer and SMTPStream", () => {
-    for (const method of ["_setListeners", "connectionReady", "_createParser", "_onCommand", "_whenWritable", "_resetSession", "_parseAddressCommand", "_onClose", "_onError", "_onTimeout", "upgrade", "handler_EHLO", "handler_AUTH", "handler_DATA"]) {
+    for (const method of [
+      "_setListeners",
+      "connectionReady",
+      "_createParser",
+      "_onCommand",
+      "_whenWritable",
+      "_resetSession",
+      "_parseAddressCommand",
+      "_onClose",
+      "_onError",
+      "_onTimeout",
+      "upgrade",
+      "handler_EHLO",
+      "handler_AUTH",
+      "handler_DATA",
+    ]) {
       expect(typeof (SMTPConnection.prototype as unknown as Record<string, unknown>)[method], `SMTPConnection#${method}`).toBe("function");
     }
     for (const method of ["connect", "_onError", "_onClientConnect"]) {
@@ -227,9 +250,20 @@ describe("the private members exist with the types the adapter uses", () => {
     const dialog = await SmtpDialog.open(port);
     const connection = lastConnection(server) as unknown as Record<string, unknown>;
     for (const [member, type] of Object.entries({
-      _socket: "object", _parser: "object", _server: "object", _closing: "boolean", _closed: "boolean", _ready: "boolean", _upgrading: "boolean",
-      _nextHandler: "boolean", _handlerPending: "boolean", _dataStream: "boolean", _unrecognizedCommands: "number", _unauthenticatedCommands: "number",
-    })) expect(typeof connection[member], `connection.${member}`).toBe(type);
+      _socket: "object",
+      _parser: "object",
+      _server: "object",
+      _closing: "boolean",
+      _closed: "boolean",
+      _ready: "boolean",
+      _upgrading: "boolean",
+      _nextHandler: "boolean",
+      _handlerPending: "boolean",
+      _dataStream: "boolean",
+      _unrecognizedCommands: "number",
+      _unauthenticatedCommands: "number",
+    }))
+      expect(typeof connection[member], `connection.${member}`).toBe(type);
     const parser = connection._parser as unknown as Record<string, unknown>;
     expect(typeof parser._remainder).toBe("string");
     expect(typeof parser.isClosed).toBe("boolean");
@@ -244,7 +278,9 @@ describe("the private members exist with the types the adapter uses", () => {
 
   it("connect() is still the one the adapter copies (the connection class aside)", () => {
     const body = SMTPServer.prototype.connect.toString().replace(/\s+/g, " ");
-    expect(body).toBe("connect(socket, socketOptions) { let connection = new SMTPConnection(this, socket, socketOptions); this.connections.add(connection); connection.on('error', err => this._onError(err)); connection.on('connect', data => this._onClientConnect(data)); connection.init(); }");
+    expect(body).toBe(
+      "connect(socket, socketOptions) { let connection = new SMTPConnection(this, socket, socketOptions); this.connections.add(connection); connection.on('error', err => this._onError(err)); connection.on('connect', data => this._onClientConnect(data)); connection.init(); }",
+    );
   });
 });
 
@@ -292,7 +328,11 @@ describe("what the adapter relies upon", () => {
     expect((await dialog.command("XRESET")).last).toBe("250 envelope=false hello=set.by.handler");
     expect((await dialog.command("NOOP")).code).toBe(250);
     expect(lastConnection(server).events.filter((e) => e.startsWith("command "))).toEqual([
-      "command XINTERCEPT prompt=true", "command EHLO probe.example prompt=true", "command MAIL FROM:<a@probe.example> prompt=true", "command XRESET prompt=true", "command NOOP prompt=true",
+      "command XINTERCEPT prompt=true",
+      "command EHLO probe.example prompt=true",
+      "command MAIL FROM:<a@probe.example> prompt=true",
+      "command XRESET prompt=true",
+      "command NOOP prompt=true",
     ]);
     dialog.close();
   });

@@ -13,7 +13,8 @@ useTestDatabase();
 describe("tenant isolation in the shared core", () => {
   let a: { id: string }, b: { id: string };
   let actorA: Actor;
-  let bDomainId = "", bLoginId = "";
+  let bDomainId = "",
+    bLoginId = "";
 
   beforeAll(async () => {
     const alpha = await makeCustomer("Alpha", ["alpha.example"]);

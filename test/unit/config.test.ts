@@ -35,11 +35,28 @@ describe("configuration", () => {
 
   it("reads LOG_LEVEL, MAILHARBOR_COMPONENT, DATABASE_POOL_SIZE, INITIAL_ADMIN_EMAIL and NEXTAUTH_URL through the schema", () => {
     const defaults = loadConfig({ MAIL_HOSTNAME: "mx.isp.example" });
-    expect([defaults.LOG_LEVEL, defaults.MAILHARBOR_COMPONENT, defaults.DATABASE_POOL_SIZE, defaults.INITIAL_ADMIN_EMAIL, defaults.NEXTAUTH_URL])
-      .toEqual(["info", "mailharbor", 10, "admin@mailharbor.local", undefined]);
-    const set = loadConfig({ MAIL_HOSTNAME: "mx.isp.example", LOG_LEVEL: "debug", MAILHARBOR_COMPONENT: "mailer", DATABASE_POOL_SIZE: "25", INITIAL_ADMIN_EMAIL: " Ops@ISP.example ", NEXTAUTH_URL: "https://portal.isp.example" });
-    expect([set.LOG_LEVEL, set.MAILHARBOR_COMPONENT, set.DATABASE_POOL_SIZE, set.INITIAL_ADMIN_EMAIL, set.NEXTAUTH_URL])
-      .toEqual(["debug", "mailer", 25, "ops@isp.example", "https://portal.isp.example"]);
+    expect([defaults.LOG_LEVEL, defaults.MAILHARBOR_COMPONENT, defaults.DATABASE_POOL_SIZE, defaults.INITIAL_ADMIN_EMAIL, defaults.NEXTAUTH_URL]).toEqual([
+      "info",
+      "mailharbor",
+      10,
+      "admin@mailharbor.local",
+      undefined,
+    ]);
+    const set = loadConfig({
+      MAIL_HOSTNAME: "mx.isp.example",
+      LOG_LEVEL: "debug",
+      MAILHARBOR_COMPONENT: "mailer",
+      DATABASE_POOL_SIZE: "25",
+      INITIAL_ADMIN_EMAIL: " Ops@ISP.example ",
+      NEXTAUTH_URL: "https://portal.isp.example",
+    });
+    expect([set.LOG_LEVEL, set.MAILHARBOR_COMPONENT, set.DATABASE_POOL_SIZE, set.INITIAL_ADMIN_EMAIL, set.NEXTAUTH_URL]).toEqual([
+      "debug",
+      "mailer",
+      25,
+      "ops@isp.example",
+      "https://portal.isp.example",
+    ]);
   });
 
   it("gives the logger its settings, and the defaults for a wrong value (loadConfig then names it)", () => {

@@ -33,11 +33,15 @@ describe("session transcript", () => {
   });
 
   it("writes one line per message, grouping recipients with the same reply", () => {
-    expect(messageLine("0A1B", "s@origin.example", [
-      { recipient: "a@x.example", outcome: "delivered", reply: "250 2.0.0 Ok" },
-      { recipient: "b@x.example", outcome: "delivered", reply: "250 2.0.0 Ok" },
-      { recipient: "c@x.example", outcome: "bounced", reply: "550 5.1.1 unknown" },
-    ])).toBe("message 0A1B from <s@origin.example>: a@x.example, b@x.example → 250 2.0.0 Ok (delivered); c@x.example → 550 5.1.1 unknown (bounced to the sender)");
+    expect(
+      messageLine("0A1B", "s@origin.example", [
+        { recipient: "a@x.example", outcome: "delivered", reply: "250 2.0.0 Ok" },
+        { recipient: "b@x.example", outcome: "delivered", reply: "250 2.0.0 Ok" },
+        { recipient: "c@x.example", outcome: "bounced", reply: "550 5.1.1 unknown" },
+      ]),
+    ).toBe(
+      "message 0A1B from <s@origin.example>: a@x.example, b@x.example → 250 2.0.0 Ok (delivered); c@x.example → 550 5.1.1 unknown (bounced to the sender)",
+    );
   });
 });
 
@@ -47,7 +51,9 @@ describe("ready configuration", () => {
   it("fetchmail: a marked placeholder without the secret, ssl with the fingerprint of a self-signed certificate, nothing without a domain", () => {
     const plain = fetchmailRc({ ...base, port: 366 })!;
     expect(plain).toContain(`poll mx.isp.example with protocol ODMR service 366 auth cram-md5\n`);
-    expect(plain).toContain(`# replace ${SECRET_PLACEHOLDER} below with the login's secret\n  user "acme" there with password "${SECRET_PLACEHOLDER}"\n  fetchdomains a.example,b.example\n`);
+    expect(plain).toContain(
+      `# replace ${SECRET_PLACEHOLDER} below with the login's secret\n  user "acme" there with password "${SECRET_PLACEHOLDER}"\n  fetchdomains a.example,b.example\n`,
+    );
     expect(plain).not.toContain("ssl");
     const selfSigned = fetchmailRc({ ...base, port: 1366, ssl: { md5Fingerprint: "AB:CD" } })!;
     expect(selfSigned).toContain('  ssl\n  sslfingerprint "AB:CD"\n  no sslcertck\n');

@@ -19,7 +19,8 @@ describe("the original in a DSN", () => {
     expect(returned.length).toBeGreaterThan(HEADER_BYTES - 200);
     expect(returned.subarray(-2).toString()).toBe("\r\n");
     const dsn = buildDsn({
-      kind: "bounced", reportingMta: "mx.isp.example",
+      kind: "bounced",
+      reportingMta: "mx.isp.example",
       original: { queueId: "01BIG", mailFrom: "author@origin.example", receivedAt: new Date(), raw },
       recipients: [{ recipient: "u@customer.example", action: "failed", status: "5.0.0" }],
     });

@@ -9,7 +9,7 @@ import { ERROR_CODES } from "../../lib/errors.ts";
 import { PROJECT_ROOT } from "../helpers/project-root.ts";
 
 const SOURCE_DIRS = ["lib", "mailer", "app", "cli", "scripts"];
-const LOG_CALL = /\.(trace|debug|info|warn|error|fatal)\(\{/;
+const LOG_CALL = /\.(trace|debug|info|warn|error|fatal)\(\s*\{/g;
 const CODE = /"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|INTERNAL)"/g;
 
 function sourceFiles(dir: string): string[] {
@@ -20,18 +20,28 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
+/** The object literal a log call starts at `open` (its `{`), up to its matching `}`, on one line. */
+function logObject(text: string, open: number): string {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === "{") depth++;
+    else if (text[i] === "}" && --depth === 0) return text.slice(open, i + 1).replace(/\s*\n\s*/g, " ");
+  }
+  return text.slice(open);
+}
+
 /** Codes the source can write on a log line, each with the file that writes it. */
 function loggedCodes(): Map<string, string> {
   const found = new Map<string, string>();
   for (const file of SOURCE_DIRS.flatMap((dir) => sourceFiles(path.join(PROJECT_ROOT, dir)))) {
     const text = fs.readFileSync(file, "utf8");
     const where = path.relative(PROJECT_ROOT, file);
-    for (const line of text.split("\n")) {
-      if (!LOG_CALL.test(line)) continue;
-      const at = line.indexOf("code:");
+    for (const call of text.matchAll(LOG_CALL)) {
+      const object = logObject(text, call.index + call[0].length - 1);
+      const at = object.indexOf("code:");
       if (at < 0) continue;
       // the value of `code:`, up to the next field
-      const value = line.slice(at + 5).split(/,\s*[a-zA-Z]+:/)[0];
+      const value = object.slice(at + 5).split(/,\s*[a-zA-Z]+:/)[0];
       for (const match of value.matchAll(CODE)) found.set(match[1], where);
       const template = /`\$\{[^}]+\}(_[A-Z_]+)`/.exec(value);
       if (template) {
@@ -40,7 +50,7 @@ function loggedCodes(): Map<string, string> {
         expect(prefixes.length, `${where}: the prefixes of ${template[1]}`).toBeGreaterThan(0);
         for (const prefix of prefixes) found.set(prefix + template[1], where);
       }
-      const table = /code: ([A-Z_]+_CODES)\[/.exec(line);
+      const table = /code: ([A-Z_]+_CODES)\[/.exec(object);
       if (table) {
         const body = new RegExp(`const ${table[1]}[^=]*= \\{([^}]*)\\}`).exec(text)?.[1] ?? "";
         expect(body, `${where}: the table ${table[1]}`).not.toBe("");
@@ -62,7 +72,14 @@ describe("log codes", () => {
   it("every code a log line can carry is in docs/log-codes.md", () => {
     const logged = loggedCodes();
     // the scan itself must see the codes it is meant to see
-    for (const known of ["MX_CONNECTION_LIMIT", "ODMR_CONNECTION_LIMIT_PER_IP", "MX_AUTH_FAILED", "ODMR_AUTH_LOCKED", "ODMR_REVERSE_TIMEOUT", "SMTP_SERVER_VERSION_UNTESTED"]) {
+    for (const known of [
+      "MX_CONNECTION_LIMIT",
+      "ODMR_CONNECTION_LIMIT_PER_IP",
+      "MX_AUTH_FAILED",
+      "ODMR_AUTH_LOCKED",
+      "ODMR_REVERSE_TIMEOUT",
+      "SMTP_SERVER_VERSION_UNTESTED",
+    ]) {
       expect(logged.has(known), known).toBe(true);
     }
     const documented = documentedCodes();

@@ -3,15 +3,28 @@ import { describe, expect, it } from "vitest";
 import { buildDsn, rfc5322Date, statusFromReply } from "../../lib/dsn/build-dsn.ts";
 import { parseDsn } from "../helpers/parse-dsn.ts";
 
-const original = Buffer.from("From: Author <author@origin.example>\r\nSubject: Quarterly report\r\nMessage-ID: <q@origin.example>\r\n\r\nThe body is not returned.\r\n");
+const original = Buffer.from(
+  "From: Author <author@origin.example>\r\nSubject: Quarterly report\r\nMessage-ID: <q@origin.example>\r\n\r\nThe body is not returned.\r\n",
+);
 const receivedAt = new Date("2026-11-01T08:00:00Z");
 
 describe("DSN building", () => {
   it("reports a bounce as multipart/report with a delivery-status part and the original headers only", async () => {
     const raw = buildDsn({
-      kind: "bounced", reportingMta: "mx.isp.example", now: new Date("2026-11-02T09:30:00Z"),
+      kind: "bounced",
+      reportingMta: "mx.isp.example",
+      now: new Date("2026-11-02T09:30:00Z"),
       original: { queueId: "01ABCDEF", mailFrom: "author@origin.example", receivedAt, raw: original },
-      recipients: [{ recipient: "gone@customer.example", action: "failed", status: "5.1.1", diagnostic: "550 5.1.1 <gone@customer.example>: no such user", remoteMta: "mail.customer.example", lastAttempt: new Date("2026-11-02T09:29:00Z") }],
+      recipients: [
+        {
+          recipient: "gone@customer.example",
+          action: "failed",
+          status: "5.1.1",
+          diagnostic: "550 5.1.1 <gone@customer.example>: no such user",
+          remoteMta: "mail.customer.example",
+          lastAttempt: new Date("2026-11-02T09:29:00Z"),
+        },
+      ],
     });
     const { mail, status, originalHeaders } = await parseDsn(raw);
     expect(mail.headers.get("content-type")).toMatchObject({ value: "multipart/report", params: { "report-type": "delivery-status" } });
@@ -35,35 +48,45 @@ describe("DSN building", () => {
   });
 
   it("reports an expiry (5.4.7) and a delay warning (Will-Retry-Until), one block per recipient", async () => {
-    const expired = await parseDsn(buildDsn({
-      kind: "expired", reportingMta: "mx.isp.example", retentionDays: 30,
-      original: { queueId: "01X", mailFrom: "author@origin.example", receivedAt, raw: null },
-      recipients: [
-        { recipient: "a@customer.example", action: "failed", status: "5.4.7" },
-        { recipient: "b@customer.example", action: "failed", status: "5.4.7" },
-      ],
-    }));
+    const expired = await parseDsn(
+      buildDsn({
+        kind: "expired",
+        reportingMta: "mx.isp.example",
+        retentionDays: 30,
+        original: { queueId: "01X", mailFrom: "author@origin.example", receivedAt, raw: null },
+        recipients: [
+          { recipient: "a@customer.example", action: "failed", status: "5.4.7" },
+          { recipient: "b@customer.example", action: "failed", status: "5.4.7" },
+        ],
+      }),
+    );
     expect(expired.status.match(/Status: 5\.4\.7/g)).toHaveLength(2);
     expect(expired.originalHeaders).toBeNull();
     expect(expired.mail.text).toContain("30 days");
 
     const until = new Date("2026-12-01T08:00:00Z");
-    const delayed = await parseDsn(buildDsn({
-      kind: "delayed", reportingMta: "mx.isp.example",
-      original: { queueId: "01Y", mailFrom: "author@origin.example", receivedAt, raw: original },
-      recipients: [{ recipient: "a@customer.example", action: "delayed", status: "4.4.1", willRetryUntil: until }],
-    }));
+    const delayed = await parseDsn(
+      buildDsn({
+        kind: "delayed",
+        reportingMta: "mx.isp.example",
+        original: { queueId: "01Y", mailFrom: "author@origin.example", receivedAt, raw: original },
+        recipients: [{ recipient: "a@customer.example", action: "delayed", status: "4.4.1", willRetryUntil: until }],
+      }),
+    );
     expect(delayed.mail.subject).toMatch(/Delayed/);
     expect(delayed.status).toContain("Action: delayed");
     expect(delayed.status).toContain(`Will-Retry-Until: ${rfc5322Date(until)}`);
   });
 
   it("marks an internationalised recipient as utf-8 (RFC 6533)", async () => {
-    const { status } = await parseDsn(buildDsn({
-      kind: "bounced", reportingMta: "mx.isp.example",
-      original: { queueId: "01Z", mailFrom: "author@origin.example", receivedAt, raw: original },
-      recipients: [{ recipient: "jörg@customer.example", action: "failed", status: "5.1.1" }],
-    }));
+    const { status } = await parseDsn(
+      buildDsn({
+        kind: "bounced",
+        reportingMta: "mx.isp.example",
+        original: { queueId: "01Z", mailFrom: "author@origin.example", receivedAt, raw: original },
+        recipients: [{ recipient: "jörg@customer.example", action: "failed", status: "5.1.1" }],
+      }),
+    );
     expect(status).toContain("Final-Recipient: utf-8; jörg@customer.example");
   });
 

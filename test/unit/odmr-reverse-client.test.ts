@@ -21,14 +21,23 @@ describe("EHLO reply", () => {
   it("reads the server name and the extensions the session uses", () => {
     const caps = parseEhlo({ code: 250, text: "", lines: ["mail.customer.example Hello", "PIPELINING", "8BITMIME", "SIZE 1000000", "SMTPUTF8", "STARTTLS"] });
     expect(caps).toEqual({
-      serverName: "mail.customer.example", pipelining: true, chunking: false, eightBitMime: true, smtputf8: true, maxSize: 1_000_000,
+      serverName: "mail.customer.example",
+      pipelining: true,
+      chunking: false,
+      eightBitMime: true,
+      smtputf8: true,
+      maxSize: 1_000_000,
       limits: { mailMax: 0, rcptMax: 0, rcptDomainMax: 0 },
     });
     expect(parseEhlo({ code: 250, text: "", lines: ["host", "SIZE"] })).toMatchObject({ pipelining: false, maxSize: 0 });
   });
 
   it("reads CHUNKING and RFC 9422 LIMITS, and skips smtp-sink's blank last line", () => {
-    const caps = parseEhlo({ code: 250, text: "", lines: ["sink", "PIPELINING", "CHUNKING", "limits mailmax=1000 RCPTMAX=50000 RCPTDOMAINMAX=2 FUTURE=x", ""] });
+    const caps = parseEhlo({
+      code: 250,
+      text: "",
+      lines: ["sink", "PIPELINING", "CHUNKING", "limits mailmax=1000 RCPTMAX=50000 RCPTDOMAINMAX=2 FUTURE=x", ""],
+    });
     expect(caps).toMatchObject({ pipelining: true, chunking: true, limits: { mailMax: 1000, rcptMax: 50000, rcptDomainMax: 2 } });
     expect(parseEhlo({ code: 250, text: "", lines: ["h", "LIMITS MAILMAX=0 RCPTMAX=abc"] }).limits).toEqual({ mailMax: 0, rcptMax: 0, rcptDomainMax: 0 });
   });
@@ -45,6 +54,9 @@ describe("recipients over transactions (RFC 9422 RCPTMAX, RCPTDOMAINMAX)", () =>
   });
 
   it("starts a new transaction for a domain beyond RCPTDOMAINMAX", () => {
-    expect(split(d("a@x.example", "b@y.example", "c@x.example", "d@z.example"), 0, 2)).toEqual([["a@x.example", "b@y.example", "c@x.example"], ["d@z.example"]]);
+    expect(split(d("a@x.example", "b@y.example", "c@x.example", "d@z.example"), 0, 2)).toEqual([
+      ["a@x.example", "b@y.example", "c@x.example"],
+      ["d@z.example"],
+    ]);
   });
 });

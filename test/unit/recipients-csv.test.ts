@@ -5,7 +5,7 @@ import { csvCell, recipientsCsv, splitRecipientText } from "../../lib/recipients
 
 describe("recipient CSV", () => {
   it("neutralises a leading =, +, -, @, tab or CR with a single quote", () => {
-    expect(csvCell("=HYPERLINK(\"http://evil.example\")@d.example")).toBe("\"'=HYPERLINK(\"\"http://evil.example\"\")@d.example\"");
+    expect(csvCell('=HYPERLINK("http://evil.example")@d.example')).toBe('"\'=HYPERLINK(""http://evil.example"")@d.example"');
     expect(csvCell("+1@d.example")).toBe("'+1@d.example");
     expect(csvCell("-2+3@d.example")).toBe("'-2+3@d.example");
     expect(csvCell("@SUM(A1)")).toBe("'@SUM(A1)");
@@ -16,10 +16,15 @@ describe("recipient CSV", () => {
   });
 
   it("exports a header and one line per address, and imports the export as the same list", () => {
-    const addresses = ["=cmd@d.example", "+x@d.example", "-y@d.example", "plain@d.example", "\"a,b\"@d.example"];
+    const addresses = ["=cmd@d.example", "+x@d.example", "-y@d.example", "plain@d.example", '"a,b"@d.example'];
     const csv = recipientsCsv(addresses);
-    expect(csv.split("\r\n")).toEqual(["address", "'=cmd@d.example", "'+x@d.example", "'-y@d.example", "plain@d.example", "\"\"\"a,b\"\"@d.example\"", ""]);
-    expect(csv.split("\r\n").slice(1).every((line) => !/^[=+\-@]/.test(line))).toBe(true);
+    expect(csv.split("\r\n")).toEqual(["address", "'=cmd@d.example", "'+x@d.example", "'-y@d.example", "plain@d.example", '"""a,b""@d.example"', ""]);
+    expect(
+      csv
+        .split("\r\n")
+        .slice(1)
+        .every((line) => !/^[=+\-@]/.test(line)),
+    ).toBe(true);
     expect(splitRecipientText(csv)).toEqual(["", ...addresses, ""]);
   });
 
@@ -32,7 +37,11 @@ describe("recipient CSV", () => {
   });
 
   it("reads name-addr lines: Name <addr> and <addr>", () => {
-    expect(splitRecipientText("Alice Example <alice@d.example>\n<bob@d.example>\n\"Smith, John\" <john@d.example>\n\"Eve\",\"Eve <eve@d.example>\""))
-      .toEqual(["alice@d.example", "bob@d.example", "john@d.example", "eve@d.example"]);
+    expect(splitRecipientText('Alice Example <alice@d.example>\n<bob@d.example>\n"Smith, John" <john@d.example>\n"Eve","Eve <eve@d.example>"')).toEqual([
+      "alice@d.example",
+      "bob@d.example",
+      "john@d.example",
+      "eve@d.example",
+    ]);
   });
 });

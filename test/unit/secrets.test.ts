@@ -77,7 +77,8 @@ describe("attempt throttle", () => {
   it("slows down, locks, forgets on success", () => {
     let now = 0;
     const t = new AttemptThrottle({ freeFailures: 2, lockAfter: 4, lockMs: 1000, windowMs: 10_000, stepDelayMs: 100, maxDelayMs: 250 }, () => now);
-    t.fail("k"); t.fail("k");
+    t.fail("k");
+    t.fail("k");
     expect(t.delayFor("k")).toBe(100);
     t.fail("k");
     expect(t.delayFor("k")).toBe(200);

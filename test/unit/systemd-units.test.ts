@@ -66,7 +66,10 @@ describe("deploy/systemd units", () => {
       expect(s.get("PrivateTmp")).toEqual(["yes"]);
       expect(s.get("KillMode")).toEqual(["mixed"]);
       expect(s.get("ExecStart")![0]).toMatch(/^\/usr\/bin\/node --import tsx \/opt\/mailharbor\/scripts\/start\.ts$/);
-      const dataDir = s.get("Environment")!.join(" ").match(/MAILHARBOR_DATA_DIR=(\S+)/)![1];
+      const dataDir = s
+        .get("Environment")!
+        .join(" ")
+        .match(/MAILHARBOR_DATA_DIR=(\S+)/)![1];
       expect(s.get("ReadWritePaths")).toEqual([dataDir]);
       expect(dataDir).toBe(`/var/lib/${s.get("StateDirectory")![0]}`);
     });
@@ -88,7 +91,10 @@ describe("deploy/systemd units", () => {
 
   it("ships an environment file example that sets only settings the configuration knows", async () => {
     const { loadConfig } = await import("../../lib/config/config.ts");
-    const lines = fs.readFileSync(path.join(DIR, "mailharbor.env.example"), "utf8").split("\n").filter((l) => /^[A-Z_]+=/.test(l));
+    const lines = fs
+      .readFileSync(path.join(DIR, "mailharbor.env.example"), "utf8")
+      .split("\n")
+      .filter((l) => /^[A-Z_]+=/.test(l));
     const env = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
     expect(Object.keys(env)).toEqual(expect.arrayContaining(["MX_PORT", "ODMR_PORT", "MAIL_HOSTNAME"]));
     expect(env.MAILHARBOR_DATA_DIR).toBeUndefined(); // each unit sets its own

@@ -17,8 +17,12 @@ export default withPage("customer", async function MyNotifications(actor) {
     <>
       <PageHeader title="Notifications" description="How we tell you that mail piles up, is about to expire, or that your server refused most of it." />
       <div className="grid gap-6 lg:grid-cols-2">
-        <Card title="Settings"><NotificationSettingsForm settings={settings} smarthost={Boolean(getConfig().SMARTHOST)} /></Card>
-        <Card title="Sent to you"><NotificationLog notifications={notifications} deliveries={deliveries} /></Card>
+        <Card title="Settings">
+          <NotificationSettingsForm settings={settings} smarthost={Boolean(getConfig().SMARTHOST)} />
+        </Card>
+        <Card title="Sent to you">
+          <NotificationLog notifications={notifications} deliveries={deliveries} />
+        </Card>
       </div>
     </>
   );

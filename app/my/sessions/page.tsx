@@ -8,19 +8,24 @@ import { listSessions } from "@/lib/sessions/list-sessions.ts";
 
 export const metadata: Metadata = { title: "Sessions" };
 
-export default withPage("customer", async function CustomerSessionsPage(actor, { searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const params = queryParams(await searchParams);
-  const sessions = await listSessions(actor, { loginId: params.loginId, before: params.before });
-  const kept: Record<string, string> = params.loginId ? { loginId: params.loginId } : {};
-  return (
-    <>
-      <PageHeader title="Your sessions" description="Each time your server connected to collect mail, newest first." />
-      <Card>
-        <SessionsTable sessions={sessions.items} staff={false} />
-        {sessions.nextCursor ? (
-          <p className="mt-4 text-right text-sm"><Link href={`/my/sessions?${new URLSearchParams({ ...kept, before: sessions.nextCursor })}`}>Older →</Link></p>
-        ) : null}
-      </Card>
-    </>
-  );
-});
+export default withPage(
+  "customer",
+  async function CustomerSessionsPage(actor, { searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+    const params = queryParams(await searchParams);
+    const sessions = await listSessions(actor, { loginId: params.loginId, before: params.before });
+    const kept: Record<string, string> = params.loginId ? { loginId: params.loginId } : {};
+    return (
+      <>
+        <PageHeader title="Your sessions" description="Each time your server connected to collect mail, newest first." />
+        <Card>
+          <SessionsTable sessions={sessions.items} staff={false} />
+          {sessions.nextCursor ? (
+            <p className="mt-4 text-right text-sm">
+              <Link href={`/my/sessions?${new URLSearchParams({ ...kept, before: sessions.nextCursor })}`}>Older →</Link>
+            </p>
+          ) : null}
+        </Card>
+      </>
+    );
+  },
+);

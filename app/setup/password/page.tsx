@@ -13,7 +13,9 @@ export default async function SetPasswordPage() {
       <PageHeader title="Choose your password" description={`${actor.label}: you signed in with a one-time password. Choose your own before you go on.`} />
       <Card title="Change password">
         <ChangePasswordForm currentLabel="One-time password" />
-        <p className="mt-4 text-sm text-slate-600">After the change, <Link href="/login">sign in again</Link> with your new password.</p>
+        <p className="mt-4 text-sm text-slate-600">
+          After the change, <Link href="/login">sign in again</Link> with your new password.
+        </p>
       </Card>
     </>
   );

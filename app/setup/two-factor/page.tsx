@@ -10,8 +10,18 @@ export default async function SetTwoFactorPage() {
   const actor = await requirePendingStep("two-factor");
   return (
     <>
-      <PageHeader title="Set up two-factor sign-in" description={`${actor.label}: staff accounts of this portal must sign in with a code from an authenticator app. Set it up before you go on.`} />
-      <TwoFactorCard actor={actor} after={<p className="mt-4 text-sm text-slate-600">Once it is on and the recovery codes are stored: <Link href="/">continue to the portal</Link>.</p>} />
+      <PageHeader
+        title="Set up two-factor sign-in"
+        description={`${actor.label}: staff accounts of this portal must sign in with a code from an authenticator app. Set it up before you go on.`}
+      />
+      <TwoFactorCard
+        actor={actor}
+        after={
+          <p className="mt-4 text-sm text-slate-600">
+            Once it is on and the recovery codes are stored: <Link href="/">continue to the portal</Link>.
+          </p>
+        }
+      />
     </>
   );
 }

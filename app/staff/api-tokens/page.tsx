@@ -24,28 +24,73 @@ export default withPage("staff", async function ApiTokensPage(actor) {
     <>
       <PageHeader
         title="API tokens"
-        description={<>Bearer tokens for the HTTP API under <code>/api/v1</code> (<a href="/api/v1/openapi.json">OpenAPI document</a>). Every call is in the audit log under the token&apos;s name.</>}
+        description={
+          <>
+            Bearer tokens for the HTTP API under <code>/api/v1</code> (<a href="/api/v1/openapi.json">OpenAPI document</a>). Every call is in the audit log
+            under the token&apos;s name.
+          </>
+        }
       />
       <div className="grid gap-6 lg:grid-cols-[1fr_20rem]">
         <Card>
           {tokens.length ? (
             <TableWrap label="API tokens">
               <table>
-                <thead><tr><th>Name</th><th>Token</th><th>Scopes</th><th>Customer</th><th>Created</th><th>Last used</th><th><span className="sr-only">Revoke</span></th></tr></thead>
+                <thead>
+                  <tr>
+                    <th>Name</th>
+                    <th>Token</th>
+                    <th>Scopes</th>
+                    <th>Customer</th>
+                    <th>Created</th>
+                    <th>Last used</th>
+                    <th>
+                      <span className="sr-only">Revoke</span>
+                    </th>
+                  </tr>
+                </thead>
                 <tbody>
                   {tokens.map((t) => (
                     <tr key={t.id}>
-                      <td className="font-medium break-words">{t.name}{t.revokedAt ? <> <Badge tone="red">revoked</Badge></> : null}</td>
-                      <td className="whitespace-nowrap"><code>{t.prefix}…</code></td>
-                      <td><span className="flex flex-wrap gap-1">{t.scopes.map((s) => <Badge key={s} tone="sky">{s}</Badge>)}</span></td>
+                      <td className="font-medium break-words">
+                        {t.name}
+                        {t.revokedAt ? (
+                          <>
+                            {" "}
+                            <Badge tone="red">revoked</Badge>
+                          </>
+                        ) : null}
+                      </td>
+                      <td className="whitespace-nowrap">
+                        <code>{t.prefix}…</code>
+                      </td>
+                      <td>
+                        <span className="flex flex-wrap gap-1">
+                          {t.scopes.map((s) => (
+                            <Badge key={s} tone="sky">
+                              {s}
+                            </Badge>
+                          ))}
+                        </span>
+                      </td>
                       <td>{t.customer ? <Link href={`/staff/customers/${t.customer.id}`}>{t.customer.name}</Link> : "all customers"}</td>
-                      <td>{formatTime(t.createdAt)} <span className="text-slate-500">by {t.createdBy}</span></td>
+                      <td>
+                        {formatTime(t.createdAt)} <span className="text-slate-500">by {t.createdBy}</span>
+                      </td>
                       <td>{formatTime(t.lastUsedAt)}</td>
                       <td className="text-right">
-                        {t.revokedAt ? <span className="text-sm text-slate-500">{formatTime(t.revokedAt)}</span> : (
-                          <ActionForm action={revokeApiTokenAction} className="" confirm={`Revoke ${t.name}? Calls with it fail at once; this cannot be undone.`}>
+                        {t.revokedAt ? (
+                          <span className="text-sm text-slate-500">{formatTime(t.revokedAt)}</span>
+                        ) : (
+                          <ActionForm
+                            action={revokeApiTokenAction}
+                            className=""
+                            confirm={`Revoke ${t.name}? Calls with it fail at once; this cannot be undone.`}
+                          >
                             <input type="hidden" name="id" value={t.id} />
-                            <button type="submit" className="text-sm text-red-700 hover:underline" aria-label={`Revoke ${t.name}`}>Revoke</button>
+                            <button type="submit" className="text-sm text-red-700 hover:underline" aria-label={`Revoke ${t.name}`}>
+                              Revoke
+                            </button>
                           </ActionForm>
                         )}
                       </td>
@@ -54,7 +99,9 @@ export default withPage("staff", async function ApiTokensPage(actor) {
                 </tbody>
               </table>
             </TableWrap>
-          ) : <Empty>No API tokens yet.</Empty>}
+          ) : (
+            <Empty>No API tokens yet.</Empty>
+          )}
         </Card>
         <Card title="New token">
           <ActionForm action={createApiTokenAction} resetOnSuccess label="New API token">

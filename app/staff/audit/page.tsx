@@ -17,11 +17,16 @@ const FILTERS = ["actorType", "actor", "action", "objectType", "objectId", "cust
 function objectHref(type: string, id: string | null): string | null {
   if (!id) return null;
   switch (type) {
-    case "customer": return `/staff/customers/${id}`;
-    case "domain": return `/staff/domains/${id}`;
-    case "odmr_login": return `/staff/logins/${id}`;
-    case "message": return `/staff/queue/${id}`;
-    default: return null;
+    case "customer":
+      return `/staff/customers/${id}`;
+    case "domain":
+      return `/staff/domains/${id}`;
+    case "odmr_login":
+      return `/staff/logins/${id}`;
+    case "message":
+      return `/staff/queue/${id}`;
+    default:
+      return null;
   }
 }
 
@@ -42,11 +47,19 @@ function Details({ details }: { details: Json }) {
     <ul className="space-y-0.5">
       {changes && typeof changes === "object" && !Array.isArray(changes)
         ? Object.entries(changes).map(([field, change]) => {
-          const c = (change ?? {}) as { from?: Json; to?: Json };
-          return <li key={field} data-testid="audit-change"><span className="text-slate-500">{field}:</span> {value(c.from)} → {value(c.to)}</li>;
-        })
+            const c = (change ?? {}) as { from?: Json; to?: Json };
+            return (
+              <li key={field} data-testid="audit-change">
+                <span className="text-slate-500">{field}:</span> {value(c.from)} → {value(c.to)}
+              </li>
+            );
+          })
         : null}
-      {shown.map(([key, v]) => <li key={key}><span className="text-slate-500">{key}:</span> {value(v)}</li>)}
+      {shown.map(([key, v]) => (
+        <li key={key}>
+          <span className="text-slate-500">{key}:</span> {value(v)}
+        </li>
+      ))}
     </ul>
   );
 }
@@ -65,7 +78,11 @@ export default withPage("staff", async function AuditPage(actor, { searchParams 
             <label htmlFor="af-type">Who</label>
             <select id="af-type" name="actorType" defaultValue={params.actorType ?? ""} className="mt-1">
               <option value="">Anyone</option>
-              {AUDIT_ACTOR_TYPES.map((t) => <option key={t} value={t}>{t}</option>)}
+              {AUDIT_ACTOR_TYPES.map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
             </select>
           </div>
           <div>
@@ -82,25 +99,58 @@ export default withPage("staff", async function AuditPage(actor, { searchParams 
       </Card>
       <ProblemAlert problem={problem} />
       {events ? (
-        events.items.length === 0 ? <Empty>No events match.</Empty> : (
+        events.items.length === 0 ? (
+          <Empty>No events match.</Empty>
+        ) : (
           <Card>
             <TableWrap label="Audit events">
               <table>
-                <thead><tr><th>When</th><th>Who</th><th>Action</th><th>Object</th><th>Customer</th><th>Details</th></tr></thead>
+                <thead>
+                  <tr>
+                    <th>When</th>
+                    <th>Who</th>
+                    <th>Action</th>
+                    <th>Object</th>
+                    <th>Customer</th>
+                    <th>Details</th>
+                  </tr>
+                </thead>
                 <tbody>
                   {events.items.map((e) => {
                     const href = objectHref(e.objectType, e.objectId);
                     return (
                       <tr key={e.id}>
                         <td className="whitespace-nowrap">{formatTime(e.createdAt)}</td>
-                        <td className="break-all"><Badge>{e.actorType}</Badge> {e.actorLabel}</td>
+                        <td className="break-all">
+                          <Badge>{e.actorType}</Badge> {e.actorLabel}
+                        </td>
                         <td className="font-mono text-xs">{e.action}</td>
                         <td className="text-xs break-all">
                           <span className="text-slate-500">{e.objectType.replace("_", " ")}</span>{" "}
-                          {e.objectId ? (href ? <Link href={href} title={e.objectId}>{e.objectName ?? e.objectId}</Link> : <span title={e.objectId}>{e.objectName ?? e.objectId}</span>) : null}
+                          {e.objectId ? (
+                            href ? (
+                              <Link href={href} title={e.objectId}>
+                                {e.objectName ?? e.objectId}
+                              </Link>
+                            ) : (
+                              <span title={e.objectId}>{e.objectName ?? e.objectId}</span>
+                            )
+                          ) : null}
                         </td>
-                        <td>{e.customerId ? (e.customerName ? <Link href={`/staff/customers/${e.customerId}`}>{e.customerName}</Link> : <span className="text-slate-500">deleted customer</span>) : "—"}</td>
-                        <td className="max-w-96 text-xs break-words"><Details details={e.details as Json} /></td>
+                        <td>
+                          {e.customerId ? (
+                            e.customerName ? (
+                              <Link href={`/staff/customers/${e.customerId}`}>{e.customerName}</Link>
+                            ) : (
+                              <span className="text-slate-500">deleted customer</span>
+                            )
+                          ) : (
+                            "—"
+                          )}
+                        </td>
+                        <td className="max-w-96 text-xs break-words">
+                          <Details details={e.details as Json} />
+                        </td>
                       </tr>
                     );
                   })}
@@ -108,7 +158,9 @@ export default withPage("staff", async function AuditPage(actor, { searchParams 
               </table>
             </TableWrap>
             {events.nextCursor ? (
-              <p className="mt-4 text-right text-sm"><Link href={`/staff/audit?${new URLSearchParams({ ...filter, before: events.nextCursor })}`}>Older →</Link></p>
+              <p className="mt-4 text-right text-sm">
+                <Link href={`/staff/audit?${new URLSearchParams({ ...filter, before: events.nextCursor })}`}>Older →</Link>
+              </p>
             ) : null}
           </Card>
         )

@@ -15,7 +15,10 @@ import { domainNameSchema, retentionDaysSchema, uuidSchema } from "@/lib/validat
 
 const idSchema = z.object({ id: uuidSchema });
 /** The form asks for megabytes; the core stores bytes. */
-const sizeMbSchema = z.coerce.number({ message: "a number of megabytes" }).positive("more than 0 MB").max(512, "at most 512 MB")
+const sizeMbSchema = z.coerce
+  .number({ message: "a number of megabytes" })
+  .positive("more than 0 MB")
+  .max(512, "at most 512 MB")
   .transform((mb) => Math.round(mb * 1024 * 1024));
 /** Uploads larger than this are refused before reading: a recipient list is text. */
 const MAX_UPLOAD = 5 * 1024 * 1024;
@@ -23,19 +26,26 @@ const MAX_UPLOAD = 5 * 1024 * 1024;
 export async function createDomainAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
   let id = "";
   const result = await runAction<StaffActor>("staff", async (actor) => {
-    const data = parseForm(z.object({
-      customerId: uuidSchema,
-      name: domainNameSchema,
-      recipientPolicy: z.enum(["listed", "accept_all"]),
-      retentionDays: retentionDaysSchema,
-      maxMessageSizeMb: sizeMbSchema,
-      recipients: z.string().optional(),
-    }), form);
+    const data = parseForm(
+      z.object({
+        customerId: uuidSchema,
+        name: domainNameSchema,
+        recipientPolicy: z.enum(["listed", "accept_all"]),
+        retentionDays: retentionDaysSchema,
+        maxMessageSizeMb: sizeMbSchema,
+        recipients: z.string().optional(),
+      }),
+      form,
+    );
     // blank lines stay in, so a refused line is reported by its line in the box
     const recipients = data.recipients ? splitRecipientText(data.recipients) : undefined;
     const domain = await createDomain(actor, {
-      customer: data.customerId, name: data.name, recipientPolicy: data.recipientPolicy,
-      retentionDays: data.retentionDays, maxMessageSize: data.maxMessageSizeMb, recipients,
+      customer: data.customerId,
+      name: data.name,
+      recipientPolicy: data.recipientPolicy,
+      retentionDays: data.retentionDays,
+      maxMessageSize: data.maxMessageSizeMb,
+      recipients,
     });
     id = domain.id;
     await flash(`Domain ${unicodeDomainName(domain.name)} added.`);
@@ -101,17 +111,23 @@ export async function addRecipientsAction(_: ActionResult | null, form: FormData
     }
     const typedLines = typed.trim() ? splitRecipientText(typed) : [];
     const lines = [...typedLines, ...(uploaded.trim() ? splitRecipientText(uploaded) : [])];
-    if (!lines.some((l) => l.trim())) throw new MailharborError("INVALID_INPUT", "recipients: type or paste addresses, or choose a file", { field: "recipients" });
+    if (!lines.some((l) => l.trim()))
+      throw new MailharborError("INVALID_INPUT", "recipients: type or paste addresses, or choose a file", { field: "recipients" });
     const report = await addRecipients(actor, id, lines);
     revalidatePath(`/staff/domains/${id}`);
     return {
-      message: report.rejected.length ? "Some lines were not added; see below." : report.added.length ? "Recipients added." : "Nothing new to add: every address is already listed.",
+      message: report.rejected.length
+        ? "Some lines were not added; see below."
+        : report.added.length
+          ? "Recipients added."
+          : "Nothing new to add: every address is already listed.",
       report: {
         added: report.added.length,
         existing: report.existing.length,
         rejected: report.rejected.map((r) => ({
           where: r.line <= typedLines.length ? `line ${r.line}` : `file line ${r.line - typedLines.length}`,
-          input: r.input, reason: r.reason,
+          input: r.input,
+          reason: r.reason,
         })),
       },
     };
@@ -135,6 +151,8 @@ export async function removeRecipientsAction(form: FormData): Promise<ActionResu
     if (!addresses.length) throw new MailharborError("INVALID_INPUT", "tick the recipients to remove first");
     const { removed, missing } = await removeRecipients(actor, id, addresses);
     revalidatePath(`/staff/domains/${id}`);
-    return { message: `Removed ${removed.length} recipient${removed.length === 1 ? "" : "s"}${missing.length ? `; ${missing.length} ${missing.length === 1 ? "was" : "were"} no longer listed` : ""}.` };
+    return {
+      message: `Removed ${removed.length} recipient${removed.length === 1 ? "" : "s"}${missing.length ? `; ${missing.length} ${missing.length === 1 ? "was" : "were"} no longer listed` : ""}.`,
+    };
   });
 }

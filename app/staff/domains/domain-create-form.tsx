@@ -7,15 +7,31 @@ import { SubmitButton } from "@/app/_ui/submit-button.tsx";
 export function DomainCreateForm({ customerId, customers }: { customerId?: string; customers?: { id: string; name: string }[] }) {
   return (
     <ActionForm action={createDomainAction} label="Add a domain">
-      {customerId ? <input type="hidden" name="customerId" value={customerId} /> : (
-        <Select label="Customer" name="customerId" required options={[{ value: "", label: "— choose —" }, ...(customers ?? []).map((c) => ({ value: c.id, label: c.name }))]} />
+      {customerId ? (
+        <input type="hidden" name="customerId" value={customerId} />
+      ) : (
+        <Select
+          label="Customer"
+          name="customerId"
+          required
+          options={[{ value: "", label: "— choose —" }, ...(customers ?? []).map((c) => ({ value: c.id, label: c.name }))]}
+        />
       )}
-      <Field label="Domain name" name="name" required placeholder="example.com" hint="At least two labels; international names are stored in their ASCII form." />
+      <Field
+        label="Domain name"
+        name="name"
+        required
+        placeholder="example.com"
+        hint="At least two labels; international names are stored in their ASCII form."
+      />
       <Select
         label="Recipients"
         name="recipientPolicy"
         defaultValue="listed"
-        options={[{ value: "listed", label: "Listed recipients only" }, { value: "accept_all", label: "Accept every address" }]}
+        options={[
+          { value: "listed", label: "Listed recipients only" },
+          { value: "accept_all", label: "Accept every address" },
+        ]}
       />
       <div className="grid grid-cols-2 gap-3">
         <Field label="Retention (days)" name="retentionDays" type="number" min={1} max={3650} defaultValue={30} required />

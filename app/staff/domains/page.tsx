@@ -30,22 +30,45 @@ export default withPage("staff", async function DomainsPage(actor, { searchParam
               <input id="domain-search" name="q" type="search" defaultValue={params.q ?? ""} className="mt-1" />
             </div>
             <CustomerSelect id="domain-customer" customers={customers.items} defaultValue={customerId} className="min-w-40 flex-1" />
-            <button type="submit" className={buttonClass.secondary}>Filter</button>
+            <button type="submit" className={buttonClass.secondary}>
+              Filter
+            </button>
           </form>
-          {shown.length === 0 ? <Empty>No domains found.</Empty> : (
+          {shown.length === 0 ? (
+            <Empty>No domains found.</Empty>
+          ) : (
             <Card>
               <TableWrap label="Domains">
                 <table>
-                  <thead><tr><th>Domain</th><th>Customer</th><th>Recipients</th><th>Retention</th><th className="text-right">Held</th><th>Inbound</th></tr></thead>
+                  <thead>
+                    <tr>
+                      <th>Domain</th>
+                      <th>Customer</th>
+                      <th>Recipients</th>
+                      <th>Retention</th>
+                      <th className="text-right">Held</th>
+                      <th>Inbound</th>
+                    </tr>
+                  </thead>
                   <tbody>
                     {shown.map((d) => (
                       <tr key={d.id}>
-                        <td><Link href={`/staff/domains/${d.id}`} className="font-medium"><DomainName name={d.name} /></Link></td>
-                        <td><Link href={`/staff/customers/${d.customer.id}`}>{d.customer.name}</Link></td>
+                        <td>
+                          <Link href={`/staff/domains/${d.id}`} className="font-medium">
+                            <DomainName name={d.name} />
+                          </Link>
+                        </td>
+                        <td>
+                          <Link href={`/staff/customers/${d.customer.id}`}>{d.customer.name}</Link>
+                        </td>
                         <td>{d.recipientPolicy === "accept_all" ? "all accepted" : `${formatNumber(d._count.recipients)} listed`}</td>
                         <td>{d.retentionDays} d</td>
-                        <td className="text-right"><Link href={`/staff/queue?domain=${d.id}`}>{formatNumber(d.held)}</Link></td>
-                        <td><InboundBadge accepting={d.acceptInbound} suspended={d.customer.status === "suspended"} /></td>
+                        <td className="text-right">
+                          <Link href={`/staff/queue?domain=${d.id}`}>{formatNumber(d.held)}</Link>
+                        </td>
+                        <td>
+                          <InboundBadge accepting={d.acceptInbound} suspended={d.customer.status === "suspended"} />
+                        </td>
                       </tr>
                     ))}
                   </tbody>

@@ -21,12 +21,11 @@ export default withPage("staff", async function DsnListPage(actor, { searchParam
   const smarthost = getConfig().SMARTHOST;
   return (
     <>
-      <PageHeader
-        title="DSNs"
-        description="Delivery status notifications (RFC 3464) owed to senders of bounced, expired or returned mail, newest first."
-      />
+      <PageHeader title="DSNs" description="Delivery status notifications (RFC 3464) owed to senders of bounced, expired or returned mail, newest first." />
       {smarthost ? (
-        <p className="mb-4 text-sm text-slate-600">DSNs leave through the smarthost <code>{smarthost}</code> at each housekeeping run; a held or failed one can be sent from its page.</p>
+        <p className="mb-4 text-sm text-slate-600">
+          DSNs leave through the smarthost <code>{smarthost}</code> at each housekeeping run; a held or failed one can be sent from its page.
+        </p>
       ) : (
         <p role="note" className="mb-4 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 ring-1 ring-amber-200 ring-inset">
           No SMARTHOST is configured: DSNs are kept here and senders are not told. Set SMARTHOST=host:port and restart to send them.
@@ -36,7 +35,9 @@ export default withPage("staff", async function DsnListPage(actor, { searchParam
       {result ? (
         <>
           <nav aria-label="DSN status" className="mb-4 flex flex-wrap gap-2 text-sm">
-            <Link href="/staff/dsns" aria-current={!status ? "page" : undefined} className={!status ? "font-semibold" : ""}>All</Link>
+            <Link href="/staff/dsns" aria-current={!status ? "page" : undefined} className={!status ? "font-semibold" : ""}>
+              All
+            </Link>
             {DSN_STATUSES.map((s) => (
               <Link key={s} href={`/staff/dsns?status=${s}`} aria-current={status === s ? "page" : undefined} className={status === s ? "font-semibold" : ""}>
                 {LABELS[s]} ({formatNumber(result.counts[s])})
@@ -44,18 +45,42 @@ export default withPage("staff", async function DsnListPage(actor, { searchParam
             ))}
           </nav>
           <Card>
-            {result.items.length === 0 ? <Empty>No DSNs{status ? ` ${LABELS[status].toLowerCase()}` : ""}.</Empty> : (
+            {result.items.length === 0 ? (
+              <Empty>No DSNs{status ? ` ${LABELS[status].toLowerCase()}` : ""}.</Empty>
+            ) : (
               <TableWrap label="DSNs">
                 <table>
-                  <thead><tr><th>Created</th><th>To (envelope sender)</th><th>Reason</th><th>Message</th><th>Status</th><th>Last error</th></tr></thead>
+                  <thead>
+                    <tr>
+                      <th>Created</th>
+                      <th>To (envelope sender)</th>
+                      <th>Reason</th>
+                      <th>Message</th>
+                      <th>Status</th>
+                      <th>Last error</th>
+                    </tr>
+                  </thead>
                   <tbody>
                     {result.items.map((d) => (
                       <tr key={d.id}>
-                        <td><Link href={`/staff/dsns/${d.id}`}>{formatTime(d.createdAt)}</Link></td>
+                        <td>
+                          <Link href={`/staff/dsns/${d.id}`}>{formatTime(d.createdAt)}</Link>
+                        </td>
                         <td className="break-all">{d.rcptTo}</td>
                         <td>{d.reason}</td>
-                        <td>{d.messageId ? <Link href={`/staff/queue/${d.messageId}`} className="font-mono text-xs">{d.messageId}</Link> : "—"}</td>
-                        <td><DsnStatusBadge status={d.status} />{d.sentAt ? <div className="text-xs text-slate-500">{formatTime(d.sentAt)}</div> : null}</td>
+                        <td>
+                          {d.messageId ? (
+                            <Link href={`/staff/queue/${d.messageId}`} className="font-mono text-xs">
+                              {d.messageId}
+                            </Link>
+                          ) : (
+                            "—"
+                          )}
+                        </td>
+                        <td>
+                          <DsnStatusBadge status={d.status} />
+                          {d.sentAt ? <div className="text-xs text-slate-500">{formatTime(d.sentAt)}</div> : null}
+                        </td>
                         <td className="max-w-80 font-mono text-xs break-words">{d.lastError ?? "—"}</td>
                       </tr>
                     ))}

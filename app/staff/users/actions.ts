@@ -8,25 +8,36 @@ import { resetTwoFactor } from "@/lib/users/two-factor.ts";
 import { createPortalUser, resetPortalUserPassword, setPortalUserDisabled } from "@/lib/users/users.ts";
 import { emailSchema, uuidSchema } from "@/lib/validation/schemas.ts";
 
-const schema = z.object({
-  email: emailSchema,
-  role: z.enum(["staff", "customer"], { message: "choose staff or customer" }),
-  customerId: uuidSchema.optional(),
-}).refine((data) => data.role !== "customer" || data.customerId, { message: "choose the customer this user administers", path: ["customerId"] })
-  .refine((data) => data.role !== "staff" || !data.customerId, { message: "staff users belong to no customer: set the customer to none", path: ["customerId"] });
+const schema = z
+  .object({
+    email: emailSchema,
+    role: z.enum(["staff", "customer"], { message: "choose staff or customer" }),
+    customerId: uuidSchema.optional(),
+  })
+  .refine((data) => data.role !== "customer" || data.customerId, { message: "choose the customer this user administers", path: ["customerId"] })
+  .refine((data) => data.role !== "staff" || !data.customerId, {
+    message: "staff users belong to no customer: set the customer to none",
+    path: ["customerId"],
+  });
 
 /** Creates a portal user with a generated one-time password, shown once. */
 export async function createUserAction(_: ActionResult | null, form: FormData): Promise<ActionResult> {
   return runAction<StaffActor>("staff", async (actor) => {
     const data = parseForm(schema, form);
     const { user, password } = await createPortalUser(actor, {
-      email: data.email, role: data.role, customer: data.role === "customer" ? data.customerId : undefined,
+      email: data.email,
+      role: data.role,
+      customer: data.role === "customer" ? data.customerId : undefined,
     });
     revalidatePath("/staff/users");
     if (data.customerId) revalidatePath(`/staff/customers/${data.customerId}`);
     return {
       message: `User ${user.email} created.`,
-      secret: { label: `Password for ${user.email}`, value: password, note: "Give it to the user by a safe channel. It works once: they must choose their own password when they first sign in." },
+      secret: {
+        label: `Password for ${user.email}`,
+        value: password,
+        note: "Give it to the user by a safe channel. It works once: they must choose their own password when they first sign in.",
+      },
     };
   });
 }
@@ -48,7 +59,11 @@ export async function resetPasswordAction(_: ActionResult | null, form: FormData
     revalidatePath(`/staff/users/${user.id}`);
     return {
       message: `New one-time password for ${user.email}; their sessions have ended.`,
-      secret: { label: `One-time password for ${user.email}`, value: password, note: "Give it to the user by a safe channel. They must choose their own password when they sign in with it." },
+      secret: {
+        label: `One-time password for ${user.email}`,
+        value: password,
+        note: "Give it to the user by a safe channel. They must choose their own password when they sign in with it.",
+      },
     };
   });
 }

@@ -21,20 +21,46 @@ export default withPage("staff", async function UsersPage(actor) {
         <Card>
           <TableWrap label="Portal users">
             <table>
-              <thead><tr><th>E-mail</th><th>Role</th><th>Customer</th><th>Last login</th><th><span className="sr-only">Access</span></th></tr></thead>
+              <thead>
+                <tr>
+                  <th>E-mail</th>
+                  <th>Role</th>
+                  <th>Customer</th>
+                  <th>Last login</th>
+                  <th>
+                    <span className="sr-only">Access</span>
+                  </th>
+                </tr>
+              </thead>
               <tbody>
                 {users.map((u) => (
                   <tr key={u.id}>
-                    <td className="break-all"><Link href={`/staff/users/${u.id}`}>{u.email}</Link>{u.disabled ? <> <Badge>disabled</Badge></> : null}</td>
-                    <td><Badge tone={u.role === "staff" ? "sky" : "slate"}>{u.role}</Badge></td>
+                    <td className="break-all">
+                      <Link href={`/staff/users/${u.id}`}>{u.email}</Link>
+                      {u.disabled ? (
+                        <>
+                          {" "}
+                          <Badge>disabled</Badge>
+                        </>
+                      ) : null}
+                    </td>
+                    <td>
+                      <Badge tone={u.role === "staff" ? "sky" : "slate"}>{u.role}</Badge>
+                    </td>
                     <td>{u.customer ? <Link href={`/staff/customers/${u.customer.id}`}>{u.customer.name}</Link> : "—"}</td>
                     <td>{formatTime(u.lastLoginAt)}</td>
                     <td className="text-right">
                       {u.id === actor.id ? null : (
-                        <ActionForm action={setUserDisabledAction} className="" confirm={u.disabled ? undefined : `Disable ${u.email}? They are logged out at once.`}>
+                        <ActionForm
+                          action={setUserDisabledAction}
+                          className=""
+                          confirm={u.disabled ? undefined : `Disable ${u.email}? They are logged out at once.`}
+                        >
                           <input type="hidden" name="id" value={u.id} />
                           <input type="hidden" name="disabled" value={u.disabled ? "no" : "yes"} />
-                          <button type="submit" className="text-sm text-sky-700 hover:underline" aria-label={`${u.disabled ? "Enable" : "Disable"} ${u.email}`}>{u.disabled ? "Enable" : "Disable"}</button>
+                          <button type="submit" className="text-sm text-sky-700 hover:underline" aria-label={`${u.disabled ? "Enable" : "Disable"} ${u.email}`}>
+                            {u.disabled ? "Enable" : "Disable"}
+                          </button>
                         </ActionForm>
                       )}
                     </td>
@@ -48,7 +74,17 @@ export default withPage("staff", async function UsersPage(actor) {
           <ActionForm action={createUserAction} resetOnSuccess label="New user">
             <Field label="E-mail" name="email" type="email" required />
             {/* no role is preselected: staff may do everything, so it is never a default */}
-            <Select label="Role" name="role" defaultValue="" required options={[{ value: "", label: "— choose —" }, { value: "customer", label: "Customer administrator" }, { value: "staff", label: "ISP staff" }]} />
+            <Select
+              label="Role"
+              name="role"
+              defaultValue=""
+              required
+              options={[
+                { value: "", label: "— choose —" },
+                { value: "customer", label: "Customer administrator" },
+                { value: "staff", label: "ISP staff" },
+              ]}
+            />
             <Select
               label="Customer"
               name="customerId"

@@ -85,10 +85,15 @@ async function readBody(operation: Operation, request: Request): Promise<unknown
 
 async function auditCall(caller: ApiCaller, request: Request, url: URL, status: number, code: string | null): Promise<void> {
   try {
-    await getDb().$transaction((tx) => recordAuditEvent(tx, caller.actor, {
-      action: "api.call", objectType: "api_token", objectId: caller.tokenId, customerId: caller.customerId,
-      details: { token: caller.name, method: request.method, path: url.pathname, status, ...(code ? { code } : {}) },
-    }));
+    await getDb().$transaction((tx) =>
+      recordAuditEvent(tx, caller.actor, {
+        action: "api.call",
+        objectType: "api_token",
+        objectId: caller.tokenId,
+        customerId: caller.customerId,
+        details: { token: caller.name, method: request.method, path: url.pathname, status, ...(code ? { code } : {}) },
+      }),
+    );
   } catch (error) {
     log.error({ code: "API_AUDIT_FAILED", err: error, token: caller.name }, "could not record an API call in the audit log");
   }
@@ -116,7 +121,10 @@ export function apiRoute<O extends Operation>(operation: O, work: (context: ApiC
       if (!isMailharborError(thrown) || error.code === "INTERNAL" || error.code === "DB_UNAVAILABLE") {
         log.error({ code: "API_CALL_FAILED", err: thrown, token: caller?.name, method: request.method, path: url.pathname }, "API call failed");
       } else if (error.code === "AUTH_FAILED") {
-        log.warn({ code: "API_AUTH_FAILED", method: request.method, path: url.pathname, client: request.headers.get("x-forwarded-for") }, "API call without a valid token");
+        log.warn(
+          { code: "API_AUTH_FAILED", method: request.method, path: url.pathname, client: request.headers.get("x-forwarded-for") },
+          "API call without a valid token",
+        );
       }
       code = error.code;
       response = errorResponse(error);

@@ -36,9 +36,11 @@ function describe(operation: Operation) {
     description: `Needs the \`${operation.scope}\` scope.`,
     "x-scope": operation.scope,
     ...(parameters.length ? { parameters } : {}),
-    ...(operation.body ? {
-      requestBody: { required: !operation.bodyOptional, content: { "application/json": { schema: schemaOf(operation.body, "input") } } },
-    } : {}),
+    ...(operation.body
+      ? {
+          requestBody: { required: !operation.bodyOptional, content: { "application/json": { schema: schemaOf(operation.body, "input") } } },
+        }
+      : {}),
     responses: {
       [operation.status]: { description: "success", content: { "application/json": { schema: schemaOf(operation.response, "output") } } },
       ...Object.fromEntries(Object.entries(ERRORS).map(([status, description]) => [status, { description, content: errorContent }])),
@@ -57,14 +59,17 @@ export function openApiDocument(): Record<string, unknown> {
     info: {
       title: "Mailharbor API",
       version: "1",
-      description: "Provisioning and inspection for an ISP's billing system, over the same rules as the portal and the CLI. "
-        + `Send \`Authorization: Bearer mh_…\`; tokens have scopes (${API_SCOPES.join(", ")}) and optionally one customer, whose objects alone they reach.`,
+      description:
+        "Provisioning and inspection for an ISP's billing system, over the same rules as the portal and the CLI. " +
+        `Send \`Authorization: Bearer mh_…\`; tokens have scopes (${API_SCOPES.join(", ")}) and optionally one customer, whose objects alone they reach.`,
     },
     servers: [{ url: "/api/v1" }],
     security: [{ bearer: [] }],
     paths,
     components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "an API token (mh_…) from the portal's API tokens page or `mailharbor token add`" } },
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "an API token (mh_…) from the portal's API tokens page or `mailharbor token add`" },
+      },
       schemas: { Error: schemaOf(errorSchema, "output") },
     },
   };

@@ -9,8 +9,12 @@ const timestamp = z.string().meta({ format: "date-time" });
 const id = z.string().meta({ format: "uuid" });
 
 export const customerSchema = z.object({
-  id, name: z.string(), email: z.string().nullable(), status: z.enum(["active", "suspended"]),
-  createdAt: timestamp, updatedAt: timestamp,
+  id,
+  name: z.string(),
+  email: z.string().nullable(),
+  status: z.enum(["active", "suspended"]),
+  createdAt: timestamp,
+  updatedAt: timestamp,
 });
 
 export const customerListSchema = z.object({
@@ -19,11 +23,19 @@ export const customerListSchema = z.object({
 });
 
 export const loginSchema = z.object({
-  id, login: z.string(), customerId: id, customerName: z.string(), status: z.enum(["active", "disabled"]),
+  id,
+  login: z.string(),
+  customerId: id,
+  customerName: z.string(),
+  status: z.enum(["active", "disabled"]),
   /** "all" of the customer's domains, or the listed ones */
   domains: z.union([z.literal("all"), z.array(z.string())]),
-  createdAt: timestamp, lastUsedAt: timestamp.nullable(), lastUsedIp: z.string().nullable(),
-  secrets: z.array(z.object({ id, createdAt: timestamp, expiresAt: timestamp.nullable() })).describe("the login's secrets (never their values); during a rotation the old ones expire"),
+  createdAt: timestamp,
+  lastUsedAt: timestamp.nullable(),
+  lastUsedIp: z.string().nullable(),
+  secrets: z
+    .array(z.object({ id, createdAt: timestamp, expiresAt: timestamp.nullable() }))
+    .describe("the login's secrets (never their values); during a rotation the old ones expire"),
 });
 
 export const loginListSchema = z.object({ items: z.array(loginSchema) });
@@ -35,20 +47,32 @@ export const loginSecretSchema = z.object({
 });
 
 export const domainSchema = z.object({
-  id, name: z.string(), customerId: id,
+  id,
+  name: z.string(),
+  customerId: id,
   recipientPolicy: z.enum(["listed", "accept_all"]),
   recipientDelimiter: z.string().describe("characters that start an address extension (joe+news@ is taken for a listed joe@); empty: none"),
-  retentionDays: z.number().int(), maxMessageSize: z.number().int(),
-  acceptInbound: z.boolean(), atrnEnabled: z.boolean(), etrnEnabled: z.boolean(), etrnTarget: z.string().nullable(),
-  etrnTls: z.enum(["opportunistic", "required", "none"]), etrnFrom: z.array(z.string()),
+  retentionDays: z.number().int(),
+  maxMessageSize: z.number().int(),
+  acceptInbound: z.boolean(),
+  atrnEnabled: z.boolean(),
+  etrnEnabled: z.boolean(),
+  etrnTarget: z.string().nullable(),
+  etrnTls: z.enum(["opportunistic", "required", "none"]),
+  etrnFrom: z.array(z.string()),
   etrnRequestedAt: timestamp.nullable().describe("a deliver-now request waiting for a mailer"),
-  createdAt: timestamp, updatedAt: timestamp,
+  createdAt: timestamp,
+  updatedAt: timestamp,
 });
 
 export const domainListSchema = z.object({
-  items: z.array(domainSchema.extend({
-    customerName: z.string(), held: z.number().int().describe("held (queued or delivering) deliveries"), recipientCount: z.number().int(),
-  })),
+  items: z.array(
+    domainSchema.extend({
+      customerName: z.string(),
+      held: z.number().int().describe("held (queued or delivering) deliveries"),
+      recipientCount: z.number().int(),
+    }),
+  ),
 });
 
 export const recipientListSchema = z.object({ items: z.array(z.object({ address: z.string(), createdAt: timestamp })) });
@@ -66,14 +90,27 @@ export const recipientRemovalSchema = z.object({
 
 export const queuePageSchema = z.object({
   total: z.number().int().describe("all matching messages"),
-  items: z.array(z.object({
-    id: z.string().describe("queue id"), mailFrom: z.string(), size: z.number().int(), receivedAt: timestamp,
-    fromHeader: z.string().nullable(), subject: z.string().nullable(), expiresAt: timestamp.nullable(),
-    deliveries: z.array(z.object({
-      recipient: z.string(), domain: z.string(), customer: z.string(), state: z.enum(DELIVERY_STATES),
-      attempts: z.number().int(), lastError: z.string().nullable(),
-    })),
-  })),
+  items: z.array(
+    z.object({
+      id: z.string().describe("queue id"),
+      mailFrom: z.string(),
+      size: z.number().int(),
+      receivedAt: timestamp,
+      fromHeader: z.string().nullable(),
+      subject: z.string().nullable(),
+      expiresAt: timestamp.nullable(),
+      deliveries: z.array(
+        z.object({
+          recipient: z.string(),
+          domain: z.string(),
+          customer: z.string(),
+          state: z.enum(DELIVERY_STATES),
+          attempts: z.number().int(),
+          lastError: z.string().nullable(),
+        }),
+      ),
+    }),
+  ),
   olderCursor: z.string().nullable().describe("pass as `before` for the next (older) page"),
   newerCursor: z.string().nullable().describe("pass as `after` for the previous (newer) page"),
 });
@@ -81,18 +118,35 @@ export const queuePageSchema = z.object({
 export const releaseSchema = z.object({ domainId: id, domain: z.string(), requestedAt: timestamp });
 
 export const sessionListSchema = z.object({
-  items: z.array(z.object({
-    id, kind: z.enum(["atrn", "etrn"]), loginId: id.nullable(), loginName: z.string().nullable(),
-    customerId: id.nullable(), customerName: z.string().nullable(), remoteAddress: z.string(), tls: z.boolean(),
-    domainsRequested: z.array(z.string()), reply: z.string().nullable(), result: z.enum(SESSION_RESULTS),
-    messagesDelivered: z.number().int(), recipientsDelivered: z.number().int(), bytesDelivered: z.number().int(),
-    startedAt: timestamp, endedAt: timestamp.nullable(), outcome: z.string().nullable(),
-  })),
+  items: z.array(
+    z.object({
+      id,
+      kind: z.enum(["atrn", "etrn"]),
+      loginId: id.nullable(),
+      loginName: z.string().nullable(),
+      customerId: id.nullable(),
+      customerName: z.string().nullable(),
+      remoteAddress: z.string(),
+      tls: z.boolean(),
+      domainsRequested: z.array(z.string()),
+      reply: z.string().nullable(),
+      result: z.enum(SESSION_RESULTS),
+      messagesDelivered: z.number().int(),
+      recipientsDelivered: z.number().int(),
+      bytesDelivered: z.number().int(),
+      startedAt: timestamp,
+      endedAt: timestamp.nullable(),
+      outcome: z.string().nullable(),
+    }),
+  ),
   nextCursor: z.string().nullable().describe("pass as `before` for the next page"),
 });
 
 export const errorSchema = z.object({
-  error: z.object({ code: z.string().describe("a stable code: INVALID_INPUT, AUTH_FAILED, FORBIDDEN, NOT_FOUND, CONFLICT, HAS_HELD_MAIL …"), message: z.string() }),
+  error: z.object({
+    code: z.string().describe("a stable code: INVALID_INPUT, AUTH_FAILED, FORBIDDEN, NOT_FOUND, CONFLICT, HAS_HELD_MAIL …"),
+    message: z.string(),
+  }),
 });
 
 /** Dates become ISO strings and bigints numbers, as JSON has them; then the schema keeps only its fields. */

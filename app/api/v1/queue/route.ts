@@ -11,7 +11,14 @@ export const GET = apiRoute(operations.listQueue, async ({ actor, query }) => {
     newerCursor: page.newerCursor,
     items: page.items.map((m) => ({
       ...m,
-      deliveries: m.deliveries.map((d) => ({ recipient: d.recipient, domain: d.domainName, customer: d.customerName, state: d.state, attempts: d.attempts, lastError: d.lastError })),
+      deliveries: m.deliveries.map((d) => ({
+        recipient: d.recipient,
+        domain: d.domainName,
+        customer: d.customerName,
+        state: d.state,
+        attempts: d.attempts,
+        lastError: d.lastError,
+      })),
     })),
   };
 });

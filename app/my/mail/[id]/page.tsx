@@ -13,8 +13,17 @@ export default withPage("customer", async function CustomerMessagePage(actor, { 
     <>
       <PageHeader
         title={message.subject ?? "(no subject)"}
-        crumbs={[{ href: "/my", label: "Overview" }, { href: "/my/mail", label: "Held mail" }]}
-        actions={message.headers ? <a href={`/my/mail/${message.id}/eml`} className={buttonClass.secondary} download>Download .eml</a> : null}
+        crumbs={[
+          { href: "/my", label: "Overview" },
+          { href: "/my/mail", label: "Held mail" },
+        ]}
+        actions={
+          message.headers ? (
+            <a href={`/my/mail/${message.id}/eml`} className={buttonClass.secondary} download>
+              Download .eml
+            </a>
+          ) : null
+        }
       />
       <MessageView message={message} staff={false} />
     </>

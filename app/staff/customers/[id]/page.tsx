@@ -37,45 +37,97 @@ export default withPage("staff", async function CustomerPage(actor, { params }: 
       <PageHeader
         title={customer.name}
         crumbs={[{ href: "/staff/customers", label: "Customers" }]}
-        description={<><StateBadge state={customer.status} /> · {formatNumber(held.get(customer.id) ?? 0)} held deliveries · <Link href={`/staff/queue?customerId=${customer.id}`}>see in the queue</Link></>}
+        description={
+          <>
+            <StateBadge state={customer.status} /> · {formatNumber(held.get(customer.id) ?? 0)} held deliveries ·{" "}
+            <Link href={`/staff/queue?customerId=${customer.id}`}>see in the queue</Link>
+          </>
+        }
         actions={
           <>
-            <ActionForm action={setCustomerStatusAction} className="" confirm={suspended ? undefined : `Suspend ${customer.name}? Their ATRN will be refused and inbound mail deferred.`}>
+            <ActionForm
+              action={setCustomerStatusAction}
+              className=""
+              confirm={suspended ? undefined : `Suspend ${customer.name}? Their ATRN will be refused and inbound mail deferred.`}
+            >
               <input type="hidden" name="id" value={customer.id} />
               <input type="hidden" name="status" value={suspended ? "active" : "suspended"} />
               <SubmitButton variant={suspended ? "primary" : "secondary"}>{suspended ? "Resume" : "Suspend"}</SubmitButton>
             </ActionForm>
-            <ActionForm action={deleteCustomerAction} className="" confirm={`Delete ${customer.name} with its domains, logins and users? This cannot be undone.`}>
+            <ActionForm
+              action={deleteCustomerAction}
+              className=""
+              confirm={`Delete ${customer.name} with its domains, logins and users? This cannot be undone.`}
+            >
               <input type="hidden" name="id" value={customer.id} />
               <SubmitButton variant="danger">Delete</SubmitButton>
             </ActionForm>
           </>
         }
       />
-      {suspended ? <p className="mb-6 rounded-md bg-red-50 px-4 py-3 text-sm text-red-900">Suspended: ATRN is refused and inbound mail for this customer’s domains is deferred (450).</p> : null}
+      {suspended ? (
+        <p className="mb-6 rounded-md bg-red-50 px-4 py-3 text-sm text-red-900">
+          Suspended: ATRN is refused and inbound mail for this customer’s domains is deferred (450).
+        </p>
+      ) : null}
       <div className="grid gap-6 lg:grid-cols-2">
         <Card title="Details">
           <ActionForm action={updateCustomerAction} label="Customer details">
             <input type="hidden" name="id" value={customer.id} />
             <Field label="Name" name="name" defaultValue={customer.name} required maxLength={200} />
             <Field label="Contact e-mail" name="email" type="email" defaultValue={customer.email ?? ""} />
-            <Facts items={[["Created", formatTime(customer.createdAt)], ["Id", <code key="id" className="text-xs">{customer.id}</code>]]} />
+            <Facts
+              items={[
+                ["Created", formatTime(customer.createdAt)],
+                [
+                  "Id",
+                  <code key="id" className="text-xs">
+                    {customer.id}
+                  </code>,
+                ],
+              ]}
+            />
             <SubmitButton>Save</SubmitButton>
           </ActionForm>
         </Card>
 
         <Card title="ODMR logins">
-          {logins.length === 0 ? <Empty>No login yet: the customer’s server cannot collect mail.</Empty> : (
+          {logins.length === 0 ? (
+            <Empty>No login yet: the customer’s server cannot collect mail.</Empty>
+          ) : (
             <TableWrap label="ODMR logins">
               <table>
-                <thead><tr><th>Login</th><th>Status</th><th>Domains</th><th>Last used</th></tr></thead>
+                <thead>
+                  <tr>
+                    <th>Login</th>
+                    <th>Status</th>
+                    <th>Domains</th>
+                    <th>Last used</th>
+                  </tr>
+                </thead>
                 <tbody>
                   {logins.map((l) => (
                     <tr key={l.id}>
-                      <td><Link href={`/staff/logins/${l.id}`} className="font-medium">{l.login}</Link></td>
-                      <td><StateBadge state={l.status} /></td>
+                      <td>
+                        <Link href={`/staff/logins/${l.id}`} className="font-medium">
+                          {l.login}
+                        </Link>
+                      </td>
+                      <td>
+                        <StateBadge state={l.status} />
+                      </td>
                       <td>{l.allDomains ? "all" : l.domains.map((d) => d.domain.name).join(", ") || "none"}</td>
-                      <td>{l.lastUsedAt ? <>{formatTime(l.lastUsedAt)}<br /><span className="text-xs text-slate-500">{l.lastUsedIp}</span></> : "never"}</td>
+                      <td>
+                        {l.lastUsedAt ? (
+                          <>
+                            {formatTime(l.lastUsedAt)}
+                            <br />
+                            <span className="text-xs text-slate-500">{l.lastUsedIp}</span>
+                          </>
+                        ) : (
+                          "never"
+                        )}
+                      </td>
                     </tr>
                   ))}
                 </tbody>
@@ -91,17 +143,32 @@ export default withPage("staff", async function CustomerPage(actor, { params }: 
         </Card>
 
         <Card title="Domains">
-          {domains.length === 0 ? <Empty>No domain yet.</Empty> : (
+          {domains.length === 0 ? (
+            <Empty>No domain yet.</Empty>
+          ) : (
             <TableWrap label="Domains">
               <table>
-                <thead><tr><th>Domain</th><th>Recipients</th><th className="text-right">Held</th><th>Inbound</th></tr></thead>
+                <thead>
+                  <tr>
+                    <th>Domain</th>
+                    <th>Recipients</th>
+                    <th className="text-right">Held</th>
+                    <th>Inbound</th>
+                  </tr>
+                </thead>
                 <tbody>
                   {domains.map((d) => (
                     <tr key={d.id}>
-                      <td><Link href={`/staff/domains/${d.id}`} className="font-medium"><DomainName name={d.name} /></Link></td>
+                      <td>
+                        <Link href={`/staff/domains/${d.id}`} className="font-medium">
+                          <DomainName name={d.name} />
+                        </Link>
+                      </td>
                       <td>{d.recipientPolicy === "accept_all" ? "all accepted" : `${d._count.recipients} listed`}</td>
                       <td className="text-right">{formatNumber(d.held)}</td>
-                      <td><InboundBadge accepting={d.acceptInbound} suspended={suspended} /></td>
+                      <td>
+                        <InboundBadge accepting={d.acceptInbound} suspended={suspended} />
+                      </td>
                     </tr>
                   ))}
                 </tbody>
@@ -113,9 +180,15 @@ export default withPage("staff", async function CustomerPage(actor, { params }: 
         </Card>
 
         <Card title="Portal users">
-          {users.length === 0 ? <Empty>Nobody at this customer can log in to the portal yet.</Empty> : (
+          {users.length === 0 ? (
+            <Empty>Nobody at this customer can log in to the portal yet.</Empty>
+          ) : (
             <ul className="space-y-1 text-sm">
-              {users.map((u) => <li key={u.id} className="break-all">{u.email} <span className="text-slate-500">· last login {formatTime(u.lastLoginAt)}</span></li>)}
+              {users.map((u) => (
+                <li key={u.id} className="break-all">
+                  {u.email} <span className="text-slate-500">· last login {formatTime(u.lastLoginAt)}</span>
+                </li>
+              ))}
             </ul>
           )}
           <h3 className="mt-5 mb-2 text-sm font-semibold">New customer user</h3>
@@ -136,12 +209,16 @@ export default withPage("staff", async function CustomerPage(actor, { params }: 
 /** The customer's notification settings and what was sent to it. */
 async function NotificationsCard({ actor, customerId }: { actor: StaffActor; customerId: string }) {
   const [settings, notifications, deliveries] = await Promise.all([
-    getNotificationSettings(actor, customerId), listNotifications(actor, customerId, 20), listNotificationDeliveries(actor, customerId, 20),
+    getNotificationSettings(actor, customerId),
+    listNotifications(actor, customerId, 20),
+    listNotificationDeliveries(actor, customerId, 20),
   ]);
   return (
     <Card title="Notifications">
       <NotificationSettingsForm settings={settings} smarthost={Boolean(getConfig().SMARTHOST)} />
-      <div className="mt-5"><NotificationLog notifications={notifications} deliveries={deliveries} /></div>
+      <div className="mt-5">
+        <NotificationLog notifications={notifications} deliveries={deliveries} />
+      </div>
     </Card>
   );
 }

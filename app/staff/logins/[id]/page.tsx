@@ -33,10 +33,21 @@ export default withPage("staff", async function StaffLoginPage(actor, { params }
     <>
       <PageHeader
         title={`Login ${login.login}`}
-        crumbs={[{ href: "/staff/customers", label: "Customers" }, { href: `/staff/customers/${login.customer.id}`, label: login.customer.name }]}
-        description={<>Customer <Link href={`/staff/customers/${login.customer.id}`}>{login.customer.name}</Link></>}
+        crumbs={[
+          { href: "/staff/customers", label: "Customers" },
+          { href: `/staff/customers/${login.customer.id}`, label: login.customer.name },
+        ]}
+        description={
+          <>
+            Customer <Link href={`/staff/customers/${login.customer.id}`}>{login.customer.name}</Link>
+          </>
+        }
         actions={
-          <ActionForm action={setLoginStatusAction} className="" confirm={disabled ? undefined : `Disable ${login.login}? Its server will no longer be able to collect mail.`}>
+          <ActionForm
+            action={setLoginStatusAction}
+            className=""
+            confirm={disabled ? undefined : `Disable ${login.login}? Its server will no longer be able to collect mail.`}
+          >
             <input type="hidden" name="id" value={login.id} />
             <input type="hidden" name="status" value={disabled ? "active" : "disabled"} />
             <SubmitButton variant={disabled ? "primary" : "secondary"}>{disabled ? "Enable" : "Disable"}</SubmitButton>
@@ -52,9 +63,11 @@ export default withPage("staff", async function StaffLoginPage(actor, { params }
             <Checkbox label="Every domain of the customer (also those added later)" name="allDomains" defaultChecked={login.allDomains} />
             <fieldset className="space-y-2">
               <legend className="mb-1 text-sm text-slate-600">Or only these:</legend>
-              {domains.length === 0 ? <p className="text-sm text-slate-500">The customer has no domain yet.</p> : domains.map((d) => (
-                <Checkbox key={d.id} label={d.name} name="domain" value={d.name} defaultChecked={!login.allDomains && allowed.has(d.id)} />
-              ))}
+              {domains.length === 0 ? (
+                <p className="text-sm text-slate-500">The customer has no domain yet.</p>
+              ) : (
+                domains.map((d) => <Checkbox key={d.id} label={d.name} name="domain" value={d.name} defaultChecked={!login.allDomains && allowed.has(d.id)} />)
+              )}
             </fieldset>
             <SubmitButton>Save</SubmitButton>
           </ActionForm>
@@ -64,7 +77,9 @@ export default withPage("staff", async function StaffLoginPage(actor, { params }
       </div>
       <h2 className="mt-8 mb-3 text-lg font-semibold">Recent sessions</h2>
       <SessionsTable sessions={sessions.items} staff />
-      <p className="mt-2 text-sm"><Link href={`/staff/sessions?loginId=${login.id}`}>All sessions of this login</Link></p>
+      <p className="mt-2 text-sm">
+        <Link href={`/staff/sessions?loginId=${login.id}`}>All sessions of this login</Link>
+      </p>
     </>
   );
 });

@@ -24,19 +24,37 @@ export default withPage("staff", async function StaffMessagePage(actor, { params
         crumbs={[{ href: "/staff/queue", label: "Queue" }]}
         actions={
           <>
-            {message.headers ? <a href={`/staff/queue/${message.id}/eml`} className={buttonClass.secondary} download>Download .eml</a> : null}
+            {message.headers ? (
+              <a href={`/staff/queue/${message.id}/eml`} className={buttonClass.secondary} download>
+                Download .eml
+              </a>
+            ) : null}
             {leased ? (
-              <ActionForm action={releaseLeaseAction} className="" confirm="Release the lease? Only do this when no session is delivering this message now, or it may be delivered twice.">
+              <ActionForm
+                action={releaseLeaseAction}
+                className=""
+                confirm="Release the lease? Only do this when no session is delivering this message now, or it may be delivered twice."
+              >
                 <input type="hidden" name="id" value={message.id} />
                 <SubmitButton variant="secondary">Release lease</SubmitButton>
               </ActionForm>
             ) : null}
-            <ActionForm action={bounceMessageAction} className="" confirm="Bounce every held recipient of this message now? The sender is told it was not delivered.">
+            <ActionForm
+              action={bounceMessageAction}
+              className=""
+              confirm="Bounce every held recipient of this message now? The sender is told it was not delivered."
+            >
               <input type="hidden" name="id" value={message.id} />
-              <SubmitButton variant="secondary" disabled={!held} title={held ? undefined : "No recipient of this message is held"}>Bounce now</SubmitButton>
+              <SubmitButton variant="secondary" disabled={!held} title={held ? undefined : "No recipient of this message is held"}>
+                Bounce now
+              </SubmitButton>
             </ActionForm>
             {getConfig().SMARTHOST ? null : <NoSmarthostWarning />}
-            <ActionForm action={deleteMessageAction} className="" confirm="Delete this message for every recipient, without telling the sender? This cannot be undone.">
+            <ActionForm
+              action={deleteMessageAction}
+              className=""
+              confirm="Delete this message for every recipient, without telling the sender? This cannot be undone."
+            >
               <input type="hidden" name="id" value={message.id} />
               <SubmitButton variant="danger">Delete</SubmitButton>
             </ActionForm>
