@@ -2,6 +2,7 @@
 // the same fields whatever the core's rows carry (a new column never leaks into the output, a
 // renamed one is caught by test/integration/cli-json.test.ts). Dates are ISO 8601 strings in the
 // JSON. The README's CLI section documents these shapes.
+import { deliveryView } from "../lib/queue/search-queue.ts";
 
 /** A customer (`customer add`, `customer suspend`, `customer resume`, and each item of `customer list`). */
 export interface CustomerJson {
@@ -180,7 +181,7 @@ export function queueListJson(page: {
     fromHeader: string | null;
     subject: string | null;
     expiresAt: Date | null;
-    deliveries: { recipient: string; domainName: string; customerName: string; state: string; attempts: number; lastError: string | null }[];
+    deliveries: Parameters<typeof deliveryView>[0][];
   }[];
 }) {
   return {
@@ -193,14 +194,7 @@ export function queueListJson(page: {
       fromHeader: m.fromHeader,
       subject: m.subject,
       expiresAt: m.expiresAt,
-      deliveries: m.deliveries.map((d) => ({
-        recipient: d.recipient,
-        domain: d.domainName,
-        customer: d.customerName,
-        state: d.state,
-        attempts: d.attempts,
-        lastError: d.lastError,
-      })),
+      deliveries: m.deliveries.map(deliveryView),
     })),
   };
 }

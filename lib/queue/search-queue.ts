@@ -65,6 +65,11 @@ export interface QueueDelivery {
   customerName: string;
 }
 
+/** A delivery as the API and the CLI's `--json` show it: names instead of ids. */
+export function deliveryView(d: Pick<QueueDelivery, "recipient" | "domainName" | "customerName" | "state" | "attempts" | "lastError">) {
+  return { recipient: d.recipient, domain: d.domainName, customer: d.customerName, state: d.state, attempts: d.attempts, lastError: d.lastError };
+}
+
 export interface QueueItem {
   id: string;
   mailFrom: string;

@@ -1,6 +1,6 @@
 import { apiRoute } from "../_server/api-route.ts";
 import { operations } from "../_server/operations.ts";
-import { searchQueue } from "@/lib/queue/search-queue.ts";
+import { deliveryView, searchQueue } from "@/lib/queue/search-queue.ts";
 
 // the same projection as `mailharbor queue list --json`, with the page cursors added
 export const GET = apiRoute(operations.listQueue, async ({ actor, query }) => {
@@ -11,14 +11,7 @@ export const GET = apiRoute(operations.listQueue, async ({ actor, query }) => {
     newerCursor: page.newerCursor,
     items: page.items.map((m) => ({
       ...m,
-      deliveries: m.deliveries.map((d) => ({
-        recipient: d.recipient,
-        domain: d.domainName,
-        customer: d.customerName,
-        state: d.state,
-        attempts: d.attempts,
-        lastError: d.lastError,
-      })),
+      deliveries: m.deliveries.map(deliveryView),
     })),
   };
 });
