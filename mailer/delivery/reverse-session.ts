@@ -446,7 +446,7 @@ export class ReverseSession {
       capabilities.pipelining,
       !capabilities.chunking,
     );
-    envelope.catch(() => undefined); // awaited by transact(); a failure is seen there
+    envelope.catch(() => undefined); // awaited by transact() or startChunked(); a failure is seen there
     return envelope;
   }
 
@@ -455,8 +455,7 @@ export class ReverseSession {
    * ReverseSmtpClient.queue), and the final dot (or BDAT LAST) goes out only once the previous
    * message's result is committed. With DATA and PIPELINING the next envelope leaves in the same
    * write as the final dot (RFC 2920 §3.1): one round trip per message. With CHUNKING (RFC 3030)
-   * MAIL, RCPT and the BDAT chunk leave together (PIPELINING) or the chunk follows the RCPT
-   * replies: there is no 354 to wait for.
+   * and no PIPELINING the chunk follows the RCPT replies (with PIPELINING, deliverInWindow).
    */
   private async transact(tx: Transaction, capabilities: Capabilities): Promise<Transaction | null> {
     const { outgoing } = tx;
