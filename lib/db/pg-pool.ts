@@ -7,7 +7,8 @@
 //   portal searches, bulk queue actions, the dashboard.
 // - This pool, for three kinds of work only: (1) the per-message and per-recipient statements of
 //   intake and delivery (storing a message, the recipient check, claims, per-message results and
-//   bounce protection's judgement of them, lease renewal, the ATRN and ETRN decisions, ETRN run
+//   bounce protection's judgement of them, lease renewal, the ATRN and ETRN decisions and the
+//   collectable-domains rule they rest on (which the connection guide lists too), ETRN run
 //   markers and targets), where cost per statement is throughput: measured
 //   on the development machine, a Prisma raw query costs about 0.4 ms more than the same query
 //   through pg and an interactive transaction about 2 ms, which alone would hold an ATRN session

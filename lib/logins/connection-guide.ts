@@ -5,12 +5,11 @@
 // placeholder, so the guide can be shown again at any time.
 import type { Actor } from "../actor.ts";
 import { authMechanisms } from "./auth-mechanisms.ts";
-import { collectableDomainsWhere } from "./collectable-domains.ts";
+import { domainNamesOfLogin } from "./collectable-domains.ts";
 import { eximAtrnConfig, type EximAtrnConfig } from "./exim-atrn-config.ts";
 import { fetchmailRc } from "./fetchmail-rc.ts";
 import { getLogin } from "./logins.ts";
 import { getConfig } from "../config/config.ts";
-import { dbWork, getDb } from "../db/client.ts";
 import { readCertificateFacts, type CertificateFacts } from "../tls/certificate-fingerprint.ts";
 
 /** What stands in for the configuration while a login has nothing to collect. */
@@ -39,15 +38,7 @@ export interface ConnectionGuide {
 export async function getConnectionGuide(actor: Actor, loginRef: string, options: { secret?: string } = {}): Promise<ConnectionGuide> {
   const login = await getLogin(actor, loginRef);
   const config = getConfig();
-  const domains = (
-    await dbWork(() =>
-      getDb().domain.findMany({
-        where: collectableDomainsWhere(login, "atrn"),
-        select: { name: true },
-        orderBy: { name: "asc" },
-      }),
-    )
-  ).map((d) => d.name);
+  const domains = await domainNamesOfLogin(login.id);
   const host = config.PUBLIC_HOSTNAME ?? config.MAIL_HOSTNAME;
   const certificate = readCertificateFacts(config);
   const rc = { host, login: login.login, secret: options.secret, domains };

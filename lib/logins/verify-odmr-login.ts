@@ -49,9 +49,14 @@ export function loginProblem(login: { status: string; customer: { status: string
   return null;
 }
 
-/** A secret is live until its expiry; the same condition AUTH loads secrets with. */
+/** A secret is live until its expiry: the condition AUTH loads secrets with. */
 export function liveSecretWhere(now = new Date()) {
   return { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] };
+}
+
+/** The same condition in SQL, over odmr_secret as `alias` (the re-checks of a running session, collectable-domains.ts). */
+export function liveSecretSql(alias: string): string {
+  return `(${alias}.expires_at IS NULL OR ${alias}.expires_at > now())`;
 }
 
 function usable(login: Loaded | null): string | null {

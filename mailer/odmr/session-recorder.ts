@@ -25,6 +25,12 @@ export class SessionRecorder {
   private reply: string | null = null;
   /** the session belongs to a login: its transcript is written */
   private linked = false;
+  /**
+   * The update waiting behind a write in progress: later updates join it. So a client that
+   * repeats a command as fast as it can (ATRN past its rate, each reply recorded with a
+   * transcript of up to 64 KB) costs one write at a time, not one per command.
+   */
+  private waiting: SessionUpdate | null = null;
   readonly transcript: Transcript;
 
   constructor(
@@ -53,12 +59,23 @@ export class SessionRecorder {
     if (this.finished) return;
     if (update.reply) this.reply = update.reply;
     if (update.loginId) this.linked = true;
-    this.chain = this.chain.then(() => this.guard(() => updateOdmrSession(this.id, this.withTranscript(update))));
+    if (this.waiting) {
+      Object.assign(this.waiting, update);
+      return;
+    }
+    const waiting = { ...update };
+    this.waiting = waiting;
+    this.chain = this.chain.then(() => {
+      if (this.waiting === waiting) this.waiting = null;
+      return this.guard(() => updateOdmrSession(this.id, this.withTranscript(waiting)));
+    });
   }
 
   /** An AUTH failed: the session becomes the named login's when there is one (record-session.ts). */
   authFailed(attemptedName: string, tls: boolean): void {
     if (this.finished) return;
+    // an update after this one must not join one queued before it
+    this.waiting = null;
     this.chain = this.chain.then(() =>
       this.guard(async () => {
         if (await linkFailedAuth(this.id, attemptedName)) this.linked = true;

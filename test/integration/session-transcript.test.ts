@@ -195,4 +195,38 @@ describe("ODMR session transcripts", () => {
       ).toBe(true);
     }
   });
+
+  it("a client repeating ATRN past its rate costs one session write at a time, not one per command", async () => {
+    const gamma = await makeCustomer("Gamma", ["gamma.example"]);
+    // every write of a session record, counted by the database itself
+    await getDb().$executeRawUnsafe("CREATE TABLE session_writes (id uuid)");
+    await getDb().$executeRawUnsafe(
+      "CREATE FUNCTION count_session_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO session_writes VALUES (NEW.id); RETURN NEW; END $$",
+    );
+    await getDb().$executeRawUnsafe("CREATE TRIGGER count_session_write AFTER UPDATE ON odmr_session FOR EACH ROW EXECUTE FUNCTION count_session_write()");
+    try {
+      const customer = await loggedInCustomer(mailer.odmrPort, gamma.login, gamma.secret);
+      const codes: number[] = [];
+      for (let i = 0; i < 200; i++) codes.push((await customer.atrn()).code);
+      // ATRN_RATE_PER_MINUTE (10): ten are decided (no mail), the rest refused as too often
+      expect(codes.filter((c) => c === 453)).toHaveLength(10);
+      expect(codes.filter((c) => c === 450)).toHaveLength(190);
+      expect((await customer.command("QUIT")).code).toBe(221);
+      await sessionsEnded(gamma.loginId, 1);
+      const session = await getDb().odmrSession.findFirstOrThrow({ where: { loginId: gamma.loginId } });
+      const [{ writes }] = await getDb().$queryRawUnsafe<{ writes: number }[]>(
+        "SELECT count(*)::int AS writes FROM session_writes WHERE id = $1::uuid",
+        session.id,
+      );
+      // one per reply would be over 200; replies that come while a write is under way join the next one
+      expect(writes).toBeGreaterThan(1);
+      expect(writes).toBeLessThan(100);
+      // nothing is lost by joining: the record ends with the last reply, the transcript with the last ATRN
+      expect(session.reply).toBe("450 Too many ATRN requests, try again later");
+      const [transcript] = await listLoginTranscripts(customerActor(gamma), gamma.loginId);
+      expect(transcript.transcript.at(-2)?.text).toMatch(/: 450 Too many ATRN requests/);
+    } finally {
+      await getDb().$executeRawUnsafe("DROP TRIGGER count_session_write ON odmr_session");
+    }
+  });
 });
