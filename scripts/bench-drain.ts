@@ -965,6 +965,16 @@ async function main(): Promise<void> {
               anchorLabel: "Postfix ETRN flush at 50 ms RTT, default concurrency",
               anchorRun: postfixOverRtt("default", "anchorPipelining"),
             },
+            {
+              work: `4 sessions at 50 ms RTT, relay without TCP_NODELAY -> Postfix smtpd (PIPELINING, CHUNKING) (${rttMessages} messages)`,
+              ourRun: overRtt(4, "receiver"),
+              anchorLabel: "Postfix ETRN flush at 50 ms RTT into the same smtpd, default concurrency",
+              anchorRun: postfixIntoReceiver(
+                "default",
+                () => ({ host: link!.nsAddress, port: farPorts.receiver, bindAddress: link!.hostAddress }),
+                rttMessages,
+              ),
+            },
           ]
         : []),
     ].map((r) => ({ ...r, ours: [], anchor: [] }));
