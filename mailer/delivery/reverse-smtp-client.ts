@@ -126,14 +126,15 @@ export class ReverseSmtpClient {
   };
 
   /**
-   * @param lastLineApart the last line of every write goes in a TLS record of its own (see flush())
+   * @param lastLineApart the last line of every write goes in a TLS record of its own (see flush());
+   *   Nagle stays on then, so that record leaves once the rest of the write is acknowledged
    */
   constructor(
     private readonly socket: net.Socket,
     private readonly timeouts: ReverseTimeouts,
     private readonly lastLineApart = false,
   ) {
-    socket.setNoDelay(true);
+    socket.setNoDelay(!lastLineApart);
     socket.on("data", this.listeners.data);
     socket.on("end", this.listeners.end);
     socket.on("close", this.listeners.close);
@@ -265,7 +266,15 @@ export class ReverseSmtpClient {
    * (about 40 ms, every message).
    *
    * With `lastLineApart` (a customer relaying a TLS session, see reverse-session.ts) the last
-   * line of each such write goes in a TLS record of its own, in the same TCP burst.
+   * line of each such write goes in a TLS record of its own, and Nagle (left on for this socket)
+   * holds that record until the customer's side acknowledges the first one. A relay that writes
+   * each record on as it decrypts it, without TCP_NODELAY, gives its MTA the two records apart,
+   * so the MTA answers in two bursts and the relay holds the second until we acknowledge the
+   * first. Sent at once, our last record would be gone before that first burst came, and our ACK
+   * of it would be delayed (about 40 ms) every time; held, it leaves when the relay's first
+   * burst (which carries the relay's ACK) arrives, and carries our ACK of it. fetchmail waits no longer:
+   * its kernel acknowledges our first record within the same delayed-ACK time in which its own
+   * line-by-line writes (without TCP_NODELAY) wait for its MTA's ACK.
    */
   private queue(data: string | Buffer): void {
     if (this.failure) throw this.failure;
