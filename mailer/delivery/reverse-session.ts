@@ -162,7 +162,9 @@ export class ReverseSession {
    * lines of that record after its first wait in fetchmail's buffer (seen: the RCPT after a
    * pipelined MAIL, a final dot sent with the data). So the last line of every write we make
    * goes in a record of its own (ReverseSmtpClient's lastLineApart): pipelining works, and
-   * nothing waits for a write of ours to follow.
+   * nothing waits for a write of ours to follow. That record waits for the TCP acknowledgement of
+   * the one before it (Nagle, see ReverseSmtpClient.queue), or a relay that forwards record by
+   * record without TCP_NODELAY would hold each 354 for our delayed ACK.
    */
   private get relayedTls(): boolean {
     return this.options.tls && this.options.directPeer !== true;

@@ -117,6 +117,8 @@ export class ReverseSmtpClient {
   /** what is to leave in the next write (see queue()) */
   private out: Buffer[] = [];
   private flushScheduled = false;
+  /** TCP_NODELAY is off: the last record of the latest write waits for the ACK of the one before it (see queue()) */
+  private holdingLastLine = false;
 
   private readonly listeners = {
     data: (chunk: Buffer) => this.onData(chunk),
@@ -265,7 +267,15 @@ export class ReverseSmtpClient {
    * (about 40 ms, every message).
    *
    * With `lastLineApart` (a customer relaying a TLS session, see reverse-session.ts) the last
-   * line of each such write goes in a TLS record of its own, in the same TCP burst.
+   * line of each such write goes in a TLS record of its own, and Nagle (turned on for that record
+   * alone) holds it until the customer's side acknowledges the first one. A relay that writes
+   * each record on as it decrypts it, without TCP_NODELAY, gives its MTA the two records apart,
+   * so the MTA answers in two bursts and the relay holds the second until we acknowledge the
+   * first. Sent at once, our last record would be gone before that first burst came, and our ACK
+   * of it would be delayed (about 40 ms) every time; held, it leaves when the relay's first
+   * burst (which carries the relay's ACK) arrives, and carries our ACK of it. fetchmail waits no longer:
+   * its kernel acknowledges our first record within the same delayed-ACK time in which its own
+   * line-by-line writes (without TCP_NODELAY) wait for its MTA's ACK.
    */
   private queue(data: string | Buffer): void {
     if (this.failure) throw this.failure;
@@ -281,10 +291,28 @@ export class ReverseSmtpClient {
     if (this.out.length === 0 || this.failure) return;
     const data = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out);
     this.out = [];
+    this.noDelay();
     // two writes on a TLS socket are two records; the second one is a single line
     const lastLine = this.lastLineApart ? data.lastIndexOf(0x0a, data.length - 2) + 1 : 0;
-    if (lastLine > 0) this.socket.write(data.subarray(0, lastLine));
+    if (lastLine > 0) {
+      // the first record is handed to the kernel now, the second after it (the TLS socket writes
+      // one at a time): Nagle then holds the second until the first is acknowledged
+      this.socket.write(data.subarray(0, lastLine));
+      this.socket.setNoDelay(false);
+      this.holdingLastLine = true;
+    }
     this.socket.write(lastLine > 0 ? data.subarray(lastLine) : data);
+  }
+
+  /**
+   * TCP_NODELAY again before the next write, so that no part of it (the end of a body block) waits
+   * for an ACK. The reply this write waited for has acknowledged a held record; one still held
+   * would leave at once.
+   */
+  private noDelay(): void {
+    if (!this.holdingLastLine) return;
+    this.holdingLastLine = false;
+    this.socket.setNoDelay(true);
   }
 
   /** RFC 2645 §4.3: the customer speaks first, with its 220. */
@@ -409,6 +437,7 @@ export class ReverseSmtpClient {
     const data = Buffer.concat(this.out);
     this.out = [];
     this.flushScheduled = false;
+    this.noDelay();
     if (this.socket.write(data)) return Promise.resolve();
     // RFC 5321 §4.5.3.2.5: each block must be taken within the data block timeout
     return new Promise<void>((resolve, reject) => {

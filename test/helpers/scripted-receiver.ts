@@ -12,6 +12,8 @@ export interface ScriptedOptions {
   extensions: string[];
   /** write each reply on its own, this many ms apart (a peer whose replies arrive split) */
   splitRepliesMs?: number;
+  /** answer each read this many ms after it (a server a few ms away, or slow to answer) */
+  replyDelayMs?: number;
   /** the reply to a message's end (final dot or BDAT LAST), default "250 2.0.0 ok" */
   final?: (message: ReceivedMessage) => string;
   /** the reply to RCPT TO for this address, default "250 2.1.5 ok" */
@@ -164,7 +166,9 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
     socket.on("data", (chunk: Buffer) => {
       reads.push({ text: chunk.toString("latin1"), repliesBefore: writes });
       buffer = Buffer.concat([buffer, chunk]);
-      send(process());
+      const replies = process();
+      if (options.replyDelayMs) setTimeout(() => send(replies), options.replyDelayMs);
+      else send(replies);
     });
     socket.on("error", () => undefined);
     socket.on("close", () => sockets.delete(socket));

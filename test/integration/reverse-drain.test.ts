@@ -1,9 +1,11 @@
 // The reversed session against a hand-written customer server: it never writes twice without a
 // reply in between (the dot and the next envelope arrive in one read), it uses BDAT when
 // CHUNKING is offered (RFC 3030), honours LIMITS (RFC 9422: RCPTMAX splits, MAILMAX ends the
-// session with the rest held for the next ATRN), copes with replies that arrive split, and its
-// leases belong to the session: after a staff "release lease" and a claim by another session of
+// session with the rest held for the next ATRN), copes with replies that arrive split, keeps
+// each 354 from waiting for a delayed ACK through a TLS relay that forwards record by record, and
+// its leases belong to the session: after a staff "release lease" and a claim by another session of
 // the same mailer, the first session's late result is not recorded over the second's claim.
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR } from "../../lib/actor.ts";
 import { getDb } from "../../lib/db/client.ts";
@@ -191,6 +193,53 @@ describe("reversed session toward a scripted customer", () => {
     const receiver = await drain(c, "splitter.example", { extensions: ["PIPELINING"], splitRepliesMs: 5 });
     expect(receiver.messages).toHaveLength(5);
     for (const id of ids) expect(await statesOf(id)).toEqual(["delivered", "delivered"]);
+  });
+
+  // A customer that relays the TLS session as it decrypts it, one write per TLS record, with
+  // Nagle left on (the default of any socket program). The last line of each of our writes is a
+  // record of its own (reverse-session.ts, relayedTls), so its MTA answers a pipelined group in
+  // two bursts, and the relay holds the second (the 354) until we acknowledge the first. Had our
+  // last line left at once, it would be gone before that first burst came, our ACK of the burst
+  // would be delayed (about 40 ms) and each message would wait that long for its 354.
+  it("over implicit TLS, through a relay forwarding record by record without TCP_NODELAY, no 354 waits for a delayed ACK", async () => {
+    const c = await makeCustomer("Recordrelay", ["recordrelay.example"]);
+    for (let i = 0; i < 12; i++) await holdMessage([{ address: `u${i}@recordrelay.example`, customer: c }], testMessage(`rr ${i}`, BODY_4K));
+    const odmr = await loggedInCustomer(mailer.odmrsPort, c.login, c.secret, { tls: true });
+    expect((await odmr.atrn(["recordrelay.example"])).code).toBe(250);
+    // an MTA a few ms away: its first burst of replies comes after our whole write has left
+    const receiver = scriptedReceiver({ extensions: ["PIPELINING", "8BITMIME"], replyDelayMs: 3 });
+    const mta = net.createServer((socket) => receiver.serve(socket));
+    await new Promise<void>((resolve) => mta.listen(0, "127.0.0.1", resolve));
+    /** ms from each 354 the relay passed on to the arrival of the data it asked for */
+    const waits: number[] = [];
+    let passed354: number | null = null;
+    const relay: ScriptedReceiver = {
+      ...receiver,
+      serve(fromUs: net.Socket) {
+        const toMta = net.connect((mta.address() as net.AddressInfo).port, "127.0.0.1");
+        fromUs.on("data", (record: Buffer) => {
+          if (passed354 !== null) waits.push(performance.now() - passed354);
+          passed354 = null;
+          toMta.write(record);
+        });
+        toMta.on("data", (replies: Buffer) => {
+          if (/^354 /m.test(replies.toString("latin1"))) passed354 = performance.now();
+          fromUs.write(replies);
+        });
+        toMta.on("close", () => fromUs.end());
+        fromUs.on("close", () => toMta.end());
+      },
+    };
+    try {
+      await odmr.serveWith(relay);
+    } finally {
+      mta.close();
+      await receiver.close();
+    }
+    expect(receiver.messages).toHaveLength(12);
+    expect(waits).toHaveLength(12);
+    const median = [...waits].sort((a, b) => a - b)[6];
+    expect(median, waits.map((w) => w.toFixed(1)).join(" ")).toBeLessThan(20);
   });
 
   it("several sessions on one domain share its mail: a slow session does not claim a whole batch", async () => {
