@@ -218,9 +218,10 @@ describe("ODMR session transcripts", () => {
         "SELECT count(*)::int AS writes FROM session_writes WHERE id = $1::uuid",
         session.id,
       );
-      // one per reply would be over 200; replies that come while a write is under way join the next one
+      // one per reply would be 202 (AUTH, 200 replies, the end); replies that come while a write is
+      // under way join the next one (76 on an idle machine, 110-140 on a busy one)
       expect(writes).toBeGreaterThan(1);
-      expect(writes).toBeLessThan(100);
+      expect(writes).toBeLessThan(180);
       // nothing is lost by joining: the record ends with the last reply, the transcript with the last ATRN
       expect(session.reply).toBe("450 Too many ATRN requests, try again later");
       const [transcript] = await listLoginTranscripts(customerActor(gamma), gamma.loginId);
