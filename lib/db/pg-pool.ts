@@ -9,10 +9,11 @@
 //   intake and delivery (storing a message, the recipient check, claims, per-message results and
 //   bounce protection's judgement of them, lease renewal, the ATRN and ETRN decisions and the
 //   collectable-domains rule they rest on (which the connection guide lists too), ETRN run
-//   markers and targets), where cost per statement is throughput: measured
-//   on the development machine, a Prisma raw query costs about 0.4 ms more than the same query
-//   through pg and an interactive transaction about 2 ms, which alone would hold an ATRN session
-//   below 1,000 messages per second; (2) what needs a connection of its own: a session-level
+//   markers and targets, the ODMR session records written beside them), where cost per
+//   statement is throughput: measured on the development machine, a Prisma raw query costs
+//   about 0.4 ms more than the same query through pg and an interactive transaction about 2 ms,
+//   which alone would hold an ATRN session below 1,000 messages per second, and a session
+//   record's update with its transcript about 10 ms of CPU; (2) what needs a connection of its own: a session-level
 //   advisory lock (withAdvisoryLock) or synchronous_commit=off (the "relaxed" pool below);
 //   (3) housekeeping's set-based batches over many rows (expiry, purge, delayed-mail warnings,
 //   notifications, DSN sending) and the held-mail metrics.

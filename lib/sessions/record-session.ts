@@ -3,7 +3,8 @@
 // ended. An ETRN (RFC 1985) run has one too (kind "etrn"): who asked, the reply, and what the
 // run delivered to the domain's target. The mailer writes these; the portal lists them (list-sessions.ts).
 import type { TranscriptEvent } from "./session-transcript.ts";
-import { dbWork, getDb, type Prisma } from "../db/client.ts";
+import { dbWork, getDb } from "../db/client.ts";
+import { queueQuery } from "../db/pg-pool.ts";
 import { normalizeLoginName } from "../validation/login-name.ts";
 
 export interface SessionStart {
@@ -38,24 +39,51 @@ export interface SessionEnd {
   releaseFailed?: boolean;
 }
 
+// The mailer writes a record at connect, after AUTH, with the ATRN reply and at the end: through
+// the pool (pg-pool.ts), because through Prisma one such write with a transcript took about 10 ms
+// of the mailer's CPU (measured: 9.6 ms for 22 KB of transcript, 0.8 ms through pg), on the path
+// of every ATRN reply.
+const COLUMNS: { [K in keyof SessionUpdate]-?: string } = {
+  tls: "tls",
+  loginId: "login_id",
+  customerId: "customer_id",
+  loginName: "login_name",
+  domainsRequested: "domains_requested",
+  reply: "reply",
+  authenticated: "authenticated",
+  transcript: "transcript",
+};
+const CASTS: Partial<Record<keyof SessionUpdate, string>> = { loginId: "::uuid", customerId: "::uuid", domainsRequested: "::text[]", transcript: "::jsonb" };
+
+/** The columns an update sets, each with its parameter's placeholder (the transcript as JSON), appended to `params`. */
+function assignments(update: SessionUpdate, params: unknown[]): [column: string, placeholder: string][] {
+  const set: [string, string][] = [];
+  for (const key of Object.keys(COLUMNS) as (keyof SessionUpdate)[]) {
+    const value = update[key];
+    if (value === undefined) continue;
+    params.push(key === "transcript" ? JSON.stringify(value) : value);
+    set.push([COLUMNS[key], `$${params.length}${CASTS[key] ?? ""}`]);
+  }
+  return set;
+}
+
 /** Opens the record; an ETRN run's record starts with everything but its totals (who asked, the reply). */
 export async function startOdmrSession(start: SessionStart & SessionUpdate): Promise<void> {
-  const { id, kind, remoteAddress, tls, transcript, ...known } = start;
-  await dbWork(() =>
-    getDb().odmrSession.create({
-      // an ETRN run's record with a login is started after that login's AUTH
-      data: { id, kind: kind ?? "atrn", remoteAddress, tls, authenticated: Boolean(known.loginId), ...known, ...transcriptData(transcript) },
-    }),
+  const params: unknown[] = [start.id, start.kind ?? "atrn", start.remoteAddress];
+  // an ETRN run's record with a login is started after that login's AUTH
+  const set = assignments({ authenticated: Boolean(start.loginId), ...start }, params);
+  await queueQuery(
+    `INSERT INTO odmr_session (id, kind, remote_address${set.map(([column]) => `, ${column}`).join("")})
+     VALUES ($1::uuid, $2::"SessionKind", $3${set.map(([, placeholder]) => `, ${placeholder}`).join("")})`,
+    params,
   );
 }
 
-function transcriptData(transcript: TranscriptEvent[] | undefined): { transcript?: Prisma.InputJsonValue } {
-  return transcript ? { transcript: transcript as unknown as Prisma.InputJsonValue } : {};
-}
-
 export async function updateOdmrSession(id: string, update: SessionUpdate): Promise<void> {
-  const { transcript, ...rest } = update;
-  await dbWork(() => getDb().odmrSession.update({ where: { id }, data: { ...rest, ...transcriptData(transcript) } }));
+  const params: unknown[] = [id];
+  const set = assignments(update, params);
+  if (set.length === 0) return;
+  await queueQuery(`UPDATE odmr_session SET ${set.map(([column, placeholder]) => `${column} = ${placeholder}`).join(", ")} WHERE id = $1::uuid`, params);
 }
 
 /**
@@ -74,13 +102,13 @@ export const FAILED_AUTH_SESSIONS_KEPT = 20;
 export async function linkFailedAuth(id: string, attemptedName: string): Promise<boolean> {
   const name = normalizeLoginName(attemptedName);
   return dbWork(async () => {
-    const login = name ? await getDb().odmrLogin.findUnique({ where: { login: name }, select: { id: true, customerId: true } }) : null;
+    const login = name ? await getDb().odmrLogin.findUnique({ where: { login: name }, select: { id: true, login: true, customerId: true } }) : null;
     if (!login) {
       // the name tried is kept (not linked to any login), so staff can see which login was tried
-      await getDb().odmrSession.update({ where: { id }, data: { loginName: attemptedName.slice(0, 64) } });
+      await updateOdmrSession(id, { loginName: attemptedName.slice(0, 64) });
       return false;
     }
-    await getDb().odmrSession.update({ where: { id }, data: { loginId: login.id, customerId: login.customerId, loginName: name } });
+    await updateOdmrSession(id, { loginId: login.id, customerId: login.customerId, loginName: login.login });
     await getDb().$executeRaw`
       DELETE FROM odmr_session WHERE id IN (
         SELECT id FROM odmr_session
@@ -92,21 +120,14 @@ export async function linkFailedAuth(id: string, attemptedName: string): Promise
 
 /** Closes the record with the session's totals (and any last details, such as TLS after STARTTLS). */
 export async function finishOdmrSession(id: string, end: SessionEnd & SessionUpdate): Promise<void> {
-  const { messagesDelivered, recipientsDelivered, bytesDelivered, outcome, transcript, releaseFailed, ...update } = end;
-  await dbWork(() =>
-    getDb().odmrSession.update({
-      where: { id },
-      data: {
-        ...update,
-        ...transcriptData(transcript),
-        messagesDelivered,
-        recipientsDelivered,
-        bytesDelivered: BigInt(bytesDelivered),
-        outcome: outcome.slice(0, 500),
-        releaseFailed: releaseFailed ?? false,
-        endedAt: new Date(),
-      },
-    }),
+  const { messagesDelivered, recipientsDelivered, bytesDelivered, outcome, releaseFailed, ...update } = end;
+  const params: unknown[] = [id, messagesDelivered, recipientsDelivered, bytesDelivered, outcome.slice(0, 500), releaseFailed ?? false];
+  const set = assignments(update, params);
+  await queueQuery(
+    `UPDATE odmr_session SET messages_delivered = $2, recipients_delivered = $3, bytes_delivered = $4::bigint, outcome = $5, release_failed = $6,
+       ended_at = now()${set.map(([column, placeholder]) => `, ${column} = ${placeholder}`).join("")}
+     WHERE id = $1::uuid`,
+    params,
   );
 }
 
