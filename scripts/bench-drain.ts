@@ -673,6 +673,25 @@ function rssMb(pid: number, which: "VmRSS" | "VmHWM"): number {
 
 const say = (line: string) => process.stdout.write(line + "\n");
 
+const CONGESTION_CONTROL = "/proc/sys/net/ipv4/tcp_congestion_control";
+
+/**
+ * The TCP congestion control the run's sockets use: the host's, or with `--congestion-control NAME`
+ * (root) NAME for this run, the host's put back by the returned function. It matters at 50 ms:
+ * BBR paces a burst of segments over milliseconds, where CUBIC (Linux's default) sends it at once,
+ * and a relay without TCP_NODELAY that reads a paced burst in pieces holds the later ones by Nagle.
+ */
+function useCongestionControl(name: string | null): () => void {
+  const host = fs.readFileSync(CONGESTION_CONTROL, "utf8").trim();
+  if (!name || name === host) {
+    say(`  TCP congestion control: ${host} (the host's)`);
+    return () => undefined;
+  }
+  fs.writeFileSync(CONGESTION_CONTROL, name);
+  say(`  TCP congestion control: ${name} for this run (the host's ${host} is put back at the end)`);
+  return () => fs.writeFileSync(CONGESTION_CONTROL, host);
+}
+
 async function startMailer(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const mailer = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "mailer", "main.ts")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
   await new Promise<void>((resolve, reject) => {
@@ -733,6 +752,7 @@ async function main(): Promise<void> {
   const otherDeliveries = quick ? 100_000 : 1_000_000;
   const otherDomains = quick ? 1_000 : 10_000;
   const latencySamples = quick ? 200 : 1000;
+  const congestionArg = argv.indexOf("--congestion-control");
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-bench-"));
   fs.chmodSync(dataDir, 0o755);
@@ -742,8 +762,10 @@ async function main(): Promise<void> {
     `bench:drain ${quick ? "(quick) " : ""}— ${rttOnly ? `${rttMessages} messages of 4 KB at 50 ms RTT` : `${messages} messages of 4 KB`}; PostgreSQL with default durability in ${dataDir}`,
   );
   const database = await openEmbeddedDatabase(dataDir);
+  let restoreCongestionControl: () => void = () => undefined;
   let mailer: ChildProcess | null = null;
   try {
+    restoreCongestionControl = useCongestionControl(congestionArg >= 0 ? argv[congestionArg + 1] : null);
     await migrateDatabase(database.url);
     const { useConfig } = await import("../lib/config/config.ts");
     useConfig({ ...process.env, MAILHARBOR_DATA_DIR: dataDir, DATABASE_URL: database.url });
@@ -984,6 +1006,7 @@ async function main(): Promise<void> {
       : `${messages} messages of 4 KB per run${link ? ` (${rttMessages} at 50 ms RTT)` : ""}`;
     say(`drain, ${load}, ${runs} alternated run(s) each (the idle mailer uses ${rssMb(mailer.pid!, "VmRSS").toFixed(0)} MB):`);
     const onSignal = (signal: NodeJS.Signals) => {
+      restoreCongestionControl();
       link?.down();
       anchor?.stop();
       for (const child of [far?.mailer, mailer]) child?.kill("SIGKILL");
@@ -1109,6 +1132,7 @@ async function main(): Promise<void> {
     );
     await client.end();
   } finally {
+    restoreCongestionControl();
     await stopMailer(mailer);
     await database.stop();
     if (!argv.includes("--keep")) fs.rmSync(dataDir, { recursive: true, force: true });
