@@ -69,10 +69,15 @@ export class AttemptThrottle {
     return entry ? Math.max(0, entry.lockedUntil - this.now()) : 0;
   }
 
-  /** How long to wait before answering an attempt for this key (attempts still being checked count as failures). */
+  /**
+   * How long to wait before answering an attempt for this key, from the failures on record.
+   * Attempts still being checked do not count: a customer's servers logging in together from one
+   * address are not failures, and a delay would not slow guesses made in parallel anyway (they
+   * wait side by side); reserve() bounds those.
+   */
   delayFor(key: string): number {
     const entry = this.entry(this.keyOf(key));
-    const count = entry ? entry.failures + entry.pending : 0;
+    const count = entry ? entry.failures : 0;
     if (count < this.options.freeFailures) return 0;
     return Math.min(this.options.maxDelayMs, (count - this.options.freeFailures + 1) * this.options.stepDelayMs);
   }

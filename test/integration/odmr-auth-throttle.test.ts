@@ -1,6 +1,7 @@
 // AUTH throttling over real sockets against the real mailer: a success with one login does not
-// wash an address's failures at another, parallel guesses cannot outrun the lock, and the MX's
-// AUTH (for ETRN) and the ODMR listener's AUTH count in one throttle.
+// wash an address's failures at another, parallel guesses cannot outrun the lock, the MX's
+// AUTH (for ETRN) and the ODMR listener's AUTH count in one throttle, and with the default delay
+// a customer's servers logging in together are not slowed down while a guesser is.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR } from "../../lib/actor.ts";
 import { updateDomain } from "../../lib/domains/domains.ts";
@@ -80,5 +81,43 @@ describe("AUTH throttle", () => {
     }
     expect(await odmrAuth("127.0.0.4", attacker.login, attacker.secret)).toBe(454);
     expect(await odmrAuth("127.0.0.5", attacker.login, attacker.secret)).toBe(235);
+  });
+});
+
+describe("AUTH throttle with its default delay", () => {
+  let mailer: MailerProcess;
+  let customer: TestCustomer;
+
+  beforeAll(async () => {
+    customer = await makeCustomer("Together", ["together.example"]);
+    mailer = await startMailer({});
+  });
+
+  afterAll(async () => {
+    await mailer?.stop();
+  });
+
+  async function timedAuth(from: string, secret: string): Promise<{ code: number; ms: number }> {
+    const odmr = await OdmrCustomer.connect(mailer.odmrPort, { localAddress: from });
+    await odmr.ehlo();
+    const start = performance.now();
+    const reply = await odmr.authCramMd5(customer.login, secret);
+    const ms = performance.now() - start;
+    odmr.destroy();
+    return { code: reply.code, ms };
+  }
+
+  it("lets four sessions from one address log in at once without a wait", async () => {
+    const results = await Promise.all(Array.from({ length: 4 }, () => timedAuth("127.0.0.6", customer.secret)));
+    expect(results.map((r) => r.code)).toEqual([235, 235, 235, 235]);
+    // the delay step is 1000 ms: a session counted as a failure would wait that long
+    expect(Math.max(...results.map((r) => r.ms))).toBeLessThan(800);
+  });
+
+  it("still slows an address down after its free failures", async () => {
+    for (let i = 0; i < 3; i++) expect((await timedAuth("127.0.0.7", "wrong-guess")).code).toBe(535);
+    const next = await timedAuth("127.0.0.7", "wrong-guess");
+    expect(next.code).toBe(535);
+    expect(next.ms).toBeGreaterThanOrEqual(950);
   });
 });

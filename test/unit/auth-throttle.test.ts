@@ -45,6 +45,16 @@ describe("AUTH throttle", () => {
     expect(throttle.begin("192.0.2.3", "victim")).not.toBeNull();
   });
 
+  it("does not slow down attempts made together: four sessions of one customer from one address start at once", () => {
+    const throttle = new AuthThrottle({ ...settings, AUTH_DELAY_STEP_MS: 1000 });
+    const together = Array.from({ length: 4 }, () => throttle.begin("192.0.2.4", "customer")!);
+    expect(together.map((a) => a.delayMs)).toEqual([0, 0, 0, 0]);
+    for (const attempt of together) attempt.settle("success");
+    // failures on record still slow the next attempt down
+    for (let i = 0; i < 4; i++) throttle.begin("192.0.2.5", "guessed")!.settle("failure");
+    expect(throttle.begin("192.0.2.5", "guessed")!.delayMs).toBe(2000);
+  });
+
   it("slows a login down but never locks it, and its own success clears it", () => {
     let now = 0;
     const throttle = new AuthThrottle({ ...settings, AUTH_DELAY_STEP_MS: 100 }, () => now);
