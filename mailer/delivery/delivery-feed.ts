@@ -1,9 +1,11 @@
 // Feeds an ATRN session its messages: claims deliveries in batches, reads their bytes in groups
-// of bounded size, and always has the next group being read while the current one is sent.
+// of bounded size, and has the next group being read while the current one is sent.
 // A claim covers about CLAIM_AHEAD_MS of this session's own sending rate (at most `batch`), so
 // that several sessions collecting one domain share its mail instead of the first one taking a
 // whole batch that it needs minutes to send over a slow link: the size starts small and doubles
-// until the rate is known, as TCP's slow start does.
+// until the rate is known, as TCP's slow start does. The next claim is made only when what is left
+// to send would take less than CLAIM_LEAD_MS at the rate so far: a session then holds little more
+// than one claim, and sessions that share a domain finish close together.
 // It keeps track of every delivery it holds a lease on, renews those leases while the session
 // runs, and gives back whatever was not offered when the session ends. Before every claim it asks
 // `authorize` whether the session may still collect; when not, it claims nothing more.
@@ -12,11 +14,13 @@ import { claimDeliveries, loadMessageBodies, releaseDeliveries, renewLeases, typ
 /** Bytes read ahead per group (a larger single message is read alone). */
 const GROUP_BYTES = 8 * 1024 * 1024;
 /** a claim holds about this much of the session's sending time */
-const CLAIM_AHEAD_MS = 2000;
+const CLAIM_AHEAD_MS = 500;
+/** the next claim is made when what is left would take this long to send (claiming takes milliseconds) */
+const CLAIM_LEAD_MS = 250;
 /** the first claim, and the least one */
 const FIRST_CLAIM = 10;
 /** the sending rate is trusted once measured over this long */
-const RATE_WINDOW_MS = 1000;
+const RATE_WINDOW_MS = 200;
 
 export interface FeedItem {
   message: ClaimedMessage;
@@ -46,9 +50,10 @@ export class DeliveryFeed {
   readonly held = new Set<string>();
   private renewTimer: NodeJS.Timeout;
   private lastClaim = 0;
-  /** when the first message was handed out, and how many deliveries have been since */
+  /** when the first message was handed out, and how many deliveries and messages have been since */
   private sendingSince: number | null = null;
   private handedOut = 0;
+  private messagesOut = 0;
 
   constructor(
     private readonly options: FeedOptions,
@@ -79,10 +84,11 @@ export class DeliveryFeed {
       this.ready = await group;
       if (this.ready.length === 0) return null;
     }
-    if (!this.stopped && (!this.exhausted || this.claimed.length > 0)) this.prefetch();
+    if (!this.stopped && (this.claimed.length > 0 || (!this.exhausted && this.claimDue()))) this.prefetch();
     const item = this.ready.shift()!;
     this.sendingSince ??= Date.now();
     this.handedOut += item.message.deliveries.length;
+    this.messagesOut += 1;
     return item;
   }
 
@@ -107,6 +113,12 @@ export class DeliveryFeed {
     this.ready = [];
     this.claimed = [];
     await releaseDeliveries(this.options.owner, ids);
+  }
+
+  /** Whether to claim now: when the messages left would be sent within CLAIM_LEAD_MS at the rate so far (at once before the first is sent). */
+  private claimDue(): boolean {
+    const elapsed = this.sendingSince === null ? 0 : Date.now() - this.sendingSince;
+    return this.ready.length * elapsed <= this.messagesOut * CLAIM_LEAD_MS;
   }
 
   /** Doubles until the session's rate is measured, then covers CLAIM_AHEAD_MS of it; never above `batch`. */
