@@ -117,13 +117,17 @@ export class DeliveryFeed {
 
   /** Whether to claim now: when the messages left would be sent within CLAIM_LEAD_MS at the rate so far (at once before the first is sent). */
   private claimDue(): boolean {
-    const elapsed = this.sendingSince === null ? 0 : Date.now() - this.sendingSince;
-    return this.ready.length * elapsed <= this.messagesOut * CLAIM_LEAD_MS;
+    return this.ready.length * this.sendingMs() <= this.messagesOut * CLAIM_LEAD_MS;
+  }
+
+  /** How long this session has been sending (0 before its first message). */
+  private sendingMs(): number {
+    return this.sendingSince === null ? 0 : Date.now() - this.sendingSince;
   }
 
   /** Doubles until the session's rate is measured, then covers CLAIM_AHEAD_MS of it; never above `batch`. */
   private claimSize(): number {
-    const elapsed = this.sendingSince === null ? 0 : Date.now() - this.sendingSince;
+    const elapsed = this.sendingMs();
     const size =
       elapsed < RATE_WINDOW_MS
         ? this.lastClaim === 0
