@@ -85,6 +85,11 @@ export class Transcript implements TranscriptSink {
     this.bytes += eventBytes(event);
   }
 
+  /** How many events it holds; it only ever grows. */
+  get length(): number {
+    return this.events.length;
+  }
+
   toJSON(): TranscriptEvent[] {
     return [...this.events];
   }

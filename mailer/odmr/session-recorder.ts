@@ -31,6 +31,13 @@ export class SessionRecorder {
    * transcript of up to 64 KB) costs one write at a time, not one per command.
    */
   private waiting: SessionUpdate | null = null;
+  /**
+   * What the record holds already: an update writes only what differs, and nothing when nothing
+   * does. So once the bounded transcript is full, a client repeating a command with the same reply
+   * costs no writes at all.
+   */
+  private readonly written: SessionUpdate = {};
+  private writtenEvents = 0;
   readonly transcript: Transcript;
 
   constructor(
@@ -55,6 +62,19 @@ export class SessionRecorder {
     return this.linked ? { ...update, transcript: this.transcript.toJSON() } : update;
   }
 
+  /** Writes the fields of `update` the record does not hold yet, and the transcript if it has grown. */
+  private async write(update: SessionUpdate): Promise<void> {
+    const changed: SessionUpdate = Object.fromEntries(
+      Object.entries(update).filter(([key, value]) => JSON.stringify(this.written[key as keyof SessionUpdate]) !== JSON.stringify(value)),
+    );
+    const events = this.transcript.length;
+    const toWrite = events === this.writtenEvents ? changed : this.withTranscript(changed);
+    if (Object.keys(toWrite).length === 0) return;
+    await updateOdmrSession(this.id, toWrite);
+    Object.assign(this.written, changed);
+    if (toWrite.transcript) this.writtenEvents = events;
+  }
+
   update(update: SessionUpdate): void {
     if (this.finished) return;
     if (update.reply) this.reply = update.reply;
@@ -67,7 +87,7 @@ export class SessionRecorder {
     this.waiting = waiting;
     this.chain = this.chain.then(() => {
       if (this.waiting === waiting) this.waiting = null;
-      return this.guard(() => updateOdmrSession(this.id, this.withTranscript(waiting)));
+      return this.guard(() => this.write(waiting));
     });
   }
 
@@ -79,7 +99,7 @@ export class SessionRecorder {
     this.chain = this.chain.then(() =>
       this.guard(async () => {
         if (await linkFailedAuth(this.id, attemptedName)) this.linked = true;
-        await updateOdmrSession(this.id, this.withTranscript({ tls }));
+        await this.write({ tls });
       }),
     );
   }

@@ -10,6 +10,7 @@ import { SECRET_PLACEHOLDER } from "../../lib/logins/fetchmail-rc.ts";
 import { searchLogins } from "../../lib/logins/search-logins.ts";
 import { listLoginTranscripts } from "../../lib/sessions/login-transcripts.ts";
 import { FAILED_AUTH_SESSIONS_KEPT } from "../../lib/sessions/record-session.ts";
+import { TRANSCRIPT_MAX_EVENTS } from "../../lib/sessions/session-transcript.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { runFetchmailRc } from "../helpers/fetchmail.ts";
 import { customerActor, holdMessage, makeCustomer, STAFF_ACTOR as STAFF, type TestCustomer, testMessage } from "../helpers/fixtures.ts";
@@ -29,6 +30,24 @@ async function sessionsEnded(loginId: string | null, count: number): Promise<voi
     if (Date.now() > deadline) throw new Error(`sessions of ${loginId} did not end: ${rows.length} found`);
     await sleep(100);
   }
+}
+
+/**
+ * Counts every write of a session record in the database itself, each made to take 50 ms as on a
+ * loaded database: a count then depends on how long the writes take, not on how fast this
+ * machine happens to be. `stop()` removes the trigger.
+ */
+async function countSessionWrites(): Promise<{ writes(sessionId: string): Promise<number>; stop(): Promise<void> }> {
+  await getDb().$executeRawUnsafe("CREATE TABLE IF NOT EXISTS session_writes (id uuid)");
+  await getDb().$executeRawUnsafe(
+    "CREATE OR REPLACE FUNCTION count_session_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO session_writes VALUES (NEW.id); PERFORM pg_sleep(0.05); RETURN NEW; END $$",
+  );
+  await getDb().$executeRawUnsafe("CREATE TRIGGER count_session_write AFTER UPDATE ON odmr_session FOR EACH ROW EXECUTE FUNCTION count_session_write()");
+  return {
+    writes: async (sessionId) =>
+      (await getDb().$queryRawUnsafe<{ writes: number }[]>("SELECT count(*)::int AS writes FROM session_writes WHERE id = $1::uuid", sessionId))[0].writes,
+    stop: () => getDb().$executeRawUnsafe("DROP TRIGGER count_session_write ON odmr_session").then(() => undefined),
+  };
 }
 
 describe("ODMR session transcripts", () => {
@@ -198,14 +217,7 @@ describe("ODMR session transcripts", () => {
 
   it("a client repeating ATRN past its rate costs one session write at a time, not one per command", async () => {
     const gamma = await makeCustomer("Gamma", ["gamma.example"]);
-    // every write of a session record, counted by the database itself and made to take 50 ms, as
-    // on a loaded database: the count then depends on how long the writes take, not on how fast
-    // this machine happens to be
-    await getDb().$executeRawUnsafe("CREATE TABLE session_writes (id uuid)");
-    await getDb().$executeRawUnsafe(
-      "CREATE FUNCTION count_session_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO session_writes VALUES (NEW.id); PERFORM pg_sleep(0.05); RETURN NEW; END $$",
-    );
-    await getDb().$executeRawUnsafe("CREATE TRIGGER count_session_write AFTER UPDATE ON odmr_session FOR EACH ROW EXECUTE FUNCTION count_session_write()");
+    const counter = await countSessionWrites();
     try {
       const customer = await loggedInCustomer(mailer.odmrPort, gamma.login, gamma.secret);
       const codes: number[] = [];
@@ -216,10 +228,7 @@ describe("ODMR session transcripts", () => {
       expect((await customer.command("QUIT")).code).toBe(221);
       await sessionsEnded(gamma.loginId, 1);
       const session = await getDb().odmrSession.findFirstOrThrow({ where: { loginId: gamma.loginId } });
-      const [{ writes }] = await getDb().$queryRawUnsafe<{ writes: number }[]>(
-        "SELECT count(*)::int AS writes FROM session_writes WHERE id = $1::uuid",
-        session.id,
-      );
+      const writes = await counter.writes(session.id);
       // one per reply would be 202 (AUTH, 200 replies, the end); replies that come while a write is
       // under way join the next one, so a write's 50 ms absorbs every reply of that time
       expect(writes).toBeGreaterThan(1);
@@ -229,7 +238,42 @@ describe("ODMR session transcripts", () => {
       const [transcript] = await listLoginTranscripts(customerActor(gamma), gamma.loginId);
       expect(transcript.transcript.at(-2)?.text).toMatch(/: 450 Too many ATRN requests/);
     } finally {
-      await getDb().$executeRawUnsafe("DROP TRIGGER count_session_write ON odmr_session");
+      await counter.stop();
+    }
+  });
+
+  it("once the transcript is full, the same reply again costs no write at all", async () => {
+    const delta = await makeCustomer("Delta", ["delta.example"]);
+    const counter = await countSessionWrites();
+    try {
+      const customer = await loggedInCustomer(mailer.odmrPort, delta.login, delta.secret);
+      // more ATRNs than the transcript has room for (TRANSCRIPT_MAX_EVENTS): it is full after these
+      for (let i = 0; i < TRANSCRIPT_MAX_EVENTS; i++) await customer.atrn();
+      const { id } = await getDb().odmrSession.findFirstOrThrow({ where: { loginId: delta.loginId } });
+      const writes = () => counter.writes(id);
+      /** The count once the recorder has written all it will: unchanged for 1 s. */
+      const settled = async () => {
+        let last = await writes();
+        for (;;) {
+          await sleep(1000);
+          const now = await writes();
+          if (now === last) return now;
+          last = now;
+        }
+      };
+      const full = await settled();
+      expect(full).toBeGreaterThan(1);
+      for (let i = 0; i < 100; i++) expect((await customer.atrn()).code).toBe(450);
+      expect(await settled()).toBe(full);
+      expect((await customer.command("QUIT")).code).toBe(221);
+      await sessionsEnded(delta.loginId, 1);
+      // the end is written, with the note on what the bounded transcript left out
+      expect(await writes()).toBe(full + 1);
+      const [transcript] = await listLoginTranscripts(customerActor(delta), delta.loginId);
+      expect(transcript.transcript).toHaveLength(TRANSCRIPT_MAX_EVENTS);
+      expect(transcript.transcript.at(-2)?.text).toMatch(/more events not recorded/);
+    } finally {
+      await counter.stop();
     }
   });
 });
