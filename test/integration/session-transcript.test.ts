@@ -46,7 +46,10 @@ async function countSessionWrites(): Promise<{ writes(sessionId: string): Promis
   return {
     writes: async (sessionId) =>
       (await getDb().$queryRawUnsafe<{ writes: number }[]>("SELECT count(*)::int AS writes FROM session_writes WHERE id = $1::uuid", sessionId))[0].writes,
-    stop: () => getDb().$executeRawUnsafe("DROP TRIGGER count_session_write ON odmr_session").then(() => undefined),
+    stop: () =>
+      getDb()
+        .$executeRawUnsafe("DROP TRIGGER count_session_write ON odmr_session")
+        .then(() => undefined),
   };
 }
 
