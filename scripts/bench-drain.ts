@@ -28,7 +28,8 @@
 //
 // Options: --quick (fewer messages, one run each, 100,000 other deliveries), --messages N,
 // --keep (keep the temporary data directory), --no-anchor (skip Postfix), --no-rtt (skip the
-// 50 ms part), --rtt-only (only the 50 ms part), --rtt-messages N (its load, default 200).
+// 50 ms part), --rtt-only (only the 50 ms part), --rtt-messages N (its load, default 200),
+// --only TEXT (only the rows whose description contains TEXT).
 // Run as the customer: --customer <json> (internal).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -753,6 +754,8 @@ async function main(): Promise<void> {
   const otherDomains = quick ? 1_000 : 10_000;
   const latencySamples = quick ? 200 : 1000;
   const congestionArg = argv.indexOf("--congestion-control");
+  const onlyArg = argv.indexOf("--only");
+  const only = onlyArg >= 0 ? argv[onlyArg + 1] : null;
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mailharbor-bench-"));
   fs.chmodSync(dataDir, 0o755);
@@ -999,7 +1002,9 @@ async function main(): Promise<void> {
             },
           ]
         : []),
-    ].map((r) => ({ ...r, ours: [], anchor: [] }));
+    ]
+      .filter((r) => only === null || r.work.includes(only))
+      .map((r) => ({ ...r, ours: [], anchor: [] }));
     const runs = quick ? 1 : 3;
     const load = rttOnly
       ? `${rttMessages} messages of 4 KB per run at 50 ms RTT`
@@ -1086,7 +1091,7 @@ async function main(): Promise<void> {
       );
     }
     say(`  mailer peak RSS: ${rssMb(mailer.pid!, "VmHWM").toFixed(0)} MB`);
-    if (rttOnly) {
+    if (rttOnly || only !== null) {
       await client.end();
       return;
     }

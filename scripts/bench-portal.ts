@@ -65,9 +65,11 @@ async function seed(client: pg.Client) {
            '192.0.2.' || (i % 250)
     FROM bench_messages`);
   await client.query(`
-    INSERT INTO delivery (message_id, domain_id, customer_id, recipient, state, created_at)
+    INSERT INTO delivery (message_id, domain_id, customer_id, recipient, state, lease_owner, lease_until, created_at)
     SELECT b.id, d.id, d.customer_id, 'user' || (b.i % 40) || '@' || d.name,
-           (CASE WHEN b.i % 997 = 0 THEN 'delivering' ELSE 'queued' END)::"DeliveryState", to_timestamp(b.ms / 1000.0) AT TIME ZONE 'UTC'
+           (CASE WHEN b.i % 997 = 0 THEN 'delivering' ELSE 'queued' END)::"DeliveryState",
+           CASE WHEN b.i % 997 = 0 THEN 'mx1.bench:1' END, CASE WHEN b.i % 997 = 0 THEN now() + interval '10 minutes' END,
+           to_timestamp(b.ms / 1000.0) AT TIME ZONE 'UTC'
     FROM bench_messages b
     JOIN bench_domains d ON d.n = CASE WHEN b.i % 10 < 3 THEN (SELECT min(n) FROM bench_domains WHERE big) + b.i % 2
                                        ELSE (SELECT count(*) FROM bench_domains) - 1 - (b.i % ((SELECT count(*) FROM bench_domains) - 2)) END`);

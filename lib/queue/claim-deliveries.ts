@@ -135,7 +135,7 @@ export async function renewLeases(owner: string, deliveryIds: string[], leaseSec
   if (deliveryIds.length === 0) return;
   await queueQuery(
     `UPDATE delivery SET lease_until = now() + make_interval(secs => $3)
-     WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND state = 'delivering'`,
+     WHERE id = ANY($1::bigint[]) AND lease_owner = $2`,
     [deliveryIds, owner, leaseSeconds],
   );
 }
@@ -147,7 +147,8 @@ export async function renewLeases(owner: string, deliveryIds: string[], leaseSec
  */
 export async function releaseDeliveries(owner: string, deliveryIds: string[], attempt?: { error: string }): Promise<void> {
   if (deliveryIds.length === 0) return;
-  const mine = "id = ANY($1::bigint[]) AND lease_owner = $2 AND state = 'delivering'";
+  // only a delivering row has a lease owner (see record-delivery-results.ts)
+  const mine = "id = ANY($1::bigint[]) AND lease_owner = $2";
   if (attempt) {
     await requeueDeliveries(mine, [deliveryIds, owner, attempt.error], "attempts = attempts + 1, last_attempt_at = now(), last_error = $3");
   } else {

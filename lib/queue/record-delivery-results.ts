@@ -34,8 +34,11 @@ export interface RecordedResult {
   purged: boolean;
 }
 
-// The results as a table: unnest($1 ids, $2 outcomes, $3 errors).
-const UPDATE_CTE = `
+// The results as a table: unnest($1 ids, $2 outcomes, $3 errors). A session's rows are found by
+// id and lease owner, which only a delivering row has (the delivery_lease_while_delivering check),
+// so the planner reads the primary key and not the state indexes full of dead 'delivering' entries
+// (test/integration/queue-leases.test.ts reads the plans of this and DELIVERED_SQL).
+export const UPDATE_CTE = `
 WITH r AS (
   SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) AS r(id, outcome, error)
 ), upd AS (
@@ -48,16 +51,16 @@ WITH r AS (
     delivered_at = CASE WHEN r.outcome = 'delivered' THEN now() END,
     lease_owner = NULL, lease_until = NULL
   FROM r
-  WHERE d.id = r.id AND d.state = 'delivering' AND d.lease_owner = $4
+  WHERE d.id = r.id AND d.lease_owner = $4
   RETURNING d.id, d.state
 )`;
 
 // The common case: every recipient delivered, nobody else needs the message.
-const DELIVERED_SQL = `
+export const DELIVERED_SQL = `
 WITH upd AS (
   UPDATE delivery SET state = 'delivered', last_error = NULL, attempts = attempts + 1,
     last_attempt_at = now(), delivered_at = now(), lease_owner = NULL, lease_until = NULL
-  WHERE id = ANY($1::bigint[]) AND state = 'delivering' AND lease_owner = $2
+  WHERE id = ANY($1::bigint[]) AND lease_owner = $2
   RETURNING id
 ), purge AS (
   DELETE FROM message_body WHERE message_id = $3 AND (SELECT count(*) FROM upd) = cardinality($1::bigint[])

@@ -31,7 +31,9 @@ describe("one rule, every form of it", () => {
     const messageId = await holdMessage(recipients, testMessage("every state"));
     const db = getDb();
     for (const state of DELIVERY_STATES) {
-      await db.delivery.updateMany({ where: { messageId, recipient: `${state}@rules.example` }, data: { state } });
+      // only a delivering row has a lease owner (the delivery_lease_while_delivering check)
+      const leaseOwner = state === "delivering" ? "mx1:test" : null;
+      await db.delivery.updateMany({ where: { messageId, recipient: `${state}@rules.example` }, data: { state, leaseOwner } });
     }
     const rows = await db.delivery.findMany({ where: { messageId }, select: { id: true, state: true } });
     expect(rows.map((r) => r.state).sort()).toEqual([...DELIVERY_STATES].sort());

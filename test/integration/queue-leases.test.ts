@@ -1,0 +1,95 @@
+// A claimed delivery's lease: an owner is set exactly while the delivery is being delivered (a
+// check in the schema), and the statements that record a session's results find its rows by id
+// and owner through the primary key, even where the state statistics make a state index look
+// cheaper. After a long drain those indexes hold a dead 'delivering' entry for every delivery
+// sent; a plan that walks them makes each result cost more the more has been delivered.
+import { beforeAll, describe, expect, it } from "vitest";
+import { queueQuery, queueTransaction } from "../../lib/db/pg-pool.ts";
+import { claimDeliveries } from "../../lib/queue/claim-deliveries.ts";
+import { DELIVERED_SQL, recordDeliveryResults, UPDATE_CTE } from "../../lib/queue/record-delivery-results.ts";
+import { useTestDatabase } from "../helpers/database.ts";
+import { domainId, holdMessage, makeCustomer, testMessage, type TestCustomer } from "../helpers/fixtures.ts";
+
+useTestDatabase();
+
+const OWNER = "mx1.test:1:session";
+
+/**
+ * Every index the plan of `sql` reads (EXPLAIN with `params`, or the generic plan without). The
+ * table here is small, so sequential scans are ruled out: the choice left is between indexes, as
+ * on a queue of millions.
+ */
+async function indexesRead(sql: string, params?: unknown[]): Promise<string[]> {
+  const rows = await queueTransaction(async (query) => {
+    await query("SET LOCAL enable_seqscan = off");
+    return query<{ "QUERY PLAN": unknown }>(`EXPLAIN (FORMAT JSON${params ? "" : ", GENERIC_PLAN"}) ${sql}`, params ?? []);
+  });
+  const names: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === "object") {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === "Index Name") names.push(String(value));
+        else walk(value);
+      }
+    }
+  };
+  walk(rows[0]["QUERY PLAN"]);
+  return names;
+}
+
+describe("delivery leases", () => {
+  let customer: TestCustomer;
+
+  beforeAll(async () => {
+    customer = await makeCustomer("Leases", ["leases.example"]);
+  });
+
+  it("a delivery has a lease owner exactly while it is being delivered", async () => {
+    const messageId = await holdMessage([{ address: "one@leases.example", customer }], testMessage("lease rule"));
+    const violation = /delivery_lease_while_delivering/;
+    await expect(queueQuery("UPDATE delivery SET lease_owner = $2 WHERE message_id = $1", [messageId, OWNER])).rejects.toThrow(violation);
+    await expect(queueQuery("UPDATE delivery SET state = 'delivering' WHERE message_id = $1", [messageId])).rejects.toThrow(violation);
+    await queueQuery("UPDATE delivery SET state = 'delivering', lease_owner = $2 WHERE message_id = $1", [messageId, OWNER]);
+    await expect(queueQuery("UPDATE delivery SET state = 'delivered' WHERE message_id = $1", [messageId])).rejects.toThrow(violation);
+    await queueQuery("UPDATE delivery SET state = 'delivered', lease_owner = NULL WHERE message_id = $1", [messageId]);
+  });
+
+  it("recording results reads the primary key, not a state index, after a long drain", async () => {
+    for (let i = 0; i < 120; i++) await holdMessage([{ address: `user${i % 7}@leases.example`, customer }], testMessage(`drain ${i}`));
+    const claim = () =>
+      claimDeliveries({
+        owner: OWNER,
+        customerId: customer.id,
+        domainIds: [domainId(customer, "leases.example")],
+        limit: 200,
+        leaseSeconds: 600,
+        attemptedBefore: new Date(Date.now() + 60_000),
+      });
+    const claimed = await claim();
+    expect(claimed.length).toBeGreaterThanOrEqual(120);
+    // all but two delivered: the statistics see almost no row in 'delivering'
+    for (const message of claimed.slice(2)) {
+      const recorded = await recordDeliveryResults({
+        owner: OWNER,
+        messageId: message.messageId,
+        exclusive: message.exclusive,
+        results: message.deliveries.map((d) => ({ deliveryId: d.id, outcome: "delivered" as const })),
+      });
+      expect(recorded).toEqual({ updated: 1, purged: true });
+    }
+    await queueQuery("ANALYZE delivery");
+    const [left] = claimed;
+    const ids = left.deliveries.map((d) => d.id);
+    const statements = [
+      { sql: DELIVERED_SQL, params: [ids, OWNER, left.messageId] },
+      { sql: `${UPDATE_CTE} SELECT count(*) FROM upd`, params: [ids, ["deferred"], ["451 try later"], OWNER] },
+    ];
+    for (const { sql, params } of statements) {
+      for (const read of [await indexesRead(sql, params), await indexesRead(sql)]) {
+        expect(read).toContain("delivery_pkey");
+        expect(read.filter((name) => name.startsWith("delivery_") && name.includes("state"))).toEqual([]);
+      }
+    }
+  });
+});
