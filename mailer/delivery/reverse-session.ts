@@ -7,9 +7,11 @@
 // protection holds it (lib/protection/bounce-protection.ts judges every result before it is
 // written). A connection lost before the final reply leaves the message held and sends no DSN.
 //
-// A message's result is committed before the next message's final dot is sent (its envelope and
-// data go out meanwhile). So if the mailer dies, at most one message can have been accepted by
-// the customer without that being on record: the one in flight, the only possible duplicate. To
+// A message's final dot goes out once every result but the latest one is committed: message N's
+// result is committed while N+1 travels, so a round trip and a commit cost the time of the longer
+// of them, not of both. So if the mailer dies, at most two messages can have been accepted by the
+// customer without that being on record (the one in flight and the one before it, whose result
+// was being written): the only possible duplicates. To
 // a customer with CHUNKING and PIPELINING up to ODMR_BDAT_WINDOW transactions are in flight
 // (deliverInWindow), and as many messages are the most a crash can duplicate. A message split
 // over several transactions by the customer's LIMITS (RFC 9422) is recorded once, after its last
@@ -138,10 +140,10 @@ export class ReverseSession {
   private stopReason: string | null = null;
   /** the customer's 421: it is closing the connection */
   private closing: string | null = null;
-  /** the previous message's result being committed; awaited before the next final dot */
+  /** every result queued so far, committed one after the other */
   private recording: Promise<void> = Promise.resolve();
-  /** results queued and not yet committed */
-  private unrecorded = 0;
+  /** every result queued before the latest one: awaited before a final dot (see the header) */
+  private earlierRecords: Promise<void> = Promise.resolve();
   private capabilities: Capabilities | null = null;
   /** transactions of the message being sent that are still to go */
   private parts: Transaction[] = [];
@@ -454,8 +456,8 @@ export class ReverseSession {
 
   /**
    * One transaction. Whatever is sent between two waits for replies leaves in one write (see
-   * ReverseSmtpClient.queue), and the final dot (or BDAT LAST) goes out only once the previous
-   * message's result is committed. With DATA and PIPELINING the next envelope leaves in the same
+   * ReverseSmtpClient.queue), and the final dot (or BDAT LAST) goes out only once every result
+   * but the latest one is committed (see the header). With DATA and PIPELINING the next envelope leaves in the same
    * write as the final dot (RFC 2920 §3.1): one round trip per message. With CHUNKING (RFC 3030)
    * and no PIPELINING the chunk follows the RCPT replies (with PIPELINING, deliverInWindow).
    */
@@ -467,7 +469,7 @@ export class ReverseSession {
       let envelope: EnvelopeReplies;
       let final: Reply | null = null;
       if (capabilities.chunking) {
-        await this.recording;
+        await this.earlierRecords;
         envelope = await this.sendEnvelope(tx, capabilities);
         if (accepts(envelope)) final = await (await this.client.bdat(raw, false)).verdict;
       } else {
@@ -476,10 +478,8 @@ export class ReverseSession {
           // big bodies go ahead in full blocks; the last block, the dot and the next envelope wait
           // for the previous message's record and then leave as one write
           const tail = await this.client.bodyHead(raw);
-          await this.recording;
           next = capabilities.pipelining ? await this.nextTransaction(capabilities) : null;
-          // the next message may have been refused locally, with a result of its own to record first
-          if (this.unrecorded > 0) await this.recording;
+          await this.earlierRecords;
           const dot = this.client.finishData(tail);
           if (next) next.envelope = this.sendEnvelope(next, capabilities);
           final = await dot;
@@ -563,12 +563,9 @@ export class ReverseSession {
 
   /** Commits a message's results after the previous one's; a failure surfaces at the next await. */
   private queueRecord(message: ClaimedMessage, raw: Buffer | null, results: RecipientResult[], remoteMta?: string, complete = true): void {
-    this.unrecorded++;
-    this.recording = this.recording.then(async () => {
-      await this.record(message, raw, results, remoteMta, complete);
-      // only a success counts down: after a failure `recording` stays rejected and is awaited
-      this.unrecorded--;
-    });
+    this.earlierRecords = this.recording;
+    // after a failure `recording` stays rejected, and so does every later result's turn
+    this.recording = this.recording.then(() => this.record(message, raw, results, remoteMta, complete));
   }
 
   /** `complete`: every claimed recipient of the message has a result here (else others still need its bytes). */

@@ -6,6 +6,7 @@
 // its leases belong to the session: after a staff "release lease" and a claim by another session of
 // the same mailer, the first session's late result is not recorded over the second's claim.
 import net from "node:net";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR } from "../../lib/actor.ts";
 import { getDb } from "../../lib/db/client.ts";
@@ -18,7 +19,7 @@ import { readsWithoutReply, scriptedReceiver, type ScriptedOptions, type Scripte
 import { sleep } from "../helpers/sleep.ts";
 import { startSmtpReceiver } from "../helpers/smtp-receiver.ts";
 
-useTestDatabase();
+const env = useTestDatabase();
 
 const BODY_4K = `${"x".repeat(78)}\r\n`.repeat(50);
 
@@ -120,6 +121,35 @@ describe("reversed session toward a scripted customer", () => {
     const second = await drain(c, "chunky.example", options);
     expect(second.messages.map((m) => m.rcptTo)).toEqual([["t1@chunky.example"]]);
     expect(await statesOf(cId)).toEqual(["delivered"]);
+  });
+
+  it("with PIPELINING, sends a message's final dot while the previous one's result is being committed, and goes no further", async () => {
+    const c = await makeCustomer("Overlap", ["overlap.example"]);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push(await holdMessage([{ address: `u${i}@overlap.example`, customer: c }], testMessage(`overlap ${i}`, BODY_4K)));
+    // the second message's result cannot commit while another transaction holds its bytes' row
+    const blocker = new pg.Client({ connectionString: env.url });
+    await blocker.connect();
+    try {
+      await blocker.query("BEGIN");
+      await blocker.query("SELECT 1 FROM message_body WHERE message_id = $1 FOR UPDATE", [ids[1]]);
+      const odmr = await loggedInCustomer(mailer.odmrPort, c.login, c.secret);
+      expect((await odmr.atrn(["overlap.example"])).code).toBe(250);
+      const receiver = scriptedReceiver({ extensions: ["PIPELINING", "8BITMIME"] });
+      const served = odmr.serveWith(receiver);
+      // the third message goes out while the second's result waits; the fourth's dot waits for it
+      await receiver.waitForMessages(3);
+      await sleep(500);
+      expect(receiver.messages).toHaveLength(3);
+      expect(receiver.commands.filter((l) => l === "DATA")).toHaveLength(4);
+      expect([await statesOf(ids[0]), await statesOf(ids[1]), await statesOf(ids[2])]).toEqual([["delivered"], ["delivering"], ["delivering"]]);
+      await blocker.query("ROLLBACK");
+      await served;
+      expect(receiver.messages).toHaveLength(4);
+      for (const id of ids) expect(await statesOf(id)).toEqual(["delivered"]);
+    } finally {
+      await blocker.end();
+    }
   });
 
   it("with CHUNKING + PIPELINING, keeps ODMR_BDAT_WINDOW transactions in flight over a long round trip, no more", async () => {

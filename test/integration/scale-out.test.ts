@@ -3,7 +3,7 @@
 // own data directory and the same MAILHARBOR_SECRET_KEY. Intake on both MXes; two ATRN sessions
 // for one domain, one on each mailer, share the queue without a duplicate (row locks and
 // leases); a mailer killed mid-drain loses nothing, its claims come back when their lease runs
-// out and the other mailer delivers them, at most the message in flight twice; housekeeping and
+// out and the other mailer delivers them, at most the two messages in flight twice; housekeeping and
 // ETRN "deliver now" run once across the mailers, not once per mailer; a portal with a data
 // directory of its own shows one queue and its deliver-now runs once.
 import crypto from "node:crypto";
@@ -171,7 +171,7 @@ describe("two mailers on one PostgreSQL", () => {
     );
   });
 
-  it("after a SIGKILL of one mailer mid-drain, the other delivers the rest once the leases run out: nothing lost, at most the message in flight twice", async () => {
+  it("after a SIGKILL of one mailer mid-drain, the other delivers the rest once the leases run out: nothing lost, at most the two messages in flight twice", async () => {
     const victim = await mailerOnItsOwnMachine("victim");
     const crash = await makeCustomer("Crashing", ["crash.example"]);
     const expected: string[] = [];
@@ -237,7 +237,7 @@ describe("two mailers on one PostgreSQL", () => {
     const all = [...fromVictim, ...fromSurvivor];
     expect(new Set(all)).toEqual(new Set(expected));
     const twice = duplicates(all);
-    expect(twice.length).toBeLessThanOrEqual(1);
+    expect(twice.length).toBeLessThanOrEqual(2);
     expect(await deliveryStates(crash, "crash.example")).toEqual({ delivered: 200 });
     console.log(
       `scale-out kill: victim had ${fromVictim.length} delivered and ${victimClaims} claims when killed; claims back after ${returnedAfterMs} ms; survivor delivered ${fromSurvivor.length}; delivered twice: ${twice.length}`,
