@@ -457,9 +457,10 @@ export class ReverseSession {
   /**
    * One transaction. Whatever is sent between two waits for replies leaves in one write (see
    * ReverseSmtpClient.queue), and the final dot (or BDAT LAST) goes out only once every result
-   * but the latest one is committed (see the header). With DATA and PIPELINING the next envelope leaves in the same
-   * write as the final dot (RFC 2920 §3.1): one round trip per message. With CHUNKING (RFC 3030)
-   * and no PIPELINING the chunk follows the RCPT replies (with PIPELINING, deliverInWindow).
+   * but the latest one is committed (see the header). With DATA and PIPELINING the next envelope
+   * leaves in the same write as the final dot (RFC 2920 §3.1): one round trip per message. With
+   * CHUNKING (RFC 3030) and no PIPELINING the chunk follows the RCPT replies (with PIPELINING,
+   * deliverInWindow).
    */
   private async transact(tx: Transaction, capabilities: Capabilities): Promise<Transaction | null> {
     const { outgoing } = tx;
@@ -476,7 +477,7 @@ export class ReverseSession {
         envelope = await (tx.envelope ?? this.sendEnvelope(tx, capabilities));
         if (envelope.data?.code === 354 && accepts(envelope)) {
           // big bodies go ahead in full blocks; the last block, the dot and the next envelope wait
-          // for the previous message's record and then leave as one write
+          // for every record but the latest one and then leave as one write
           const tail = await this.client.bodyHead(raw);
           next = capabilities.pipelining ? await this.nextTransaction(capabilities) : null;
           await this.earlierRecords;
