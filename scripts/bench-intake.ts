@@ -7,7 +7,9 @@
 // ../shared/bench/postfix-anchor.sh (install, setup, start, stop, cleanup; its queue is fsync'ed
 // before 250 too), on its own BASE and ports so that other copies of the anchor are not disturbed.
 // Each load runs against both, alternating which goes first, REPS times; the table shows medians.
-// Both queues are emptied before every run. Prints figures; asserts nothing.
+// Both queues are emptied before every run. Beside each rate, the CPU time the machine spent per
+// message (load generator and kernel included), and for Mailharbor how much of it was the mailer's
+// and PostgreSQL's: on a small machine the rate is bounded by it. Prints figures; asserts nothing.
 //
 //   --quick / BENCH_QUICK=1   10 sessions of 4 KB only, both modes, one repetition, fewer messages
 //   BENCH_REPS=3              repetitions per load
@@ -124,6 +126,15 @@ async function startPostfix(dir: string): Promise<Postfix> {
   return { env, port, conf: path.join(base, "etc") };
 }
 
+/** CPU time per message, ms: the whole machine (load generator and kernel included), and of it the mailer and PostgreSQL's processes */
+interface Cpu {
+  machine: number;
+  mailer: number;
+  postgres: number;
+}
+
+const cpuText = (cpu: Cpu) => `machine ${cpu.machine.toFixed(2)}, mailer ${cpu.mailer.toFixed(2)}, PostgreSQL ${cpu.postgres.toFixed(2)} ms CPU/msg`;
+
 interface Load {
   sessions: number;
   size: number;
@@ -141,6 +152,37 @@ async function smtpSource(port: number, load: Load, to: string): Promise<number>
   await run("smtp-source", [...args, `127.0.0.1:${port}`]);
   return load.messages / (Number(process.hrtime.bigint() - started) / 1e9);
 }
+
+/** CPU time (ms) each of the given processes has used so far (a process that is gone is left out). */
+function processCpuMs(pids: number[]): Map<number, number> {
+  const used = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      // the fields after the command's closing parenthesis; utime and stime are the 12th and 13th of them
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+      used.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS);
+    } catch {
+      // ended
+    }
+  }
+  return used;
+}
+
+/** The CPU time (ms) processes used between two readings; one that started in between counts from 0. */
+function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, used] of after) ms += used - (before.get(pid) ?? 0);
+  return ms;
+}
+
+/** CPU time (ms) the whole machine has spent on anything but idling and waiting for disks so far. */
+function machineCpuMs(): number {
+  const [, user, nice, system, , , irq, softirq] = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
+  return ((user + nice + system + irq + softirq) * 1000) / CLOCK_TICKS;
+}
+
+/** USER_HZ: the unit of /proc's CPU times, 100 on every Linux this runs on */
+const CLOCK_TICKS = 100;
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -189,22 +231,33 @@ async function main() {
       await client.query("TRUNCATE message CASCADE");
       if (postfix) await run("postsuper", ["-c", postfix.conf, "-d", "ALL"]).catch(() => "");
     };
-    const warmUp: Load = { sessions: 10, size: 4096, mode: "conn", messages: 300 }; // JIT, pools, caches, Postfix's process pool
+    // JIT, pools, caches, Postfix's process pool: a production MX runs warm (with 300 messages the
+    // first repetition ran ~25% slower than the next for Mailharbor, with no such step for Postfix)
+    const warmUp: Load = { sessions: 10, size: 4096, mode: "conn", messages: 3000 };
     await smtpSource(started.port, warmUp, TO);
     if (postfix) await smtpSource(postfix.port, warmUp, "user@cust.example");
 
-    const rates = new Map<Load, { mailharbor: number[]; postfix: number[] }>();
+    const rates = new Map<Load, { mailharbor: number[]; postfix: number[]; cpu: Cpu[]; postfixCpu: number[] }>();
     let peakRss = 0;
     for (let rep = 0; rep < REPS; rep++) {
       for (const load of loads) {
-        const r = rates.get(load) ?? { mailharbor: [], postfix: [] };
+        const r = rates.get(load) ?? { mailharbor: [], postfix: [], cpu: [], postfixCpu: [] };
         rates.set(load, r);
         const measureMailharbor = async () => {
           await emptyQueues();
           const rssAtStart = rssBytes(pid);
           let peak = rssAtStart;
           const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 25);
+          // PostgreSQL's processes: its backends (the pools open and close them) and its background workers
+          const postgresPids = async () =>
+            (await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()")).rows.map((row) => row.pid);
+          const before = { machine: machineCpuMs(), mailer: processCpuMs([pid]), postgres: processCpuMs(await postgresPids()) };
           const rate = await smtpSource(started.port, load, TO).finally(() => clearInterval(sampler));
+          r.cpu.push({
+            machine: (machineCpuMs() - before.machine) / load.messages,
+            mailer: cpuBetween(before.mailer, processCpuMs([pid])) / load.messages,
+            postgres: cpuBetween(before.postgres, processCpuMs(await postgresPids())) / load.messages,
+          });
           const stored = Number((await client.query("SELECT count(*) AS n FROM message")).rows[0].n);
           if (stored !== load.messages) throw new Error(`${loadName(load)}: smtp-source sent ${load.messages}, Mailharbor stored ${stored}`);
           if (load.sessions === 50 && load.size >= 102400) peakRss = Math.max(peakRss, peak);
@@ -213,7 +266,9 @@ async function main() {
         const measurePostfix = async () => {
           if (!postfix) return;
           await emptyQueues();
+          const before = machineCpuMs();
           r.postfix.push(await smtpSource(postfix.port, load, "user@cust.example"));
+          r.postfixCpu.push((machineCpuMs() - before) / load.messages);
         };
         // alternate which server goes first, so neither always runs on a cooler or warmer machine
         if (rep % 2 === 0) {
@@ -224,18 +279,21 @@ async function main() {
           await measureMailharbor();
         }
         log(
-          `  rep ${rep + 1} ${loadName(load).padEnd(22)} ${load.messages} msgs  Mailharbor ${r.mailharbor.at(-1)!.toFixed(0)} msg/s${postfix ? `  Postfix ${r.postfix.at(-1)!.toFixed(0)} msg/s` : ""}`,
+          `  rep ${rep + 1} ${loadName(load).padEnd(22)} ${load.messages} msgs  Mailharbor ${r.mailharbor.at(-1)!.toFixed(0)} msg/s (${cpuText(r.cpu.at(-1)!)})` +
+            (postfix ? `  Postfix ${r.postfix.at(-1)!.toFixed(0)} msg/s (machine ${r.postfixCpu.at(-1)!.toFixed(2)} ms CPU/msg)` : ""),
         );
       }
     }
     log("");
-    log(`| load (smtp-source flags) | Mailharbor msg/s | Postfix msg/s | ratio |`);
-    log(`|---|---|---|---|`);
+    log(`| load (smtp-source flags) | Mailharbor msg/s | Postfix msg/s | ratio | machine CPU ms/msg, Mailharbor (mailer + PostgreSQL) | machine CPU ms/msg, Postfix |`);
+    log(`|---|---|---|---|---|---|`);
     for (const [load, r] of rates) {
       const mh = median(r.mailharbor);
       const pf = r.postfix.length ? median(r.postfix) : NaN;
+      const cpu = `${median(r.cpu.map((c) => c.machine)).toFixed(2)} (${median(r.cpu.map((c) => c.mailer)).toFixed(2)} + ${median(r.cpu.map((c) => c.postgres)).toFixed(2)})`;
+      const none = Number.isNaN(pf);
       log(
-        `| ${loadName(load)} -m ${load.messages} | ${mh.toFixed(0)} | ${Number.isNaN(pf) ? "—" : pf.toFixed(0)} | ${Number.isNaN(pf) ? "—" : (mh / pf).toFixed(2)} |`,
+        `| ${loadName(load)} -m ${load.messages} | ${mh.toFixed(0)} | ${none ? "—" : pf.toFixed(0)} | ${none ? "—" : (mh / pf).toFixed(2)} | ${cpu} | ${none ? "—" : median(r.postfixCpu).toFixed(2)} |`,
       );
     }
     log("");

@@ -78,8 +78,8 @@ const schema = z.object({
   MX_MAX_CONNECTIONS_PER_IP: positiveInt.default(50),
   /** How long the MX waits for a client's next command or data block, in seconds (RFC 5321 §4.5.3.2.7: at least 5 minutes). */
   MX_IDLE_TIMEOUT: positiveInt.default(300),
-  /** How long the MX may reuse a domain or recipient lookup; 0 (the default) looks up every RCPT, so changes count at once. */
-  MX_LOOKUP_CACHE_SECONDS: nonNegativeInt.default(0),
+  /** How long at most the MX may reuse a domain or recipient lookup; a change in the database ends the reuse when it commits. 0 looks up every RCPT. */
+  MX_LOOKUP_CACHE_SECONDS: nonNegativeInt.default(60),
   /** Milliseconds the MX holds its 220 greeting; above 0 a client that talks before it gets 554 and is disconnected (Postfix postscreen's pregreet test). */
   MX_GREETING_DELAY_MS: nonNegativeInt.max(30000).default(0),
   /** A whole DATA transfer, from the 354 to the final dot, may take at most this many seconds (RFC 5321 §4.5.3.2.6: 10 minutes). */

@@ -14,7 +14,7 @@
 //   about 0.4 ms more than the same query through pg and an interactive transaction about 2 ms,
 //   which alone would hold an ATRN session below 1,000 messages per second, and a session
 //   record's update with its transcript about 10 ms of CPU; (2) what needs a connection of its own: a session-level
-//   advisory lock (withAdvisoryLock) or synchronous_commit=off (the "relaxed" pool below);
+//   advisory lock (withAdvisoryLock), LISTEN (change-listener.ts, a client of its own) or synchronous_commit=off (the "relaxed" pool below);
 //   (3) housekeeping's set-based batches over many rows (expiry, purge, delayed-mail warnings,
 //   notifications, DSN sending) and the held-mail metrics.
 //   SQL here has no customerScope: a function reachable from the portal or the CLI takes the Actor

@@ -5,10 +5,13 @@
 // One indexed query answers it, through the queue's pg pool (the intake hot path, like the store);
 // for a domain with a recipient delimiter the same query also asks for the address without its
 // extension (joe+news → joe, the rule in recipient-delimiter.ts).
-// By default every RCPT asks, so a suspension, a paused domain or a new recipient counts at once;
-// a busy site may let answers be reused for a few seconds (MX_LOOKUP_CACHE_SECONDS), trading that
-// immediacy for one lookup per domain (and per listed address) per period.
+// Answers are reused (for at most MX_LOOKUP_CACHE_SECONDS) only until the database announces a
+// change to what they rest on (the triggers of migration recipient_lookup_changes notify the
+// channel RECIPIENT_LOOKUP_CHANNEL, heard by a ChangeListener): a suspension, a paused domain or a
+// new recipient counts from the moment it commits. While the listener is not connected every RCPT
+// asks the database, as it does with the cache set to 0.
 import { lookupCandidates, matchListEntry } from "./recipient-delimiter.ts";
+import type { ChangeListener } from "../db/change-listener.ts";
 import { queueQuery } from "../db/pg-pool.ts";
 import type { ResolvedRecipient } from "../queue/store-message.ts";
 import type { ParsedAddress } from "../validation/address.ts";
@@ -45,28 +48,39 @@ interface LookupRow {
   listed: string[];
 }
 
-/** A map whose entries expire and whose size is bounded (the oldest entry goes first). */
-class ExpiringCache<V> {
-  private readonly entries = new Map<string, { value: V; until: number }>();
+/** The channel the database announces changes to domains, customers' status and recipients on. */
+export const RECIPIENT_LOOKUP_CHANNEL = "recipient_lookup";
+
+/** What the cache needs of a ChangeListener. */
+export type ChangeSignal = Pick<ChangeListener, "generation" | "live">;
+
+/**
+ * A map whose entries hold while the database has announced no change (the generation they were
+ * read in is the current one), and at most ttlMs; its size is bounded (the oldest entry goes first).
+ */
+class ChangeBoundCache<V> {
+  private readonly entries = new Map<string, { value: V; until: number; generation: number }>();
   constructor(
     private readonly ttlMs: number,
     private readonly maxEntries: number,
+    private readonly changes: ChangeSignal,
   ) {}
 
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (entry.until <= Date.now()) {
+    if (entry.until <= Date.now() || entry.generation !== this.changes.generation || !this.changes.live) {
       this.entries.delete(key);
       return undefined;
     }
     return entry.value;
   }
 
-  set(key: string, value: V): void {
-    if (this.ttlMs <= 0) return;
+  /** Keeps a value read while the generation was `readIn`, unless a change has been heard since. */
+  set(key: string, value: V, readIn: number): void {
+    if (this.ttlMs <= 0 || readIn !== this.changes.generation || !this.changes.live) return;
     this.entries.delete(key);
-    this.entries.set(key, { value, until: Date.now() + this.ttlMs });
+    this.entries.set(key, { value, until: Date.now() + this.ttlMs, generation: readIn });
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
   }
 }
@@ -76,12 +90,13 @@ export interface RecipientResolver {
   resolve(address: ParsedAddress): Promise<RecipientDecision>;
 }
 
-export function createRecipientResolver(options: { cacheMs: number; maxEntries?: number }): RecipientResolver {
+export function createRecipientResolver(options: { cacheMs: number; changes: ChangeSignal; maxEntries?: number }): RecipientResolver {
   const maxEntries = options.maxEntries ?? 10_000;
+  const { changes } = options;
   /** domain name → its row, or null when the domain is not hosted */
-  const domains = new ExpiringCache<DomainRow | null>(options.cacheMs, maxEntries);
+  const domains = new ChangeBoundCache<DomainRow | null>(options.cacheMs, maxEntries, changes);
   /** recipient key → which of its lookup candidates are listed, for domains with a recipient list */
-  const listed = new ExpiringCache<ReadonlySet<string>>(options.cacheMs, maxEntries);
+  const listed = new ChangeBoundCache<ReadonlySet<string>>(options.cacheMs, maxEntries, changes);
 
   // The key and its possible bases (joe+news → joe) go in one array, so the domain's delimiter,
   // read by this same query, never costs a second round trip; each is a probe of recipient's
@@ -97,6 +112,7 @@ export function createRecipientResolver(options: { cacheMs: number; maxEntries?:
       FROM domain d JOIN customer c ON c.id = d.customer_id
       WHERE d.name = $1`,
       [domainName, lookupCandidates(key)],
+      "resolve-recipient",
     );
     const row = rows[0];
     if (!row) return { domain: null, listed: new Set() };
@@ -120,11 +136,12 @@ export function createRecipientResolver(options: { cacheMs: number; maxEntries?:
       let domain = domains.get(address.domain);
       let found = domain?.listed ? listed.get(key) : undefined;
       if (domain === undefined || (domain?.listed && found === undefined)) {
+        const readIn = changes.generation;
         const result = await lookup(address.domain, key);
         domain = result.domain;
         found = result.listed;
-        domains.set(address.domain, domain);
-        if (domain?.listed) listed.set(key, found);
+        domains.set(address.domain, domain, readIn);
+        if (domain?.listed) listed.set(key, found, readIn);
       }
       if (!domain) return { outcome: "not-hosted" };
       // A paused domain or suspended customer comes back: 450 lets the sender's queue keep the

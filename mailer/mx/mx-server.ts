@@ -13,7 +13,8 @@ import { MxConnection } from "./mx-connection.ts";
 import { DEFAULT_MESSAGE_SIZE, MAX_RECIPIENTS, MEMORY_BUDGET, MESSAGE_SIZE_CAP } from "./mx-limits.ts";
 import { REPLIES, replyError, replyText, type Reply } from "./mx-replies.ts";
 import { mxState, type MxRecipientAddress } from "./mx-session.ts";
-import { createRecipientResolver, largestMessageSize, type RecipientResolver } from "../../lib/domains/resolve-recipient.ts";
+import { ChangeListener } from "../../lib/db/change-listener.ts";
+import { createRecipientResolver, largestMessageSize, RECIPIENT_LOOKUP_CHANNEL, type RecipientResolver } from "../../lib/domains/resolve-recipient.ts";
 import { etrnInUse } from "../../lib/etrn/etrn-target.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { doorRefusals, intakeReplies, replyClass } from "../../lib/metrics/metrics.ts";
@@ -56,6 +57,8 @@ export class MxServer extends AdaptedServer {
   readonly ctx: MailerContext;
   private readonly authenticator: OdmrAuthenticator;
   private readonly resolver: RecipientResolver;
+  /** what lets the resolver reuse its answers until they change (started only when reuse is allowed) */
+  private readonly lookupChanges: ChangeListener;
   private readonly budget: MemoryBudget;
   private readonly perAddress = new Map<string, number>();
   private sizeCheckedAt = Date.now();
@@ -93,7 +96,9 @@ export class MxServer extends AdaptedServer {
     this.log = ctx.log.child({ component: "mx" });
     this.etrnOffered = facts.etrnInUse;
     this.authenticator = new OdmrAuthenticator(ctx.config, this.log.child({ component: "mx-auth" }), "MX");
-    this.resolver = createRecipientResolver({ cacheMs: ctx.config.MX_LOOKUP_CACHE_SECONDS * 1000 });
+    this.lookupChanges = new ChangeListener(RECIPIENT_LOOKUP_CHANNEL, this.log);
+    if (ctx.config.MX_LOOKUP_CACHE_SECONDS > 0) this.lookupChanges.start();
+    this.resolver = createRecipientResolver({ cacheMs: ctx.config.MX_LOOKUP_CACHE_SECONDS * 1000, changes: this.lookupChanges });
   }
 
   /** Admits a connection within the overall and per-address limits, as an MxConnection. */
@@ -208,7 +213,7 @@ export class MxServer extends AdaptedServer {
    */
   shutdown(graceMs: number): Promise<void> {
     return new Promise((resolve) => {
-      this.closeWithin(graceMs, () => resolve());
+      this.closeWithin(graceMs, () => void this.lookupChanges.stop().then(() => resolve()));
       for (const connection of this.openConnections<MxConnection>()) {
         if (!connection.midCommand) connection.send(REPLIES.shuttingDown.code, replyText(REPLIES.shuttingDown));
       }

@@ -63,6 +63,8 @@ describe("MX durability", () => {
 
     await databaseDown();
     try {
+      // once the mailer has seen its connections go, no earlier answer is reused
+      await mailer.waitForLog((l) => l.code === "LISTEN_LOST");
       // a recipient that has to be looked up now
       const late = await SmtpDialog.open(mailer.mxPort);
       await late.command("EHLO client.example");
