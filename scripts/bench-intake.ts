@@ -285,7 +285,9 @@ async function main() {
       }
     }
     log("");
-    log(`| load (smtp-source flags) | Mailharbor msg/s | Postfix msg/s | ratio | machine CPU ms/msg, Mailharbor (mailer + PostgreSQL) | machine CPU ms/msg, Postfix |`);
+    log(
+      `| load (smtp-source flags) | Mailharbor msg/s | Postfix msg/s | ratio | machine CPU ms/msg, Mailharbor (mailer + PostgreSQL) | machine CPU ms/msg, Postfix |`,
+    );
     log(`|---|---|---|---|---|---|`);
     for (const [load, r] of rates) {
       const mh = median(r.mailharbor);
