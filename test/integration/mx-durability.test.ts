@@ -8,6 +8,7 @@ import { createCustomer } from "../../lib/customers/customers.ts";
 import { getDb } from "../../lib/db/client.ts";
 import { createDomain } from "../../lib/domains/domains.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { lookupListening } from "../helpers/lookup-listener.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
 import { sleep } from "../helpers/sleep.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
@@ -25,6 +26,8 @@ beforeAll(async () => {
   admin = new pg.Client({ connectionString: inject("pgAdminUrl") });
   await admin.connect();
   mailer = await startMailer();
+  // the test of an outage needs the mailer's reuse of recipient decisions to be in force when it starts
+  await lookupListening();
 });
 
 afterAll(async () => {

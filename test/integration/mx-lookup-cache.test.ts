@@ -11,8 +11,8 @@ import { updateDomain } from "../../lib/domains/domains.ts";
 import { addRecipients, removeRecipient } from "../../lib/recipients/recipients.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { makeCustomer, type TestCustomer } from "../helpers/fixtures.ts";
+import { lookupListenerPids, lookupListening } from "../helpers/lookup-listener.ts";
 import { startMailer, type MailerProcess } from "../helpers/mailer-process.ts";
-import { sleep } from "../helpers/sleep.ts";
 import { SmtpDialog } from "../helpers/smtp-dialog.ts";
 
 useTestDatabase();
@@ -20,12 +20,10 @@ useTestDatabase();
 let mailer: MailerProcess;
 let customer: TestCustomer;
 
-const LISTENER = "mailharbor listen recipient_lookup";
-
 beforeAll(async () => {
   customer = await makeCustomer("Cached", ["cached.example", { name: "listed.example", recipientPolicy: "listed" }]);
   mailer = await startMailer(); // the default MX_LOOKUP_CACHE_SECONDS
-  await listening();
+  await lookupListening();
 });
 
 afterAll(async () => {
@@ -44,22 +42,6 @@ async function rcpt(address: string): Promise<string> {
 /** Changes rows without firing triggers, so that no change is announced. */
 async function silently(sql: string): Promise<void> {
   await getDb().$transaction([getDb().$executeRawUnsafe("SET LOCAL session_replication_role = replica"), getDb().$executeRawUnsafe(sql)]);
-}
-
-async function listenerPids(): Promise<number[]> {
-  const rows = await getDb().$queryRaw<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE application_name = ${LISTENER}`;
-  return rows.map((r) => r.pid);
-}
-
-/** Waits until the mailer's listening connection is up and has said LISTEN. */
-async function listening(): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const rows = await getDb().$queryRaw<{ n: bigint }[]>`
-      SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = ${LISTENER} AND state = 'idle' AND query LIKE 'LISTEN%'`;
-    if (Number(rows[0].n) > 0) return;
-    await sleep(50);
-  }
-  throw new Error("the mailer is not listening for recipient changes");
 }
 
 describe("MX recipient lookups", () => {
@@ -86,15 +68,15 @@ describe("MX recipient lookups", () => {
 
   it("asks the database on every RCPT while it cannot hear of changes, and listens again by itself", async () => {
     expect(await rcpt("v@cached.example")).toMatch(/^250 2\.1\.5 /);
-    const before = await listenerPids();
+    const before = await lookupListenerPids();
     expect(before).toHaveLength(1);
     await getDb().$queryRaw`SELECT pg_terminate_backend(${before[0]}::int)`;
     await mailer.waitForLog((l) => l.code === "LISTEN_LOST");
     await silently(`UPDATE domain SET accept_inbound = false WHERE name = 'cached.example'`);
     // not reused: a change could have gone unheard
     expect(await rcpt("v@cached.example")).toMatch(/^450 4\.7\.1 /);
-    await listening();
-    const after = await listenerPids();
+    await lookupListening();
+    const after = await lookupListenerPids();
     expect(after).toHaveLength(1);
     expect(after[0]).not.toBe(before[0]);
     await updateDomain(CLI_ACTOR, "cached.example", { acceptInbound: true });
