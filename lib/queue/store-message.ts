@@ -79,7 +79,10 @@ async function insertMessages(rows: Row[]): Promise<void> {
     params.push(row.id, row.raw);
     return `($${params.length - 1}, $${params.length})`;
   });
-  await queueQuery(INSERT_MESSAGES + values.join(", "), params);
+  // named by the batch size (the only thing its text depends on): each pool connection parses and
+  // plans each size once, which with one message per connection (batches of one to a few) is a
+  // share of PostgreSQL's work per message
+  await queueQuery(INSERT_MESSAGES + values.join(", "), params, `mh_store_${rows.length}`);
 }
 
 let committer: GroupCommit<Row> | undefined;
