@@ -39,6 +39,7 @@ import path from "node:path";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { cpuBetween, processCpuMs } from "./bench-cpu.ts";
 import { cramMd5Digest } from "../lib/auth/cram-md5.ts";
 import { freePort } from "../lib/system/free-port.ts";
 import { PostfixReceiver, postfixUnavailable } from "../test/helpers/postfix-receiver.ts";
@@ -827,10 +828,21 @@ async function main(): Promise<void> {
     const deliveredSoFar = async () =>
       (await client.query("SELECT count(*)::int AS n FROM delivery WHERE domain_id = $1 AND state = 'delivered'", [domain.id])).rows[0].n as number;
     /** One drain by ATRN through the relay; messages per second, from the ATRN command to the close. */
+    const postgresPids = async () =>
+      (await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()")).rows.map((row) => row.pid);
+    /** CPU per message of the mailer on the host and of PostgreSQL in the last drain through it (the 50 ms rows use another mailer) */
+    let lastCpu: { mailer: number; postgres: number } | null = null;
     const drainRelayed = async (sessions: number, relayTo: Partial<CustomerTask>, count = messages, netns?: string) => {
       await hold(count);
       const before = await deliveredSoFar();
+      const cpuBefore = { mailer: processCpuMs([mailer!.pid!]), postgres: processCpuMs(await postgresPids()) };
       const results = JSON.parse(await runChild(customerTask("relay", sessions, 0, relayTo), env, netns)) as SessionTimes[];
+      lastCpu = netns
+        ? null
+        : {
+            mailer: cpuBetween(cpuBefore.mailer, processCpuMs([mailer!.pid!])) / count,
+            postgres: cpuBetween(cpuBefore.postgres, processCpuMs(await postgresPids())) / count,
+          };
       const delivered = (await deliveredSoFar()) - before;
       if (delivered !== count) throw new Error(`drained ${delivered} of ${count}`);
       const start = Math.min(...results.map((r) => r.atrnSent));
@@ -1059,10 +1071,14 @@ async function main(): Promise<void> {
       }
       for (let run = 0; run < runs; run++) {
         for (const row of rows) {
+          lastCpu = null;
           row.ours.push(await row.ourRun());
+          const cpu = lastCpu as { mailer: number; postgres: number } | null;
           if (row.anchorRun) row.anchor.push(await row.anchorRun());
           say(
-            `  run ${run + 1}: ${row.work}: ${row.ours.at(-1)!.toFixed(0)} msg/s; ${row.anchorLabel}: ${row.anchorRun ? `${row.anchor.at(-1)!.toFixed(0)} msg/s` : "—"}`,
+            `  run ${run + 1}: ${row.work}: ${row.ours.at(-1)!.toFixed(0)} msg/s` +
+              (cpu ? ` (mailer ${cpu.mailer.toFixed(2)}, PostgreSQL ${cpu.postgres.toFixed(2)} ms CPU/msg)` : "") +
+              `; ${row.anchorLabel}: ${row.anchorRun ? `${row.anchor.at(-1)!.toFixed(0)} msg/s` : "—"}`,
           );
         }
       }

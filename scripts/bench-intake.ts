@@ -27,6 +27,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { cpuBetween, machineCpuMs, processCpuMs } from "./bench-cpu.ts";
 import { openEmbeddedDatabase } from "../lib/db/embedded-postgres.ts";
 import { migrateDatabase, PROJECT_ROOT } from "../lib/db/migrate.ts";
 import { freePort } from "../lib/system/free-port.ts";
@@ -152,37 +153,6 @@ async function smtpSource(port: number, load: Load, to: string): Promise<number>
   await run("smtp-source", [...args, `127.0.0.1:${port}`]);
   return load.messages / (Number(process.hrtime.bigint() - started) / 1e9);
 }
-
-/** CPU time (ms) each of the given processes has used so far (a process that is gone is left out). */
-function processCpuMs(pids: number[]): Map<number, number> {
-  const used = new Map<number, number>();
-  for (const pid of pids) {
-    try {
-      // the fields after the command's closing parenthesis; utime and stime are the 12th and 13th of them
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-      used.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS);
-    } catch {
-      // ended
-    }
-  }
-  return used;
-}
-
-/** The CPU time (ms) processes used between two readings; one that started in between counts from 0. */
-function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
-  let ms = 0;
-  for (const [pid, used] of after) ms += used - (before.get(pid) ?? 0);
-  return ms;
-}
-
-/** CPU time (ms) the whole machine has spent on anything but idling and waiting for disks so far. */
-function machineCpuMs(): number {
-  const [, user, nice, system, , , irq, softirq] = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
-  return ((user + nice + system + irq + softirq) * 1000) / CLOCK_TICKS;
-}
-
-/** USER_HZ: the unit of /proc's CPU times, 100 on every Linux this runs on */
-const CLOCK_TICKS = 100;
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
