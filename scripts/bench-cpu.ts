@@ -1,5 +1,6 @@
 // CPU time from /proc, for the benchmarks' "ms of CPU per message" beside their rates.
 import fs from "node:fs";
+import type pg from "pg";
 
 /** USER_HZ: the unit of /proc's CPU times, 100 on every Linux this runs on */
 const CLOCK_TICKS = 100;
@@ -30,4 +31,9 @@ export function cpuBetween(before: Map<number, number>, after: Map<number, numbe
 export function machineCpuMs(): number {
   const [, user, nice, system, , , irq, softirq] = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
   return ((user + nice + system + irq + softirq) * 1000) / CLOCK_TICKS;
+}
+
+/** PostgreSQL's processes: its backends (the pools open and close them) and its background workers, but not `client`'s own. */
+export async function postgresPids(client: pg.Client): Promise<number[]> {
+  return (await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()")).rows.map((row) => row.pid);
 }

@@ -39,7 +39,7 @@ import path from "node:path";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { cpuBetween, processCpuMs } from "./bench-cpu.ts";
+import { cpuBetween, postgresPids, processCpuMs } from "./bench-cpu.ts";
 import { cramMd5Digest } from "../lib/auth/cram-md5.ts";
 import { freePort } from "../lib/system/free-port.ts";
 import { PostfixReceiver, postfixUnavailable } from "../test/helpers/postfix-receiver.ts";
@@ -827,21 +827,19 @@ async function main(): Promise<void> {
     };
     const deliveredSoFar = async () =>
       (await client.query("SELECT count(*)::int AS n FROM delivery WHERE domain_id = $1 AND state = 'delivered'", [domain.id])).rows[0].n as number;
-    /** One drain by ATRN through the relay; messages per second, from the ATRN command to the close. */
-    const postgresPids = async () =>
-      (await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()")).rows.map((row) => row.pid);
     /** CPU per message of the mailer on the host and of PostgreSQL in the last drain through it (the 50 ms rows use another mailer) */
     let lastCpu: { mailer: number; postgres: number } | null = null;
+    /** One drain by ATRN through the relay; messages per second, from the ATRN command to the close. */
     const drainRelayed = async (sessions: number, relayTo: Partial<CustomerTask>, count = messages, netns?: string) => {
       await hold(count);
       const before = await deliveredSoFar();
-      const cpuBefore = { mailer: processCpuMs([mailer!.pid!]), postgres: processCpuMs(await postgresPids()) };
+      const cpuBefore = { mailer: processCpuMs([mailer!.pid!]), postgres: processCpuMs(await postgresPids(client)) };
       const results = JSON.parse(await runChild(customerTask("relay", sessions, 0, relayTo), env, netns)) as SessionTimes[];
       lastCpu = netns
         ? null
         : {
             mailer: cpuBetween(cpuBefore.mailer, processCpuMs([mailer!.pid!])) / count,
-            postgres: cpuBetween(cpuBefore.postgres, processCpuMs(await postgresPids())) / count,
+            postgres: cpuBetween(cpuBefore.postgres, processCpuMs(await postgresPids(client))) / count,
           };
       const delivered = (await deliveredSoFar()) - before;
       if (delivered !== count) throw new Error(`drained ${delivered} of ${count}`);

@@ -27,7 +27,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { cpuBetween, machineCpuMs, processCpuMs } from "./bench-cpu.ts";
+import { cpuBetween, machineCpuMs, postgresPids, processCpuMs } from "./bench-cpu.ts";
 import { openEmbeddedDatabase } from "../lib/db/embedded-postgres.ts";
 import { migrateDatabase, PROJECT_ROOT } from "../lib/db/migrate.ts";
 import { freePort } from "../lib/system/free-port.ts";
@@ -218,15 +218,12 @@ async function main() {
           const rssAtStart = rssBytes(pid);
           let peak = rssAtStart;
           const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 25);
-          // PostgreSQL's processes: its backends (the pools open and close them) and its background workers
-          const postgresPids = async () =>
-            (await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()")).rows.map((row) => row.pid);
-          const before = { machine: machineCpuMs(), mailer: processCpuMs([pid]), postgres: processCpuMs(await postgresPids()) };
+          const before = { machine: machineCpuMs(), mailer: processCpuMs([pid]), postgres: processCpuMs(await postgresPids(client)) };
           const rate = await smtpSource(started.port, load, TO).finally(() => clearInterval(sampler));
           r.cpu.push({
             machine: (machineCpuMs() - before.machine) / load.messages,
             mailer: cpuBetween(before.mailer, processCpuMs([pid])) / load.messages,
-            postgres: cpuBetween(before.postgres, processCpuMs(await postgresPids())) / load.messages,
+            postgres: cpuBetween(before.postgres, processCpuMs(await postgresPids(client))) / load.messages,
           });
           const stored = Number((await client.query("SELECT count(*) AS n FROM message")).rows[0].n);
           if (stored !== load.messages) throw new Error(`${loadName(load)}: smtp-source sent ${load.messages}, Mailharbor stored ${stored}`);
