@@ -109,11 +109,13 @@ const schema = z.object({
   /** Deliveries one ATRN session claims at a time (the next batch is claimed and read while this one is sent). */
   ODMR_CLAIM_BATCH: positiveInt.max(5000).default(200),
   /**
-   * A customer offering CHUNKING and PIPELINING gets up to this many transactions before the
-   * first one's replies come back (RFC 3030 BDAT has no 354 to wait for). It is also how many
-   * messages a crash can leave accepted by the customer but not on record, and so offered again.
+   * How many messages may be accepted by the customer before their results are on record: a final
+   * dot waits only for the results of messages beyond it, and a customer offering CHUNKING and
+   * PIPELINING gets up to this many transactions before the first one's replies come back (RFC
+   * 3030 BDAT has no 354 to wait for). It is also how many messages a crash can leave accepted by
+   * the customer but not on record, and so offered again.
    */
-  ODMR_BDAT_WINDOW: positiveInt.max(100).default(8),
+  ODMR_WINDOW: positiveInt.max(100).default(8),
   /** Failed authentication (ODMR, MX AUTH, portal): each failure past the third delays the next answer by this much more (ms), up to 8 s. */
   AUTH_DELAY_STEP_MS: nonNegativeInt.default(1000),
   /** Failed authentication: this many failures from one client address lock that address out … */

@@ -19,7 +19,6 @@ export interface DeliveryResult {
 }
 
 export interface ResultRecord {
-  owner: string;
   messageId: string;
   /** from the claim: nothing outside this session still needs the message */
   exclusive: boolean;
@@ -55,40 +54,54 @@ WITH r AS (
   RETURNING d.id, d.state
 )`;
 
-// The common case: every recipient delivered, nobody else needs the message.
+// The common case: every recipient delivered, nobody else needs the message. One statement for
+// several such messages ($3 their ids, $4 how many of $1 each one has): a message's bytes are
+// purged only if every one of its rows was still ours.
 export const DELIVERED_SQL = `
-WITH upd AS (
+WITH m AS (
+  SELECT * FROM unnest($3::text[], $4::int[]) WITH ORDINALITY AS m(id, wanted, n)
+), upd AS (
   UPDATE delivery SET state = 'delivered', last_error = NULL, attempts = attempts + 1,
     last_attempt_at = now(), delivered_at = now(), lease_owner = NULL, lease_until = NULL
   WHERE id = ANY($1::bigint[]) AND lease_owner = $2
-  RETURNING id
+  RETURNING message_id
+), counted AS (
+  SELECT m.id, m.n, m.wanted, (SELECT count(*) FROM upd WHERE upd.message_id = m.id)::int AS updated FROM m
 ), purge AS (
-  DELETE FROM message_body WHERE message_id = $3 AND (SELECT count(*) FROM upd) = cardinality($1::bigint[])
+  DELETE FROM message_body WHERE message_id IN (SELECT id FROM counted WHERE updated = wanted)
   RETURNING message_id
 )
-SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM purge)::int AS purged`;
+SELECT c.id, c.updated, c.id IN (SELECT message_id FROM purge) AS purged FROM counted c ORDER BY c.n`;
 
 /**
- * Records one message's results. When nobody else needs the message and no DSN is owed it is one
- * statement; otherwise one transaction (with the DSN, storeDsns) that locks the message row first,
- * so that two sessions finishing their shares of one message at the same time cannot both leave
- * its bytes behind.
+ * Records the results of these messages, in one statement for those whose every recipient was
+ * delivered and that nobody else needs. The others are one statement each, or (when a DSN is owed
+ * or others need the message) one transaction each (with the DSN, storeDsns) that locks the
+ * message row first, so that two sessions finishing their shares of one message at the same time
+ * cannot both leave its bytes behind. `owner`: the session's lease owner; the results come back in
+ * the order of `records`.
  */
-export async function recordDeliveryResults(record: ResultRecord): Promise<RecordedResult> {
+export async function recordDeliveryResults(owner: string, records: ResultRecord[]): Promise<RecordedResult[]> {
   const endTimer = commitSeconds.startTimer({ operation: "results" });
-  const recorded = await writeResults(record);
+  const recorded = new Map<ResultRecord, RecordedResult>();
+  const plain = records.filter((r) => r.exclusive && !r.dsn && r.results.every((d) => d.outcome === "delivered"));
+  if (plain.length > 0) {
+    const rows = await queueQuery<{ updated: number; purged: boolean }>(
+      DELIVERED_SQL,
+      [plain.flatMap((r) => r.results.map((d) => d.deliveryId)), owner, plain.map((r) => r.messageId), plain.map((r) => r.results.length)],
+      "mh_record_delivered",
+      "relaxed",
+    );
+    plain.forEach((record, i) => recorded.set(record, { updated: rows[i].updated, purged: rows[i].purged }));
+  }
+  for (const record of records) if (!recorded.has(record)) recorded.set(record, await writeResults(owner, record));
   endTimer();
-  for (const r of record.results) deliveries.inc({ outcome: r.outcome });
-  return recorded;
+  for (const record of records) for (const r of record.results) deliveries.inc({ outcome: r.outcome });
+  return records.map((r) => recorded.get(r)!);
 }
 
-async function writeResults(record: ResultRecord): Promise<RecordedResult> {
-  const ids = record.results.map((r) => r.deliveryId);
-  if (record.exclusive && !record.dsn && record.results.every((r) => r.outcome === "delivered")) {
-    const [row] = await queueQuery<{ updated: number; purged: number }>(DELIVERED_SQL, [ids, record.owner, record.messageId], "mh_record_delivered", "relaxed");
-    return { updated: row.updated, purged: row.purged > 0 };
-  }
-  const params = [ids, record.results.map((r) => r.outcome), record.results.map((r) => r.error ?? null), record.owner];
+async function writeResults(owner: string, record: ResultRecord): Promise<RecordedResult> {
+  const params = [record.results.map((r) => r.deliveryId), record.results.map((r) => r.outcome), record.results.map((r) => r.error ?? null), owner];
   if (record.exclusive && !record.dsn) {
     // Purge only if every one of our rows was still ours and is now final.
     const [row] = await queueQuery<{ updated: number; purged: number }>(

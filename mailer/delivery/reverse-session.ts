@@ -7,15 +7,15 @@
 // protection holds it (lib/protection/bounce-protection.ts judges every result before it is
 // written). A connection lost before the final reply leaves the message held and sends no DSN.
 //
-// A message's final dot goes out once every result but the latest one is committed: message N's
-// result is committed while N+1 travels, so a round trip and a commit cost the time of the longer
-// of them, not of both. So if the mailer dies, at most two messages can have been accepted by the
-// customer without that being on record (the one in flight and the one before it, whose result
-// was being written): the only possible duplicates. To
-// a customer with CHUNKING and PIPELINING up to ODMR_BDAT_WINDOW transactions are in flight
-// (deliverInWindow), and as many messages are the most a crash can duplicate. A message split
-// over several transactions by the customer's LIMITS (RFC 9422) is recorded once, after its last
-// one: all of its transactions are "in flight" together.
+// Results are committed while the next messages travel, so a round trip and a commit cost the time
+// of the longer of them, not of both, and the results that wait while one commit runs go in the
+// next one together (a single statement when each was delivered, record-delivery-results.ts). A
+// message's final dot goes out once no more than ODMR_WINDOW - 1 earlier messages wait for their
+// results to be committed; to a customer with CHUNKING and PIPELINING up to ODMR_WINDOW
+// transactions are in flight (deliverInWindow). Either way, if the mailer dies, at most
+// ODMR_WINDOW messages can have been accepted by the customer without that being on record: the
+// only possible duplicates. A message split over several transactions by the customer's LIMITS
+// (RFC 9422) is recorded once, after its last one: all of its transactions are "in flight" together.
 import crypto from "node:crypto";
 import type net from "node:net";
 import { DeliveryFeed, type FeedItem } from "./delivery-feed.ts";
@@ -28,7 +28,7 @@ import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 import { BounceGuard } from "../../lib/protection/bounce-protection.ts";
 import type { ClaimedDelivery, ClaimedMessage } from "../../lib/queue/claim-deliveries.ts";
 import { releaseDeliveries } from "../../lib/queue/claim-deliveries.ts";
-import { recordDeliveryResults, type DeliveryOutcome } from "../../lib/queue/record-delivery-results.ts";
+import { recordDeliveryResults, type DeliveryOutcome, type RecordedResult, type ResultRecord } from "../../lib/queue/record-delivery-results.ts";
 import { sessionLeaseOwner } from "../../lib/queue/release-leases.ts";
 import type { SessionEnd } from "../../lib/sessions/record-session.ts";
 import { messageLine, type TranscriptSink } from "../../lib/sessions/session-transcript.ts";
@@ -87,6 +87,22 @@ interface Outgoing {
   recorded?: boolean;
 }
 
+/** A message's results waiting to be committed (see queueRecord). */
+interface QueuedRecord extends RecordContext {
+  results: RecipientResult[];
+  complete: boolean;
+  committed: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Results as they are written, after bounce protection judged them. */
+interface JudgedWrite {
+  context: RecordContext;
+  results: RecipientResult[];
+  complete: boolean;
+}
+
 /** One SMTP transaction: some or all of a message's recipients; `envelope` is set once its MAIL/RCPT/DATA went out. */
 interface Transaction {
   outgoing: Outgoing;
@@ -140,10 +156,12 @@ export class ReverseSession {
   private stopReason: string | null = null;
   /** the customer's 421: it is closing the connection */
   private closing: string | null = null;
-  /** every result queued so far, committed one after the other */
-  private recording: Promise<void> = Promise.resolve();
-  /** every result queued before the latest one: awaited before a final dot (see the header) */
-  private earlierRecords: Promise<void> = Promise.resolve();
+  /** results not yet committed, oldest first; the front ones are being written (see queueRecord) */
+  private unrecorded: QueuedRecord[] = [];
+  /** the loop that commits `unrecorded`, while it runs */
+  private recorder: Promise<void> | null = null;
+  /** why results could not be committed: nothing more is written, and every wait for a record throws it */
+  private recordFailure: unknown = null;
   private capabilities: Capabilities | null = null;
   /** transactions of the message being sent that are still to go */
   private parts: Transaction[] = [];
@@ -245,16 +263,16 @@ export class ReverseSession {
           outcome = await this.deliverAll(this.capabilities);
         }
       }
-      await this.recording;
+      await this.recorded(0);
     } catch (error) {
       outcome = this.describeFailure(error);
       if (error instanceof ReverseClientError) log.info({ code: FAILURE_CODES[error.kind] }, outcome);
       else log.error({ code: errorCode(error), err: error }, "reversed session failed");
-      await this.recording.catch(() => undefined);
+      await this.recorded(0).catch(() => undefined);
     }
     // 5yz that bounce protection kept back below its minimum are final now (see bounce-protection.ts)
     try {
-      for (const batch of this.protection.finish()) await this.write(batch.context, batch.results, false);
+      await this.write(this.protection.finish().map((batch) => ({ context: batch.context, results: batch.results, complete: false })));
     } catch (error) {
       log.error({ code: errorCode(error), err: error }, "could not record the refusals kept back; their leases will expire and they are offered again");
     }
@@ -298,7 +316,7 @@ export class ReverseSession {
 
   /**
    * CHUNKING with PIPELINING: BDAT has no 354 to wait for (RFC 3030 §2), so neither need the
-   * transactions wait for each other. Up to ODMR_BDAT_WINDOW of them are in flight, each in one
+   * transactions wait for each other. Up to ODMR_WINDOW of them are in flight, each in one
    * write; a slot frees when the oldest one's results are committed, so a crash can leave at
    * most that many messages accepted by the customer and not on record.
    *
@@ -309,7 +327,7 @@ export class ReverseSession {
    * old transaction.
    */
   private async deliverInWindow(capabilities: Capabilities): Promise<string> {
-    const window = this.options.ctx.config.ODMR_BDAT_WINDOW;
+    const window = this.options.ctx.config.ODMR_WINDOW;
     const inFlight: Promise<void>[] = [];
     let failure: unknown = null;
     let unclean = false;
@@ -372,7 +390,7 @@ export class ReverseSession {
         }
         if (tx.last || this.closing) {
           this.recordOutgoing(tx.outgoing, capabilities, !this.closing);
-          await this.recording;
+          await this.recorded(0);
         }
         return final.code < 400 && !(cleared && cleared.code >= 400);
       } catch (error) {
@@ -470,17 +488,17 @@ export class ReverseSession {
       let envelope: EnvelopeReplies;
       let final: Reply | null = null;
       if (capabilities.chunking) {
-        await this.earlierRecords;
+        await this.recorded(this.options.ctx.config.ODMR_WINDOW - 1);
         envelope = await this.sendEnvelope(tx, capabilities);
         if (accepts(envelope)) final = await (await this.client.bdat(raw, false)).verdict;
       } else {
         envelope = await (tx.envelope ?? this.sendEnvelope(tx, capabilities));
         if (envelope.data?.code === 354 && accepts(envelope)) {
           // big bodies go ahead in full blocks; the last block, the dot and the next envelope wait
-          // for every record but the latest one and then leave as one write
+          // for the records beyond the window (see the header) and then leave as one write
           const tail = await this.client.bodyHead(raw);
           next = capabilities.pipelining ? await this.nextTransaction(capabilities) : null;
-          await this.earlierRecords;
+          await this.recorded(this.options.ctx.config.ODMR_WINDOW - 1);
           const dot = this.client.finishData(tail);
           if (next) next.envelope = this.sendEnvelope(next, capabilities);
           final = await dot;
@@ -562,28 +580,86 @@ export class ReverseSession {
     return replies.find((r) => r?.code === 421) ?? null;
   }
 
-  /** Commits a message's results after the previous one's; a failure surfaces at the next await. */
+  /**
+   * Queues a message's results for the record; `complete`: every claimed recipient of the message
+   * has a result here (else others still need its bytes). Results are committed in the order they
+   * are queued: one write at a time, each taking all that are waiting (see the header).
+   */
   private queueRecord(message: ClaimedMessage, raw: Buffer | null, results: RecipientResult[], remoteMta?: string, complete = true): void {
-    this.earlierRecords = this.recording;
-    // after a failure `recording` stays rejected, and so does every later result's turn
-    this.recording = this.recording.then(() => this.record(message, raw, results, remoteMta, complete));
+    // after a failure nothing more is written; it surfaces at the next wait (recorded)
+    if (this.recordFailure) return;
+    let settle!: Pick<QueuedRecord, "resolve" | "reject">;
+    const committed = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    committed.catch(() => undefined);
+    this.unrecorded.push({ message, raw, remoteMta, results, complete, committed, ...settle });
+    this.recorder ??= this.commitQueued();
   }
 
-  /** `complete`: every claimed recipient of the message has a result here (else others still need its bytes). */
-  private async record(
-    message: ClaimedMessage,
-    raw: Buffer | null,
-    results: RecipientResult[],
-    remoteMta: string | undefined,
-    complete: boolean,
-  ): Promise<void> {
-    for (const batch of await this.protection.judge({ context: { message, raw, remoteMta }, results })) {
-      await this.write(batch.context, batch.results, complete && batch.whole);
+  /** Waits until at most `n` queued results are still to be committed; throws the failure of a write. */
+  private async recorded(n: number): Promise<void> {
+    if (this.unrecorded.length > n) await this.unrecorded[this.unrecorded.length - 1 - n].committed;
+    if (this.recordFailure) throw this.recordFailure;
+  }
+
+  private async commitQueued(): Promise<void> {
+    try {
+      while (this.unrecorded.length > 0) {
+        const batch = this.unrecorded.slice();
+        const writes: JudgedWrite[] = [];
+        for (const { message, raw, remoteMta, results, complete } of batch) {
+          for (const judged of await this.protection.judge({ context: { message, raw, remoteMta }, results })) {
+            writes.push({ context: judged.context, results: judged.results, complete: complete && judged.whole });
+          }
+        }
+        await this.write(writes);
+        this.unrecorded.splice(0, batch.length);
+        for (const record of batch) record.resolve();
+      }
+    } catch (error) {
+      this.recordFailure = error;
+      for (const record of this.unrecorded.splice(0)) record.reject(error);
+    } finally {
+      this.recorder = null;
     }
   }
 
-  private async write({ message, raw, remoteMta }: RecordContext, results: RecipientResult[], complete: boolean): Promise<void> {
-    const { ctx, log } = this.options;
+  private async write(writes: JudgedWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const { log } = this.options;
+    const records = writes.map(({ context, results, complete }) => this.resultRecord(context, results, complete));
+    let recorded: RecordedResult[];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        recorded = await recordDeliveryResults(this.owner, records);
+        break;
+      } catch (error) {
+        if (attempt >= RECORD_ATTEMPTS) throw error;
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+      }
+    }
+    writes.forEach(({ context: { message, raw }, results }, i) => {
+      if (recorded[i].updated < results.length) {
+        log.warn({ code: "ODMR_LEASE_LOST", messageId: message.messageId }, "some deliveries were no longer ours when their result came");
+      }
+      this.feed.settle(results.map((r) => r.delivery.id));
+      const delivered = results.filter((r) => r.outcome === "delivered").length;
+      if (delivered > 0) {
+        this.counts.messagesDelivered++;
+        this.counts.recipientsDelivered += delivered;
+        this.counts.bytesDelivered += raw?.length ?? 0;
+      }
+      if (log.isLevelEnabled("debug")) {
+        log.debug(
+          { messageId: message.messageId, results: results.map((r) => ({ rcpt: r.delivery.recipient, outcome: r.outcome, error: r.error })) },
+          "message result",
+        );
+      }
+    });
+  }
+
+  /** What one message's results are written as, with the DSN a bounce owes; noted in the transcript. */
+  private resultRecord({ message, raw, remoteMta }: RecordContext, results: RecipientResult[], complete: boolean): ResultRecord {
+    const { ctx } = this.options;
     // the transcript shows the outcome as written, after bounce protection judged it
     this.options.transcript?.add(
       "message",
@@ -618,37 +694,11 @@ export class ReverseSession {
         }),
       };
     }
-    const record = {
-      owner: this.owner,
+    return {
       messageId: message.messageId,
       exclusive: message.exclusive && complete,
       dsn,
       results: results.map((r) => ({ deliveryId: r.delivery.id, outcome: r.outcome, error: r.error })),
     };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const recorded = await recordDeliveryResults(record);
-        if (recorded.updated < results.length) {
-          log.warn({ code: "ODMR_LEASE_LOST", messageId: message.messageId }, "some deliveries were no longer ours when their result came");
-        }
-        break;
-      } catch (error) {
-        if (attempt >= RECORD_ATTEMPTS) throw error;
-        await new Promise((r) => setTimeout(r, 250 * attempt));
-      }
-    }
-    this.feed.settle(results.map((r) => r.delivery.id));
-    const delivered = results.filter((r) => r.outcome === "delivered").length;
-    if (delivered > 0) {
-      this.counts.messagesDelivered++;
-      this.counts.recipientsDelivered += delivered;
-      this.counts.bytesDelivered += raw?.length ?? 0;
-    }
-    if (log.isLevelEnabled("debug")) {
-      log.debug(
-        { messageId: message.messageId, results: results.map((r) => ({ rcpt: r.delivery.recipient, outcome: r.outcome, error: r.error })) },
-        "message result",
-      );
-    }
   }
 }

@@ -1,6 +1,6 @@
 // Real peers on both sides of the turned-around connection: real fetchmail relays our ATRN
 // session into a real Postfix smtpd, which offers PIPELINING and CHUNKING. So the drain goes out
-// as BDAT with several transactions in flight (ODMR_BDAT_WINDOW), each after the first led by
+// as BDAT with several transactions in flight (ODMR_WINDOW), each after the first led by
 // RSET; Postfix must take every message with its own envelope, and its refusals (a recipient at
 // RCPT, a message at the end of its data) must come back as bounces.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +21,7 @@ describe.skipIf(unavailable !== null)(`fetchmail into a real Postfix smtpd with 
   let postfix: PostfixReceiver;
 
   beforeAll(async () => {
-    mailer = await startMailer({ ODMR_BDAT_WINDOW: "4" });
+    mailer = await startMailer({ ODMR_WINDOW: "4" });
     postfix = new PostfixReceiver({
       host: "127.0.0.1",
       port: await freePort(),

@@ -70,19 +70,20 @@ describe("delivery leases", () => {
     expect(claimed.length).toBeGreaterThanOrEqual(120);
     // all but two delivered: the statistics see almost no row in 'delivering'
     for (const message of claimed.slice(2)) {
-      const recorded = await recordDeliveryResults({
-        owner: OWNER,
-        messageId: message.messageId,
-        exclusive: message.exclusive,
-        results: message.deliveries.map((d) => ({ deliveryId: d.id, outcome: "delivered" as const })),
-      });
-      expect(recorded).toEqual({ updated: 1, purged: true });
+      const recorded = await recordDeliveryResults(OWNER, [
+        {
+          messageId: message.messageId,
+          exclusive: message.exclusive,
+          results: message.deliveries.map((d) => ({ deliveryId: d.id, outcome: "delivered" as const })),
+        },
+      ]);
+      expect(recorded).toEqual([{ updated: 1, purged: true }]);
     }
     await queueQuery("ANALYZE delivery");
     const [left] = claimed;
     const ids = left.deliveries.map((d) => d.id);
     const statements = [
-      { sql: DELIVERED_SQL, params: [ids, OWNER, left.messageId] },
+      { sql: DELIVERED_SQL, params: [ids, OWNER, [left.messageId], [ids.length]] },
       { sql: `${UPDATE_CTE} SELECT count(*) FROM upd`, params: [ids, ["deferred"], ["451 try later"], OWNER] },
     ];
     for (const { sql, params } of statements) {
@@ -91,5 +92,48 @@ describe("delivery leases", () => {
         expect(read.filter((name) => name.startsWith("delivery_") && name.includes("state"))).toEqual([]);
       }
     }
+  });
+
+  it("records several messages' results at once: each message's bytes go only when all of its rows were still ours", async () => {
+    const batch = await makeCustomer("Batch", ["batch.example"]);
+    const both = await holdMessage(
+      ["a", "b"].map((local) => ({ address: `${local}@batch.example`, customer: batch })),
+      testMessage("both delivered"),
+    );
+    const stolen = await holdMessage([{ address: "c@batch.example", customer: batch }], testMessage("lease lost"));
+    const deferred = await holdMessage([{ address: "d@batch.example", customer: batch }], testMessage("deferred"));
+    const claimed = await claimDeliveries({
+      owner: OWNER,
+      customerId: batch.id,
+      domainIds: [domainId(batch, "batch.example")],
+      limit: 10,
+      leaseSeconds: 600,
+      attemptedBefore: new Date(Date.now() + 60_000),
+    });
+    expect(claimed.map((m) => m.messageId)).toEqual([both, stolen, deferred]);
+    // a staff "release lease" and another session's claim took this one meanwhile
+    await queueQuery("UPDATE delivery SET lease_owner = 'mx2.test:1:other' WHERE message_id = $1", [stolen]);
+    const delivered = (m: (typeof claimed)[number]) => m.deliveries.map((d) => ({ deliveryId: d.id, outcome: "delivered" as const }));
+    const recorded = await recordDeliveryResults(OWNER, [
+      { messageId: both, exclusive: true, results: delivered(claimed[0]) },
+      { messageId: stolen, exclusive: true, results: delivered(claimed[1]) },
+      { messageId: deferred, exclusive: true, results: [{ deliveryId: claimed[2].deliveries[0].id, outcome: "deferred", error: "451 4.3.0 later" }] },
+    ]);
+    expect(recorded).toEqual([
+      { updated: 2, purged: true },
+      { updated: 0, purged: false },
+      { updated: 1, purged: false },
+    ]);
+    const states = await queueQuery<{ message_id: string; state: string; lease_owner: string | null; has_body: boolean }>(
+      `SELECT d.message_id, d.state, d.lease_owner, EXISTS (SELECT 1 FROM message_body b WHERE b.message_id = d.message_id) AS has_body
+       FROM delivery d WHERE d.customer_id = $1 ORDER BY d.id`,
+      [batch.id],
+    );
+    expect(states).toEqual([
+      { message_id: both, state: "delivered", lease_owner: null, has_body: false },
+      { message_id: both, state: "delivered", lease_owner: null, has_body: false },
+      { message_id: stolen, state: "delivering", lease_owner: "mx2.test:1:other", has_body: true },
+      { message_id: deferred, state: "queued", lease_owner: null, has_body: true },
+    ]);
   });
 });

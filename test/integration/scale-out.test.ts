@@ -3,7 +3,7 @@
 // own data directory and the same MAILHARBOR_SECRET_KEY. Intake on both MXes; two ATRN sessions
 // for one domain, one on each mailer, share the queue without a duplicate (row locks and
 // leases); a mailer killed mid-drain loses nothing, its claims come back when their lease runs
-// out and the other mailer delivers them, at most the two messages in flight twice; housekeeping and
+// out and the other mailer delivers them, at most ODMR_WINDOW messages twice; housekeeping and
 // ETRN "deliver now" run once across the mailers, not once per mailer; a portal with a data
 // directory of its own shows one queue and its deliver-now runs once.
 import crypto from "node:crypto";
@@ -171,8 +171,8 @@ describe("two mailers on one PostgreSQL", () => {
     );
   });
 
-  it("after a SIGKILL of one mailer mid-drain, the other delivers the rest once the leases run out: nothing lost, at most the two messages in flight twice", async () => {
-    const victim = await mailerOnItsOwnMachine("victim");
+  it("after a SIGKILL of one mailer mid-drain, the other delivers the rest once the leases run out: nothing lost, at most the ODMR_WINDOW (2) messages in flight twice", async () => {
+    const victim = await mailerOnItsOwnMachine("victim", { ODMR_WINDOW: "2" });
     const crash = await makeCustomer("Crashing", ["crash.example"]);
     const expected: string[] = [];
     for (let i = 0; i < 200; i++) {
