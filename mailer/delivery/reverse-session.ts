@@ -28,6 +28,7 @@ import type { AuthenticatedLogin } from "../../lib/logins/verify-odmr-login.ts";
 import { BounceGuard } from "../../lib/protection/bounce-protection.ts";
 import type { ClaimedDelivery, ClaimedMessage } from "../../lib/queue/claim-deliveries.ts";
 import { releaseDeliveries } from "../../lib/queue/claim-deliveries.ts";
+import { GroupCommit } from "../../lib/queue/group-commit.ts";
 import { recordDeliveryResults, type DeliveryOutcome, type RecordedResult, type ResultRecord } from "../../lib/queue/record-delivery-results.ts";
 import { sessionLeaseOwner } from "../../lib/queue/release-leases.ts";
 import type { SessionEnd } from "../../lib/sessions/record-session.ts";
@@ -87,15 +88,6 @@ interface Outgoing {
   recorded?: boolean;
 }
 
-/** A message's results waiting to be committed (see queueRecord). */
-interface QueuedRecord extends RecordContext {
-  results: RecipientResult[];
-  complete: boolean;
-  committed: Promise<void>;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
 /** Results as they are written, after bounce protection judged them. */
 interface JudgedWrite {
   context: RecordContext;
@@ -113,6 +105,8 @@ interface Transaction {
 }
 
 const RECORD_ATTEMPTS = 3;
+/** the most messages' results in one commit */
+const RECORD_BATCH = 100;
 
 const FAILURE_CODES: Record<ReverseClientError["kind"], string> = {
   timeout: "ODMR_REVERSE_TIMEOUT",
@@ -156,10 +150,12 @@ export class ReverseSession {
   private stopReason: string | null = null;
   /** the customer's 421: it is closing the connection */
   private closing: string | null = null;
-  /** results not yet committed, oldest first; the front ones are being written (see queueRecord) */
-  private unrecorded: QueuedRecord[] = [];
-  /** the loop that commits `unrecorded`, while it runs */
-  private recorder: Promise<void> | null = null;
+  /** each queued message's results until they are committed, oldest first (see queueRecord) */
+  private unrecorded: Promise<void>[] = [];
+  /** bounce protection judges the results in the order they come */
+  private judging: Promise<unknown> = Promise.resolve();
+  /** one commit at a time; results judged while it runs go into the next one together */
+  private readonly committer: GroupCommit<JudgedWrite>;
   /** why results could not be committed: nothing more is written, and every wait for a record throws it */
   private recordFailure: unknown = null;
   private capabilities: Capabilities | null = null;
@@ -229,6 +225,13 @@ export class ReverseSession {
       );
     });
     this.protection.prefetch();
+    this.committer = new GroupCommit<JudgedWrite>({
+      commit: (writes) => this.write(writes),
+      maxItems: RECORD_BATCH,
+      maxBytes: 0,
+      sizeOf: () => 0,
+      concurrency: 1,
+    });
   }
 
   /** Finish the message in flight, then QUIT (shutdown, session time limit). */
@@ -588,39 +591,23 @@ export class ReverseSession {
   private queueRecord(message: ClaimedMessage, raw: Buffer | null, results: RecipientResult[], remoteMta?: string, complete = true): void {
     // after a failure nothing more is written; it surfaces at the next wait (recorded)
     if (this.recordFailure) return;
-    let settle!: Pick<QueuedRecord, "resolve" | "reject">;
-    const committed = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    committed.catch(() => undefined);
-    this.unrecorded.push({ message, raw, remoteMta, results, complete, committed, ...settle });
-    this.recorder ??= this.commitQueued();
+    const judged = this.judging.then(() => this.protection.judge({ context: { message, raw, remoteMta }, results }));
+    this.judging = judged.catch(() => undefined);
+    const committed = judged.then(async (batches) => {
+      await Promise.all(batches.map((b) => this.committer.submit({ context: b.context, results: b.results, complete: complete && b.whole })));
+    });
+    const settled = () => void this.unrecorded.splice(this.unrecorded.indexOf(committed), 1);
+    committed.then(settled, (error: unknown) => {
+      this.recordFailure ??= error;
+      settled();
+    });
+    this.unrecorded.push(committed);
   }
 
-  /** Waits until at most `n` queued results are still to be committed; throws the failure of a write. */
+  /** Waits until at most `n` queued messages' results are still to be committed; then throws the failure of a write, if one failed. */
   private async recorded(n: number): Promise<void> {
-    if (this.unrecorded.length > n) await this.unrecorded[this.unrecorded.length - 1 - n].committed;
+    while (this.unrecorded.length > n) await this.unrecorded[this.unrecorded.length - 1 - n].catch(() => undefined);
     if (this.recordFailure) throw this.recordFailure;
-  }
-
-  private async commitQueued(): Promise<void> {
-    try {
-      while (this.unrecorded.length > 0) {
-        const batch = this.unrecorded.slice();
-        const writes: JudgedWrite[] = [];
-        for (const { message, raw, remoteMta, results, complete } of batch) {
-          for (const judged of await this.protection.judge({ context: { message, raw, remoteMta }, results })) {
-            writes.push({ context: judged.context, results: judged.results, complete: complete && judged.whole });
-          }
-        }
-        await this.write(writes);
-        this.unrecorded.splice(0, batch.length);
-        for (const record of batch) record.resolve();
-      }
-    } catch (error) {
-      this.recordFailure = error;
-      for (const record of this.unrecorded.splice(0)) record.reject(error);
-    } finally {
-      this.recorder = null;
-    }
   }
 
   private async write(writes: JudgedWrite[]): Promise<void> {

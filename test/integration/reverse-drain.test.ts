@@ -153,6 +153,10 @@ describe("reversed session toward a scripted customer", () => {
       await served;
       expect(receiver.messages).toHaveLength(WINDOW + 3);
       for (const id of ids) expect(await statesOf(id)).toEqual(["delivered"]);
+      // the results that waited behind the blocked one were committed together, in one statement
+      // (its now() is their delivered_at): the waiting window holds two commits' worth
+      const waited = await getDb().delivery.findMany({ where: { messageId: { in: ids.slice(recorded, WINDOW + recorded) } }, select: { deliveredAt: true } });
+      expect(new Set(waited.map((d) => d.deliveredAt!.getTime())).size).toBe(2);
     } finally {
       await blocker.end();
     }
