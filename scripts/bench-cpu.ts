@@ -1,5 +1,6 @@
 // CPU time from /proc, for the benchmarks' "ms of CPU per message" beside their rates.
 import fs from "node:fs";
+import path from "node:path";
 import type pg from "pg";
 
 /** USER_HZ: the unit of /proc's CPU times, 100 on every Linux this runs on */
@@ -36,4 +37,10 @@ export function machineCpuMs(): number {
 /** PostgreSQL's processes: its backends (the pools open and close them) and its background workers, but not `client`'s own. */
 export async function postgresPids(client: pg.Client): Promise<number[]> {
   return (await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()")).rows.map((row) => row.pid);
+}
+
+/** Node's flags that write a CPU profile of the mailer into BENCH_PROFILE (a directory), when it is set. */
+export function mailerProfileFlags(): string[] {
+  const dir = process.env.BENCH_PROFILE;
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(dir)}`] : [];
 }

@@ -29,7 +29,8 @@
 // Options: --quick (fewer messages, one run each, 100,000 other deliveries), --messages N,
 // --keep (keep the temporary data directory), --no-anchor (skip Postfix), --no-rtt (skip the
 // 50 ms part), --rtt-only (only the 50 ms part), --rtt-messages N (its load, default 200),
-// --only TEXT (only the rows whose description contains TEXT).
+// --only TEXT (only the rows whose description contains TEXT). BENCH_PROFILE=DIR: a CPU profile of
+// each mailer into DIR (node --cpu-prof).
 // Run as the customer: --customer <json> (internal).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -39,7 +40,7 @@ import path from "node:path";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { cpuBetween, postgresPids, processCpuMs } from "./bench-cpu.ts";
+import { cpuBetween, mailerProfileFlags, postgresPids, processCpuMs } from "./bench-cpu.ts";
 import { cramMd5Digest } from "../lib/auth/cram-md5.ts";
 import { freePort } from "../lib/system/free-port.ts";
 import { PostfixReceiver, postfixUnavailable } from "../test/helpers/postfix-receiver.ts";
@@ -695,7 +696,11 @@ function useCongestionControl(name: string | null): () => void {
 }
 
 async function startMailer(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const mailer = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "mailer", "main.ts")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
+  const mailer = spawn(process.execPath, [...mailerProfileFlags(), "--import", "tsx", path.join(ROOT, "mailer", "main.ts")], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   await new Promise<void>((resolve, reject) => {
     let buffer = "";
     mailer.stdout!.on("data", (chunk: Buffer) => {

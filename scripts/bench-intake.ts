@@ -27,7 +27,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { cpuBetween, machineCpuMs, postgresPids, processCpuMs } from "./bench-cpu.ts";
+import { cpuBetween, machineCpuMs, mailerProfileFlags, postgresPids, processCpuMs } from "./bench-cpu.ts";
 import { openEmbeddedDatabase } from "../lib/db/embedded-postgres.ts";
 import { migrateDatabase, PROJECT_ROOT } from "../lib/db/migrate.ts";
 import { freePort } from "../lib/system/free-port.ts";
@@ -81,8 +81,7 @@ async function startMailer(databaseUrl: string, dataDir: string): Promise<{ chil
     // mynetworks (127.0.0.0/8 here) from its per-client limit the same way
     MX_MAX_CONNECTIONS_PER_IP: "1000",
   };
-  const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}`] : [];
-  const child = spawn(process.execPath, [...profile, "--import", "tsx", path.join(PROJECT_ROOT, "mailer", "main.ts")], {
+  const child = spawn(process.execPath, [...mailerProfileFlags(), "--import", "tsx", path.join(PROJECT_ROOT, "mailer", "main.ts")], {
     cwd: PROJECT_ROOT,
     env,
     stdio: ["ignore", "pipe", "inherit"],
