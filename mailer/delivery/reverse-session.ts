@@ -72,7 +72,10 @@ interface RecipientResult {
 /** What a message's results are written with, kept while bounce protection holds some of them back. */
 interface RecordContext {
   message: ClaimedMessage;
+  /** the message's bytes, for the DSN of a bounce (null when none of its results is one) */
   raw: Buffer | null;
+  /** its size, for the session's count of bytes delivered */
+  bytes: number;
   remoteMta?: string;
 }
 
@@ -591,7 +594,9 @@ export class ReverseSession {
   private queueRecord(message: ClaimedMessage, raw: Buffer | null, results: RecipientResult[], remoteMta?: string, complete = true): void {
     // after a failure nothing more is written; it surfaces at the next wait (recorded)
     if (this.recordFailure) return;
-    const judged = this.judging.then(() => this.protection.judge({ context: { message, raw, remoteMta }, results }));
+    // the bytes are kept only for the DSN a bounce owes: the window's delivered messages hold none
+    const context = { message, raw: results.some((r) => r.outcome === "bounced") ? raw : null, bytes: raw?.length ?? 0, remoteMta };
+    const judged = this.judging.then(() => this.protection.judge({ context, results }));
     this.judging = judged.catch(() => undefined);
     const committed = judged.then(async (batches) => {
       await Promise.all(batches.map((b) => this.committer.submit({ context: b.context, results: b.results, complete: complete && b.whole })));
@@ -624,7 +629,7 @@ export class ReverseSession {
         await new Promise((r) => setTimeout(r, 250 * attempt));
       }
     }
-    writes.forEach(({ context: { message, raw }, results }, i) => {
+    writes.forEach(({ context: { message, bytes }, results }, i) => {
       if (recorded[i].updated < results.length) {
         log.warn({ code: "ODMR_LEASE_LOST", messageId: message.messageId }, "some deliveries were no longer ours when their result came");
       }
@@ -633,7 +638,7 @@ export class ReverseSession {
       if (delivered > 0) {
         this.counts.messagesDelivered++;
         this.counts.recipientsDelivered += delivered;
-        this.counts.bytesDelivered += raw?.length ?? 0;
+        this.counts.bytesDelivered += bytes;
       }
       if (log.isLevelEnabled("debug")) {
         log.debug(

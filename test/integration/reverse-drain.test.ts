@@ -157,6 +157,11 @@ describe("reversed session toward a scripted customer", () => {
       // (its now() is their delivered_at): the waiting window holds two commits' worth
       const waited = await getDb().delivery.findMany({ where: { messageId: { in: ids.slice(recorded, WINDOW + recorded) } }, select: { deliveredAt: true } });
       expect(new Set(waited.map((d) => d.deliveredAt!.getTime())).size).toBe(2);
+      // the session counts every message's bytes, though the window keeps none of a delivered one's
+      const sizes = await getDb().message.findMany({ where: { id: { in: ids } }, select: { size: true } });
+      await expect
+        .poll(async () => (await getDb().odmrSession.findFirst({ where: { loginName: c.login, endedAt: { not: null } } }))?.bytesDelivered)
+        .toBe(BigInt(sizes.reduce((n, m) => n + m.size, 0)));
     } finally {
       await blocker.end();
     }
