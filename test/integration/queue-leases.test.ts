@@ -14,6 +14,18 @@ useTestDatabase();
 
 const OWNER = "mx1.test:1:session";
 
+/** Claims what the domain holds (up to 200 deliveries) for OWNER. */
+function claimAll(customer: TestCustomer, domain: string) {
+  return claimDeliveries({
+    owner: OWNER,
+    customerId: customer.id,
+    domainIds: [domainId(customer, domain)],
+    limit: 200,
+    leaseSeconds: 600,
+    attemptedBefore: new Date(Date.now() + 60_000),
+  });
+}
+
 /**
  * Every index the plan of `sql` reads (EXPLAIN with `params`, or the generic plan without). The
  * table here is small, so sequential scans are ruled out: the choice left is between indexes, as
@@ -57,16 +69,7 @@ describe("delivery leases", () => {
 
   it("recording results reads the primary key, not a state index, after a long drain", async () => {
     for (let i = 0; i < 120; i++) await holdMessage([{ address: `user${i % 7}@leases.example`, customer }], testMessage(`drain ${i}`));
-    const claim = () =>
-      claimDeliveries({
-        owner: OWNER,
-        customerId: customer.id,
-        domainIds: [domainId(customer, "leases.example")],
-        limit: 200,
-        leaseSeconds: 600,
-        attemptedBefore: new Date(Date.now() + 60_000),
-      });
-    const claimed = await claim();
+    const claimed = await claimAll(customer, "leases.example");
     expect(claimed.length).toBeGreaterThanOrEqual(120);
     // all but two delivered: the statistics see almost no row in 'delivering'
     for (const message of claimed.slice(2)) {
@@ -102,14 +105,7 @@ describe("delivery leases", () => {
     );
     const stolen = await holdMessage([{ address: "c@batch.example", customer: batch }], testMessage("lease lost"));
     const deferred = await holdMessage([{ address: "d@batch.example", customer: batch }], testMessage("deferred"));
-    const claimed = await claimDeliveries({
-      owner: OWNER,
-      customerId: batch.id,
-      domainIds: [domainId(batch, "batch.example")],
-      limit: 10,
-      leaseSeconds: 600,
-      attemptedBefore: new Date(Date.now() + 60_000),
-    });
+    const claimed = await claimAll(batch, "batch.example");
     expect(claimed.map((m) => m.messageId)).toEqual([both, stolen, deferred]);
     // a staff "release lease" and another session's claim took this one meanwhile
     await queueQuery("UPDATE delivery SET lease_owner = 'mx2.test:1:other' WHERE message_id = $1", [stolen]);
