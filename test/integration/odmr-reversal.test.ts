@@ -171,6 +171,61 @@ describe("a mailer that dies or stops in the middle of a delivery", () => {
     expect(await statesOf(domainId)).toEqual({ delivered: 12 });
   });
 
+  it("when a result cannot be committed, ends the session and loses nothing; the next session delivers the rest", async () => {
+    const failing = await makeCustomer("Unrecorded", ["unrecorded.example"]);
+    const domainId = failing.domains.get("unrecorded.example")!;
+    await holdMany(failing, "unrecorded.example", "unrecorded", 30);
+    const order = await getDb().delivery.findMany({ where: { domainId }, orderBy: { id: "asc" }, select: { messageId: true } });
+    // the fifth message's result is refused by the database (a statement error, not an outage)
+    const admin = new pg.Client({ connectionString: env.url });
+    await admin.connect();
+    await admin.query(`CREATE FUNCTION test_refuse_result() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.state = 'delivered' AND NEW.message_id = '${order[4].messageId}' THEN RAISE EXCEPTION 'refused for the test'; END IF;
+        RETURN NEW;
+      END $$`);
+    await admin.query("CREATE TRIGGER test_refuse_result BEFORE UPDATE ON delivery FOR EACH ROW EXECUTE FUNCTION test_refuse_result()");
+    const mailer = await startMailer();
+    const received: ReceivedMessage[][] = [];
+    try {
+      const customer = await loggedInCustomer(mailer.odmrPort, failing.login, failing.secret);
+      expect((await customer.atrn(["unrecorded.example"])).code).toBe(250);
+      const first = await startSmtpReceiver({}, { listen: false });
+      await customer.serveWith(first);
+      received.push(first.messages);
+      // it went on while that commit was retried, as far as the window (8) lets it, then stopped
+      expect(first.messages.length).toBeLessThan(30);
+      await expect
+        .poll(async () => (await getDb().odmrSession.findFirst({ where: { loginName: failing.login, endedAt: { not: null } } }))?.outcome)
+        .toMatch(/^stopped: .*refused for the test/);
+      // nothing is left claimed: what has no result on record is held again
+      const states = await statesOf(domainId);
+      expect(states.delivering).toBeUndefined();
+      expect(states.queued).toBeGreaterThan(0);
+      expect(await statesOf(domainId)).toEqual({ delivered: 30 - states.queued, queued: states.queued });
+      expect(mailer.logs.some((l) => l.msg === "reversed session failed")).toBe(true);
+
+      await admin.query("DROP TRIGGER test_refuse_result ON delivery");
+      const again = await loggedInCustomer(mailer.odmrPort, failing.login, failing.secret);
+      expect((await again.atrn(["unrecorded.example"])).code).toBe(250);
+      const second = await startSmtpReceiver({}, { listen: false });
+      await again.serveWith(second);
+      received.push(second.messages);
+    } finally {
+      await admin.query("DROP TRIGGER IF EXISTS test_refuse_result ON delivery");
+      await admin.query("DROP FUNCTION IF EXISTS test_refuse_result()");
+      await admin.end();
+      await mailer.stop();
+    }
+    expect(await statesOf(domainId)).toEqual({ delivered: 30 });
+    const all = received.flatMap(subjects);
+    expect(new Set(all).size).toBe(30);
+    // offered again: the refused one, and at most the window accepted after it
+    const twice = all.filter((s, i) => all.indexOf(s) !== i);
+    expect(twice).toContain("unrecorded 004");
+    expect(twice.length).toBeLessThanOrEqual(8);
+  });
+
   it("on SIGTERM finishes the message in flight, says QUIT and gives the rest back", async () => {
     const stopping = await makeCustomer("Stopping", ["stopping.example"]);
     const domainId = stopping.domains.get("stopping.example")!;
