@@ -29,6 +29,23 @@ async function holdMany(customer: TestCustomer, domain: string, prefix: string, 
   }
 }
 
+/** Holds `count` messages for the domain: its id and its deliveries' messages in queue order. */
+async function holdInOrder(customer: TestCustomer, domain: string, prefix: string, count: number) {
+  await holdMany(customer, domain, prefix, count);
+  const domainId = customer.domains.get(domain)!;
+  const order = await getDb().delivery.findMany({ where: { domainId }, orderBy: { id: "asc" }, select: { messageId: true } });
+  return { domainId, order };
+}
+
+/** One ATRN for the domain, served by a receiver of its own: what it received. */
+async function collect(port: number, customer: TestCustomer, domain: string): Promise<ReceivedMessage[]> {
+  const odmr = await loggedInCustomer(port, customer.login, customer.secret);
+  expect((await odmr.atrn([domain])).code).toBe(250);
+  const receiver = await startSmtpReceiver({}, { listen: false });
+  await odmr.serveWith(receiver);
+  return receiver.messages;
+}
+
 describe("turned-around sessions", () => {
   let mailer: MailerProcess;
 
@@ -114,9 +131,7 @@ describe("a mailer that dies or stops in the middle of a delivery", () => {
   it("loses nothing when killed; only the ODMR_WINDOW messages accepted and not on record can arrive twice", async () => {
     const WINDOW = 4;
     const victim = await makeCustomer("Victim", ["victim.example"]);
-    const domainId = victim.domains.get("victim.example")!;
-    await holdMany(victim, "victim.example", "kill", 12);
-    const order = await getDb().delivery.findMany({ where: { domainId }, orderBy: { id: "asc" }, select: { messageId: true } });
+    const { domainId, order } = await holdInOrder(victim, "victim.example", "kill", 12);
     // the fourth message's result cannot commit while another transaction holds its bytes' row:
     // the messages after it go out meanwhile, until WINDOW of them wait for their results; then
     // the next final dot waits (reverse-session.ts)
@@ -152,11 +167,7 @@ describe("a mailer that dies or stops in the middle of a delivery", () => {
     try {
       // the dead mailer's claims come back when their lease runs out (housekeeping requeues them)
       await expect.poll(async () => (await statesOf(domainId)).delivering ?? 0, { timeout: 15_000, interval: 500 }).toBe(0);
-      const again = await loggedInCustomer(second.odmrPort, victim.login, victim.secret);
-      expect((await again.atrn(["victim.example"])).code).toBe(250);
-      const receiver = await startSmtpReceiver({}, { listen: false });
-      await again.serveWith(receiver);
-      received.push(receiver.messages);
+      received.push(await collect(second.odmrPort, victim, "victim.example"));
     } finally {
       await second.stop();
     }
@@ -173,9 +184,7 @@ describe("a mailer that dies or stops in the middle of a delivery", () => {
 
   it("when a result cannot be committed, ends the session and loses nothing; the next session delivers the rest", async () => {
     const failing = await makeCustomer("Unrecorded", ["unrecorded.example"]);
-    const domainId = failing.domains.get("unrecorded.example")!;
-    await holdMany(failing, "unrecorded.example", "unrecorded", 30);
-    const order = await getDb().delivery.findMany({ where: { domainId }, orderBy: { id: "asc" }, select: { messageId: true } });
+    const { domainId, order } = await holdInOrder(failing, "unrecorded.example", "unrecorded", 30);
     // the fifth message's result is refused by the database (a statement error, not an outage)
     const admin = new pg.Client({ connectionString: env.url });
     await admin.connect();
@@ -206,11 +215,7 @@ describe("a mailer that dies or stops in the middle of a delivery", () => {
       expect(mailer.logs.some((l) => l.msg === "reversed session failed")).toBe(true);
 
       await admin.query("DROP TRIGGER test_refuse_result ON delivery");
-      const again = await loggedInCustomer(mailer.odmrPort, failing.login, failing.secret);
-      expect((await again.atrn(["unrecorded.example"])).code).toBe(250);
-      const second = await startSmtpReceiver({}, { listen: false });
-      await again.serveWith(second);
-      received.push(second.messages);
+      received.push(await collect(mailer.odmrPort, failing, "unrecorded.example"));
     } finally {
       await admin.query("DROP TRIGGER IF EXISTS test_refuse_result ON delivery");
       await admin.query("DROP FUNCTION IF EXISTS test_refuse_result()");
