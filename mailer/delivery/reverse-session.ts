@@ -98,6 +98,12 @@ interface JudgedWrite {
   complete: boolean;
 }
 
+/** The envelope of a window's transaction, sent ahead of its data (see deliverInWindow). */
+interface OpenedTransaction {
+  rset: Promise<Reply | null>;
+  envelope: Promise<EnvelopeReplies>;
+}
+
 /** One SMTP transaction: some or all of a message's recipients; `envelope` is set once its MAIL/RCPT/DATA went out. */
 interface Transaction {
   outgoing: Outgoing;
@@ -326,6 +332,17 @@ export class ReverseSession {
    * write; a slot frees when the oldest one's results are committed, so a crash can leave at
    * most that many messages accepted by the customer and not on record.
    *
+   * While the window is full, the next transaction's envelope (RSET, MAIL, RCPT…, which commits
+   * the customer to nothing) goes out as soon as the customer has answered anything since our
+   * latest write, and its BDAT once a slot is free. So a reply that frees no slot is still answered by a write of ours at once: a
+   * server that answers a transaction's envelope in one write and its data later in another (a
+   * Postfix smtpd answers the envelope before it waits for its cleanup) holds that second write
+   * by Nagle until its first is acknowledged, and with nothing to send, neither we nor a relay
+   * between us would acknowledge it before a delayed ACK (about 40 ms, once per window).
+   *
+   * Once nothing is left to send, a NOOP goes out with the customer's next reply in the same
+   * way (RFC 2920 §3.1 lets it end a group), so that the last answers do not wait either.
+   *
    * A transaction whose predecessor is unanswered, or was not accepted, starts with RSET (RFC
    * 5321 §4.1.1.5; RFC 2920 §3.1 allows it anywhere in a group): after a refused BDAT or an
    * envelope without an accepted recipient the customer may still hold that transaction open
@@ -337,17 +354,26 @@ export class ReverseSession {
     const inFlight: Promise<void>[] = [];
     let failure: unknown = null;
     let unclean = false;
+    let drained = false;
     for (;;) {
-      while (inFlight.length >= window) await inFlight.shift();
+      if (inFlight.length >= window) await Promise.race([inFlight[0], this.client.replySinceWrite().catch(() => undefined)]);
       if (failure || this.closing) break;
       const tx = await this.nextTransaction(capabilities);
+      drained = tx === null;
       if (!tx) break;
       if (failure || this.closing) {
         // claimed, not sent: the feed gives it back; its message's earlier answers are kept
         this.parts.unshift(tx);
         break;
       }
-      const { queued, done } = this.startChunked(tx, capabilities, unclean || inFlight.length > 0);
+      const opened = this.openChunked(tx, capabilities, unclean || inFlight.length > 0);
+      while (inFlight.length >= window) await inFlight.shift();
+      if (failure || this.closing) {
+        // its envelope went out without data: nothing of it can have been delivered; QUIT ends it
+        this.parts.unshift(tx);
+        break;
+      }
+      const { queued, done } = this.finishChunked(tx, capabilities, opened);
       inFlight.push(
         done.then(
           (clean) => {
@@ -360,6 +386,22 @@ export class ReverseSession {
       );
       await queued;
     }
+    if (drained) {
+      // nothing is left to send: a NOOP goes out with the customer's next reply, if more are to come (see above)
+      const first = await Promise.race([
+        Promise.all(inFlight).then(() => "done"),
+        this.client.replySinceWrite().then(
+          () => "reply",
+          () => "done",
+        ),
+      ]);
+      // its 250 comes before the 221 to our QUIT, which waits for the records
+      if (first === "reply" && this.client.repliesAwaited > 0 && !failure && !this.closing)
+        this.client.noop().then(
+          (reply) => this.note(reply),
+          () => undefined,
+        );
+    }
     await Promise.all(inFlight);
     for (const { outgoing } of this.parts.splice(0)) {
       if (outgoing.results.length > 0) this.recordOutgoing(outgoing, capabilities, false);
@@ -368,15 +410,23 @@ export class ReverseSession {
     return this.ending();
   }
 
-  /**
-   * Queues one transaction of the window: RSET when `reset`, MAIL, RCPT…, BDAT. `queued` settles
-   * once all of it is queued (another may follow it on the wire); `done` once its results are
-   * taken (and, for a message's last transaction, committed), true when its data was accepted.
-   */
-  private startChunked(tx: Transaction, capabilities: Capabilities, reset: boolean): { queued: Promise<unknown>; done: Promise<boolean> } {
+  /** Queues the envelope of one transaction of the window: RSET when `reset`, MAIL, RCPT…. */
+  private openChunked(tx: Transaction, capabilities: Capabilities, reset: boolean): OpenedTransaction {
     const rset = reset ? this.client.reset() : Promise.resolve(null);
-    rset.catch(() => undefined);
-    const envelope = this.sendEnvelope(tx, capabilities);
+    rset.catch(() => undefined); // awaited by finishChunked, or seen by the customer's QUIT
+    return { rset, envelope: this.sendEnvelope(tx, capabilities) };
+  }
+
+  /**
+   * Queues the BDAT of an opened transaction. `queued` settles once all of it is queued (another
+   * may follow it on the wire); `done` once its results are taken (and, for a message's last
+   * transaction, committed), true when its data was accepted.
+   */
+  private finishChunked(
+    tx: Transaction,
+    capabilities: Capabilities,
+    { rset, envelope }: OpenedTransaction,
+  ): { queued: Promise<unknown>; done: Promise<boolean> } {
     const bdat = this.client.bdat(tx.outgoing.raw, true);
     const queued = bdat.catch(() => undefined);
     const done = (async () => {
@@ -474,7 +524,7 @@ export class ReverseSession {
       capabilities.pipelining,
       !capabilities.chunking,
     );
-    envelope.catch(() => undefined); // awaited by transact() or startChunked(); a failure is seen there
+    envelope.catch(() => undefined); // awaited by transact() or finishChunked(); a failure is seen there
     return envelope;
   }
 

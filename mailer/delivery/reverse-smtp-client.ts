@@ -112,6 +112,9 @@ export class ReverseSmtpClient {
   private replyBytes = 0;
   private replies: Reply[] = [];
   private waiters: Waiter[] = [];
+  /** a reply was read after the latest write we queued (see replySinceWrite) */
+  private readSinceWrite = false;
+  private replyWatchers: { resolve(): void; reject(error: Error): void }[] = [];
   private timer: NodeJS.Timeout | null = null;
   private failure: ReverseClientError | null = null;
   /** what is to leave in the next write (see queue()) */
@@ -202,7 +205,24 @@ export class ReverseSmtpClient {
     if (this.replies.length > this.waiters.length + MAX_UNCLAIMED_REPLIES) {
       return this.protocolError(`the customer sent more than ${MAX_UNCLAIMED_REPLIES} replies nobody asked for`);
     }
+    this.readSinceWrite = true;
+    for (const watcher of this.replyWatchers.splice(0)) watcher.resolve();
     this.deliver();
+  }
+
+  /**
+   * Resolves once a reply (whichever command it answers) has been read after the latest write
+   * we queued, at once if one has; rejects when the connection fails first.
+   */
+  replySinceWrite(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.readSinceWrite) return Promise.resolve();
+    return new Promise((resolve, reject) => this.replyWatchers.push({ resolve, reject }));
+  }
+
+  /** how many replies to commands already sent are still to come */
+  get repliesAwaited(): number {
+    return this.waiters.length;
   }
 
   /** The customer broke the protocol: fail what waits, stop reading and drop the connection. */
@@ -247,7 +267,7 @@ export class ReverseSmtpClient {
     this.failure = error;
     this.out = [];
     this.clearTimer();
-    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+    for (const waiter of [...this.waiters.splice(0), ...this.replyWatchers.splice(0)]) waiter.reject(error);
   }
 
   private expect(step: string, timeoutMs: number): Promise<Reply> {
@@ -279,6 +299,7 @@ export class ReverseSmtpClient {
    */
   private queue(data: string | Buffer): void {
     if (this.failure) throw this.failure;
+    this.readSinceWrite = false;
     this.out.push(typeof data === "string" ? Buffer.from(data) : data);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -473,6 +494,19 @@ export class ReverseSmtpClient {
       return Promise.reject(error);
     }
     return this.expect("RSET", this.timeouts.commandMs);
+  }
+
+  /**
+   * NOOP (RFC 5321 §4.1.1.9), queued to leave with whatever else this tick sends (RFC 2920 §3.1
+   * lets it end a group).
+   */
+  noop(): Promise<Reply> {
+    try {
+      this.queue("NOOP\r\n");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.expect("NOOP", this.timeouts.commandMs);
   }
 
   /** QUIT, a short wait for the 221, then the connection is closed either way. */

@@ -2,7 +2,8 @@
 // commands it is given (BDAT sizes, how recipients are split), every read it got and how many
 // reply writes came before it (so a test can see whether the provider wrote twice without
 // waiting for a reply), CHUNKING (RFC 3030) and LIMITS (RFC 9422) in its EHLO reply, and replies
-// written as one write per read (like Postfix's smtp-sink) or one write per reply.
+// written as one write per read (like Postfix's smtp-sink), one write per reply, or as a Postfix
+// smtpd behind a relay without TCP_NODELAY writes them (nagleAckMs).
 import net from "node:net";
 import { MessageWaiters } from "./message-waiters.ts";
 import type { ReceivedMessage, SmtpReceiver } from "./smtp-receiver.ts";
@@ -25,6 +26,14 @@ export interface ScriptedOptions {
    * it after a refused BDAT: a MAIL inside it gets 503, and a RCPT joins it
    */
   strictTransactions?: boolean;
+  /**
+   * Postfix smtpd seen through a relay that does not set TCP_NODELAY: what it has to answer before
+   * a message's end (BDAT LAST, final dot) is written before that end is taken (smtpd answers the
+   * envelope before it waits for its cleanup), and a write made while an earlier one is
+   * unacknowledged waits (Nagle) until the client's next bytes arrive, which carry the ACK, or
+   * until this many ms have passed: the delayed ACK of a side that has nothing to send
+   */
+  nagleAckMs?: number;
 }
 
 export interface Read {
@@ -37,6 +46,8 @@ export interface ScriptedReceiver extends SmtpReceiver {
   /** command lines in order (BDAT with its arguments, without the chunk) */
   commands: string[];
   reads: Read[];
+  /** writes that waited for a delayed ACK (nagleAckMs), not for the client's next bytes */
+  readonly delayedAcks: number;
 }
 
 export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
@@ -45,6 +56,7 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
   const reads: Read[] = [];
   const waiters = new MessageWaiters(messages);
   const sockets = new Set<net.Socket>();
+  let delayedAcks = 0;
 
   const serve = (socket: net.Socket) => {
     sockets.add(socket);
@@ -60,8 +72,34 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
     let open = false;
     let holdUntil = 0;
     const held: string[] = [];
+    // nagleAckMs: the latest write is not acknowledged yet; what is written meanwhile waits
+    let unacked = false;
+    const waitingForAck: string[] = [];
+    let ackTimer: NodeJS.Timeout | null = null;
+    const acknowledged = () => {
+      unacked = false;
+      if (ackTimer) clearTimeout(ackTimer);
+      ackTimer = null;
+      if (waitingForAck.length && !socket.destroyed) {
+        unacked = true;
+        socket.write(waitingForAck.splice(0).join(""));
+      }
+    };
     const send = (replies: string[]) => {
       if (!replies.length) return;
+      if (options.nagleAckMs) {
+        writes++;
+        if (!unacked) {
+          unacked = true;
+          return void socket.write(replies.join(""));
+        }
+        waitingForAck.push(...replies);
+        ackTimer ??= setTimeout(() => {
+          delayedAcks++;
+          acknowledged();
+        }, options.nagleAckMs);
+        return;
+      }
       if (Date.now() < holdUntil) {
         if (held.length === 0) setTimeout(() => send(held.splice(0)), holdUntil - Date.now());
         held.push(...replies);
@@ -82,7 +120,8 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
         );
       }
     };
-    const finish = (chunked: boolean): string => {
+    const finish = (chunked: boolean, before: string[]): string => {
+      if (options.nagleAckMs) send(before.splice(0));
       const message: ReceivedMessage = { mailFrom, rcptTo, raw: Buffer.concat(body), secure: false };
       body = [];
       // RFC 3030 §2: data for a transaction without an accepted recipient is refused
@@ -105,7 +144,7 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
           body.push(buffer.subarray(0, take));
           buffer = buffer.subarray(take);
           bdatLeft -= take;
-          if (bdatLeft === 0) replies.push(bdatLast ? finish(true) : "250 2.0.0 chunk ok\r\n");
+          if (bdatLeft === 0) replies.push(bdatLast ? finish(true, replies) : "250 2.0.0 chunk ok\r\n");
           continue;
         }
         if (mode === "data") {
@@ -115,7 +154,7 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
           if (!empty) body.push(buffer.subarray(0, end + 2));
           buffer = buffer.subarray(empty ? 3 : end + 5);
           mode = "command";
-          replies.push(finish(false));
+          replies.push(finish(false, replies));
           continue;
         }
         const nl = buffer.indexOf("\r\n");
@@ -148,7 +187,7 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
           const [, size, last] = line.split(" ");
           bdatLeft = Number(size);
           bdatLast = last?.toUpperCase() === "LAST";
-          if (bdatLeft === 0) replies.push(bdatLast ? finish(true) : "250 2.0.0 chunk ok\r\n");
+          if (bdatLeft === 0) replies.push(bdatLast ? finish(true, replies) : "250 2.0.0 chunk ok\r\n");
         } else if (verb === "RSET") {
           open = false;
           rcptTo = [];
@@ -165,6 +204,7 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
     };
     socket.on("data", (chunk: Buffer) => {
       reads.push({ text: chunk.toString("latin1"), repliesBefore: writes });
+      if (options.nagleAckMs) acknowledged();
       buffer = Buffer.concat([buffer, chunk]);
       const replies = process();
       if (options.replyDelayMs) setTimeout(() => send(replies), options.replyDelayMs);
@@ -181,6 +221,9 @@ export function scriptedReceiver(options: ScriptedOptions): ScriptedReceiver {
     clients: [],
     commands,
     reads,
+    get delayedAcks() {
+      return delayedAcks;
+    },
     serve,
     waitForMessages: (count, timeoutMs) => waiters.waitFor(count, timeoutMs),
     async close() {

@@ -184,6 +184,20 @@ describe("reversed session toward a scripted customer", () => {
     for (const id of ids) expect(await statesOf(id)).toEqual(["delivered"]);
   });
 
+  it.each([
+    ["CHUNKING", ["PIPELINING", "CHUNKING"]],
+    ["DATA", ["PIPELINING"]],
+  ])("with %s, no reply waits for a delayed ACK from a server that answers each envelope apart from its data, without TCP_NODELAY", async (_, extensions) => {
+    const c = await makeCustomer(`Nagle ${extensions.length}`, [`nagle${extensions.length}.example`]);
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++)
+      ids.push(await holdMessage([{ address: `u${i}@nagle${extensions.length}.example`, customer: c }], testMessage(`nagle ${i}`, BODY_4K)));
+    const receiver = await drain(c, `nagle${extensions.length}.example`, { extensions, nagleAckMs: 300 });
+    expect(receiver.messages).toHaveLength(20);
+    expect(receiver.delayedAcks).toBe(0);
+    for (const id of ids) expect(await statesOf(id)).toEqual(["delivered"]);
+  });
+
   it("a refused BDAT inside the window leaves no open transaction behind: the next ones are not refused as nested", async () => {
     const c = await makeCustomer("Strict", ["strict.example"]);
     const refused = await holdMessage([{ address: "a@strict.example", customer: c }], testMessage("refuse me"), "first@origin.example");
