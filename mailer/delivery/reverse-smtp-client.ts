@@ -488,25 +488,22 @@ export class ReverseSmtpClient {
 
   /** RSET, queued to leave with whatever else this tick sends (RFC 2920 §3.1 allows it anywhere in a group). */
   reset(): Promise<Reply> {
-    try {
-      this.queue("RSET\r\n");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.expect("RSET", this.timeouts.commandMs);
+    return this.command("RSET");
   }
 
-  /**
-   * NOOP (RFC 5321 §4.1.1.9), queued to leave with whatever else this tick sends (RFC 2920 §3.1
-   * lets it end a group).
-   */
+  /** NOOP (RFC 5321 §4.1.1.9), queued the same way (RFC 2920 §3.1 lets it end a group). */
   noop(): Promise<Reply> {
+    return this.command("NOOP");
+  }
+
+  /** A command without arguments, queued to leave with whatever else this tick sends; resolves to its reply. */
+  private command(verb: string): Promise<Reply> {
     try {
-      this.queue("NOOP\r\n");
+      this.queue(`${verb}\r\n`);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.expect("NOOP", this.timeouts.commandMs);
+    return this.expect(verb, this.timeouts.commandMs);
   }
 
   /** QUIT, a short wait for the 221, then the connection is closed either way. */
