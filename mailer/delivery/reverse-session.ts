@@ -334,11 +334,12 @@ export class ReverseSession {
    *
    * While the window is full, the next transaction's envelope (RSET, MAIL, RCPT…, which commits
    * the customer to nothing) goes out as soon as the customer has answered anything since our
-   * latest write, and its BDAT once a slot is free. So a reply that frees no slot is still answered by a write of ours at once: a
-   * server that answers a transaction's envelope in one write and its data later in another (a
-   * Postfix smtpd answers the envelope before it waits for its cleanup) holds that second write
-   * by Nagle until its first is acknowledged, and with nothing to send, neither we nor a relay
-   * between us would acknowledge it before a delayed ACK (about 40 ms, once per window).
+   * latest write, and its BDAT once a slot is free. So a reply that frees no slot is still
+   * answered by a write of ours at once: a server that answers a transaction's envelope in one
+   * write and its data later in another (a Postfix smtpd answers the envelope before it waits
+   * for its cleanup) holds that second write by Nagle until its first is acknowledged, and with
+   * nothing to send, neither we nor a relay between us would acknowledge it before a delayed ACK
+   * (about 40 ms, once per window).
    *
    * Once nothing is left to send, a NOOP goes out with the customer's next reply in the same
    * way (RFC 2920 §3.1 lets it end a group), so that the last answers do not wait either.
@@ -413,7 +414,7 @@ export class ReverseSession {
   /** Queues the envelope of one transaction of the window: RSET when `reset`, MAIL, RCPT…. */
   private openChunked(tx: Transaction, capabilities: Capabilities, reset: boolean): OpenedTransaction {
     const rset = reset ? this.client.reset() : Promise.resolve(null);
-    rset.catch(() => undefined); // awaited by finishChunked, or seen by the customer's QUIT
+    rset.catch(() => undefined); // awaited by finishChunked, unless the session ends before the data
     return { rset, envelope: this.sendEnvelope(tx, capabilities) };
   }
 
