@@ -681,6 +681,16 @@ export class ReverseSession {
       }
     }
     writes.forEach(({ context: { message, bytes }, results }, i) => {
+      // the transcript shows the outcome as written (after bounce protection judged it), once:
+      // a batch refused as a whole is written again message by message (GroupCommit)
+      this.options.transcript?.add(
+        "message",
+        messageLine(
+          message.messageId,
+          message.mailFrom,
+          results.map((r) => ({ recipient: r.delivery.recipient, outcome: r.outcome, reply: r.error ?? r.reply ?? null })),
+        ),
+      );
       if (recorded[i].updated < results.length) {
         log.warn({ code: "ODMR_LEASE_LOST", messageId: message.messageId }, "some deliveries were no longer ours when their result came");
       }
@@ -700,18 +710,9 @@ export class ReverseSession {
     });
   }
 
-  /** What one message's results are written as, with the DSN a bounce owes; noted in the transcript. */
+  /** What one message's results are written as, with the DSN a bounce owes. */
   private resultRecord({ message, raw, remoteMta }: RecordContext, results: RecipientResult[], complete: boolean): ResultRecord {
     const { ctx } = this.options;
-    // the transcript shows the outcome as written, after bounce protection judged it
-    this.options.transcript?.add(
-      "message",
-      messageLine(
-        message.messageId,
-        message.mailFrom,
-        results.map((r) => ({ recipient: r.delivery.recipient, outcome: r.outcome, reply: r.error ?? r.reply ?? null })),
-      ),
-    );
     const bounced = results.filter((r) => r.outcome === "bounced");
     let dsn = null;
     // RFC 5321 §6.1: no DSN to the null sender

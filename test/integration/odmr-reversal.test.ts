@@ -213,6 +213,12 @@ describe("a mailer that dies or stops in the middle of a delivery", () => {
       expect(states.queued).toBeGreaterThan(0);
       expect(await statesOf(domainId)).toEqual({ delivered: 30 - states.queued, queued: states.queued });
       expect(mailer.logs.some((l) => l.msg === "reversed session failed")).toBe(true);
+      // the transcript shows what was written, each message once: nothing for the refused one
+      const session = await getDb().odmrSession.findFirst({ where: { loginName: failing.login, endedAt: { not: null } }, select: { transcript: true } });
+      const lines = (session!.transcript as { step: string; text: string }[]).filter((e) => e.step === "message").map((e) => e.text.split(" ")[1]);
+      expect(lines).toHaveLength(30 - states.queued);
+      expect(new Set(lines).size).toBe(lines.length);
+      expect(lines).not.toContain(order[4].messageId);
 
       await admin.query("DROP TRIGGER test_refuse_result ON delivery");
       received.push(await collect(mailer.odmrPort, failing, "unrecorded.example"));
