@@ -1,9 +1,10 @@
 // The test fixtures: customers with their domains and ODMR login, made through the shared core as
-// the CLI would; held mail put into the queue through the MX's own durable intake (storeMessage);
-// and the actors tests act as (staff, or a customer's portal user).
+// the CLI would; held mail put into the queue through the MX's own durable intake (storeMessage), or in bulk
+// straight into the tables; and the actors tests act as (staff, or a customer's portal user).
 import crypto from "node:crypto";
 import { CLI_ACTOR, type Actor } from "../../lib/actor.ts";
 import { createCustomer } from "../../lib/customers/customers.ts";
+import { getDb } from "../../lib/db/client.ts";
 import { createDomain } from "../../lib/domains/domains.ts";
 import { createLogin } from "../../lib/logins/logins.ts";
 import { storeMessage } from "../../lib/queue/store-message.ts";
@@ -73,6 +74,25 @@ export async function holdMessage(
       customerId: customer.id,
     })),
   });
+}
+
+/**
+ * Held mail straight into the tables (storeMessage per message would take minutes for this many),
+ * a message's recipients together as storeMessage writes them: `messages` of `recipientsEach`
+ * recipients r1@domain, r2@domain …, with ids `idPrefix` + the message's number, 16 characters.
+ * Returns the ids in order.
+ */
+export async function bulkHold(customer: TestCustomer, domain: string, messages: number, recipientsEach: number, idPrefix = "BULK"): Promise<string[]> {
+  const db = getDb();
+  const digits = 16 - idPrefix.length;
+  await db.$executeRaw`
+    INSERT INTO message (id, mail_from, size) SELECT ${idPrefix} || lpad(i::text, ${digits}::int, '0'), 's@x.example', 1000 FROM generate_series(1, ${messages}::int) i`;
+  await db.$executeRaw`
+    INSERT INTO delivery (message_id, domain_id, customer_id, recipient)
+    SELECT ${idPrefix} || lpad(i::text, ${digits}::int, '0'), ${domainId(customer, domain)}::uuid, ${customer.id}::uuid, 'r' || r || '@' || ${domain}
+    FROM generate_series(1, ${messages}::int) i, generate_series(1, ${recipientsEach}::int) r ORDER BY i, r`;
+  await db.$executeRaw`ANALYZE delivery`;
+  return Array.from({ length: messages }, (_, i) => idPrefix + String(i + 1).padStart(digits, "0"));
 }
 
 /** ISP staff, as a signed-in portal user. */

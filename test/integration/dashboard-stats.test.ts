@@ -8,21 +8,9 @@ import { listSessions } from "../../lib/sessions/list-sessions.ts";
 import { SESSION_RESULTS, sessionResult, SUCCESSFUL_RESULTS, SUCCESSFUL_SESSION_SQL } from "../../lib/sessions/session-result.ts";
 import { EXACT_UP_TO, getDashboardStats } from "../../lib/stats/dashboard-stats.ts";
 import { useTestDatabase } from "../helpers/database.ts";
-import { holdMessage, makeCustomer, STAFF_ACTOR as STAFF, type TestCustomer, testMessage } from "../helpers/fixtures.ts";
+import { bulkHold, holdMessage, makeCustomer, STAFF_ACTOR as STAFF, type TestCustomer, testMessage } from "../helpers/fixtures.ts";
 
 useTestDatabase();
-
-/** Held mail straight into the tables (storeMessage per message would take minutes for this many), a message's recipients together as storeMessage writes them. */
-async function bulkHold(customer: TestCustomer, domain: string, messages: number, recipientsEach: number): Promise<void> {
-  const db = getDb();
-  await db.$executeRaw`
-    INSERT INTO message (id, mail_from, size) SELECT 'BULK' || lpad(i::text, 12, '0'), 's@x.example', 1000 FROM generate_series(1, ${messages}::int) i`;
-  await db.$executeRaw`
-    INSERT INTO delivery (message_id, domain_id, customer_id, recipient)
-    SELECT 'BULK' || lpad(i::text, 12, '0'), ${customer.domains.get(domain)}::uuid, ${customer.id}::uuid, 'r' || r || '@' || ${domain}
-    FROM generate_series(1, ${messages}::int) i, generate_series(1, ${recipientsEach}::int) r ORDER BY i, r`;
-  await db.$executeRaw`ANALYZE delivery`;
-}
 
 describe("dashboard figures", () => {
   let small: TestCustomer, big: TestCustomer;
