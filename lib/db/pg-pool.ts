@@ -102,7 +102,8 @@ export async function queueQuery<R extends pg.QueryResultRow>(
   }
 }
 
-export type QueryFn = <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => Promise<R[]>;
+/** One statement; `name` makes it a prepared statement where the connection allows (see queueQuery). */
+export type QueryFn = <R extends pg.QueryResultRow>(sql: string, params?: unknown[], name?: string) => Promise<R[]>;
 
 /** Runs `work` in one transaction on one connection; rolls back on any error. */
 export async function queueTransaction<T>(work: (query: QueryFn) => Promise<T>, durability: Durability = "durable"): Promise<T> {
@@ -116,7 +117,7 @@ export async function queueTransaction<T>(work: (query: QueryFn) => Promise<T>, 
     let broken = false;
     try {
       await client.query("BEGIN");
-      const result = await work(async (sql, params = []) => (await client.query(sql, params)).rows);
+      const result = await work(async (sql, params = [], name) => (await client.query({ text: sql, values: params, name })).rows);
       await client.query("COMMIT");
       return result;
     } catch (error) {

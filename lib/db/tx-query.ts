@@ -3,6 +3,7 @@
 import type { Tx } from "./client.ts";
 import type { QueryFn } from "./pg-pool.ts";
 
+/** Prisma prepares its own statements: a statement's name is not used. */
 export function txQuery(tx: Tx): QueryFn {
   return async (sql, params = []) => tx.$queryRawUnsafe(sql, ...params);
 }

@@ -74,37 +74,53 @@ WITH m AS (
 SELECT c.id, c.updated, c.id IN (SELECT message_id FROM purge) AS purged FROM counted c ORDER BY c.n`;
 
 /**
- * Records the results of these messages, in one statement for those whose every recipient was
- * delivered and that nobody else needs. The others are one statement each, or (when a DSN is owed
- * or others need the message) one transaction each (with the DSN, storeDsns) that locks the
- * message row first, so that two sessions finishing their shares of one message at the same time
- * cannot both leave its bytes behind. `owner`: the session's lease owner; the results come back in
- * the order of `records`.
+ * Records the results of these messages, all of them or none (GroupCommit writes a refused batch
+ * again, message by message, and must find every row still ours): in one statement for those
+ * whose every recipient was delivered and that nobody else needs, and for the others one
+ * statement each, or with a DSN (storeDsns) and the purge of bytes others no longer need, inside
+ * one transaction that first locks those messages' rows (in id order, so that two sessions
+ * finishing their shares of the same messages cannot deadlock or both leave the bytes behind).
+ * `owner`: the session's lease owner; the results come back in the order of `records`.
  */
 export async function recordDeliveryResults(owner: string, records: ResultRecord[]): Promise<RecordedResult[]> {
   const endTimer = commitSeconds.startTimer({ operation: "results" });
+  const isPlain = (r: ResultRecord) => r.exclusive && !r.dsn && r.results.every((d) => d.outcome === "delivered");
+  const plain = records.filter(isPlain);
+  const others = records.filter((r) => !isPlain(r));
   const recorded = new Map<ResultRecord, RecordedResult>();
-  const plain = records.filter((r) => r.exclusive && !r.dsn && r.results.every((d) => d.outcome === "delivered"));
-  if (plain.length > 0) {
-    const rows = await queueQuery<{ updated: number; purged: boolean }>(
-      DELIVERED_SQL,
-      [plain.flatMap((r) => r.results.map((d) => d.deliveryId)), owner, plain.map((r) => r.messageId), plain.map((r) => r.results.length)],
-      "mh_record_delivered",
-      "relaxed",
-    );
-    plain.forEach((record, i) => recorded.set(record, { updated: rows[i].updated, purged: rows[i].purged }));
-  }
-  for (const record of records) if (!recorded.has(record)) recorded.set(record, await writeResults(owner, record));
+  const recordAll = async (query: QueryFn) => {
+    if (plain.length > 0) {
+      const rows = await query<{ updated: number; purged: boolean }>(
+        DELIVERED_SQL,
+        [plain.flatMap((r) => r.results.map((d) => d.deliveryId)), owner, plain.map((r) => r.messageId), plain.map((r) => r.results.length)],
+        "mh_record_delivered",
+      );
+      plain.forEach((record, i) => recorded.set(record, { updated: rows[i].updated, purged: rows[i].purged }));
+    }
+    const shared = others.filter(needsLock).map((r) => r.messageId);
+    if (shared.length > 0) await query("SELECT 1 FROM message WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE", [shared]);
+    for (const record of others) recorded.set(record, await writeResults(query, owner, record));
+  };
+  // a single statement is atomic on its own
+  const single = others.length === 0 || (plain.length === 0 && others.length === 1 && !needsLock(others[0]));
+  if (single) await recordAll((sql, params, name) => queueQuery(sql, params, name, "relaxed"));
+  else await queueTransaction(recordAll, "relaxed");
   endTimer();
   for (const record of records) for (const r of record.results) deliveries.inc({ outcome: r.outcome });
   return records.map((r) => recorded.get(r)!);
 }
 
-async function writeResults(owner: string, record: ResultRecord): Promise<RecordedResult> {
+/** Others may still need the message, or a DSN is stored: written under the message's lock, in more than one statement. */
+function needsLock(record: ResultRecord): boolean {
+  return !record.exclusive || Boolean(record.dsn);
+}
+
+/** One message's results that are not all delivered, or not only ours to finish; its row locked when needsLock. */
+async function writeResults(query: QueryFn, owner: string, record: ResultRecord): Promise<RecordedResult> {
   const params = [record.results.map((r) => r.deliveryId), record.results.map((r) => r.outcome), record.results.map((r) => r.error ?? null), owner];
-  if (record.exclusive && !record.dsn) {
+  if (!needsLock(record)) {
     // Purge only if every one of our rows was still ours and is now final.
-    const [row] = await queueQuery<{ updated: number; purged: number }>(
+    const [row] = await query<{ updated: number; purged: number }>(
       `${UPDATE_CTE}, purge AS (
       DELETE FROM message_body WHERE message_id = $5
         AND (SELECT count(*) FROM upd WHERE state <> 'queued') = cardinality($1::bigint[])
@@ -113,23 +129,18 @@ async function writeResults(owner: string, record: ResultRecord): Promise<Record
     SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM purge)::int AS purged`,
       [...params, record.messageId],
       "mh_record_results",
-      "relaxed",
     );
     return { updated: row.updated, purged: row.purged > 0 };
   }
   // a bounce's DSN is stored in the same transaction as the bounce
+  const [row] = await query<{ updated: number; bounced: number }>(
+    `${UPDATE_CTE} SELECT count(*)::int AS updated, (count(*) FILTER (WHERE state = 'bounced'))::int AS bounced FROM upd`,
+    params,
+  );
   const dsn = record.dsn;
-  return queueTransaction(async (query) => {
-    await query("SELECT 1 FROM message WHERE id = $1 FOR NO KEY UPDATE", [record.messageId]);
-    const [row] = await query<{ updated: number; bounced: number }>(
-      `${UPDATE_CTE} SELECT count(*)::int AS updated, (count(*) FILTER (WHERE state = 'bounced'))::int AS bounced FROM upd`,
-      params,
-    );
-    if (dsn && row.bounced > 0)
-      await storeDsns(query, [{ messageId: record.messageId, rcptTo: dsn.rcptTo, raw: dsn.raw, reason: "bounced", state: dsn.state }]);
-    const purged = await purgeUnneededBodies(query, [record.messageId]);
-    return { updated: row.updated, purged: purged > 0 };
-  }, "relaxed");
+  if (dsn && row.bounced > 0) await storeDsns(query, [{ messageId: record.messageId, rcptTo: dsn.rcptTo, raw: dsn.raw, reason: "bounced", state: dsn.state }]);
+  const purged = await purgeUnneededBodies(query, [record.messageId]);
+  return { updated: row.updated, purged: purged > 0 };
 }
 
 /**

@@ -132,4 +132,51 @@ describe("delivery leases", () => {
       { message_id: deferred, state: "queued", lease_owner: null, has_body: true },
     ]);
   });
+  it("records a batch all or nothing: when one message's result is refused, none is written, and the batch written again finds every row still ours", async () => {
+    const atomic = await makeCustomer("Atomic", ["atomic.example"]);
+    const delivered = await holdMessage([{ address: "a@atomic.example", customer: atomic }], testMessage("delivered"));
+    const bounced = await holdMessage([{ address: "b@atomic.example", customer: atomic }], testMessage("bounced"));
+    const claimed = await claimAll(atomic, "atomic.example");
+    expect(claimed.map((m) => m.messageId)).toEqual([delivered, bounced]);
+    const batch = [
+      { messageId: delivered, exclusive: true, results: [{ deliveryId: claimed[0].deliveries[0].id, outcome: "delivered" as const }] },
+      {
+        messageId: bounced,
+        exclusive: true,
+        results: [{ deliveryId: claimed[1].deliveries[0].id, outcome: "bounced" as const, error: "550 5.1.1 no such user" }],
+        dsn: { rcptTo: "sender@example.net", raw: Buffer.from("Subject: bounce\r\n\r\nbounced\r\n"), state: "pending" as const },
+      },
+    ];
+    // the bounce's DSN is refused: the delivered message before it in the batch is not written either
+    await queueQuery(`CREATE FUNCTION test_refuse_dsn() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'dsn refused for the test'; END $$`);
+    await queueQuery("CREATE TRIGGER test_refuse_dsn BEFORE INSERT ON dsn FOR EACH ROW EXECUTE FUNCTION test_refuse_dsn()");
+    try {
+      await expect(recordDeliveryResults(OWNER, batch)).rejects.toThrow(/dsn refused for the test/);
+    } finally {
+      await queueQuery("DROP TRIGGER test_refuse_dsn ON dsn");
+      await queueQuery("DROP FUNCTION test_refuse_dsn()");
+    }
+    const states = () =>
+      queueQuery<{ message_id: string; state: string; lease_owner: string | null; has_body: boolean }>(
+        `SELECT d.message_id, d.state, d.lease_owner, EXISTS (SELECT 1 FROM message_body b WHERE b.message_id = d.message_id) AS has_body
+         FROM delivery d WHERE d.customer_id = $1 ORDER BY d.id`,
+        [atomic.id],
+      );
+    expect(await states()).toEqual([
+      { message_id: delivered, state: "delivering", lease_owner: OWNER, has_body: true },
+      { message_id: bounced, state: "delivering", lease_owner: OWNER, has_body: true },
+    ]);
+    expect(await recordDeliveryResults(OWNER, batch)).toEqual([
+      { updated: 1, purged: true },
+      { updated: 1, purged: true },
+    ]);
+    expect(await states()).toEqual([
+      { message_id: delivered, state: "delivered", lease_owner: null, has_body: false },
+      { message_id: bounced, state: "bounced", lease_owner: null, has_body: false },
+    ]);
+    expect(await queueQuery("SELECT rcpt_to, reason FROM dsn WHERE message_id = $1", [bounced])).toEqual([
+      { rcpt_to: "sender@example.net", reason: "bounced" },
+    ]);
+  });
 });
