@@ -6,6 +6,8 @@ set -euo pipefail
 missing=()
 command -v fetchmail >/dev/null 2>&1 || missing+=(fetchmail)
 command -v swaks >/dev/null 2>&1 || missing+=(swaks)
+# swaks's -tls needs Net::SSLeay, which Debian's swaks only recommends
+perl -MNet::SSLeay -e1 >/dev/null 2>&1 || missing+=(libnet-ssleay-perl)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 root=$([ "$(id -u)" -eq 0 ] && echo 1 || echo 0)
 [ "$root" -eq 1 ] && ! [ -f /etc/postfix/master.cf.proto ] && missing+=(postfix)
