@@ -9,8 +9,10 @@
 // Node's sockets leave Nagle on unless told otherwise (`noDelay` defaults to false), so the
 // relay's "no TCP_NODELAY" case is the default of any socket program; the "direct" case is the
 // same relay with setNoDelay(true) on both sockets (smtp-sink cannot dial ODMR itself). Also one
-// session on the implicit-TLS port, four sessions on one domain, and real fetchmail (6.4) into
-// smtp-sink beside a database-free ODMR provider (in this script) through the same fetchmail.
+// session on the implicit-TLS port, four sessions on one domain, our own ETRN run (ETRN on our
+// MX, our SMTP client delivering to smtp-sink directly, as Postfix's flush does; here and across
+// the 50 ms link), and real fetchmail (6.4) into smtp-sink beside a database-free ODMR provider
+// (in this script) through the same fetchmail.
 // Beside each figure: Postfix's ETRN flush of the same load (same count, 4 KB) into smtp-sink,
 // set up by ../shared/bench/postfix-anchor.sh, at destination concurrency 1 and at its default.
 // Medians of 3 alternated runs (1 with --quick). Then holds 1,000,000 deliveries for 10,000
@@ -720,7 +722,7 @@ async function stopMailer(mailer: ChildProcess | null): Promise<void> {
   }
 }
 
-async function holdBenchMail(client: pg.Client, domainId: string, customerId: string, count: number, offset: number): Promise<void> {
+async function holdBenchMail(client: pg.Client, domain: { id: string; name: string }, customerId: string, count: number, offset: number): Promise<void> {
   // 4 KB messages: a few headers and a body of hex lines
   await client.query(
     `
@@ -737,8 +739,8 @@ async function holdBenchMail(client: pg.Client, domainId: string, customerId: st
       FROM g
     )
     INSERT INTO delivery (message_id, domain_id, customer_id, recipient)
-    SELECT 'B' || lpad(n::text, 15, '0'), $1::uuid, $2::uuid, 'user' || (n % 10) || '@bench.example' FROM g`,
-    [domainId, customerId, offset, count],
+    SELECT 'B' || lpad(n::text, 15, '0'), $1::uuid, $2::uuid, 'user' || (n % 10) || '@' || $5 FROM g`,
+    [domain.id, customerId, offset, count, domain.name],
   );
 }
 
@@ -785,6 +787,15 @@ async function main(): Promise<void> {
     const { closeDatabase } = await import("../lib/db/close-database.ts");
     const customer = await createCustomer(CLI_ACTOR, { name: "Bench" });
     const domain = await createDomain(CLI_ACTOR, { customer: customer.id, name: "bench.example", recipientPolicy: "accept_all" });
+    // our own ETRN runs: released to the bench's address without AUTH, their target set by each row
+    const etrnDomain = await createDomain(CLI_ACTOR, {
+      customer: customer.id,
+      name: "etrn.example",
+      recipientPolicy: "accept_all",
+      etrnEnabled: true,
+      etrnTarget: "127.0.0.1:25",
+      etrnFrom: ["127.0.0.0/8", "169.254.0.0/16"],
+    });
     const secret = "bench-secret-0123456789";
     await createLogin(CLI_ACTOR, { customer: customer.id, login: "bench", secret });
     await closeDatabase();
@@ -806,6 +817,7 @@ async function main(): Promise<void> {
       BIND_ADDRESS: "127.0.0.1",
       MAIL_HOSTNAME: "mx.bench.example",
       ATRN_RATE_PER_MINUTE: "1000000",
+      ETRN_RATE_PER_MINUTE: "1000000",
     };
     mailer = await startMailer(env);
     const customerTask = (mode: CustomerTask["mode"], sessions: number, samples = 0, relayTo: Partial<CustomerTask> = {}): string[] => [
@@ -824,33 +836,68 @@ async function main(): Promise<void> {
     ];
 
     let offset = 0;
-    const hold = async (count: number) => {
-      await holdBenchMail(client, domain.id, customer.id, count, offset);
+    const hold = async (count: number, to: { id: string; name: string } = domain) => {
+      await holdBenchMail(client, to, customer.id, count, offset);
       offset += count;
       await client.query("CHECKPOINT");
       await client.query("VACUUM ANALYZE delivery");
     };
-    const deliveredSoFar = async () =>
-      (await client.query("SELECT count(*)::int AS n FROM delivery WHERE domain_id = $1 AND state = 'delivered'", [domain.id])).rows[0].n as number;
+    const deliveredSoFar = async (of = domain.id) =>
+      (await client.query("SELECT count(*)::int AS n FROM delivery WHERE domain_id = $1 AND state = 'delivered'", [of])).rows[0].n as number;
     /** CPU per message of the mailer on the host and of PostgreSQL in the last drain through it (the 50 ms rows use another mailer) */
     let lastCpu: { mailer: number; postgres: number } | null = null;
+    /** Starts counting the host mailer's and PostgreSQL's CPU; the function returned sets lastCpu for `count` messages. */
+    const countCpu = async () => {
+      const before = { mailer: processCpuMs([mailer!.pid!]), postgres: processCpuMs(await postgresPids(client)) };
+      return async (count: number) => {
+        lastCpu = {
+          mailer: cpuBetween(before.mailer, processCpuMs([mailer!.pid!])) / count,
+          postgres: cpuBetween(before.postgres, processCpuMs(await postgresPids(client))) / count,
+        };
+      };
+    };
     /** One drain by ATRN through the relay; messages per second, from the ATRN command to the close. */
     const drainRelayed = async (sessions: number, relayTo: Partial<CustomerTask>, count = messages, netns?: string) => {
       await hold(count);
       const before = await deliveredSoFar();
-      const cpuBefore = { mailer: processCpuMs([mailer!.pid!]), postgres: processCpuMs(await postgresPids(client)) };
+      const cpuCounted = netns ? null : await countCpu();
       const results = JSON.parse(await runChild(customerTask("relay", sessions, 0, relayTo), env, netns)) as SessionTimes[];
-      lastCpu = netns
-        ? null
-        : {
-            mailer: cpuBetween(cpuBefore.mailer, processCpuMs([mailer!.pid!])) / count,
-            postgres: cpuBetween(cpuBefore.postgres, processCpuMs(await postgresPids(client))) / count,
-          };
+      await cpuCounted?.(count);
       const delivered = (await deliveredSoFar()) - before;
       if (delivered !== count) throw new Error(`drained ${delivered} of ${count}`);
       const start = Math.min(...results.map((r) => r.atrnSent));
       const end = Math.max(...results.map((r) => r.lastMessage ?? r.atrnSent));
       return delivered / ((end - start) / 1000);
+    };
+    /**
+     * One ETRN run of ours: the domain's target set to `target` (host:port, a receiver taking
+     * mail from our SMTP client directly, as from Postfix's), ETRN on the MX at `mx`; messages
+     * per second from the ETRN command until the last result is on record (looked at every 10 ms).
+     */
+    const drainByEtrn = async (mx: { host: string; port: number }, target: string, count: number) => {
+      await hold(count, etrnDomain);
+      await client.query("UPDATE domain SET etrn_target = $1 WHERE id = $2", [target, etrnDomain.id]);
+      const before = await deliveredSoFar(etrnDomain.id);
+      const cpuCounted = mx.port === ports.mx ? await countCpu() : null;
+      const socket = net.connect(mx.port, mx.host);
+      await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+      const reader = lineReader(socket);
+      await reader.reply();
+      socket.write("EHLO customer.bench.example\r\n");
+      await reader.reply();
+      const start = performance.now();
+      socket.write("ETRN etrn.example\r\n");
+      const reply = await reader.reply();
+      socket.end("QUIT\r\n");
+      if (!/^25[0-3] /.test(reply)) throw new Error(`our ETRN: ${reply}`);
+      const deadline = start + 600_000;
+      while ((await deliveredSoFar(etrnDomain.id)) - before < count) {
+        if (performance.now() > deadline) throw new Error(`the ETRN run delivered ${(await deliveredSoFar(etrnDomain.id)) - before} of ${count}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const seconds = (performance.now() - start) / 1000;
+      await cpuCounted?.(count);
+      return count / seconds;
     };
     const drainByFetchmail = async (count: number, sinkPort: number) => {
       await hold(count);
@@ -890,6 +937,7 @@ async function main(): Promise<void> {
     const link = skipRtt ? null : new RttLink();
     let far: {
       mailer: ChildProcess;
+      mx: number;
       odmr: number;
       sinks: Record<"pipelining" | "plain" | "anchorPipelining" | "anchorPlain", { port: number; stop(): void }>;
       receiver: PostfixReceiver;
@@ -973,6 +1021,12 @@ async function main(): Promise<void> {
               anchorRun: postfixAt("default"),
             },
             {
+              work: "our ETRN run (our SMTP client, as Postfix's), smtp-sink (PIPELINING)",
+              ourRun: () => drainByEtrn({ host: "127.0.0.1", port: ports.mx }, `127.0.0.1:${sinks.pipelining.port}`, messages),
+              anchorLabel: "Postfix ETRN flush, concurrency 1",
+              anchorRun: postfixAt(1),
+            },
+            {
               work: `fetchmail 6.4 into smtp-sink (${fetchmailMessages} messages)`,
               ourRun: () => drainByFetchmail(fetchmailMessages, sinks.pipelining.port),
               anchorLabel: "database-free provider through the same fetchmail",
@@ -998,6 +1052,12 @@ async function main(): Promise<void> {
               ourRun: overRtt(1, "plain"),
               anchorLabel: "Postfix ETRN flush at 50 ms RTT, concurrency 1",
               anchorRun: postfixOverRtt(1, "anchorPlain"),
+            },
+            {
+              work: `our ETRN run at 50 ms RTT -> smtp-sink (PIPELINING) (${rttMessages} messages)`,
+              ourRun: () => drainByEtrn({ host: link!.hostAddress, port: far!.mx }, `${link!.nsAddress}:${farPorts.pipelining}`, rttMessages),
+              anchorLabel: "Postfix ETRN flush at 50 ms RTT, concurrency 1",
+              anchorRun: postfixOverRtt(1, "anchorPipelining"),
             },
             {
               work: `4 sessions at 50 ms RTT, relay without TCP_NODELAY -> smtp-sink (${rttMessages} messages)`,
@@ -1056,6 +1116,7 @@ async function main(): Promise<void> {
         const sinkAt = (port: number, countsTo?: string) => ({ netns: link.netns, host: link.nsAddress, port, countsTo });
         far = {
           mailer: await startMailer(farEnv),
+          mx: Number(farEnv.MX_PORT),
           odmr: Number(farEnv.ODMR_PORT),
           sinks: {
             pipelining: await startSmtpSink(true, sinkAt(farPorts.pipelining)),
@@ -1148,7 +1209,7 @@ async function main(): Promise<void> {
       "453 (domain without mail)",
       noMail.map((r) => r.atrnReplied - r.atrnSent),
     );
-    await holdBenchMail(client, domain.id, customer.id, 5, offset);
+    await holdBenchMail(client, domain, customer.id, 5, offset);
     const withMail = JSON.parse(await runChild(customerTask("latency-250", 1, Math.max(50, latencySamples / 10)), env)) as SessionTimes[];
     report(
       "250 (domain with held mail)",
