@@ -118,6 +118,21 @@ function lineReader(socket: net.Socket) {
   };
 }
 
+/** ETRN `node` on the MTA at host:port after EHLO; when the command was sent (performance.now()) and the reply. QUIT follows. */
+async function sendEtrn(host: string, port: number, node: string): Promise<{ start: number; reply: string }> {
+  const socket = net.connect(port, host);
+  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  const reader = lineReader(socket);
+  await reader.reply();
+  socket.write("EHLO customer.bench.example\r\n");
+  await reader.reply();
+  const start = performance.now();
+  socket.write(`ETRN ${node}\r\n`);
+  const reply = await reader.reply();
+  socket.end("QUIT\r\n");
+  return { start, reply };
+}
+
 /** For the ATRN-250 latency: a sink that defers every recipient, so the held mail stays held. */
 function sink(socket: net.Socket, pending: Buffer): Promise<Omit<SessionTimes, "atrnSent" | "atrnReplied">> {
   return new Promise((resolve) => {
@@ -482,17 +497,8 @@ class PostfixAnchor {
     this.intake(count);
     const spool = path.join(this.base, "spool");
     if (queueFiles(spool) !== count) throw new Error(`postfix holds ${queueFiles(spool)} messages, not ${count}`);
-    const socket = net.connect(Number(this.env.IN_PORT), "127.0.0.1");
-    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-    const reader = lineReader(socket);
-    await reader.reply();
-    socket.write("EHLO anchor.bench.example\r\n");
-    await reader.reply();
-    const start = performance.now();
-    socket.write("ETRN cust.example\r\n");
-    const reply = await reader.reply();
+    const { start, reply } = await sendEtrn("127.0.0.1", Number(this.env.IN_PORT), "cust.example");
     if (!reply.startsWith("250")) throw new Error(`postfix ETRN: ${reply}`);
-    socket.end("QUIT\r\n");
     const deadline = start + 900_000;
     while (queueFiles(spool) > 0) {
       if (performance.now() > deadline) throw new Error(`postfix still holds ${queueFiles(spool)} messages after 900 s`);
@@ -879,16 +885,7 @@ async function main(): Promise<void> {
       await client.query("UPDATE domain SET etrn_target = $1 WHERE id = $2", [target, etrnDomain.id]);
       const before = await deliveredSoFar(etrnDomain.id);
       const cpuCounted = mx.port === ports.mx ? await countCpu() : null;
-      const socket = net.connect(mx.port, mx.host);
-      await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-      const reader = lineReader(socket);
-      await reader.reply();
-      socket.write("EHLO customer.bench.example\r\n");
-      await reader.reply();
-      const start = performance.now();
-      socket.write("ETRN etrn.example\r\n");
-      const reply = await reader.reply();
-      socket.end("QUIT\r\n");
+      const { start, reply } = await sendEtrn(mx.host, mx.port, "etrn.example");
       if (!/^25[0-3] /.test(reply)) throw new Error(`our ETRN: ${reply}`);
       const deadline = start + 600_000;
       while ((await deliveredSoFar(etrnDomain.id)) - before < count) {
